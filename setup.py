@@ -1,0 +1,39 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""ament_python package definition: the runtime package, its share/ files and executables."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'waste_classifier_ros'
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(include=[PACKAGE, f'{PACKAGE}.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
+        (f'share/{PACKAGE}', ['package.xml']),
+        (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
+        (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
+        (f'share/{PACKAGE}/model', glob('model/*.onnx') + glob('model/*.txt')
+         + glob('model/*.json')),
+        (f'share/{PACKAGE}/samples', glob('samples/*.jpg')),
+    ],
+    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime'],
+    zip_safe=True,
+    maintainer='waste_classifier_ros maintainers',
+    maintainer_email='maintainers@waste-classifier-ros.invalid',
+    description='Waste classification for ROS 2 with jetson-inference or ONNX Runtime.',
+    license='Apache-2.0',
+    extras_require={'test': ['pytest']},
+    entry_points={
+        'console_scripts': [
+            f'classifier_node = {PACKAGE}.classifier_node:main',
+            f'media_source = {PACKAGE}.media_source_node:main',
+            f'waste-classify = {PACKAGE}.cli:main',
+            f'waste-classifier-demo = {PACKAGE}.demo:main',
+        ],
+    },
+)

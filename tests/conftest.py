@@ -1,0 +1,38 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Shared fixtures. Importing this module confines ROS to this machine for the whole test run.
+
+The environment is set before any test imports rclpy, so the test process and every node it
+starts use localhost-only discovery, this run's own domain id and shared-memory-only Fast DDS.
+"""
+
+from pathlib import Path
+import sys
+
+import pytest
+
+from waste_classifier_ros.local_ros import apply_local_ros_environ
+
+ROS_ENVIRON = apply_local_ros_environ()
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ros_harness import RosProbe, init_context  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def ros_context():
+    context = init_context()
+    yield context
+    context.try_shutdown()
+
+
+@pytest.fixture
+def probe(ros_context, request):
+    """Give the test its own rclpy node with bounded waits (see ros_harness.RosProbe)."""
+    import rclpy
+    name = 'probe_' + ''.join(c if c.isalnum() else '_' for c in request.node.name)[:60]
+    probe = RosProbe(rclpy.create_node(name, context=ros_context))
+    yield probe
+    probe.destroy()

@@ -1,0 +1,25 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Where the package's installed files (config, launch, model) live."""
+
+from pathlib import Path
+
+PACKAGE = 'waste_classifier_ros'
+_SOURCE_TREE = Path(__file__).resolve().parent.parent
+
+
+def share_dir() -> Path:
+    """Return the package's share directory, or the source checkout when not installed.
+
+    ament_index finds an installed package (colcon, apt, our venv's symlinked share); a plain
+    checkout on PYTHONPATH still works so tools run straight from a clone.
+    """
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory(PACKAGE))
+    except (ImportError, LookupError, ValueError):
+        return _SOURCE_TREE
+
+
+def share_path(*parts) -> Path:
+    return share_dir().joinpath(*parts)
