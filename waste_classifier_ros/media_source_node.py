@@ -178,8 +178,36 @@ def to_image_msg(frame: np.ndarray, stamp, frame_id: str) -> Image:
     return msg
 
 
-def _describe(text, **ranges):
-    return ParameterDescriptor(description=text, read_only=True, **ranges)
+def _describe(text, **extra):
+    return ParameterDescriptor(description=text, read_only=True, **extra)
+
+
+# Every parameter the node declares: name -> (default, descriptor). Tests check params files
+# against this table.
+PARAMETERS = {
+    'resource': ('', _describe(
+        'image file, folder of images, video file, file://..., /dev/videoN or '
+        'v4l2:///dev/videoN')),
+    'rate': (0.0, _describe(
+        "frames per second; 0 = the video's own rate, as fast as a camera delivers, "
+        '1 Hz for still images',
+        floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)])),
+    'loop': (0, _describe(
+        'file inputs: false/0 play once, true/-1 forever, N play N more times',
+        dynamic_typing=True)),
+    'frame_id': ('camera', _describe('header.frame_id of every published image')),
+    'width': (0, _describe(
+        'output width in pixels, 0 = as read (resizes only when height is set too)',
+        integer_range=[IntegerRange(from_value=0, to_value=8192)])),
+    'height': (0, _describe(
+        'output height in pixels, 0 = as read (resizes only when width is set too)',
+        integer_range=[IntegerRange(from_value=0, to_value=8192)])),
+    'reliable': (False, _describe(
+        'publish RELIABLE (no frame lost to a matched subscriber) instead of best effort')),
+    'wait_for_subscribers': (0, _describe(
+        'hold the first frame until this many subscribers are matched',
+        integer_range=[IntegerRange(from_value=0, to_value=100)])),
+}
 
 
 class MediaSource(Node):
@@ -187,33 +215,15 @@ class MediaSource(Node):
 
     def __init__(self):
         super().__init__('media_source')
-        resource_uri = self.declare_parameter('resource', '', _describe(
-            'image file, folder of images, video file, file://..., /dev/videoN or '
-            'v4l2:///dev/videoN')).value
-        rate = self.declare_parameter('rate', 0.0, _describe(
-            "frames per second; 0 = the video's own rate, as fast as a camera delivers, "
-            '1 Hz for still images',
-            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)])).value
-        loop = self.declare_parameter('loop', 0, ParameterDescriptor(
-            description='file inputs: false/0 play once, true/-1 forever, N play N more times',
-            read_only=True, dynamic_typing=True)).value
-        self.frame_id = self.declare_parameter('frame_id', 'camera', _describe(
-            'header.frame_id of every published image')).value
-        size = [self.declare_parameter(name, 0, _describe(
-            f'output {name} in pixels, 0 = as read (width and height together resize)',
-            integer_range=[IntegerRange(from_value=0, to_value=8192)])).value
-            for name in ('width', 'height')]
-        reliable = self.declare_parameter('reliable', False, _describe(
-            'publish RELIABLE (no frame lost to a matched subscriber) instead of best effort'
-        )).value
-        self.wait_for = self.declare_parameter('wait_for_subscribers', 0, _describe(
-            'hold the first frame until this many subscribers are matched',
-            integer_range=[IntegerRange(from_value=0, to_value=100)])).value
-
-        resource = parse_resource(resource_uri)
-        self.frames = open_source(resource, loop_count(loop), *size)
-        rate = rate or natural_rate(resource)
-        self.reliable = reliable
+        params = {name: self.declare_parameter(name, default, descriptor).value
+                  for name, (default, descriptor) in PARAMETERS.items()}
+        self.frame_id = params['frame_id']
+        self.wait_for = params['wait_for_subscribers']
+        self.reliable = reliable = params['reliable']
+        resource = parse_resource(params['resource'])
+        self.frames = open_source(resource, loop_count(params['loop']), params['width'],
+                                  params['height'])
+        rate = params['rate'] or natural_rate(resource)
         qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=10 if reliable else 2,
             reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)

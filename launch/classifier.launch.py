@@ -1,0 +1,73 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The waste classifier alone, on any image topic.
+
+For a camera driver of your own (usb_cam, v4l2_camera, a RealSense, a bag being played):
+
+    ros2 launch waste_classifier_ros classifier.launch.py image_topic:=/camera/image_raw
+    ros2 launch waste_classifier_ros classifier.launch.py image_topic:=/image_raw view:=true
+
+Model, labels, backend and bins file left empty keep the params file's values (by default the
+shipped model and config/bins.yaml). stream.launch.py and demo.launch.py include this file.
+"""
+
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
+
+# Launch arguments that override the params file only when given (an empty value keeps it).
+OVERRIDES = {
+    'model': 'ONNX model path (empty: the params file, by default the shipped model)',
+    'labels': 'labels.txt path (empty: the file beside the model)',
+    'backend': 'auto | jetson | onnxruntime (empty: the params file, by default auto)',
+    'bins_file': 'class -> bin map YAML (empty: the params file, by default config/bins.yaml)',
+}
+
+
+def _classifier(context):
+    overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
+    return [Node(
+        package='waste_classifier_ros',
+        executable='classifier_node',
+        name='waste_classifier',
+        namespace=LaunchConfiguration('namespace'),
+        output='screen',
+        parameters=[LaunchConfiguration('params_file'),
+                    {name: value for name, value in overrides.items() if value}],
+        remappings=[('image', LaunchConfiguration('image_topic'))],
+    )]
+
+
+def generate_launch_description():
+    default_params = PathJoinSubstitution(
+        [FindPackageShare('waste_classifier_ros'), 'config', 'classifier.yaml'])
+    overlay = PathJoinSubstitution(
+        [LaunchConfiguration('namespace'), 'waste_classifier', 'overlay'])
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            'image_topic', default_value='/image',
+            description='sensor_msgs/Image topic to classify'),
+        DeclareLaunchArgument(
+            'namespace', default_value='',
+            description='namespace of the classifier (its topics are <ns>/waste_classifier/...)'),
+        DeclareLaunchArgument(
+            'params_file', default_value=default_params,
+            description='classifier parameters YAML (the /**: key applies in any namespace)'),
+        *[DeclareLaunchArgument(name, default_value='', description=description)
+          for name, description in OVERRIDES.items()],
+        DeclareLaunchArgument(
+            'view', default_value='false', choices=['true', 'false'],
+            description='also start rqt_image_view on the annotated overlay'),
+        OpaqueFunction(function=_classifier),
+        Node(
+            package='rqt_image_view',
+            executable='rqt_image_view',
+            arguments=[overlay],
+            condition=IfCondition(LaunchConfiguration('view')),
+        ),
+    ])
