@@ -1,0 +1,152 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Model files, startup checks and both backends (jetson through its stand-in) on a tiny model."""
+
+from pathlib import Path
+import sys
+
+import numpy as np
+import pytest
+from tiny_model import CLASSES, COLOURS, GREY, build_model, solid, write_model_dir
+
+from waste_classifier_ros import image_codec
+from waste_classifier_ros.backends import (
+    BackendError,
+    as_probabilities,
+    create_backend,
+    resolve_model_files,
+    top_k,
+)
+from waste_classifier_ros.model_card import ModelCardError, write_card, write_labels
+
+STANDINS = str(Path(__file__).parent / 'standins')
+
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory):
+    return resolve_model_files(str(write_model_dir(tmp_path_factory.mktemp('model'))))
+
+
+@pytest.fixture
+def no_jetson(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'jetson_inference', None)
+
+
+@pytest.fixture
+def jetson_standin(monkeypatch):
+    monkeypatch.syspath_prepend(STANDINS)
+    for name in ('jetson_inference', 'jetson_utils'):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_model_files_are_found_beside_the_model(files):
+    assert files.labels == CLASSES
+    assert files.labels_path.name == 'labels.txt'
+    assert files.card_path.name == 'model_card.json'
+    assert len(files.sha256) == 64
+
+
+def test_onnxruntime_classifies_each_colour_as_its_class(files, no_jetson):
+    logged = []
+    backend = create_backend('auto', files, log=logged.append)
+    assert backend.name == 'onnxruntime' and backend.input_size == 224
+    assert 'using onnxruntime' in logged[0]
+    for name, colour in COLOURS.items():
+        probabilities = backend.classify(solid(colour))
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+        assert CLASSES[int(np.argmax(probabilities))] == name and probabilities.max() > 0.99
+    assert backend.classify(solid(GREY)).max() < 0.4
+
+
+def test_frames_of_any_encoding_give_the_same_probabilities(files, no_jetson):
+    backend = create_backend('onnxruntime', files)
+    rgb = solid(COLOURS['organic'], 120, 160)
+    expected = backend.classify(rgb)
+    for encoding in ('bgr8', 'rgba8', 'mono8', 'yuyv'):
+        step, data = image_codec.encode(rgb, encoding, 4)
+        frame = image_codec.decode(encoding, 120, 160, step, data)
+        if encoding in ('bgr8', 'rgba8'):
+            np.testing.assert_allclose(backend.classify_frame(frame), expected, atol=1e-6)
+        else:
+            assert backend.classify_frame(frame).shape == expected.shape
+
+
+def test_unavailable_execution_providers_are_logged_and_cpu_is_used(files):
+    logged = []
+    backend = create_backend('onnxruntime', files,
+                             execution_providers=['TensorrtExecutionProvider',
+                                                  'CPUExecutionProvider'],
+                             num_threads=1, log=logged.append)
+    assert backend.providers == ['CPUExecutionProvider']
+    assert any('TensorrtExecutionProvider' in line for line in logged)
+
+
+def test_jetson_backend_on_the_standin_matches_onnxruntime(files, jetson_standin):
+    logged = []
+    jetson = create_backend('auto', files, log=logged.append)
+    assert jetson.name == 'jetson' and jetson.input_size is None and not logged
+    onnx = create_backend('onnxruntime', files)
+    for colour in [*COLOURS.values(), GREY]:
+        frame = solid(colour, 90, 160)
+        np.testing.assert_allclose(jetson.classify(frame), onnx.classify(frame), atol=1e-5)
+
+
+def test_jetson_requested_without_jetson_inference_is_an_error(files, no_jetson):
+    with pytest.raises(BackendError, match='cannot import jetson-inference'):
+        create_backend('jetson', files)
+
+
+def test_unknown_backend_is_an_error(files):
+    with pytest.raises(BackendError, match="unknown backend 'tensorflow'"):
+        create_backend('tensorflow', files)
+
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelCardError, match='model file not found'):
+        resolve_model_files(str(tmp_path / 'missing.onnx'))
+
+
+def test_file_that_is_not_onnx(tmp_path):
+    model = tmp_path / 'model.onnx'
+    model.write_text('not a model')
+    write_labels(tmp_path / 'labels.txt', CLASSES)
+    with pytest.raises(BackendError, match=f'{model}: onnxruntime cannot load it'):
+        create_backend('onnxruntime', resolve_model_files(str(model)))
+
+
+def test_label_count_must_match_model_output(tmp_path):
+    model = build_model(tmp_path / 'model.onnx', num_classes=5)
+    write_labels(tmp_path / 'labels.txt', CLASSES)
+    with pytest.raises(ModelCardError, match='lists 7 classes but .* outputs 5'):
+        create_backend('onnxruntime', resolve_model_files(str(model)))
+
+
+def test_sha256_must_match_the_card(tmp_path):
+    model = write_model_dir(tmp_path)
+    write_card(tmp_path / 'model_card.json', {'classes': CLASSES, 'onnx_sha256': '0' * 64})
+    with pytest.raises(ModelCardError, match='does not match'):
+        resolve_model_files(str(model))
+
+
+def test_explicit_card_must_exist(tmp_path):
+    model = write_model_dir(tmp_path)
+    (tmp_path / 'model_card.json').unlink()
+    assert resolve_model_files(str(model)).card_path is None
+    with pytest.raises(ModelCardError, match='cannot read model card'):
+        resolve_model_files(str(model), model_card=str(tmp_path / 'model_card.json'))
+
+
+def test_logits_are_turned_into_probabilities(tmp_path):
+    model = build_model(tmp_path / 'logits.onnx', softmax=False)
+    write_labels(tmp_path / 'labels.txt', CLASSES)
+    backend = create_backend('onnxruntime', resolve_model_files(str(model)))
+    probabilities = backend.classify(solid(COLOURS['metal']))
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert CLASSES[int(np.argmax(probabilities))] == 'metal'
+    np.testing.assert_array_equal(as_probabilities(probabilities), probabilities)
+
+
+def test_top_k_is_sorted_and_clipped():
+    probabilities = np.array([0.1, 0.5, 0.05, 0.35], dtype=np.float32)
+    assert [index for index, _ in top_k(probabilities, 3)] == [1, 3, 0]
+    assert len(top_k(probabilities, 10)) == 4

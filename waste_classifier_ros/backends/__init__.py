@@ -1,0 +1,123 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+One small interface over the inference engines: a frame in, class probabilities out.
+
+`open_classifier` is the whole startup path shared by the node and the CLI: find the model, its
+labels and card (the shipped ones by default), check them against each other, and build the
+backend the `backend` setting names. Every failure is a ModelCardError or BackendError whose
+message names the file and the problem.
+"""
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from waste_classifier_ros import image_codec
+from waste_classifier_ros.model_card import (
+    ModelCardError,
+    read_card,
+    read_labels,
+    sha256_file,
+    verify,
+)
+from waste_classifier_ros.paths import share_path
+
+BACKENDS = ('auto', 'jetson', 'onnxruntime')
+
+
+class BackendError(RuntimeError):
+    """The inference engine cannot be created or cannot run the model."""
+
+
+class Backend(abc.ABC):
+    """An inference engine loaded with one model."""
+
+    name = ''
+    # Side the frame is stretched to before `classify`; None hands over the full frame because
+    # the engine resizes itself (on the GPU, for jetson-inference).
+    input_size = None
+
+    @property
+    @abc.abstractmethod
+    def num_classes(self) -> int:
+        """Size of the model's output."""
+
+    @abc.abstractmethod
+    def classify(self, rgb: np.ndarray) -> np.ndarray:
+        """Return float32 probabilities, one per class, for a uint8 HxWx3 RGB image."""
+
+    def classify_frame(self, frame: image_codec.Frame) -> np.ndarray:
+        return self.classify(image_codec.to_rgb(frame, self.input_size))
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    labels_path: Path
+    card_path: object
+    labels: list
+    sha256: str
+
+
+def resolve_model_files(model: str = '', labels: str = '', model_card: str = '') -> ModelFiles:
+    """Find and cross-check the model, its labels and its card ('' = the default location)."""
+    model_path = Path(model) if model else share_path('model', 'waste_classifier.onnx')
+    if not model_path.is_file():
+        raise ModelCardError(f'{model_path}: model file not found')
+    try:
+        sha256 = sha256_file(model_path)
+    except OSError as error:
+        raise ModelCardError(f'{model_path}: cannot read model file ({error.strerror})') from None
+    labels_path = Path(labels) if labels else model_path.with_name('labels.txt')
+    names = read_labels(labels_path)
+    card_path = Path(model_card) if model_card else model_path.with_name('model_card.json')
+    if model_card or card_path.exists():
+        verify(model_path, read_card(card_path), names, card_path)
+    else:
+        card_path = None
+    return ModelFiles(model_path, labels_path, card_path, names, sha256)
+
+
+def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecutionProvider',),
+                   num_threads: int = 0, log=print) -> Backend:
+    """Build the backend `kind` names; 'auto' means jetson where it imports, else onnxruntime."""
+    if kind not in BACKENDS:
+        raise BackendError(f"unknown backend '{kind}' (choose one of {', '.join(BACKENDS)})")
+    backend = None
+    if kind in ('auto', 'jetson'):
+        from waste_classifier_ros.backends import jetson
+        try:
+            backend = jetson.JetsonBackend(files.model, files.labels_path)
+        except ImportError as error:
+            if kind == 'jetson':
+                raise BackendError(f'backend jetson: cannot import jetson-inference ({error})')
+            log(f'backend auto: jetson-inference not available ({error}), using onnxruntime')
+    if backend is None:
+        from waste_classifier_ros.backends import onnx_runtime
+        backend = onnx_runtime.OnnxRuntimeBackend(files.model, execution_providers, num_threads,
+                                                  log)
+    if backend.num_classes != len(files.labels):
+        raise ModelCardError(
+            f'{files.labels_path}: lists {len(files.labels)} classes but {files.model} outputs '
+            f'{backend.num_classes}')
+    return backend
+
+
+def as_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Pass a softmax output through; turn logits into probabilities."""
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if scores.min() >= 0.0 and abs(float(scores.sum()) - 1.0) < 1e-3:
+        return scores
+    exp = np.exp(scores - scores.max())
+    return exp / exp.sum()
+
+
+def top_k(probabilities: np.ndarray, k: int) -> list:
+    """Return the k most probable (class index, probability) pairs, most probable first."""
+    k = min(k, probabilities.size)
+    best = np.argpartition(-probabilities, k - 1)[:k]
+    best = best[np.argsort(-probabilities[best], kind='stable')]
+    return [(int(index), float(probabilities[index])) for index in best]

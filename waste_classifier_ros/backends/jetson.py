@@ -1,0 +1,42 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The jetson-inference backend: TensorRT on a Jetson through jetson_inference.imageNet.
+
+imageNet does its own resize and normalisation on the GPU (the definition our preprocessing
+module copies), so it gets the full frame. Importing this module needs no Jetson; constructing
+the backend raises ImportError where jetson-inference is not installed.
+"""
+
+import numpy as np
+
+from waste_classifier_ros.backends import Backend
+
+# The blob names the training export writes and jetson-inference's ONNX loader expects.
+INPUT_BLOB = 'input_0'
+OUTPUT_BLOB = 'output_0'
+
+
+class JetsonBackend(Backend):
+    name = 'jetson'
+
+    def __init__(self, model_path, labels_path):
+        import jetson_inference
+        import jetson_utils
+        self._cuda_from_numpy = jetson_utils.cudaFromNumpy
+        self._net = jetson_inference.imageNet(model=str(model_path), labels=str(labels_path),
+                                              input_blob=INPUT_BLOB, output_blob=OUTPUT_BLOB)
+        self._num_classes = self._net.GetNumClasses()
+
+    @property
+    def num_classes(self) -> int:
+        return self._num_classes
+
+    def classify(self, rgb: np.ndarray) -> np.ndarray:
+        image = self._cuda_from_numpy(np.ascontiguousarray(rgb))
+        # Asking for every class turns imageNet's top-K list into the full distribution the
+        # bin sums need.
+        probabilities = np.zeros(self._num_classes, dtype=np.float32)
+        for class_id, confidence in self._net.Classify(image, topK=self._num_classes):
+            probabilities[class_id] = confidence
+        return probabilities

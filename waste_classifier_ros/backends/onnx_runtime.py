@@ -1,0 +1,66 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The ONNX Runtime backend: CPU by default, CUDA or TensorRT execution providers where installed.
+
+It feeds the network exactly what training saw, through waste_classifier_ros.preprocessing.
+Named onnx_runtime so that `import onnxruntime` inside it is the real package.
+"""
+
+import numpy as np
+import onnxruntime
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+from waste_classifier_ros.backends import Backend, BackendError, as_probabilities
+from waste_classifier_ros.preprocessing import INPUT_SIZE, to_tensor
+
+
+class OnnxRuntimeBackend(Backend):
+    name = 'onnxruntime'
+
+    def __init__(self, model_path, execution_providers=('CPUExecutionProvider',),
+                 num_threads: int = 0, log=print):
+        available = onnxruntime.get_available_providers()
+        providers = [name for name in execution_providers if name in available]
+        skipped = [name for name in execution_providers if name not in available]
+        if skipped:
+            log(f'onnxruntime: execution providers {", ".join(skipped)} not available here '
+                f'(available: {", ".join(available)})')
+        options = onnxruntime.SessionOptions()
+        if num_threads > 0:
+            options.intra_op_num_threads = num_threads
+            options.inter_op_num_threads = 1
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(model_path), sess_options=options,
+                providers=providers or ['CPUExecutionProvider'])
+        except (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidGraph,
+                ort_errors.NoSuchFile, ort_errors.NotImplemented, ort_errors.InvalidArgument,
+                ort_errors.RuntimeException) as error:
+            reason = str(error).strip().splitlines()[0]
+            raise BackendError(f'{model_path}: onnxruntime cannot load it as an ONNX model '
+                               f'({reason})') from None
+        model_input = self._session.get_inputs()[0]
+        model_output = self._session.get_outputs()[0]
+        self._input_name = model_input.name
+        self._output_name = model_output.name
+        shape = model_input.shape
+        if len(shape) != 4 or shape[1] != 3:
+            raise BackendError(f'{model_path}: input {model_input.name} has shape {shape}, '
+                               'expected N x 3 x H x W')
+        self.input_size = shape[2] if isinstance(shape[2], int) else INPUT_SIZE
+        classes = model_output.shape[-1]
+        if not isinstance(classes, int):
+            raise BackendError(f'{model_path}: output {model_output.name} has no fixed class '
+                               f'count (shape {model_output.shape})')
+        self._num_classes = classes
+        self.providers = self._session.get_providers()
+
+    @property
+    def num_classes(self) -> int:
+        return self._num_classes
+
+    def classify(self, rgb: np.ndarray) -> np.ndarray:
+        tensor = to_tensor(rgb, self.input_size)
+        scores = self._session.run([self._output_name], {self._input_name: tensor})[0]
+        return as_probabilities(scores[0])

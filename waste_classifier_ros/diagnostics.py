@@ -1,0 +1,98 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The classifier's health in numbers, without ROS: frame counts, rates, latency and camera stalls.
+
+The subscription thread calls `received`/`rejected`/`skipped`, the inference thread `processed`;
+the diagnostics timer calls `report`, which turns the counters into a level, a message and
+key/value pairs for a diagnostic_msgs/DiagnosticStatus. Times are time.monotonic() seconds.
+"""
+
+from collections import deque
+import threading
+
+import numpy as np
+
+OK = 0
+WARN = 1
+
+# Rates are measured over the last few seconds so that a stalled camera shows as 0 FPS soon.
+RATE_WINDOW_S = 2.0
+LATENCY_SAMPLES = 300
+
+
+class _Rate:
+    def __init__(self):
+        self._times = deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+
+    def per_second(self, now: float) -> float:
+        while self._times and self._times[0] < now - RATE_WINDOW_S:
+            self._times.popleft()
+        return len(self._times) / RATE_WINDOW_S
+
+
+class PipelineStats:
+    """Thread-safe counters of one classifier pipeline."""
+
+    def __init__(self, now: float):
+        self._lock = threading.Lock()
+        self._started = now
+        self._last_frame = None
+        self._input = _Rate()
+        self._output = _Rate()
+        self._latencies = deque(maxlen=LATENCY_SAMPLES)
+        self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0}
+        self.last_rejection = ''
+
+    def received(self, now: float) -> None:
+        with self._lock:
+            self.counts['received'] += 1
+            self._last_frame = now
+            self._input.tick(now)
+
+    def rejected(self, reason: str) -> None:
+        with self._lock:
+            self.counts['rejected'] += 1
+            self.last_rejection = reason
+
+    def skipped(self) -> None:
+        with self._lock:
+            self.counts['skipped'] += 1
+
+    def processed(self, now: float, latency_s: float) -> None:
+        with self._lock:
+            self.counts['processed'] += 1
+            self._output.tick(now)
+            self._latencies.append(latency_s)
+
+    def fps(self, now: float) -> float:
+        with self._lock:
+            return self._output.per_second(now)
+
+    def report(self, now: float, stall_timeout: float):
+        """Return (level, message, [(key, value), ...]) for the current state."""
+        with self._lock:
+            input_fps = self._input.per_second(now)
+            output_fps = self._output.per_second(now)
+            if self._latencies:
+                p50, p95 = np.percentile(np.asarray(self._latencies) * 1000.0, [50, 95])
+            else:
+                p50 = p95 = float('nan')
+            silent_for = now - (self._started if self._last_frame is None else self._last_frame)
+            values = [
+                ('input_fps', f'{input_fps:.1f}'),
+                ('processed_fps', f'{output_fps:.1f}'),
+                *((f'frames_{name}', str(count)) for name, count in self.counts.items()),
+                ('latency_p50_ms', f'{p50:.1f}'),
+                ('latency_p95_ms', f'{p95:.1f}'),
+                ('seconds_since_last_frame', f'{silent_for:.1f}'),
+                ('last_rejection', self.last_rejection),
+            ]
+        if silent_for > stall_timeout:
+            waiting = 'no image received yet' if self._last_frame is None else 'no image'
+            return (WARN, f'{waiting} for {silent_for:.1f} s: camera stalled or not connected?',
+                    values)
+        return OK, f'classifying at {output_fps:.1f} FPS', values
