@@ -1,0 +1,310 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The waste_classifier node: camera frames in; classes, bin decisions, overlay, diagnostics out.
+
+Wiring only: the pixels are handled by image_codec, inference by a backend, decisions by bins,
+drawing by overlay and the numbers by diagnostics. The subscription callback only checks the
+frame and parks it in a one-frame slot; an inference thread always takes the newest parked frame,
+so a slow model makes the node skip frames (and count them) instead of queueing latency.
+"""
+
+from dataclasses import dataclass, replace
+import sys
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+import rclpy
+from rclpy.exceptions import InvalidParameterValueException, ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
+
+from waste_classifier_ros import image_codec
+from waste_classifier_ros.backends import BackendError, create_backend, resolve_model_files, top_k
+from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError, load_bins
+from waste_classifier_ros.diagnostics import PipelineStats
+from waste_classifier_ros.model_card import ModelCardError
+from waste_classifier_ros.overlay import annotate
+from waste_classifier_ros.paths import share_path
+
+NODE_NAME = 'waste_classifier'
+FULL_FRAME = [0.0, 0.0, 1.0, 1.0]
+
+
+def _describe(text, read_only=False, **extra):
+    return ParameterDescriptor(description=text, read_only=read_only, **extra)
+
+
+def _floats(low, high):
+    return {'floating_point_range': [FloatingPointRange(from_value=low, to_value=high)]}
+
+
+def _ints(low, high):
+    return {'integer_range': [IntegerRange(from_value=low, to_value=high)]}
+
+
+# Every parameter: name -> (default, descriptor). config/classifier.yaml holds the same defaults.
+PARAMETERS = {
+    'model': ('', _describe(
+        "ONNX model file; '' = the shipped model/waste_classifier.onnx", True)),
+    'labels': ('', _describe("labels.txt, one class per line; '' = beside the model", True)),
+    'model_card': ('', _describe(
+        "model_card.json whose sha256 and classes must match; '' = beside the model, "
+        'checked when present', True)),
+    'backend': ('auto', _describe(
+        'auto | jetson | onnxruntime; auto = jetson-inference where it imports', True)),
+    'execution_providers': (['CPUExecutionProvider'], _describe(
+        'ONNX Runtime execution providers in order of preference, e.g. '
+        'TensorrtExecutionProvider, CUDAExecutionProvider; unavailable ones are skipped', True)),
+    'num_threads': (0, _describe('ONNX Runtime intra-op threads, 0 = one per core', True,
+                                 **_ints(0, 64))),
+    'bins_file': ('', _describe("class -> bin YAML; '' = the shipped config/bins.yaml", True)),
+    'reliable': (False, _describe(
+        'subscribe to image RELIABLE instead of best effort (keep last 1 either way)', True)),
+    'top_k': (3, _describe('classes per ~/classification message, most probable first',
+                           **_ints(1, 1000))),
+    'threshold': (0.5, _describe(
+        'minimum smoothed bin probability for a bin decision; below it the bin is unknown',
+        **_floats(0.0, 1.0))),
+    'smoothing_window': (5, _describe('frames averaged before a bin decision',
+                                      **_ints(1, 1000))),
+    'frames_to_confirm': (3, _describe(
+        'frames in a row the same bin must win before the decision changes', **_ints(1, 1000))),
+    'roi': (FULL_FRAME, _describe(
+        'region of interest [x, y, width, height], normalised to the frame (0..1)')),
+    'overlay_show_fps': (True, _describe('write the processed FPS on ~/overlay')),
+    'stall_timeout': (3.0, _describe(
+        'seconds without an image before /diagnostics warns that the camera stalled',
+        **_floats(0.1, 3600.0))),
+    'diagnostics_period': (1.0, _describe('seconds between /diagnostics messages',
+                                          **_floats(0.05, 60.0))),
+}
+RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
+           'overlay_show_fps', 'stall_timeout', 'diagnostics_period')
+
+STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The runtime-changeable parameters, swapped as a whole so a frame sees one consistent set."""
+
+    top_k: int
+    threshold: float
+    smoothing_window: int
+    frames_to_confirm: int
+    roi: tuple
+    overlay_show_fps: bool
+    stall_timeout: float
+    diagnostics_period: float
+
+
+def roi_problem(roi) -> str:
+    """Return why `roi` is not a usable normalised [x, y, w, h], or '' when it is."""
+    if len(roi) != 4:
+        return f'roi needs 4 values [x, y, width, height], got {len(roi)}'
+    x, y, w, h = roi
+    if min(x, y) < 0.0 or w <= 0.0 or h <= 0.0 or x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
+        return (f'roi {list(roi)} must lie inside the frame: x, y >= 0, width, height > 0, '
+                'x + width <= 1, y + height <= 1')
+    return ''
+
+
+class WasteClassifier(Node):
+
+    def __init__(self):
+        super().__init__(NODE_NAME)
+        params = {name: self.declare_parameter(name, default, descriptor).value
+                  for name, (default, descriptor) in PARAMETERS.items()}
+        problem = roi_problem(params['roi'])
+        if problem:
+            raise InvalidParameterValueException('roi', params['roi'], problem)
+        params['roi'] = tuple(params['roi'])
+        self.settings = Settings(**{name: params[name] for name in RUNTIME})
+        log = self.get_logger()
+        self.files = resolve_model_files(params['model'], params['labels'], params['model_card'])
+        self.backend = create_backend(params['backend'], self.files,
+                                      params['execution_providers'], params['num_threads'],
+                                      log=log.info)
+        bins_file = params['bins_file'] or share_path('config', 'bins.yaml')
+        self.bins = load_bins(bins_file, self.files.labels)
+        self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
+                                  self.settings.frames_to_confirm)
+        self._decider_settings = self.settings
+        self.stats = PipelineStats(time.monotonic())
+
+        self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
+        self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', LATCHED)
+        self.bin_pub = self.create_publisher(Classification, '~/bin', LATCHED)
+        self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        image_qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=1,
+            reliability=(ReliabilityPolicy.RELIABLE if params['reliable']
+                         else ReliabilityPolicy.BEST_EFFORT))
+        self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos)
+        self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
+                                                   self.on_diagnostics_timer)
+        self.add_on_set_parameters_callback(self.on_set_parameters)
+        self.add_post_set_parameters_callback(self.on_parameters_set)
+        self.publish_label_info()
+
+        self._slot = None
+        self._slot_changed = threading.Condition()
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
+        self._worker.start()
+        card = self.files.card_path or 'no model card'
+        log.info(
+            f'ready: {self.backend.name} backend, model {self.files.model} '
+            f'(sha256 {self.files.sha256[:12]}, {len(self.files.labels)} classes, {card}), '
+            f'bins {bins_file}, listening on {self.image_sub.topic_name} '
+            f'({"reliable" if params["reliable"] else "best effort"})')
+
+    def on_image(self, msg: Image):
+        now = time.monotonic()
+        self.stats.received(now)
+        try:
+            frame = image_codec.decode(msg.encoding, msg.height, msg.width, msg.step, msg.data)
+        except image_codec.CodecError as error:
+            self.stats.rejected(str(error))
+            self.get_logger().warning(f'dropped a frame: {error}', throttle_duration_sec=5.0)
+            return
+        with self._slot_changed:
+            if self._slot is not None:
+                self.stats.skipped()
+            self._slot = (frame, msg.header, now)
+            self._slot_changed.notify()
+
+    def _work(self):
+        while True:
+            with self._slot_changed:
+                self._slot_changed.wait_for(lambda: self._slot is not None or not self._running)
+                if not self._running:
+                    return
+                frame, header, received = self._slot
+                self._slot = None
+            self.process(frame, header, received)
+
+    def process(self, frame, header, received: float):
+        """Classify one frame and publish everything that follows from it."""
+        settings = self.settings
+        probabilities = self.backend.classify_frame(image_codec.crop(frame, settings.roi))
+        best = top_k(probabilities, settings.top_k)
+        if settings is not self._decider_settings:
+            self.decider.configure(settings.smoothing_window, settings.threshold,
+                                   settings.frames_to_confirm)
+            self._decider_settings = settings
+        decision = self.decider.update(self.bins.probabilities(probabilities))
+        if not self.context.ok():
+            return
+        self.classification_pub.publish(Classification(header=header, results=[
+            ObjectHypothesis(class_id=self.files.labels[index], score=score)
+            for index, score in best]))
+        if decision is not None:
+            self.publish_bin(header, decision)
+        self.stats.processed(time.monotonic(), time.monotonic() - received)
+        if self.overlay_pub.get_subscription_count():
+            self.publish_overlay(frame, header, best[0], settings)
+
+    def publish_bin(self, header, decision):
+        order = sorted(range(len(self.bins.bins)), key=lambda i: -decision.scores[i])
+        results = [ObjectHypothesis(class_id=self.bins.bins[i].name,
+                                    score=float(decision.scores[i])) for i in order]
+        if decision.index is None:
+            results.insert(0, ObjectHypothesis(class_id=UNKNOWN,
+                                               score=1.0 - float(decision.scores.max())))
+        self.bin_pub.publish(Classification(header=header, results=results))
+        self.get_logger().info(f'bin decision: {results[0].class_id} ({results[0].score:.2f})')
+
+    def publish_overlay(self, frame, header, best, settings):
+        current = self.decider.current
+        shown = UNKNOWN_BIN if current is None or current.index is None else \
+            self.bins.bins[current.index]
+        fps = self.stats.fps(time.monotonic()) if settings.overlay_show_fps else None
+        bgr = annotate(image_codec.to_bgr(frame), self.files.labels[best[0]], best[1],
+                       shown.label, shown.colour, fps, settings.roi)
+        self.overlay_pub.publish(Image(
+            header=header, height=bgr.shape[0], width=bgr.shape[1], encoding='bgr8',
+            is_bigendian=0, step=bgr.shape[1] * 3, data=bgr.tobytes()))
+
+    def publish_label_info(self):
+        self.label_info_pub.publish(LabelInfo(
+            header=self._header(),
+            class_map=[VisionClass(class_id=index, class_name=name)
+                       for index, name in enumerate(self.files.labels)],
+            threshold=float(self.settings.threshold)))
+
+    def on_diagnostics_timer(self):
+        level, message, values = self.stats.report(time.monotonic(),
+                                                   self.settings.stall_timeout)
+        values += [('backend', self.backend.name), ('model', str(self.files.model)),
+                   ('model_sha256', self.files.sha256)]
+        self.diagnostics_pub.publish(DiagnosticArray(header=self._header(), status=[
+            DiagnosticStatus(level=bytes([level]), name=f'{self.get_name()}: classifier',
+                             message=message, hardware_id=self.backend.name,
+                             values=[KeyValue(key=k, value=v) for k, v in values])]))
+
+    def on_set_parameters(self, parameters) -> SetParametersResult:
+        # Types, ranges and read-only are checked by rclpy from the descriptors; the ROI's
+        # shape is the one rule they cannot express.
+        for parameter in parameters:
+            if parameter.name == 'roi':
+                problem = roi_problem(parameter.value)
+                if problem:
+                    return SetParametersResult(successful=False, reason=problem)
+        return SetParametersResult(successful=True)
+
+    def on_parameters_set(self, parameters):
+        changes = {p.name: p.value for p in parameters if p.name in RUNTIME}
+        if 'roi' in changes:
+            changes['roi'] = tuple(changes['roi'])
+        self.settings = replace(self.settings, **changes)
+        if 'threshold' in changes:
+            self.publish_label_info()
+        if 'diagnostics_period' in changes:
+            self.diagnostics_timer.timer_period_ns = int(changes['diagnostics_period'] * 1e9)
+        self.get_logger().info(f'parameters changed: {changes}')
+
+    def _header(self) -> Header:
+        return Header(stamp=self.get_clock().now().to_msg())
+
+    def close(self):
+        with self._slot_changed:
+            self._running = False
+            self._slot_changed.notify()
+        self._worker.join(timeout=5.0)
+
+
+def main(args=None):
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = WasteClassifier()
+            except STARTUP_ERRORS as error:
+                rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
+                return 1
+            try:
+                rclpy.spin(node)
+            finally:
+                node.close()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
