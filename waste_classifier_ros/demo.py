@@ -25,7 +25,6 @@ import time
 import cv2
 import numpy as np
 import rclpy
-from rclpy.context import Context
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
@@ -33,7 +32,7 @@ from vision_msgs.msg import Classification, LabelInfo
 from waste_classifier_ros.bins import load_bins
 from waste_classifier_ros.image_codec import decode, to_bgr
 from waste_classifier_ros.local_ros import apply_local_ros_environ
-from waste_classifier_ros.media_source_node import parse_resource
+from waste_classifier_ros.media_source_node import ResourceError, parse_resource
 from waste_classifier_ros.paths import share_path
 
 CLASSIFIER = 'waste_classifier'
@@ -236,11 +235,10 @@ def run(args) -> int:
     print(f'demo: {len(files)} photos from {args.samples} -> media_source -> {CLASSIFIER} '
           f'(ROS_DOMAIN_ID {environ["ROS_DOMAIN_ID"]}, shared memory only; node logs in '
           f'{args.output}/)')
-    context = Context()
-    rclpy.init(context=context)
+    rclpy.init()
     runs = []
     try:
-        listener = Listener(rclpy.create_node('waste_classifier_demo', context=context))
+        listener = Listener(rclpy.create_node('waste_classifier_demo'))
         classifier = NodeRun('classifier_node', ros_args(
             share_path('config', 'classifier.yaml'), overrides), args.output / 'classifier.log')
         runs.append(classifier)
@@ -264,7 +262,7 @@ def run(args) -> int:
         bins_of = class_bins(listener.label_info[-1])
     finally:
         codes = {run.log_path.stem: run.stop() for run in runs}
-        rclpy.try_shutdown(context=context)
+        rclpy.try_shutdown()
     missing = report(results, listener.bins, bins_of, args.output)
     if codes.get('classifier', 0) != 0:
         raise DemoError(f'the classifier exited with code {codes["classifier"]}:\n'
@@ -277,7 +275,7 @@ def run(args) -> int:
 def main(argv=None) -> int:
     try:
         return run(parse_args(argv))
-    except DemoError as error:
+    except (DemoError, ResourceError) as error:
         print(f'demo failed: {error}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,79 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`make demo` end to end: real nodes, real DDS, a tiny model whose answers are known."""
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from tiny_model import COLOURS, solid, write_model_dir
+
+from waste_classifier_ros.demo import Result, contact_sheet
+
+pytestmark = pytest.mark.ros
+CLASSES = ('glass', 'metal', 'paper', 'trash')
+
+
+def _run_demo(*args, timeout=120):
+    return subprocess.run([sys.executable, '-m', 'waste_classifier_ros.demo', *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    return write_model_dir(tmp_path_factory.mktemp('model'))
+
+
+@pytest.fixture
+def samples(tmp_path):
+    folder = tmp_path / 'samples'
+    folder.mkdir()
+    for name in CLASSES:
+        for index in (1, 2):
+            rgb = solid(COLOURS[name], height=120, width=160)
+            cv2.imwrite(str(folder / f'{name}_{index}.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def test_demo_classifies_every_photo_and_writes_the_pngs(model, samples, tmp_path):
+    output = tmp_path / 'out'
+    run = _run_demo('--samples', samples, '--output', output, '--model', model, '--rate', 8)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in CLASSES:
+        for index in (1, 2):
+            line = next(line for line in run.stdout.splitlines()
+                        if line.startswith(f'{name}_{index}.png '))
+            assert line.split()[1] == name and line.endswith(' ok'), line
+            assert (output / f'{name}_{index}_overlay.png').is_file()
+    assert 'accuracy on the 8 samples: 100% (8/8)' in run.stdout
+    assert 'bin decisions on ~/bin' in run.stdout
+    sheet = cv2.imread(str(output / 'contact_sheet.png'))
+    assert sheet.shape == (2 * 216, 4 * 256, 3)
+
+
+def test_demo_fails_clearly_without_a_model(samples, tmp_path):
+    run = _run_demo('--samples', samples, '--output', tmp_path / 'out', '--model',
+                    tmp_path / 'missing.onnx')
+    assert run.returncode == 1
+    assert 'demo failed: classifier exited with code' in run.stderr
+    assert 'missing.onnx' in run.stderr
+
+
+def test_demo_fails_clearly_without_samples(tmp_path):
+    run = _run_demo('--samples', tmp_path / 'nowhere', '--output', tmp_path / 'out')
+    assert run.returncode == 1
+    assert 'nowhere: no such file or folder' in run.stderr
+
+
+def test_contact_sheet_marks_right_and_wrong(tmp_path):
+    path = tmp_path / 'glass_1.png'
+    cv2.imwrite(str(path), np.zeros((30, 40, 3), np.uint8))
+    right = Result(path, (0, 1), label='glass', score=0.9)
+    wrong = Result(path, (0, 2), label='metal', score=0.6)
+    sheet = contact_sheet([right, wrong])
+    assert sheet.shape == (216, 4 * 256, 3)
+    assert tuple(sheet[213, 2]) == (60, 150, 60) and tuple(sheet[213, 258]) == (40, 40, 200)
+    assert not sheet[:, 512:].any()
+    assert (right.truth, right.correct, wrong.correct) == ('glass', True, False)
