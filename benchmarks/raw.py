@@ -1,0 +1,74 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The limits the node is measured against, without ROS: model inference and preprocessing alone.
+
+Inference runs the model through a plain ONNX Runtime session, batch 1, with the thread settings
+the node's backend uses (intra-op `num_threads`, one inter-op thread; 0 = ONNX Runtime's default),
+on a preprocessed frame that never changes. Preprocessing is the node's path from the bytes of an
+rgb8 Image to the input tensor: view the buffer, stretch to the input size, normalise.
+"""
+
+import time
+
+import numpy as np
+import onnxruntime
+
+from benchmarks.publisher import test_pattern
+from waste_classifier_ros import image_codec
+from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw
+
+
+def _timings(function, seconds: float, warmup: int) -> np.ndarray:
+    """Call `function` for `seconds` after `warmup` calls; return each call's duration (s)."""
+    for _ in range(warmup):
+        function()
+    durations = []
+    end = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < end or not durations:
+        function()
+        durations.append(time.perf_counter() - start)
+    return np.asarray(durations)
+
+
+def _summary(durations: np.ndarray) -> dict:
+    return {
+        'runs': int(durations.size),
+        'fps': round(float(durations.size / durations.sum()), 2),
+        'ms_mean': round(float(durations.mean() * 1e3), 3),
+        'ms_p50': round(float(np.percentile(durations, 50) * 1e3), 3),
+        'ms_p95': round(float(np.percentile(durations, 95) * 1e3), 3),
+    }
+
+
+def session(model_path, num_threads: int) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    if num_threads > 0:
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(model_path), sess_options=options,
+                                        providers=['CPUExecutionProvider'])
+
+
+def inference(model_path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
+    """Batch-1 inference of the model: frames per second and ms per frame."""
+    runner = session(model_path, num_threads)
+    input_name = runner.get_inputs()[0].name
+    tensor = normalize_chw(test_pattern(INPUT_SIZE, INPUT_SIZE))[np.newaxis]
+    result = _summary(_timings(lambda: runner.run(None, {input_name: tensor}), seconds, warmup))
+    result['num_threads'] = num_threads
+    result['providers'] = runner.get_providers()
+    return result
+
+
+def preprocessing(width: int, height: int, seconds: float, warmup: int = 20) -> dict:
+    """Cost of turning one rgb8 Image payload of width x height into the input tensor."""
+    step, data = image_codec.encode(test_pattern(height, width), 'rgb8')
+
+    def prepare():
+        frame = image_codec.decode('rgb8', height, width, step, data)
+        return normalize_chw(image_codec.to_rgb(frame, INPUT_SIZE))
+
+    result = _summary(_timings(prepare, seconds, warmup))
+    result['size'] = f'{width}x{height}'
+    return result

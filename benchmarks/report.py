@@ -1,0 +1,199 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Targets, and the BENCHMARKS.md table written from one run's results.
+
+The report is generated, never edited: the measured tables come from results.json and the
+hand-written analysis from benchmarks/findings.md, which is copied in verbatim.
+"""
+
+from pathlib import Path
+
+FINDINGS = Path(__file__).resolve().parent / 'findings.md'
+
+# (name, phase, figure path, comparison, limit); a limit of None is computed in check_targets.
+_TARGETS = (
+    ('1280x720 at 30 FPS: processed FPS >= 29.5', 'camera_1280x720', ('processed_fps',), '>=',
+     29.5),
+    ('1280x720 at 30 FPS: latency p50 <= 20 ms', 'camera_1280x720', ('latency_ms', 'p50'), '<=',
+     20.0),
+    ('1280x720 at 30 FPS: latency p99 <= 50 ms', 'camera_1280x720', ('latency_ms', 'p99'), '<=',
+     50.0),
+    ('flooded 640x480: processed FPS >= 0.7 x raw inference FPS', 'flood_640x480',
+     ('processed_fps',), '>=', None),
+)
+_RSS_LIMIT_MB = 400.0
+_RSS_GROWTH_PCT = 5.0
+_CAMERA_PHASES = ('camera_640x480', 'camera_1280x720')
+
+
+def rounded(value, digits: int = 3):
+    """Round every float in a nest of dicts, lists and tuples, for a readable JSON file."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
+def _phase(results: dict, name: str) -> dict:
+    return next((phase for phase in results.get('phases', []) if phase['name'] == name), {})
+
+
+def _get(mapping: dict, path):
+    for key in path:
+        mapping = (mapping or {}).get(key)
+    return mapping
+
+
+def _check(name, measured, comparison, limit) -> dict:
+    if measured is None:
+        passed = False
+    else:
+        passed = measured >= limit if comparison == '>=' else measured <= limit
+    return {'name': name, 'measured': measured, 'target': f'{comparison} {limit:g}',
+            'passed': passed}
+
+
+def check_targets(results: dict) -> list:
+    raw_fps = results['raw']['inference']['fps']
+    checks = []
+    for name, phase, path, comparison, limit in _TARGETS:
+        if limit is None:
+            limit = round(0.7 * raw_fps, 1)
+        checks.append(_check(name, _get(_phase(results, phase), path), comparison, limit))
+    rss_max = max((phase['node_rss_max_mb'] for phase in results.get('phases', [])),
+                  default=None)
+    checks.append(_check(f'node resident memory <= {_RSS_LIMIT_MB:g} MB (max over all phases)',
+                         rss_max, '<=', _RSS_LIMIT_MB))
+    for name in _CAMERA_PHASES:
+        growth = _phase(results, name).get('node_rss_growth_pct')
+        checks.append(_check(f'{name}: resident memory growth over the window <= '
+                             f'{_RSS_GROWTH_PCT:g} %', growth, '<=', _RSS_GROWTH_PCT))
+    return checks
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return 'n/a'
+    if isinstance(value, float):
+        return f'{value:.{digits}f}'
+    return str(value)
+
+
+def _table(header, rows) -> list:
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(_fmt(cell) if not isinstance(cell, str) else cell
+                                for cell in row) + ' |' for row in rows]
+    return lines + ['']
+
+
+def _phase_rows(results: dict) -> list:
+    rows = []
+    for phase in results['phases']:
+        latency = phase['latency_ms']
+        rate = phase['rate'] if phase['rate'] == 'flood' else f'{phase["rate"]:g} FPS'
+        rows.append([
+            phase['name'], phase['size'], rate, 'yes' if phase['overlay_subscribed'] else 'no',
+            _fmt(phase['window_s'], 0), _fmt(phase['published_fps']),
+            _fmt(phase['processed_fps']), phase['skipped'], _fmt(latency['p50']),
+            _fmt(latency['p95']), _fmt(latency['p99']), _fmt(phase['node_cpu_ms_per_frame'], 2),
+            _fmt(phase['node_cpu_cores'], 2), _fmt(phase['publisher_cpu_cores'], 2),
+            f'{phase["node_rss_start_mb"]:.0f} -> {phase["node_rss_end_mb"]:.0f} '
+            f'({phase["node_rss_growth_pct"]:+.1f} %)',
+            _fmt(phase['other_processes_cores'], 2),
+        ])
+    return rows
+
+
+def _overlay_rows(results: dict) -> list:
+    rows = []
+    for base in ('camera_1280x720', 'flood_640x480'):
+        for name in (base, f'{base}_overlay'):
+            phase = _phase(results, name)
+            if phase:
+                rows.append([name, 'yes' if phase['overlay_subscribed'] else 'no',
+                             _fmt(phase['processed_fps']), _fmt(phase['latency_ms']['p50']),
+                             _fmt(phase['latency_ms']['p99']),
+                             _fmt(phase['node_cpu_ms_per_frame'], 2),
+                             phase['overlay_frames_received']])
+    return rows
+
+
+def _training_lines(training: dict) -> list:
+    if not training:
+        return ['No training figures: the model card has none and no evaluation data was given.',
+                '']
+    return _table(['figure', 'value', 'source'],
+                  [[row['figure'], _fmt(row['value'], 2), row['source']] for row in training])
+
+
+def markdown(results: dict) -> str:
+    machine = results['machine']
+    raw = results['raw']
+    lines = [
+        '# Benchmarks',
+        '',
+        'Generated by `make bench` (`python -m benchmarks.run`) from one run; the figures are in',
+        '`benchmarks/results.json`. Do not edit by hand: the analysis below the tables comes',
+        'from `benchmarks/findings.md`.',
+        '',
+        *_table(['date (UTC)', 'CPU', 'cores', 'memory', 'load average at start / end',
+                 'run time'], [[
+                     results['date'], machine['cpu_model'],
+                     f'{machine["logical_cores"]} logical, {machine["physical_cores"]} physical',
+                     f'{machine["memory_gb"]:g} GB',
+                     f'{results["loadavg_at_start"][0]:.2f} / {results["loadavg_at_end"][0]:.2f}',
+                     f'{results["duration_s"]:.0f} s']]),
+        f'Model: `{Path(results["model"]["path"]).name}` (sha256 '
+        f'`{results["model"]["sha256"][:12]}`), ONNX Runtime {machine["onnxruntime"]}, '
+        f'rclpy {machine["rclpy"]} on {machine["rmw"]}, Python {machine["python"]}, '
+        f'node and raw inference with num_threads = {raw["inference"]["num_threads"]} '
+        '(0 = ONNX Runtime default).',
+        '',
+        '## Targets',
+        '',
+        *_table(['target', 'measured', 'pass'], [
+            [check['name'], f'{_fmt(check["measured"])} ({check["target"]})',
+             'PASS' if check['passed'] else 'FAIL'] for check in results['targets']]),
+        '## The limit: raw inference and preprocessing',
+        '',
+        *_table(['what', 'FPS', 'ms mean', 'ms p50', 'ms p95', 'runs'], [
+            [f'ONNX Runtime inference, batch 1, {raw["inference"]["num_threads"]} threads',
+             _fmt(raw['inference']['fps']), _fmt(raw['inference']['ms_mean'], 2),
+             _fmt(raw['inference']['ms_p50'], 2), _fmt(raw['inference']['ms_p95'], 2),
+             raw['inference']['runs']],
+            *[[f'preprocessing {item["size"]} rgb8 -> tensor', _fmt(item['fps']),
+               _fmt(item['ms_mean'], 3), _fmt(item['ms_p50'], 3), _fmt(item['ms_p95'], 3),
+               item['runs']] for item in raw['preprocessing']],
+        ]),
+        '## The node over DDS',
+        '',
+        'Each phase is a fresh node process fed by a publisher process over Fast DDS shared '
+        'memory; figures cover the measured window after a warm-up. Latency: header stamp to '
+        "the Classification's arrival at the collector. Skipped: frames published in the "
+        'window without a Classification. CPU in cores = CPU seconds per second of window; '
+        '"other" is the rest of the machine (neither node, publisher nor benchmark).',
+        '',
+        *_table(['phase', 'size', 'rate', 'overlay', 'window s', 'published FPS',
+                 'processed FPS', 'skipped', 'p50 ms', 'p95 ms', 'p99 ms', 'node CPU ms/frame',
+                 'node CPU cores', 'publisher CPU cores', 'node RSS MB start -> end',
+                 'other CPU cores'], _phase_rows(results)),
+        '## Overlay subscribed versus not',
+        '',
+        *_table(['phase', 'overlay subscribed', 'processed FPS', 'p50 ms', 'p99 ms',
+                 'node CPU ms/frame', 'overlay frames received'], _overlay_rows(results)),
+        '## Training',
+        '',
+        *_training_lines(results.get('training')),
+    ]
+    if FINDINGS.is_file():
+        lines += ['## Findings', '', FINDINGS.read_text(encoding='utf-8').strip(), '']
+    return '\n'.join(lines)
+
+
+def training_figures(card_path, eval_data, eval_images, work_dir) -> list:
+    """Training wall time from the model card and evaluation throughput, as report rows."""
+    return []

@@ -1,0 +1,337 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+One benchmark run: the raw limits, the node over real DDS in five phases, the training figures.
+
+    python -m benchmarks.run                     # what `make bench` runs (about 7 minutes)
+    python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
+
+Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
+process's collector, starts a publisher process, lets the pipeline warm up, then measures a
+window: frames published and processed with stamps inside it, latency percentiles, the node's CPU
+time (psutil) and resident memory. The whole machine's busy time is recorded too, because other
+work on these shared cores shows up in every figure.
+"""
+
+import argparse
+from dataclasses import dataclass
+import datetime
+import importlib.metadata
+import json
+import os
+from pathlib import Path
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import psutil
+import rclpy
+import yaml
+
+from benchmarks import raw, report
+from benchmarks.collector import Collector
+from benchmarks.publisher import READY
+from waste_classifier_ros.backends import resolve_model_files
+from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.paths import share_path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULE = 'waste_classifier_ros.classifier_node'
+NODE_NAME = 'waste_classifier'
+# Generous: the node imports onnxruntime and builds its session while the CPU may be busy.
+_START_TIMEOUT = 60.0
+_STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    width: int
+    height: int
+    rate: float          # frames per second; 0 = as fast as the publisher can
+    seconds: float
+    overlay: bool = False
+
+    @property
+    def size(self) -> str:
+        return f'{self.width}x{self.height}'
+
+
+def phases(args) -> list:
+    return [
+        Phase('camera_640x480', 640, 480, 30.0, args.seconds),
+        Phase('camera_1280x720', 1280, 720, 30.0, args.seconds),
+        Phase('flood_640x480', 640, 480, 0.0, args.flood_seconds),
+        Phase('camera_1280x720_overlay', 1280, 720, 30.0, args.overlay_seconds, overlay=True),
+        Phase('flood_640x480_overlay', 640, 480, 0.0, args.overlay_seconds, overlay=True),
+    ]
+
+
+def machine() -> dict:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                model = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        'cpu_model': model,
+        'logical_cores': psutil.cpu_count(logical=True),
+        'physical_cores': psutil.cpu_count(logical=False),
+        'memory_gb': round(psutil.virtual_memory().total / 2**30, 1),
+        'python': platform.python_version(),
+        'onnxruntime': raw.onnxruntime.__version__,
+        'rclpy': importlib.metadata.version('rclpy'),
+        'rmw': os.environ.get('RMW_IMPLEMENTATION', ''),
+        'kernel': platform.release(),
+    }
+
+
+def params_file_values(path) -> dict:
+    """Return the ros__parameters a params file gives the node (any matching node-name key)."""
+    if not path:
+        return {}
+    document = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
+    values = {}
+    for key in ('/**', NODE_NAME, f'/{NODE_NAME}'):
+        values.update((document.get(key) or {}).get('ros__parameters', {}))
+    return values
+
+
+def percentiles(values_ms: np.ndarray) -> dict:
+    if values_ms.size == 0:
+        return {'p50': None, 'p95': None, 'p99': None, 'max': None}
+    p50, p95, p99 = np.percentile(values_ms, [50, 95, 99])
+    return {'p50': round(float(p50), 2), 'p95': round(float(p95), 2),
+            'p99': round(float(p99), 2), 'max': round(float(values_ms.max()), 2)}
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _machine_busy_seconds() -> float:
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, 'iowait', 0.0)
+
+
+class Bench:
+    """Starts the node and the publisher for each phase and turns what they did into figures."""
+
+    def __init__(self, args, environ: dict, collector: Collector, work_dir: Path):
+        self.args = args
+        self.environ = environ
+        self.collector = collector
+        self.work_dir = work_dir
+        self.me = psutil.Process()
+
+    def node_command(self) -> list:
+        params = {'num_threads': self.args.num_threads}
+        for key in ('model', 'labels', 'model_card'):
+            if getattr(self.args, key):
+                params[key] = getattr(self.args, key)
+        command = [sys.executable, '-m', NODE_MODULE, '--ros-args', '-r', f'__node:={NODE_NAME}']
+        if self.args.params_file:
+            command += ['--params-file', str(self.args.params_file)]
+        for key, value in params.items():
+            command += ['-p', f'{key}:={json.dumps(value)}']
+        return command
+
+    def publisher_command(self, phase: Phase, stamps: Path) -> list:
+        return [sys.executable, '-m', 'benchmarks.publisher', '--width', str(phase.width),
+                '--height', str(phase.height), '--rate', str(phase.rate),
+                '--stamps', str(stamps), '--match-timeout', str(_START_TIMEOUT),
+                # An upper bound in case this process dies without stopping it.
+                '--duration', str(phase.seconds + 10 * self.args.warmup + _START_TIMEOUT)]
+
+    def run_phase(self, phase: Phase) -> dict:
+        log_path = self.work_dir / f'{phase.name}.node.log'
+        stamps_path = self.work_dir / f'{phase.name}.stamps.npy'
+        print(f'[bench] {phase.name}: {phase.size} at '
+              f'{f"{phase.rate:g} FPS" if phase.rate else "flood"}, {phase.seconds:g} s'
+              f'{", overlay subscribed" if phase.overlay else ""}', flush=True)
+        with open(log_path, 'w') as log:
+            spawned = time.monotonic()
+            node = subprocess.Popen(self.node_command(), stdout=log, stderr=subprocess.STDOUT,
+                                    env=self.environ)
+            publisher = None
+            try:
+                node_ps = psutil.Process(node.pid)
+                self.collector.wait_for_node(_START_TIMEOUT)
+                matched_s = time.monotonic() - spawned
+                self.collector.watch_overlay(phase.overlay)
+                self.collector.reset()
+                rss_ready = node_ps.memory_info().rss
+                publisher = subprocess.Popen(
+                    self.publisher_command(phase, stamps_path), stdout=subprocess.PIPE,
+                    text=True, env=self.environ)
+                line = publisher.stdout.readline()
+                if READY not in line:
+                    raise RuntimeError(f'publisher did not start: {line!r}')
+                self.collector.wait_for_result(_START_TIMEOUT)
+                first_result_s = time.monotonic() - spawned
+                figures = self._measure(phase, node_ps, psutil.Process(publisher.pid))
+                publisher.send_signal(signal.SIGINT)
+                summary = json.loads(publisher.communicate(timeout=_STOP_TIMEOUT)[0]
+                                     .strip().splitlines()[-1])
+                self.collector.wait_quiet(0.5, _STOP_TIMEOUT)
+            except BaseException:
+                for process in (publisher, node):
+                    if process and process.poll() is None:
+                        process.kill()
+                        process.wait()
+                print(log_path.read_text(), file=sys.stderr)
+                raise
+            finally:
+                self.collector.watch_overlay(False)
+            node.send_signal(signal.SIGINT)
+            try:
+                node_exit = node.wait(_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node_exit = node.wait()
+        figures.update(self._results(figures, np.load(stamps_path)))
+        figures.update({
+            'name': phase.name, 'size': phase.size, 'rate': phase.rate or 'flood',
+            'overlay_subscribed': phase.overlay, 'node_rss_ready_mb': rss_ready / 2**20,
+            'node_matched_after_s': matched_s, 'first_result_after_s': first_result_s,
+            'publisher': summary, 'node_exit_code': node_exit,
+            'overlay_frames_received': self.collector.overlay_frames,
+            'diagnostics': self.collector.diagnostics,
+        })
+        return report.rounded(figures)
+
+    def _measure(self, phase: Phase, node: psutil.Process, publisher: psutil.Process) -> dict:
+        # The warm-up is a timed part of the experiment, not a wait for an event.
+        time.sleep(self.args.warmup)
+        processes = {'node': node, 'publisher': publisher, 'bench': self.me}
+        cpu_start = {name: _cpu_seconds(process) for name, process in processes.items()}
+        busy_start = _machine_busy_seconds()
+        load_start = os.getloadavg()[0]
+        t0 = time.time_ns()
+        rss = [node.memory_info().rss]
+        end = time.monotonic() + phase.seconds
+        while (remaining := end - time.monotonic()) > 0:
+            time.sleep(min(1.0, remaining))
+            rss.append(node.memory_info().rss)
+        t1 = time.time_ns()
+        cpu = {name: _cpu_seconds(process) - cpu_start[name]
+               for name, process in processes.items()}
+        window = (t1 - t0) / 1e9
+        busy = _machine_busy_seconds() - busy_start
+        return {
+            'window': (t0, t1), 'window_s': window,
+            'cpu_s': cpu,
+            'machine_busy_cores': busy / window,
+            'other_processes_cores': max(0.0, busy - sum(cpu.values())) / window,
+            'loadavg_1min': (load_start, os.getloadavg()[0]),
+            'node_rss_start_mb': rss[0] / 2**20, 'node_rss_end_mb': rss[-1] / 2**20,
+            'node_rss_max_mb': max(rss) / 2**20,
+            'node_rss_growth_pct': 100.0 * (rss[-1] - rss[0]) / rss[0],
+        }
+
+    def _results(self, figures: dict, published_stamps: np.ndarray) -> dict:
+        t0, t1 = figures.pop('window')
+        window = figures['window_s']
+        published = int(np.count_nonzero((published_stamps >= t0) & (published_stamps < t1)))
+        stamps, arrivals = self.collector.results()
+        inside = (stamps >= t0) & (stamps < t1)
+        processed = int(np.count_nonzero(inside))
+        latency_ms = (arrivals[inside] - stamps[inside]) / 1e6
+        return {
+            'published': published,
+            'published_fps': published / window,
+            'processed': processed,
+            'processed_fps': processed / window,
+            'skipped': published - processed,
+            'latency_ms': percentiles(latency_ms),
+            'node_cpu_ms_per_frame': (1e3 * figures['cpu_s']['node'] / processed
+                                      if processed else None),
+            'node_cpu_cores': figures['cpu_s']['node'] / window,
+            'publisher_cpu_cores': figures['cpu_s']['publisher'] / window,
+        }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument('--seconds', type=float, default=60.0,
+                        help='measured window of each 30 FPS phase without overlay')
+    parser.add_argument('--flood-seconds', type=float, default=30.0)
+    parser.add_argument('--overlay-seconds', type=float, default=30.0)
+    parser.add_argument('--warmup', type=float, default=3.0,
+                        help='seconds of frames before each window opens')
+    parser.add_argument('--raw-seconds', type=float, default=15.0,
+                        help='seconds of raw inference (preprocessing: a fifth of it per size)')
+    parser.add_argument('--model', default='', help="ONNX model ('' = the shipped model)")
+    parser.add_argument('--labels', default='')
+    parser.add_argument('--model-card', default='')
+    default_params = share_path('config', 'classifier.yaml')
+    parser.add_argument('--params-file', default=str(default_params)
+                        if default_params.is_file() else '',
+                        help='the node parameters YAML (default: config/classifier.yaml)')
+    parser.add_argument('--num-threads', type=int, default=None,
+                        help='node and raw-inference threads (default: the params file, else 0)')
+    parser.add_argument('--eval-data', default='',
+                        help='a waste7-style folder to time training.evaluate on (skipped if '
+                        'empty)')
+    parser.add_argument('--eval-images', type=int, default=140)
+    parser.add_argument('--report', default=str(ROOT / 'BENCHMARKS.md'))
+    parser.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results.json'))
+    parser.add_argument('--work-dir', default=str(ROOT / 'bench_output'))
+    args = parser.parse_args(argv)
+    if args.num_threads is None:
+        args.num_threads = int(params_file_values(args.params_file).get('num_threads', 0))
+    files = resolve_model_files(args.model, args.labels, args.model_card)
+    work_dir = Path(args.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    results = {
+        'date': started.isoformat(timespec='seconds'),
+        'machine': machine(),
+        'loadavg_at_start': list(os.getloadavg()),
+        'model': {'path': str(files.model), 'sha256': files.sha256,
+                  'card': str(files.card_path) if files.card_path else None},
+        'settings': {key: value for key, value in vars(args).items()
+                     if key not in ('report', 'json', 'work_dir')},
+    }
+    print(f'[bench] raw inference of {files.model.name}, {args.num_threads} threads', flush=True)
+    results['raw'] = {
+        'inference': raw.inference(files.model, args.num_threads, args.raw_seconds),
+        'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
+                          for width, height in ((640, 480), (1280, 720))],
+    }
+
+    environ = apply_local_ros_environ()
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    collector = Collector(context, NODE_NAME)
+    try:
+        bench = Bench(args, environ, collector, work_dir)
+        results['phases'] = [bench.run_phase(phase) for phase in phases(args)]
+    finally:
+        collector.close()
+        context.try_shutdown()
+
+    results['training'] = report.training_figures(files.card_path, args.eval_data,
+                                                  args.eval_images, work_dir)
+    results['duration_s'] = round(
+        (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
+    results['loadavg_at_end'] = list(os.getloadavg())
+    results['targets'] = report.check_targets(results)
+    Path(args.json).write_text(json.dumps(results, indent=2) + '\n', encoding='utf-8')
+    Path(args.report).write_text(report.markdown(results), encoding='utf-8')
+    print(f'[bench] wrote {args.report} and {args.json} in {results["duration_s"]:g} s')
+    failed = [target['name'] for target in results['targets'] if not target['passed']]
+    if failed:
+        print(f'[bench] targets missed: {", ".join(failed)}')
+
+
+if __name__ == '__main__':
+    main()
