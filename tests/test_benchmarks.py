@@ -1,0 +1,52 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`make bench` on a very short setting with the tiny model: it runs and writes its files.
+
+The figures themselves are benchmark targets, read in BENCHMARKS.md, never asserted here.
+"""
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+from tiny_model import write_model_dir
+
+from benchmarks.report import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.ros
+
+
+def test_short_benchmark_writes_report_and_results(tmp_path):
+    model = write_model_dir(tmp_path / 'model')
+    report, results = tmp_path / 'BENCHMARKS.md', tmp_path / 'results.json'
+    command = [sys.executable, '-m', 'benchmarks.run', '--seconds', '2', '--flood-seconds', '2',
+               '--overlay-seconds', '2', '--warmup', '0.5', '--raw-seconds', '0.5',
+               '--model', str(model), '--report', str(report), '--json', str(results),
+               '--work-dir', str(tmp_path / 'work')]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    figures = json.loads(results.read_text())
+    assert figures['machine']['logical_cores'] >= 1
+    assert figures['raw']['inference']['runs'] > 0
+    assert [item['size'] for item in figures['raw']['preprocessing']] == ['640x480', '1280x720']
+    assert [phase['name'] for phase in figures['phases']] == [
+        'camera_640x480', 'camera_1280x720', 'flood_640x480', 'camera_1280x720_overlay',
+        'flood_640x480_overlay']
+    for phase in figures['phases']:
+        assert phase['published'] > 0, phase
+        assert phase['processed'] > 0, phase
+        assert phase['node_exit_code'] == 0, phase
+        assert phase['latency_ms']['p50'] > 0, phase
+    overlay = {phase['name']: phase['overlay_frames_received'] for phase in figures['phases']}
+    assert overlay['camera_1280x720_overlay'] > 0
+    assert overlay['camera_1280x720'] == 0
+    assert all(isinstance(target['passed'], bool) for target in figures['targets'])
+
+    text = report.read_text()
+    assert text == markdown(figures)
+    assert '## Targets' in text and figures['machine']['cpu_model'] in text
