@@ -214,11 +214,13 @@ class WasteClassifier(Node):
         self.classification_pub.publish(Classification(header=header, results=[
             ObjectHypothesis(class_id=self.files.labels[index], score=score)
             for index, score in best]))
+        latency = time.monotonic() - received
         if decision is not None:
             self.publish_bin(header, decision)
-        self.stats.processed(time.monotonic(), time.monotonic() - received)
-        if self.overlay_pub.get_subscription_count():
+        overlaid = self.overlay_pub.get_subscription_count() > 0
+        if overlaid:
             self.publish_overlay(frame, header, best[0], settings)
+        self.stats.processed(time.monotonic(), latency, overlaid)
 
     def publish_bin(self, header, decision):
         order = sorted(range(len(self.bins.bins)), key=lambda i: -decision.scores[i])

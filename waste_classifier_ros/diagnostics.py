@@ -3,9 +3,10 @@
 """
 The classifier's health in numbers, without ROS: frame counts, rates, latency and camera stalls.
 
-The subscription thread calls `received`/`rejected`/`skipped`, the inference thread `processed`;
-the diagnostics timer calls `report`, which turns the counters into a level, a message and
-key/value pairs for a diagnostic_msgs/DiagnosticStatus. Times are time.monotonic() seconds.
+The subscription thread calls `received`/`rejected`/`skipped`, the inference thread `processed`
+(once per frame, after its overlay if one was drawn), the diagnostics timer `report`, which turns
+the counters into a level, a message and key/value pairs for a diagnostic_msgs/DiagnosticStatus.
+Times are time.monotonic() seconds.
 """
 
 from collections import deque
@@ -44,7 +45,8 @@ class PipelineStats:
         self._input = _Rate()
         self._output = _Rate()
         self._latencies = deque(maxlen=LATENCY_SAMPLES)
-        self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0}
+        self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0,
+                       'overlaid': 0}
         self.last_rejection = ''
 
     def received(self, now: float) -> None:
@@ -62,9 +64,10 @@ class PipelineStats:
         with self._lock:
             self.counts['skipped'] += 1
 
-    def processed(self, now: float, latency_s: float) -> None:
+    def processed(self, now: float, latency_s: float, overlaid: bool) -> None:
         with self._lock:
             self.counts['processed'] += 1
+            self.counts['overlaid'] += overlaid
             self._output.tick(now)
             self._latencies.append(latency_s)
 

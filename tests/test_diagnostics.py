@@ -1,0 +1,35 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Pipeline counters, rates, latency percentiles and the stalled-camera warning."""
+
+from waste_classifier_ros.diagnostics import OK, WARN, PipelineStats
+
+
+def test_counts_rates_and_latency():
+    stats = PipelineStats(now=0.0)
+    for i in range(20):
+        stats.received(1.0 + i * 0.1)
+        stats.processed(1.0 + i * 0.1, latency_s=0.010 + 0.001 * (i % 10), overlaid=i < 5)
+    stats.skipped()
+    stats.rejected('step 3 is smaller than a row')
+    level, message, values = stats.report(now=3.0, stall_timeout=1.0)
+    values = dict(values)
+    assert level == OK and message == 'classifying at 10.0 FPS'
+    assert values['input_fps'] == values['processed_fps'] == '10.0'
+    assert (values['frames_received'], values['frames_processed'], values['frames_skipped'],
+            values['frames_rejected'], values['frames_overlaid']) == ('20', '20', '1', '1', '5')
+    assert values['latency_p50_ms'] == '14.5' and float(values['latency_p95_ms']) > 18.0
+    assert values['last_rejection'] == 'step 3 is smaller than a row'
+
+
+def test_stall_warning_before_the_first_frame_and_after_the_last():
+    stats = PipelineStats(now=0.0)
+    assert stats.report(now=0.5, stall_timeout=1.0)[0] == OK
+    level, message, values = stats.report(now=2.0, stall_timeout=1.0)
+    assert level == WARN and 'no image received yet for 2.0 s' in message
+    assert dict(values)['latency_p50_ms'] == 'nan'
+    stats.received(2.5)
+    assert stats.report(now=3.0, stall_timeout=1.0)[0] == OK
+    level, message, values = stats.report(now=6.0, stall_timeout=1.0)
+    assert level == WARN and 'no image for 3.5 s' in message
+    assert dict(values)['input_fps'] == '0.0'
