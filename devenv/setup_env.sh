@@ -100,18 +100,16 @@ fi
 
 begin "waste_classifier_ros (editable) and its share/ directory"
 hash=$(inputs_hash "$ROOT/setup.py" "$ROOT/setup.cfg" "$ROOT/package.xml")
-if is_current package "$hash" && [ -e "$VENV/share/waste_classifier_ros/package.xml" ]; then
-  say "up to date"
-else
+if is_current package "$hash"; then say "up to date"; else
   quiet_pip package --no-deps --no-build-isolation -e "$ROOT"
-  # What colcon --symlink-install would give: the share directory points into the checkout, so
-  # edits to launch/, config/ and model/ are live and ament_index finds the package.
-  share="$VENV/share/waste_classifier_ros"
-  mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
-  for item in package.xml launch config model; do ln -sfn "$ROOT/$item" "$share/$item"; done
-  touch "$VENV/share/ament_index/resource_index/packages/waste_classifier_ros"
   mark package "$hash"
 fi
+# What colcon --symlink-install would give: the share directory points into the checkout, so
+# edits to launch/, config/, model/ and samples/ are live and ament_index finds the package.
+share="$VENV/share/waste_classifier_ros"
+mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
+for item in package.xml launch config model samples; do ln -sfn "$ROOT/$item" "$share/$item"; done
+touch "$VENV/share/ament_index/resource_index/packages/waste_classifier_ros"
 
 "$VENV/bin/python" - <<'PY' || fail "the environment does not import"
 import rclpy, sensor_msgs.msg, vision_msgs.msg, diagnostic_msgs.msg, onnxruntime, cv2

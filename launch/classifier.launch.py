@@ -12,13 +12,12 @@ Model, labels, backend and bins file left empty keep the params file's values (b
 shipped model and config/bins.yaml). stream.launch.py and demo.launch.py include this file.
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 # Launch arguments that override the params file only when given (an empty value keeps it).
 OVERRIDES = {

@@ -13,14 +13,13 @@ video_output encodes the classifier's overlay and sends it out (RTP by default):
 The default output address is the host PC of a Jetson in USB device mode.
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 # name -> (default, description, parameter type) of video_source / video_output arguments.
 VIDEO_SOURCE_ARGS = {

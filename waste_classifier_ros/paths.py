@@ -17,7 +17,8 @@ def share_dir() -> Path:
     try:
         from ament_index_python.packages import get_package_share_directory
         return Path(get_package_share_directory(PACKAGE))
-    except (ImportError, LookupError, ValueError):
+    # OSError: ament_index refuses to look anywhere when AMENT_PREFIX_PATH is unset.
+    except (ImportError, LookupError, ValueError, OSError):
         return _SOURCE_TREE
 
 
