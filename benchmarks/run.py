@@ -136,7 +136,8 @@ class Bench:
         for key in ('model', 'labels', 'model_card'):
             if getattr(self.args, key):
                 params[key] = getattr(self.args, key)
-        command = [sys.executable, '-m', NODE_MODULE, '--ros-args', '-r', f'__node:={NODE_NAME}']
+        command = [sys.executable, '-m', self.args.node_module, '--ros-args',
+                   '-r', f'__node:={NODE_NAME}']
         if self.args.params_file:
             command += ['--params-file', str(self.args.params_file)]
         for key, value in params.items():
@@ -268,6 +269,10 @@ def main(argv=None):
                         help='seconds of frames before each window opens')
     parser.add_argument('--raw-seconds', type=float, default=15.0,
                         help='seconds of raw inference (preprocessing: a fifth of it per size)')
+    parser.add_argument('--only', nargs='+', metavar='PHASE',
+                        help='run only these node phases (for profiling and A/B runs)')
+    parser.add_argument('--node-module', default=NODE_MODULE,
+                        help='the node to measure, run as python -m (to compare a variant)')
     parser.add_argument('--model', default='', help="ONNX model ('' = the shipped model)")
     parser.add_argument('--labels', default='')
     parser.add_argument('--model-card', default='')
@@ -314,7 +319,8 @@ def main(argv=None):
     collector = Collector(context, NODE_NAME)
     try:
         bench = Bench(args, environ, collector, work_dir)
-        results['phases'] = [bench.run_phase(phase) for phase in phases(args)]
+        results['phases'] = [bench.run_phase(phase) for phase in phases(args)
+                             if not args.only or phase.name in args.only]
     finally:
         collector.close()
         context.try_shutdown()
