@@ -1,0 +1,130 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Helpers shared by the robustness and soak tests: a classifier node process and its diagnostics.
+
+`start_classifier` runs the real node (`python -m waste_classifier_ros.classifier_node`) on the
+tiny ONNX model from tiny_model.py under its own name and image topic, so modules never hear
+each other. `Diagnostics` keeps the latest /diagnostics status of one node as a dict, so a test
+can wait for a counter instead of sleeping. `node_rss` reads a process's resident memory.
+"""
+
+import os
+from pathlib import Path
+
+from diagnostic_msgs.msg import DiagnosticArray
+import psutil
+from ros_harness import NodeProcess
+from sensor_msgs.msg import Image
+from tiny_model import write_model_dir
+
+from waste_classifier_ros import image_codec
+
+MODULE = 'waste_classifier_ros.classifier_node'
+STANDINS = Path(__file__).resolve().parent / 'standins'
+LEVELS = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
+
+
+def tiny_model(directory) -> Path:
+    """Write the tiny 7-class model with labels and a matching card; return the .onnx path."""
+    return write_model_dir(directory)
+
+
+def classifier(name, model, *, params=None, env=None, log_level=None) -> NodeProcess:
+    """Make (not start) a classifier node named `name` whose image topic is /<name>/image."""
+    return NodeProcess(
+        MODULE, name=name, remaps={'image': f'/{name}/image'}, env=env, log_level=log_level,
+        params={'model': str(model), 'backend': 'onnxruntime', 'num_threads': 1,
+                **(params or {})})
+
+
+def start_classifier(name, model, **options) -> NodeProcess:
+    """Start a classifier node and wait until it says it is ready."""
+    node = classifier(name, model, **options).start()
+    try:
+        node.wait_for_output('ready:', timeout=20)
+    except AssertionError:
+        node.kill()
+        raise
+    return node
+
+
+def env_with_pythonpath(*folders) -> dict:
+    """Return this process's environment with `folders` in front of PYTHONPATH."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [*map(str, folders), *filter(None, [env.get('PYTHONPATH')])])
+    return env
+
+
+def image_msg(rgb, encoding='rgb8', frame_id='bin_camera', stamp=None, padding=0) -> Image:
+    """Pack an HxWx3 RGB array as a sensor_msgs/Image of `encoding`."""
+    step, data = image_codec.encode(rgb, encoding, padding)
+    msg = Image(height=rgb.shape[0], width=rgb.shape[1], encoding=encoding, step=step,
+                data=data)
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+class Diagnostics:
+    """The latest /diagnostics status of one classifier node, its values as a dict."""
+
+    def __init__(self, probe, node_name):
+        self.probe = probe
+        self.prefix = f'{node_name}: '
+        self.statuses = []
+        probe.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_array, 50)
+
+    def _on_array(self, array):
+        for status in array.status:
+            if status.name.startswith(self.prefix):
+                self.statuses.append(status)
+
+    @property
+    def latest(self):
+        return self.statuses[-1] if self.statuses else None
+
+    @property
+    def level(self) -> str:
+        return LEVELS.get(self.latest.level[0], '?') if self.latest else 'none'
+
+    def values(self) -> dict:
+        return {kv.key: kv.value for kv in self.latest.values} if self.latest else {}
+
+    def counts(self) -> dict:
+        """Frame counters of the latest status: received, processed, skipped, rejected."""
+        return {key[len('frames_'):]: int(value) for key, value in self.values().items()
+                if key.startswith('frames_')}
+
+    def wait_until(self, predicate, timeout, what):
+        """Spin until predicate(counts) holds for a status received after this call."""
+        seen = len(self.statuses)
+
+        def done():
+            return len(self.statuses) > seen and predicate(self.counts())
+        try:
+            self.probe.wait_for(done, timeout, what)
+        except AssertionError as error:
+            raise AssertionError(f'{error}; latest diagnostics: {self.level} '
+                                 f'{self.latest and self.latest.message!r} {self.values()}') \
+                from None
+        return self.counts()
+
+    def wait_for_level(self, level, timeout, what):
+        seen = len(self.statuses)
+
+        def done():
+            return len(self.statuses) > seen and self.level == level
+        try:
+            self.probe.wait_for(done, timeout, what)
+        except AssertionError as error:
+            raise AssertionError(f'{error}; latest diagnostics: {self.level} '
+                                 f'{self.latest and self.latest.message!r}') from None
+        return self.latest
+
+
+def node_rss(node: NodeProcess) -> int:
+    """Resident set size of the node's process, in bytes."""
+    return psutil.Process(node.process.pid).memory_info().rss
