@@ -193,7 +193,3 @@ def markdown(results: dict) -> str:
         lines += ['## Findings', '', FINDINGS.read_text(encoding='utf-8').strip(), '']
     return '\n'.join(lines)
 
-
-def training_figures(card_path, eval_data, eval_images, work_dir) -> list:
-    """Training wall time from the model card and evaluation throughput, as report rows."""
-    return []

@@ -21,6 +21,7 @@ import json
 import os
 from pathlib import Path
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from benchmarks.collector import Collector
 from benchmarks.publisher import READY
 from waste_classifier_ros.backends import resolve_model_files
 from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.model_card import read_card
 from waste_classifier_ros.paths import share_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,53 @@ def params_file_values(path) -> dict:
     for key in ('/**', NODE_NAME, f'/{NODE_NAME}'):
         values.update((document.get(key) or {}).get('ros__parameters', {}))
     return values
+
+
+def eval_subset(data_dir: Path, images: int, folder: Path) -> Path:
+    """Link the first images of every class folder (sorted names) into `folder`."""
+    classes = sorted(path for path in data_dir.iterdir() if path.is_dir())
+    per_class = max(1, -(-images // max(1, len(classes))))
+    if folder.exists():
+        shutil.rmtree(folder)
+    for source in classes:
+        target = folder / source.name
+        target.mkdir(parents=True)
+        for image in sorted(path for path in source.iterdir() if path.is_file())[:per_class]:
+            (target / image.name).symlink_to(image.resolve())
+    return folder
+
+
+def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) -> list:
+    """Training wall time and val top-1 from the model card; evaluation throughput, measured."""
+    card = read_card(files.card_path) if files.card_path else {}
+    rows = []
+    training = card.get('training', {})
+    if 'duration_s' in training:
+        rows.append({'figure': 'training wall time, full recipe (s)',
+                     'value': training['duration_s'],
+                     'source': f'model card: {card.get("arch", "?")}, '
+                               f'{training.get("epochs", "?")} epochs'})
+    val = card.get('metrics', {}).get('val', {})
+    if 'top1' in val:
+        rows.append({'figure': 'val top-1 (%)', 'value': 100.0 * val['top1'],
+                     'source': f'model card: {val.get("num_images", "?")} val images'})
+    if eval_data and Path(eval_data).is_dir():
+        subset = eval_subset(Path(eval_data), eval_images, work_dir / 'eval_subset')
+        metrics_path = work_dir / 'eval_metrics.json'
+        print(f'[bench] training.evaluate on {eval_images} images of {eval_data}', flush=True)
+        subprocess.run([sys.executable, '-m', 'training.evaluate', '--model', str(files.model),
+                        '--labels', str(files.labels_path), '--data', str(subset),
+                        '--json', str(metrics_path), '--png', str(work_dir / 'eval.png')],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        metrics = json.loads(metrics_path.read_text(encoding='utf-8'))
+        source = f'training.evaluate, {metrics["num_images"]} val images, batch 32'
+        rows += [
+            {'figure': 'evaluation throughput, decode + preprocess + infer (images/s)',
+             'value': metrics['images_per_s'], 'source': source},
+            {'figure': 'evaluation throughput, model only (images/s)',
+             'value': metrics['model_images_per_s'], 'source': source},
+        ]
+    return rows
 
 
 def percentiles(values_ms: np.ndarray) -> dict:
@@ -282,9 +331,10 @@ def main(argv=None):
                         help='the node parameters YAML (default: config/classifier.yaml)')
     parser.add_argument('--num-threads', type=int, default=None,
                         help='node and raw-inference threads (default: the params file, else 0)')
-    parser.add_argument('--eval-data', default='',
-                        help='a waste7-style folder to time training.evaluate on (skipped if '
-                        'empty)')
+    default_eval = ROOT.parent / 'shared' / 'data' / 'waste7' / 'val'
+    parser.add_argument('--eval-data', default=str(default_eval) if default_eval.is_dir() else '',
+                        help='class-per-folder images to time training.evaluate on '
+                        "(default: waste7's val split where present; '' skips it)")
     parser.add_argument('--eval-images', type=int, default=140)
     parser.add_argument('--report', default=str(ROOT / 'BENCHMARKS.md'))
     parser.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results.json'))
@@ -325,8 +375,7 @@ def main(argv=None):
         collector.close()
         context.try_shutdown()
 
-    results['training'] = report.training_figures(files.card_path, args.eval_data,
-                                                  args.eval_images, work_dir)
+    results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)
     results['duration_s'] = round(
         (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
     results['loadavg_at_end'] = list(os.getloadavg())

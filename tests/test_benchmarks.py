@@ -26,7 +26,7 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     command = [sys.executable, '-m', 'benchmarks.run', '--seconds', '2', '--flood-seconds', '2',
                '--overlay-seconds', '2', '--warmup', '0.5', '--raw-seconds', '0.5',
                '--model', str(model), '--report', str(report), '--json', str(results),
-               '--work-dir', str(tmp_path / 'work')]
+               '--eval-images', '7', '--work-dir', str(tmp_path / 'work')]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
