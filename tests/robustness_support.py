@@ -6,17 +6,20 @@ Helpers shared by the robustness and soak tests: a classifier node process and i
 `start_classifier` runs the real node (`python -m waste_classifier_ros.classifier_node`) on the
 tiny ONNX model from tiny_model.py under its own name and image topic, so modules never hear
 each other. `Diagnostics` keeps the latest /diagnostics status of one node as a dict, so a test
-can wait for a counter instead of sleeping. `node_rss` reads a process's resident memory.
+can wait for a counter instead of sleeping. `Camera` publishes frames while the test
+spins. `node_rss` reads a process's resident memory.
 """
 
 import os
 from pathlib import Path
+import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 import psutil
+from rclpy.qos import qos_profile_sensor_data
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
-from tiny_model import write_model_dir
+from tiny_model import COLOURS, solid, write_model_dir
 
 from waste_classifier_ros import image_codec
 
@@ -66,6 +69,32 @@ def image_msg(rgb, encoding='rgb8', frame_id='bin_camera', stamp=None, padding=0
     if stamp is not None:
         msg.header.stamp = stamp
     return msg
+
+
+class Camera:
+    """
+    A camera on the test's own node: a timer that publishes a solid `metal` frame at `rate` Hz.
+
+    It publishes only while the test spins (waits for something) and while `on` is set, so a
+    test switches the camera off and on without threads or sleeps.
+    """
+
+    def __init__(self, probe, topic, rate=20.0, msg=None, qos=qos_profile_sensor_data):
+        self.on = True
+        self.sent = 0
+        self.last_sent = None
+        self._msg = msg or image_msg(solid(COLOURS['metal']), 'bgr8')
+        self._publisher = probe.node.create_publisher(Image, topic, qos)
+        self._clock = probe.node.get_clock()
+        probe.node.create_timer(1.0 / rate, self._tick)
+        self.publisher = self._publisher
+
+    def _tick(self):
+        if self.on:
+            self._msg.header.stamp = self._clock.now().to_msg()
+            self._publisher.publish(self._msg)
+            self.sent += 1
+            self.last_sent = time.monotonic()
 
 
 class Diagnostics:

@@ -5,9 +5,9 @@ A running node against bad parameters, camera stalls, vanishing publishers and s
 
 The module ends by stopping the node with SIGINT while it classifies.
 
-One node process serves the whole module. The test's "camera" is a timer on the test's own node
-that publishes a solid-colour frame while the test spins, so frames flow exactly while the test
-waits for something and stop when the test turns the camera off. The media source node, in its
+One node process serves the whole module. The test's Camera (robustness_support) publishes while
+the test spins, so frames flow exactly while the test waits for something and stop when the test
+turns the camera off. The media source node, in its
 own process, plays the publisher that crashes and comes back.
 """
 
@@ -24,12 +24,10 @@ from rclpy.qos import (
     DurabilityPolicy,
     QoSProfile,
     ReliabilityPolicy,
-    qos_profile_sensor_data,
 )
-from robustness_support import Diagnostics, image_msg, start_classifier, tiny_model
+from robustness_support import Camera, Diagnostics, start_classifier, tiny_model
 from ros_harness import NodeProcess, RosProbe
 from sensor_msgs.msg import Image
-from tiny_model import COLOURS, solid
 from vision_msgs.msg import Classification, LabelInfo
 
 pytestmark = pytest.mark.ros
@@ -39,27 +37,6 @@ CLASSIFICATION = f'/{NAME}/classification'
 STALL_TIMEOUT = 0.8
 DIAGNOSTICS_PERIOD = 0.1
 SAMPLES = Path(__file__).resolve().parent.parent / 'samples'
-
-
-class Camera:
-    """Publish a solid `metal` frame at `rate` Hz whenever the test node spins and `on` is set."""
-
-    def __init__(self, probe, topic, rate=20.0):
-        self.on = True
-        self.sent = 0
-        self.last_sent = None
-        self._msg = image_msg(solid(COLOURS['metal']), 'bgr8')
-        self._publisher = probe.node.create_publisher(Image, topic, qos_profile_sensor_data)
-        self._clock = probe.node.get_clock()
-        probe.node.create_timer(1.0 / rate, self._tick)
-        self.publisher = self._publisher
-
-    def _tick(self):
-        if self.on:
-            self._msg.header.stamp = self._clock.now().to_msg()
-            self._publisher.publish(self._msg)
-            self.sent += 1
-            self.last_sent = time.monotonic()
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,112 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The inference backend fails on one frame; SIGTERM ends a busy node cleanly.
+
+The node runs with `backend:=jetson` on the jetson-inference stand-in, wrapped by
+tests/fault_standins so that imageNet.Classify raises on its third call. Frames go one at a
+time (reliable) so each can be followed: the third is dropped and counted, the fourth and fifth
+are classified, and nothing else changes.
+"""
+
+from pathlib import Path
+import signal
+import time
+
+from builtin_interfaces.msg import Time
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from robustness_support import (
+    STANDINS,
+    Camera,
+    Diagnostics,
+    env_with_pythonpath,
+    image_msg,
+    start_classifier,
+    tiny_model,
+)
+from sensor_msgs.msg import Image
+from tiny_model import COLOURS, solid
+from vision_msgs.msg import Classification
+
+pytestmark = pytest.mark.ros
+
+FAULT_STANDINS = Path(__file__).resolve().parent / 'fault_standins'
+FAILING_CALL = 3
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+NODE_PARAMS = {'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1}
+
+# The node has no try/except around inference: the exception ends its inference thread, and
+# from then on every frame is parked and never classified (classifier_node.py, _work/process).
+_BACKEND_FAULT_BUG = pytest.mark.xfail(
+    strict=True, reason='classifier_node._work: one backend exception kills the inference thread')
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    return tiny_model(tmp_path_factory.mktemp('model'))
+
+
+def _jetson_env(fail_on=0):
+    env = env_with_pythonpath(FAULT_STANDINS, STANDINS)
+    env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(fail_on)
+    return env
+
+
+DROP_COUNTERS = ('skipped', 'rejected', 'failed')
+
+
+def _dropped(counts):
+    # A backend failure may be filed as rejected or under a counter of its own, frames_failed.
+    return sum(counts.get(key, 0) for key in DROP_COUNTERS)
+
+
+@_BACKEND_FAULT_BUG
+def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(probe, model):
+    node = start_classifier('rb_faults', model, params=NODE_PARAMS,
+                            env=_jetson_env(FAILING_CALL))
+    try:
+        assert 'jetson backend' in node.output, node.output
+        diagnostics = Diagnostics(probe, 'rb_faults')
+        received = probe.collect(Classification, '/rb_faults/classification', qos=RELIABLE)
+        publisher = probe.node.create_publisher(Image, '/rb_faults/image', RELIABLE)
+        probe.wait_for_subscribers(publisher)
+        colours = ['metal', 'glass', 'paper', 'plastic', 'cardboard']
+        for index, name in enumerate(colours, start=1):
+            publisher.publish(image_msg(solid(COLOURS[name]), stamp=Time(sec=index)))
+            counts = diagnostics.wait_until(
+                lambda c, n=index: c.get('received') == n and c['processed'] + _dropped(c) == n,
+                3, f'frame {index} to be classified or counted as dropped')
+            if index == FAILING_CALL:
+                assert counts['processed'] == FAILING_CALL - 1 and _dropped(counts) == 1, counts
+            else:
+                probe.wait_for(lambda n=index: any(m.header.stamp.sec == n for m in received),
+                               5, f'the classification of frame {index}')
+        assert [m.header.stamp.sec for m in received] == [1, 2, 4, 5]
+        assert [m.results[0].class_id for m in received] == ['metal', 'glass', 'plastic',
+                                                            'cardboard']
+        assert counts['processed'] == 4 and _dropped(counts) == 1, counts
+        assert 'injected fault' in node.output, 'the failure was not logged with its reason'
+        assert node.process.poll() is None, node.output
+    finally:
+        node.kill()
+
+
+def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, model):
+    # SIGINT is the last test of test_robustness_runtime.py, on the onnxruntime backend.
+    sig = signal.SIGTERM
+    name = 'rb_sigterm'
+    node = start_classifier(name, model, params=NODE_PARAMS, env=_jetson_env())
+    try:
+        camera = Camera(probe, f'/{name}/image', rate=30.0, qos=RELIABLE)
+        received = probe.collect(Classification, f'/{name}/classification')
+        probe.wait_for_messages(received, 5, timeout=10, what='classifications')
+        started = time.monotonic()
+        code = node.stop(sig, timeout=2.0)
+        seconds = time.monotonic() - started
+        camera.on = False
+        assert code == 0, f'exit code {code} after {sig.name}; output:\n{node.output}'
+        assert seconds <= 2.0, f'{seconds:.2f} s to exit after {sig.name}'
+        assert 'Traceback' not in node.output, node.output
+    finally:
+        node.kill()
