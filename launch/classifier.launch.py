@@ -12,9 +12,9 @@ Model, labels, backend and bins file left empty keep the params file's values (b
 shipped model and config/bins.yaml). stream.launch.py and demo.launch.py include this file.
 """
 
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -23,6 +23,7 @@ from launch_ros.substitutions import FindPackageShare
 OVERRIDES = {
     'model': 'ONNX model path (empty: the params file, by default the shipped model)',
     'labels': 'labels.txt path (empty: the file beside the model)',
+    'model_card': 'model_card.json path (empty: the file beside the model, checked when present)',
     'backend': 'auto | jetson | onnxruntime (empty: the params file, by default auto)',
     'bins_file': 'class -> bin map YAML (empty: the params file, by default config/bins.yaml)',
 }
@@ -42,11 +43,22 @@ def _classifier(context):
     )]
 
 
+def _viewer(context):
+    if LaunchConfiguration('view').perform(context) != 'true':
+        return []
+    try:
+        get_package_prefix('rqt_image_view')
+    except PackageNotFoundError:
+        return [LogInfo(msg='view:=true ignored: rqt_image_view is not installed')]
+    namespace = LaunchConfiguration('namespace').perform(context).strip('/')
+    overlay = '/'.join(part for part in ('', namespace, 'waste_classifier', 'overlay') if part)
+    return [Node(package='rqt_image_view', executable='rqt_image_view',
+                 arguments=['/' + overlay])]
+
+
 def generate_launch_description():
     default_params = PathJoinSubstitution(
         [FindPackageShare('waste_classifier_ros'), 'config', 'classifier.yaml'])
-    overlay = PathJoinSubstitution(
-        [LaunchConfiguration('namespace'), 'waste_classifier', 'overlay'])
     return LaunchDescription([
         DeclareLaunchArgument(
             'image_topic', default_value='/image',
@@ -63,10 +75,5 @@ def generate_launch_description():
             'view', default_value='false', choices=['true', 'false'],
             description='also start rqt_image_view on the annotated overlay'),
         OpaqueFunction(function=_classifier),
-        Node(
-            package='rqt_image_view',
-            executable='rqt_image_view',
-            arguments=[overlay],
-            condition=IfCondition(LaunchConfiguration('view')),
-        ),
+        OpaqueFunction(function=_viewer),
     ])

@@ -34,6 +34,9 @@ def generate_launch_description():
             'loop', default_value='true', choices=['true', 'false'],
             description='play file inputs again and again'),
         DeclareLaunchArgument(
+            'image_topic', default_value='/image',
+            description='topic the media source publishes on and the classifier reads'),
+        DeclareLaunchArgument(
             'source_params_file',
             default_value=PathJoinSubstitution([share, 'config', 'media_source.yaml']),
             description='media source parameters YAML'),
@@ -47,12 +50,11 @@ def generate_launch_description():
                 'rate': ParameterValue(LaunchConfiguration('rate'), value_type=float),
                 'loop': ParameterValue(LaunchConfiguration('loop'), value_type=bool),
             }],
-            remappings=[('image', '/image')],
+            remappings=[('image', LaunchConfiguration('image_topic'))],
         ),
-        # view, params_file, model, backend, ... are declared (and described) by
+        # image_topic, view, params_file, model, backend, ... are declared (and described) by
         # classifier.launch.py; given on this command line they reach it unchanged.
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(
-                PathJoinSubstitution([share, 'launch', 'classifier.launch.py'])),
-            launch_arguments={'image_topic': '/image'}.items()),
+                PathJoinSubstitution([share, 'launch', 'classifier.launch.py']))),
     ])

@@ -59,6 +59,9 @@ def generate_launch_description():
           for name, (default, description, _) in {**VIDEO_SOURCE_ARGS,
                                                   **VIDEO_OUTPUT_ARGS}.items()],
         DeclareLaunchArgument(
+            'image_topic', default_value='/video_source/raw',
+            description='camera topic the classifier reads (video_source publishes raw)'),
+        DeclareLaunchArgument(
             'namespace', default_value='',
             description='namespace of the classifier (its topics are <ns>/waste_classifier/...)'),
         _video_node('video_source', VIDEO_SOURCE_ARGS),
@@ -66,7 +69,7 @@ def generate_launch_description():
         # classifier.launch.py; given on this command line they reach it unchanged.
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(classifier_launch),
-            launch_arguments={'image_topic': '/video_source/raw',
+            launch_arguments={'image_topic': LaunchConfiguration('image_topic'),
                               'namespace': LaunchConfiguration('namespace')}.items()),
         _video_node('video_output', VIDEO_OUTPUT_ARGS,
                     remappings=[('/video_output/image_in', overlay)]),

@@ -40,7 +40,8 @@ EXTERNAL_NODES = {
 }
 STAND_IN_NAMES = {
     'launch': ['LaunchDescription'],
-    'launch.actions': ['DeclareLaunchArgument', 'IncludeLaunchDescription', 'OpaqueFunction'],
+    'launch.actions': ['DeclareLaunchArgument', 'IncludeLaunchDescription', 'LogInfo',
+                       'OpaqueFunction'],
     'launch.conditions': ['IfCondition'],
     'launch.launch_description_sources': ['PythonLaunchDescriptionSource'],
     'launch.substitutions': ['LaunchConfiguration', 'PathJoinSubstitution'],
@@ -111,6 +112,7 @@ class Launch:
         self.arguments = []  # (file, DeclareLaunchArgument record), included files' too
         self.nodes = []  # (Node record, its launch configurations)
         self.includes = []
+        self.messages = []  # what LogInfo actions would print
         self._expand(path, dict(arguments or {}))
 
     def _expand(self, path, given):
@@ -130,6 +132,8 @@ class Launch:
             context = types.SimpleNamespace(configurations=configurations)
             for produced in action.kwargs['function'](context):
                 self._action(path, produced, configurations)
+        elif kind(action) == 'LogInfo':
+            self.messages.append(action.kwargs['msg'])
         elif kind(action) == 'IncludeLaunchDescription':
             source = action.args[0]
             assert kind(source) == 'PythonLaunchDescriptionSource'
@@ -291,11 +295,21 @@ def test_classifier_arguments_override_the_params_file_only_when_given(stand_in_
     assert resolve(classifier.kwargs['remappings'], conf) == [['image', '/camera/image_raw']]
 
 
-def test_classifier_view_starts_rqt_image_view_on_the_overlay(stand_in_launch):
+def test_classifier_view_starts_rqt_image_view_on_the_overlay(stand_in_launch, monkeypatch):
+    from ament_index_python import packages
+    monkeypatch.setattr(packages, 'get_package_prefix', lambda name: f'/opt/ros/{name}')
+    path = ROOT / 'launch' / 'classifier.launch.py'
+    viewer, _ = Launch(path, {'view': 'true', 'namespace': 'bin1'}).node('rqt_image_view')
+    assert viewer.kwargs['arguments'] == ['/bin1/waste_classifier/overlay']
+    assert not [node for node, _ in Launch(path).nodes
+                if node.kwargs['package'] == 'rqt_image_view'], 'viewer started without view:=true'
+
+
+def test_view_without_rqt_image_view_installed_starts_the_classifier_anyway(stand_in_launch):
+    # A missing viewer must not fail the launch after the classifier started (orphaning it).
     launch = Launch(ROOT / 'launch' / 'classifier.launch.py', {'view': 'true'})
-    viewer, conf = launch.node('rqt_image_view')
-    assert resolve(viewer.kwargs['condition'].args[0], conf) == 'true'
-    assert resolve(viewer.kwargs['arguments'], conf) == ['waste_classifier/overlay']
+    assert [node.kwargs['package'] for node, _ in launch.nodes] == ['waste_classifier_ros']
+    assert launch.messages == ['view:=true ignored: rqt_image_view is not installed']
 
 
 def test_demo_plays_the_samples_into_the_classifier(stand_in_launch):
