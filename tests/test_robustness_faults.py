@@ -11,7 +11,6 @@ are classified, and nothing else changes.
 
 from pathlib import Path
 import signal
-import time
 
 from builtin_interfaces.msg import Time
 import pytest
@@ -20,6 +19,7 @@ from robustness_support import (
     STANDINS,
     Camera,
     Diagnostics,
+    assert_clean_exit,
     env_with_pythonpath,
     image_msg,
     start_classifier,
@@ -36,10 +36,11 @@ FAILING_CALL = 3
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 NODE_PARAMS = {'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1}
 
-# The node has no try/except around inference: the exception ends its inference thread, and
+# Known bug (non-strict xfail until the fix in the node engineer's working copy lands): the
+# node has no try/except around inference: the exception ends its inference thread, and
 # from then on every frame is parked and never classified (classifier_node.py, _work/process).
 _BACKEND_FAULT_BUG = pytest.mark.xfail(
-    strict=True, reason='classifier_node._work: one backend exception kills the inference thread')
+    strict=False, reason='classifier_node._work: one backend exception kills the inference thread')
 
 
 @pytest.fixture(scope='module')
@@ -98,15 +99,11 @@ def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, model):
     name = 'rb_sigterm'
     node = start_classifier(name, model, params=NODE_PARAMS, env=_jetson_env())
     try:
-        camera = Camera(probe, f'/{name}/image', rate=30.0, qos=RELIABLE)
+        Camera(probe, f'/{name}/image', rate=30.0, qos=RELIABLE)
         received = probe.collect(Classification, f'/{name}/classification')
-        probe.wait_for_messages(received, 5, timeout=10, what='classifications')
-        started = time.monotonic()
-        code = node.stop(sig, timeout=2.0)
-        seconds = time.monotonic() - started
-        camera.on = False
-        assert code == 0, f'exit code {code} after {sig.name}; output:\n{node.output}'
-        assert seconds <= 2.0, f'{seconds:.2f} s to exit after {sig.name}'
-        assert 'Traceback' not in node.output, node.output
+        overlays = probe.collect(Image, f'/{name}/overlay', qos=1)
+        probe.wait_for(lambda: len(received) >= 5 and overlays, 10,
+                       'classifications and an overlay')
+        assert_clean_exit(node, sig)
     finally:
         node.kill()
