@@ -74,17 +74,21 @@ def image_msg(rgb, encoding='rgb8', frame_id='bin_camera', stamp=None, padding=0
 
 class Camera:
     """
-    A camera on the test's own node: a timer that publishes a solid `metal` frame at `rate` Hz.
+    A camera on the test's own node: a timer that publishes frames at `rate` Hz.
+
+    It sends a solid `metal` frame, or cycles through `msgs`, each `repeat` times in a row.
 
     It publishes only while the test spins (waits for something) and while `on` is set, so a
     test switches the camera off and on without threads or sleeps.
     """
 
-    def __init__(self, probe, topic, rate=20.0, msg=None, qos=qos_profile_sensor_data):
+    def __init__(self, probe, topic, rate=20.0, msgs=None, qos=qos_profile_sensor_data,
+                 repeat=1):
         self.on = True
         self.sent = 0
         self.last_sent = None
-        self._msg = msg or image_msg(solid(COLOURS['metal']), 'bgr8')
+        self._msgs = msgs or [image_msg(solid(COLOURS['metal']), 'bgr8')]
+        self._repeat = repeat  # frames in a row of each message before the next one
         self._publisher = probe.node.create_publisher(Image, topic, qos)
         self._clock = probe.node.get_clock()
         probe.node.create_timer(1.0 / rate, self._tick)
@@ -92,8 +96,9 @@ class Camera:
 
     def _tick(self):
         if self.on:
-            self._msg.header.stamp = self._clock.now().to_msg()
-            self._publisher.publish(self._msg)
+            msg = self._msgs[self.sent // self._repeat % len(self._msgs)]
+            msg.header.stamp = self._clock.now().to_msg()
+            self._publisher.publish(msg)
             self.sent += 1
             self.last_sent = time.monotonic()
 
