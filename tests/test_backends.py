@@ -91,6 +91,17 @@ def test_jetson_backend_on_the_standin_matches_onnxruntime(files, jetson_standin
         np.testing.assert_allclose(jetson.classify(frame), onnx.classify(frame), atol=1e-5)
 
 
+def test_jetson_load_failures_name_the_files(tmp_path, jetson_standin):
+    model = build_model(tmp_path / 'model.onnx', num_classes=5)
+    write_labels(tmp_path / 'labels.txt', CLASSES)
+    with pytest.raises(BackendError, match=f'{model}: jetson-inference cannot load it with '
+                                           f'labels {tmp_path / "labels.txt"}'):
+        create_backend('jetson', resolve_model_files(str(model)))
+    model.write_text('not a model')
+    with pytest.raises(BackendError, match='jetson-inference cannot load it'):
+        create_backend('jetson', resolve_model_files(str(model)))
+
+
 def test_jetson_requested_without_jetson_inference_is_an_error(files, no_jetson):
     with pytest.raises(BackendError, match='cannot import jetson-inference'):
         create_backend('jetson', files)

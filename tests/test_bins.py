@@ -35,6 +35,7 @@ def test_shipped_map_puts_every_class_in_its_bin():
     ('bins:\n  a: {colour: red, classes: [cardboard]}\n', 'colour must be an RGB hex'),
     ('bins:\n  unknown: {colour: "#000000", classes: [cardboard]}\n', 'reserved'),
     ('bins: [\n', 'not valid YAML'),
+    ('bins:\n\tglass: {}\n', 'not valid YAML'),
     ('something_else: 1\n', 'expected a "bins:" mapping'),
 ])
 def test_bad_bins_files_name_the_file_and_the_problem(tmp_path, text, message):
@@ -42,7 +43,7 @@ def test_bad_bins_files_name_the_file_and_the_problem(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(BinsError, match=message) as error:
         load_bins(path, CLASSES)
-    assert str(path) in str(error.value)
+    assert str(path) in str(error.value) and '\n' not in str(error.value)
 
 
 def test_missing_bins_file_is_reported(tmp_path):

@@ -331,7 +331,9 @@ def test_runtime_parameters_change_the_output_live(camera, probe):
     label_info = probe.collect(LabelInfo, f'{PREFIX}/label_info', LATCHED)
     probe.wait_for(lambda: label_info and label_info[-1].threshold == pytest.approx(0.75), 10,
                    'label_info republished with the new threshold')
-    for name in ('top_k', 'roi', 'threshold'):
+    assert parameters.set('overlay_show_fps', False).successful
+    assert parameters.set('diagnostics_period', 0.1).successful
+    for name in ('top_k', 'roi', 'threshold', 'diagnostics_period'):
         default = {'roi': [0.0, 0.0, 1.0, 1.0]}.get(name, PARAMS.get(name))
         assert parameters.set(name, default).successful
 

@@ -12,6 +12,7 @@ def test_counts_rates_and_latency():
         stats.processed(1.0 + i * 0.1, latency_s=0.010 + 0.001 * (i % 10), overlaid=i < 5)
     stats.skipped()
     stats.rejected('step 3 is smaller than a row')
+    stats.failed('RuntimeError: CUDA error')
     level, message, values = stats.report(now=3.0, stall_timeout=1.0)
     values = dict(values)
     assert level == OK and message == 'classifying at 10.0 FPS'
@@ -20,6 +21,7 @@ def test_counts_rates_and_latency():
             values['frames_rejected'], values['frames_overlaid']) == ('20', '20', '1', '1', '5')
     assert values['latency_p50_ms'] == '14.5' and float(values['latency_p95_ms']) > 18.0
     assert values['last_rejection'] == 'step 3 is smaller than a row'
+    assert (values['frames_failed'], values['last_failure']) == ('1', 'RuntimeError: CUDA error')
 
 
 def test_stall_warning_before_the_first_frame_and_after_the_last():

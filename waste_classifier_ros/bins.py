@@ -57,7 +57,9 @@ def load_bins(path, labels) -> BinMap:
     except OSError as error:
         raise BinsError(f'{path}: cannot read bins file ({error.strerror})') from None
     except yaml.YAMLError as error:
-        raise BinsError(f'{path}: bins file is not valid YAML ({error})') from None
+        # PyYAML's message spans several lines; startup errors must stay on one.
+        reason = ' '.join(str(error).split())
+        raise BinsError(f'{path}: bins file is not valid YAML ({reason})') from None
     entries = document.get('bins') if isinstance(document, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise BinsError(f'{path}: expected a "bins:" mapping of bin name -> label, colour, '

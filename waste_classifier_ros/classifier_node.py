@@ -197,12 +197,26 @@ class WasteClassifier(Node):
                     return
                 frame, header, received = self._slot
                 self._slot = None
-            self.process(frame, header, received)
+            try:
+                self.process(frame, header, received)
+            except RuntimeError:
+                # rclpy raises RCLError/InvalidHandle (RuntimeErrors) when SIGINT or SIGTERM
+                # shut the context down while this frame was in flight: nothing to publish to.
+                if self.context.ok():
+                    raise
+                return
 
     def process(self, frame, header, received: float):
         """Classify one frame and publish everything that follows from it."""
         settings = self.settings
-        probabilities = self.backend.classify_frame(image_codec.crop(frame, settings.roi))
+        try:
+            probabilities = self.backend.classify_frame(image_codec.crop(frame, settings.roi))
+        except Exception as error:  # noqa: BLE001 - one failed frame must not stop the node
+            reason = f'{type(error).__name__}: {error}'
+            self.stats.failed(reason)
+            self.get_logger().error(f'{self.backend.name} failed on a frame: {reason}',
+                                    throttle_duration_sec=5.0)
+            return
         best = top_k(probabilities, settings.top_k)
         if settings is not self._decider_settings:
             self.decider.configure(settings.smoothing_window, settings.threshold,
@@ -301,6 +315,11 @@ def main(args=None):
                 return 1
             try:
                 rclpy.spin(node)
+            except RuntimeError:
+                # A callback caught publishing when SIGINT/SIGTERM shut the context down
+                # raises RCLError (a RuntimeError): that is the end of the run, not a failure.
+                if node.context.ok():
+                    raise
             finally:
                 node.close()
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -4,9 +4,9 @@
 The classifier's health in numbers, without ROS: frame counts, rates, latency and camera stalls.
 
 The subscription thread calls `received`/`rejected`/`skipped`, the inference thread `processed`
-(once per frame, after its overlay if one was drawn), the diagnostics timer `report`, which turns
-the counters into a level, a message and key/value pairs for a diagnostic_msgs/DiagnosticStatus.
-Times are time.monotonic() seconds.
+(once per frame, after its overlay if one was drawn) or `failed` (the backend raised), and the
+diagnostics timer `report`, which turns the counters into a level, a message and key/value pairs
+for a diagnostic_msgs/DiagnosticStatus. Times are time.monotonic() seconds.
 """
 
 from collections import deque
@@ -46,8 +46,9 @@ class PipelineStats:
         self._output = _Rate()
         self._latencies = deque(maxlen=LATENCY_SAMPLES)
         self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0,
-                       'overlaid': 0}
+                       'failed': 0, 'overlaid': 0}
         self.last_rejection = ''
+        self.last_failure = ''
 
     def received(self, now: float) -> None:
         with self._lock:
@@ -59,6 +60,11 @@ class PipelineStats:
         with self._lock:
             self.counts['rejected'] += 1
             self.last_rejection = reason
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self.counts['failed'] += 1
+            self.last_failure = reason
 
     def skipped(self) -> None:
         with self._lock:
@@ -93,6 +99,7 @@ class PipelineStats:
                 ('latency_p95_ms', f'{p95:.1f}'),
                 ('seconds_since_last_frame', f'{silent_for:.1f}'),
                 ('last_rejection', self.last_rejection),
+                ('last_failure', self.last_failure),
             ]
         if silent_for > stall_timeout:
             waiting = 'no image received yet' if self._last_frame is None else 'no image'

@@ -10,7 +10,7 @@ the backend raises ImportError where jetson-inference is not installed.
 
 import numpy as np
 
-from waste_classifier_ros.backends import Backend
+from waste_classifier_ros.backends import Backend, BackendError
 
 # The blob names the training export writes and jetson-inference's ONNX loader expects.
 INPUT_BLOB = 'input_0'
@@ -24,8 +24,12 @@ class JetsonBackend(Backend):
         import jetson_inference
         import jetson_utils
         self._cuda_from_numpy = jetson_utils.cudaFromNumpy
-        self._net = jetson_inference.imageNet(model=str(model_path), labels=str(labels_path),
-                                              input_blob=INPUT_BLOB, output_blob=OUTPUT_BLOB)
+        try:
+            self._net = jetson_inference.imageNet(model=str(model_path), labels=str(labels_path),
+                                                  input_blob=INPUT_BLOB, output_blob=OUTPUT_BLOB)
+        except Exception as error:  # noqa: BLE001 - jetson-inference raises plain Exception
+            raise BackendError(f'{model_path}: jetson-inference cannot load it with labels '
+                               f'{labels_path} ({error})') from None
         self._num_classes = self._net.GetNumClasses()
 
     @property
