@@ -16,7 +16,6 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 import psutil
-import pytest
 from rclpy.qos import qos_profile_sensor_data
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
@@ -160,11 +159,6 @@ class Diagnostics:
         return self.latest
 
 
-# classifier_node.process checks context.ok() and then publishes; a signal in between shuts the
-# context down first and the inference thread dies with this error (a race, seen ~1 run in 6).
-SHUTDOWN_RACE = "publisher's context is invalid"
-
-
 def assert_clean_exit(node: NodeProcess, sig, limit_s=2.0):
     """Send `sig`; the node must exit 0 within `limit_s` without a traceback."""
     started = time.monotonic()
@@ -172,9 +166,6 @@ def assert_clean_exit(node: NodeProcess, sig, limit_s=2.0):
     seconds = time.monotonic() - started
     assert code == 0, f'exit code {code} after {sig.name}; output:\n{node.output}'
     assert seconds <= limit_s, f'{seconds:.2f} s to exit after {sig.name}'
-    if 'Traceback' in node.output and SHUTDOWN_RACE in node.output:
-        pytest.xfail(f'known bug: the inference thread published after {sig.name} shut the '
-                     'context down (classifier_node.process, check-then-publish race)')
     assert 'Traceback' not in node.output, node.output
 
 

@@ -180,17 +180,6 @@ def cases(tmp_path_factory):
     return _cases(tmp_path_factory.mktemp('bad_config'))
 
 
-# Known bugs, fixed in the node engineer's working copy but not committed yet (non-strict xfail,
-# to be removed when the fix lands): the YAML error keeps PyYAML's multi-line text (bins.py,
-# load_bins), and an exception from jetson-inference's imageNet() escapes as a traceback.
-_YAML_BUG = pytest.mark.xfail(strict=False, reason='bins.py load_bins: YAML error spans lines')
-_JETSON_BUG = pytest.mark.xfail(
-    strict=False, reason='backends create_backend: imageNet() errors escape as a traceback')
-KNOWN_BUGS = {
-    'bins.yaml not YAML': _YAML_BUG, 'bins.yaml tab-indented': _YAML_BUG,
-    'jetson backend, model not ONNX': _JETSON_BUG,
-    'jetson backend, labels count mismatch': _JETSON_BUG,
-}
 CASES = [
     'missing model', 'truncated model', 'non-ONNX model', 'empty model file', 'model is a folder',
     'labels count mismatch', 'labels file missing', 'labels file empty',
@@ -202,10 +191,6 @@ CASES = [
     'jetson backend, model not ONNX', 'jetson backend, labels count mismatch',
     'top_k out of range', 'threshold wrong type', 'roi outside the frame',
 ]
-
-
-def _params(names):
-    return [pytest.param(name, marks=KNOWN_BUGS.get(name, ())) for name in names]
 
 
 # Real node processes, to measure the exit code and the time to exit. tests/test_classifier_node.py
@@ -220,7 +205,7 @@ def test_the_table_covers_every_case(cases):
     assert set(PROCESS_CASES) <= set(CASES)
 
 
-@pytest.mark.parametrize('name', _params(CASES))
+@pytest.mark.parametrize('name', CASES)
 def test_main_refuses_bad_configuration_with_one_clear_line(cases, name, capfd, monkeypatch):
     """The node's own main() in this process: cheap enough for every case in the table."""
     case = cases[name]
@@ -264,7 +249,7 @@ def outcomes(cases):
         return {name: future.result() for name, future in futures.items()}
 
 
-@pytest.mark.parametrize('name', _params(PROCESS_CASES))
+@pytest.mark.parametrize('name', PROCESS_CASES)
 def test_node_process_exits_non_zero_within_5_s_with_one_clear_line(cases, outcomes, name):
     code, seconds, output = outcomes[name]
     assert code not in (0, None), f'{name}: exit code {code}; output:\n{output}'

@@ -36,13 +36,6 @@ FAILING_CALL = 3
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 NODE_PARAMS = {'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1}
 
-# Known bug (non-strict xfail until the fix in the node engineer's working copy lands): the
-# node has no try/except around inference: the exception ends its inference thread, and
-# from then on every frame is parked and never classified (classifier_node.py, _work/process).
-_BACKEND_FAULT_BUG = pytest.mark.xfail(
-    strict=False, reason='classifier_node._work: one backend exception kills the inference thread')
-
-
 @pytest.fixture(scope='module')
 def model(tmp_path_factory):
     return tiny_model(tmp_path_factory.mktemp('model'))
@@ -58,11 +51,10 @@ DROP_COUNTERS = ('skipped', 'rejected', 'failed')
 
 
 def _dropped(counts):
-    # A backend failure may be filed as rejected or under a counter of its own, frames_failed.
+    # Every way the node may drop a frame; a backend failure is its own counter, frames_failed.
     return sum(counts.get(key, 0) for key in DROP_COUNTERS)
 
 
-@_BACKEND_FAULT_BUG
 def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(probe, model):
     node = start_classifier('rb_faults', model, params=NODE_PARAMS,
                             env=_jetson_env(FAILING_CALL))
@@ -80,6 +72,9 @@ def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(pr
                 3, f'frame {index} to be classified or counted as dropped')
             if index == FAILING_CALL:
                 assert counts['processed'] == FAILING_CALL - 1 and _dropped(counts) == 1, counts
+                assert counts.get('failed') == 1, f'not counted as a backend failure: {counts}'
+                reason = diagnostics.values().get('last_failure', '')
+                assert 'injected fault' in reason, f'diagnostics last_failure is {reason!r}'
             else:
                 probe.wait_for(lambda n=index: any(m.header.stamp.sec == n for m in received),
                                5, f'the classification of frame {index}')
