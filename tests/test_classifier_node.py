@@ -82,8 +82,15 @@ class Camera:
     def send(self, stamp, rgb, encoding='rgb8', padding=0, frame_id='camera'):
         """Publish one frame and return the classification of it."""
         step, data = image_codec.encode(rgb, encoding, padding)
-        self.publish(stamp, encoding, rgb.shape[0], rgb.shape[1], step, data, frame_id)
-        return self.answer(self.classifications, stamp)
+        # The node listens best effort: a frame sent while discovery is still settling may be
+        # lost, so one unanswered within 2 s is sent again (same stamp), up to 5 times.
+        for _ in range(5):
+            self.publish(stamp, encoding, rgb.shape[0], rgb.shape[1], step, data, frame_id)
+            try:
+                return self.answer(self.classifications, stamp, timeout=2.0)
+            except AssertionError:
+                continue
+        return self.answer(self.classifications, stamp, timeout=0.1)
 
     def answer(self, messages, stamp, timeout=10.0):
         found = []
