@@ -159,13 +159,14 @@ def dds(model, ros_context):
     node.kill()
 
 
-def _send(dds, fields):
+def _send(dds, fields, frame_id='camera'):
     """Publish one message; return the node's counts once it has accounted for it."""
     encoding, height, width, step, data = fields
     dds['sent'] += 1
     sent = dds['sent']
     msg = Image(encoding=encoding, height=height, width=width, step=step, data=data)
     msg.header.stamp = Time(sec=sent)
+    msg.header.frame_id = frame_id
     dds['publisher'].publish(msg)
     return sent, dds['diagnostics'].wait_until(
         lambda c: c.get('received') == sent and
@@ -175,13 +176,13 @@ def _send(dds, fields):
 
 @settings(max_examples=20, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(fields=image_fields(max_side=40))
-@example(fields=('rgb8', 100_000, 100_000, 300_000, PATTERN[:4096]))
-@example(fields=('bayer_rggb8', 4, 4, 4, PATTERN[:16]))
-@example(fields=('yuyv', 2, 2, 4, PATTERN[:8]))
-def test_over_dds_each_message_is_classified_or_rejected_and_counted(dds, fields):
+@given(fields=image_fields(max_side=40), frame_id=_text())
+@example(fields=('rgb8', 100_000, 100_000, 300_000, PATTERN[:4096]), frame_id='')
+@example(fields=('bayer_rggb8', 4, 4, 4, PATTERN[:16]), frame_id='camera')
+@example(fields=('yuyv', 2, 2, 4, PATTERN[:8]), frame_id='bin camera/ü\u2603')
+def test_over_dds_each_message_is_classified_or_rejected_and_counted(dds, fields, frame_id):
     before = dds['diagnostics'].counts()
-    sent, counts = _send(dds, fields)
+    sent, counts = _send(dds, fields, frame_id)
     assert counts['skipped'] == before['skipped'], 'one message at a time: nothing to skip'
     assert counts.get('failed', 0) == before.get('failed', 0), dds['node'].output[-2000:]
     try:
@@ -192,9 +193,12 @@ def test_over_dds_each_message_is_classified_or_rejected_and_counted(dds, fields
         assert reason == str(error), f'diagnostics gave {reason!r}, the codec says {error}'
         return
     assert counts['processed'] == before['processed'] + 1, counts
+    answers = []
     dds['probe'].wait_for(
-        lambda: any(m.header.stamp.sec == sent for m in dds['classifications']), 5,
-        f'the classification of message {sent}')
+        lambda: answers.extend(m for m in dds['classifications'] if m.header.stamp.sec == sent)
+        or answers, 5, f'the classification of message {sent}')
+    assert answers[0].header.frame_id == frame_id, 'the header must be copied as it came'
+    assert answers[0].results and answers[0].results[0].class_id in CLASSES
 
 
 def test_after_fuzzing_the_node_is_alive_and_printed_no_traceback(dds):
