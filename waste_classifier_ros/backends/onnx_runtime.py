@@ -27,6 +27,11 @@ class OnnxRuntimeBackend(Backend):
             log(f'onnxruntime: execution providers {", ".join(skipped)} not available here '
                 f'(available: {", ".join(available)})')
         options = onnxruntime.SessionOptions()
+        # Idle intra-op threads otherwise spin for a while after every run, waiting for work
+        # that comes one camera frame later; on a shared 2-core CPU that doubled the node's CPU
+        # per frame and starved its ROS thread (BENCHMARKS.md, findings).
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        options.add_session_config_entry('session.inter_op.allow_spinning', '0')
         if num_threads > 0:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
