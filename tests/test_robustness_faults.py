@@ -94,11 +94,15 @@ def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, model):
     name = 'rb_sigterm'
     node = start_classifier(name, model, params=NODE_PARAMS, env=_jetson_env())
     try:
-        Camera(probe, f'/{name}/image', rate=30.0, qos=RELIABLE)
+        camera = Camera(probe, f'/{name}/image', rate=20.0, qos=RELIABLE)
         received = probe.collect(Classification, f'/{name}/classification')
         overlays = probe.collect(Image, f'/{name}/overlay', qos=1)
-        probe.wait_for(lambda: len(received) >= 5 and overlays, 10,
-                       'classifications and an overlay')
+        try:
+            probe.wait_for(lambda: len(received) >= 5 and overlays, 20,
+                           'classifications and an overlay')
+        except AssertionError as error:
+            raise AssertionError(f'{error} ({camera.sent} frames sent, {len(received)} '
+                                 f'classified); node output:\n{node.output}') from None
         assert_clean_exit(node, sig)
     finally:
         node.kill()
