@@ -3,10 +3,12 @@
 """
 The limits the node is measured against, without ROS: model inference and preprocessing alone.
 
-Inference runs the model through a plain ONNX Runtime session, batch 1, with the thread settings
-the node's backend uses (intra-op `num_threads`, one inter-op thread; 0 = ONNX Runtime's default),
-on a preprocessed frame that never changes. Preprocessing is the node's path from the bytes of an
-rgb8 Image to the input tensor: view the buffer, stretch to the input size, normalise.
+Inference runs the model through a plain ONNX Runtime session, batch 1, with the thread count the
+node's backend uses (intra-op `num_threads`, one inter-op thread; 0 = ONNX Runtime's default)
+and ONNX Runtime's other defaults, on a preprocessed frame that never changes. `backend` runs the
+node's own backend on a frame of the input size, so its session options and Python glue are
+measured apart from ROS. Preprocessing is the node's path from the bytes of an rgb8 Image to the
+input tensor: view the buffer, stretch to the input size, normalise.
 """
 
 import time
@@ -16,6 +18,7 @@ import onnxruntime
 
 from benchmarks.publisher import test_pattern
 from waste_classifier_ros import image_codec
+from waste_classifier_ros.backends.onnx_runtime import OnnxRuntimeBackend
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw
 
 
@@ -58,6 +61,15 @@ def inference(model_path, num_threads: int, seconds: float, warmup: int = 20) ->
     result = _summary(_timings(lambda: runner.run(None, {input_name: tensor}), seconds, warmup))
     result['num_threads'] = num_threads
     result['providers'] = runner.get_providers()
+    return result
+
+
+def backend(model_path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
+    """Time the node's own ONNX Runtime backend (session options, Python glue), batch 1."""
+    engine = OnnxRuntimeBackend(model_path, num_threads=num_threads, log=lambda text: None)
+    rgb = test_pattern(engine.input_size, engine.input_size)
+    result = _summary(_timings(lambda: engine.classify(rgb), seconds, warmup))
+    result['num_threads'] = num_threads
     return result
 
 

@@ -165,6 +165,10 @@ def markdown(results: dict) -> str:
              _fmt(raw['inference']['fps']), _fmt(raw['inference']['ms_mean'], 2),
              _fmt(raw['inference']['ms_p50'], 2), _fmt(raw['inference']['ms_p95'], 2),
              raw['inference']['runs']],
+            [f"the node's ONNX Runtime backend (its session options), "
+             f'{raw["backend"]["num_threads"]} threads', _fmt(raw['backend']['fps']),
+             _fmt(raw['backend']['ms_mean'], 2), _fmt(raw['backend']['ms_p50'], 2),
+             _fmt(raw['backend']['ms_p95'], 2), raw['backend']['runs']],
             *[[f'preprocessing {item["size"]} rgb8 -> tensor', _fmt(item['fps']),
                _fmt(item['ms_mean'], 3), _fmt(item['ms_p50'], 3), _fmt(item['ms_p95'], 3),
                item['runs']] for item in raw['preprocessing']],

@@ -359,6 +359,7 @@ def main(argv=None):
     print(f'[bench] raw inference of {files.model.name}, {args.num_threads} threads', flush=True)
     results['raw'] = {
         'inference': raw.inference(files.model, args.num_threads, args.raw_seconds),
+        'backend': raw.backend(files.model, args.num_threads, args.raw_seconds),
         'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
                           for width, height in ((640, 480), (1280, 720))],
     }
