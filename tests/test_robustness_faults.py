@@ -3,10 +3,11 @@
 """
 The inference backend fails on one frame; SIGTERM ends a busy node cleanly.
 
-The node runs with `backend:=jetson` on the jetson-inference stand-in, wrapped by
+One node runs with `backend:=jetson` on the jetson-inference stand-in, wrapped by
 tests/fault_standins so that imageNet.Classify raises on its third call. Frames go one at a
 time (reliable) so each can be followed: the third is dropped and counted, the fourth and fifth
-are classified, and nothing else changes.
+are classified, and nothing else changes. Then the same node, busy with a 20 Hz camera and an
+overlay subscriber, gets SIGTERM.
 """
 
 from pathlib import Path
@@ -34,17 +35,19 @@ pytestmark = pytest.mark.ros
 FAULT_STANDINS = Path(__file__).resolve().parent / 'fault_standins'
 FAILING_CALL = 3
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-NODE_PARAMS = {'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1}
+NAME = 'rb_faults'
+
 
 @pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return tiny_model(tmp_path_factory.mktemp('model'))
-
-
-def _jetson_env(fail_on=0):
+def node(tmp_path_factory):
+    """One jetson node for the module; its third Classify call raises."""
     env = env_with_pythonpath(FAULT_STANDINS, STANDINS)
-    env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(fail_on)
-    return env
+    env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(FAILING_CALL)
+    process = start_classifier(
+        NAME, tiny_model(tmp_path_factory.mktemp('model')), env=env,
+        params={'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1})
+    yield process
+    process.kill()
 
 
 DROP_COUNTERS = ('skipped', 'rejected', 'failed')
@@ -55,54 +58,44 @@ def _dropped(counts):
     return sum(counts.get(key, 0) for key in DROP_COUNTERS)
 
 
-def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(probe, model):
-    node = start_classifier('rb_faults', model, params=NODE_PARAMS,
-                            env=_jetson_env(FAILING_CALL))
-    try:
-        assert 'jetson backend' in node.output, node.output
-        diagnostics = Diagnostics(probe, 'rb_faults')
-        received = probe.collect(Classification, '/rb_faults/classification', qos=RELIABLE)
-        publisher = probe.node.create_publisher(Image, '/rb_faults/image', RELIABLE)
-        probe.wait_for_subscribers(publisher)
-        colours = ['metal', 'glass', 'paper', 'plastic', 'cardboard']
-        for index, name in enumerate(colours, start=1):
-            publisher.publish(image_msg(solid(COLOURS[name]), stamp=Time(sec=index)))
-            counts = diagnostics.wait_until(
-                lambda c, n=index: c.get('received') == n and c['processed'] + _dropped(c) == n,
-                3, f'frame {index} to be classified or counted as dropped')
-            if index == FAILING_CALL:
-                assert counts['processed'] == FAILING_CALL - 1 and _dropped(counts) == 1, counts
-                assert counts.get('failed') == 1, f'not counted as a backend failure: {counts}'
-                reason = diagnostics.values().get('last_failure', '')
-                assert 'injected fault' in reason, f'diagnostics last_failure is {reason!r}'
-            else:
-                probe.wait_for(lambda n=index: any(m.header.stamp.sec == n for m in received),
-                               5, f'the classification of frame {index}')
-        assert [m.header.stamp.sec for m in received] == [1, 2, 4, 5]
-        assert [m.results[0].class_id for m in received] == ['metal', 'glass', 'plastic',
-                                                            'cardboard']
-        assert counts['processed'] == 4 and _dropped(counts) == 1, counts
-        assert 'injected fault' in node.output, 'the failure was not logged with its reason'
-        assert node.process.poll() is None, node.output
-    finally:
-        node.kill()
+def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(probe, node):
+    assert 'jetson backend' in node.output, node.output
+    diagnostics = Diagnostics(probe, NAME)
+    received = probe.collect(Classification, f'/{NAME}/classification', qos=RELIABLE)
+    publisher = probe.node.create_publisher(Image, f'/{NAME}/image', RELIABLE)
+    probe.wait_for_subscribers(publisher)
+    colours = ['metal', 'glass', 'paper', 'plastic', 'cardboard']
+    for index, name in enumerate(colours, start=1):
+        publisher.publish(image_msg(solid(COLOURS[name]), stamp=Time(sec=index)))
+        counts = diagnostics.wait_until(
+            lambda c, n=index: c.get('received') == n and c['processed'] + _dropped(c) == n,
+            3, f'frame {index} to be classified or counted as dropped')
+        if index == FAILING_CALL:
+            assert counts['processed'] == FAILING_CALL - 1 and _dropped(counts) == 1, counts
+            assert counts.get('failed') == 1, f'not counted as a backend failure: {counts}'
+            reason = diagnostics.values().get('last_failure', '')
+            assert 'injected fault' in reason, f'diagnostics last_failure is {reason!r}'
+        else:
+            probe.wait_for(lambda n=index: any(m.header.stamp.sec == n for m in received),
+                           5, f'the classification of frame {index}')
+    assert [m.header.stamp.sec for m in received] == [1, 2, 4, 5]
+    assert [m.results[0].class_id for m in received] == ['metal', 'glass', 'plastic',
+                                                        'cardboard']
+    assert counts['processed'] == 4 and _dropped(counts) == 1, counts
+    assert 'injected fault' in node.output, 'the failure was not logged with its reason'
+    assert node.process.poll() is None, node.output
 
 
-def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, model):
+def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, node):
     # SIGINT is the last test of test_robustness_runtime.py, on the onnxruntime backend.
-    sig = signal.SIGTERM
-    name = 'rb_sigterm'
-    node = start_classifier(name, model, params=NODE_PARAMS, env=_jetson_env())
+    assert node.process.poll() is None, f'the node is gone:\n{node.output}'
+    camera = Camera(probe, f'/{NAME}/image', rate=20.0, qos=RELIABLE)
+    received = probe.collect(Classification, f'/{NAME}/classification')
+    overlays = probe.collect(Image, f'/{NAME}/overlay', qos=1)
     try:
-        camera = Camera(probe, f'/{name}/image', rate=20.0, qos=RELIABLE)
-        received = probe.collect(Classification, f'/{name}/classification')
-        overlays = probe.collect(Image, f'/{name}/overlay', qos=1)
-        try:
-            probe.wait_for(lambda: len(received) >= 5 and overlays, 20,
-                           'classifications and an overlay')
-        except AssertionError as error:
-            raise AssertionError(f'{error} ({camera.sent} frames sent, {len(received)} '
-                                 f'classified); node output:\n{node.output}') from None
-        assert_clean_exit(node, sig)
-    finally:
-        node.kill()
+        probe.wait_for(lambda: len(received) >= 5 and overlays, 20,
+                       'classifications and an overlay')
+    except AssertionError as error:
+        raise AssertionError(f'{error} ({camera.sent} frames sent, {len(received)} '
+                             f'classified); node output:\n{node.output}') from None
+    assert_clean_exit(node, signal.SIGTERM)
