@@ -155,6 +155,23 @@ def test_a_720p_frame_and_an_uncertain_frame(camera):
     assert scores(uncertain)[0] < 0.4
 
 
+def test_a_burst_is_classified_newest_last_and_the_rest_counted_as_skipped(camera):
+    # Skips are counted from gaps in a publisher's sequence numbers, so one frame goes first
+    # to introduce this publisher.
+    camera.send(40, solid(COLOURS['paper']))
+    _, before = camera.status(lambda v: int(v['frames_processed']) >= 1)
+    step, data = image_codec.encode(solid(COLOURS['paper'], 480, 640), 'rgb8')
+    for stamp in range(41, 71):
+        camera.publish(stamp, 'rgb8', 480, 640, step, data)
+    camera.answer(camera.classifications, 70)
+
+    def seen(values):
+        return int(values['frames_received']) + int(values['frames_skipped'])
+    _, after = camera.status(lambda v: seen(v) >= seen(before) + 30)
+    assert int(after['frames_received']) - int(before['frames_received']) < 30
+    assert int(after['frames_skipped']) > int(before['frames_skipped'])
+
+
 def test_label_info_reaches_a_late_subscriber(camera, probe):
     label_info = probe.collect(LabelInfo, f'{PREFIX}/label_info', LATCHED)
     probe.wait_for_messages(label_info, what='latched label_info')
@@ -309,6 +326,7 @@ def _value(value):
     ('top_k', 0, 'out of range'),
     ('roi', [0.5, 0.5, 0.8, 0.8], 'must lie inside the frame'),
     ('roi', [0.0, 0.0, 1.0], 'needs 4 values'),
+    ('roi', [float('nan'), 0.0, 0.5, 0.5], 'must lie inside the frame'),
     ('model', '/tmp/other.onnx', 'read-only'),
     ('smoothing_window', 'three', 'type'),
 ])
@@ -319,6 +337,7 @@ def test_invalid_parameters_are_rejected_with_the_reason_and_the_old_value_stays
     result = parameters.set(name, value)
     assert not result.successful and reason in result.reason
     assert parameters.get(name) == old
+    assert names(camera.send(610, solid(COLOURS['glass'])))[0] == 'glass'
 
 
 def test_runtime_parameters_change_the_output_live(camera, probe):

@@ -10,7 +10,6 @@ def test_counts_rates_and_latency():
     for i in range(20):
         stats.received(1.0 + i * 0.1)
         stats.processed(1.0 + i * 0.1, latency_s=0.010 + 0.001 * (i % 10), overlaid=i < 5)
-    stats.skipped()
     stats.rejected('step 3 is smaller than a row')
     stats.failed('RuntimeError: CUDA error')
     level, message, values = stats.report(now=3.0, stall_timeout=1.0)
@@ -18,10 +17,21 @@ def test_counts_rates_and_latency():
     assert level == OK and message == 'classifying at 10.0 FPS'
     assert values['input_fps'] == values['processed_fps'] == '10.0'
     assert (values['frames_received'], values['frames_processed'], values['frames_skipped'],
-            values['frames_rejected'], values['frames_overlaid']) == ('20', '20', '1', '1', '5')
+            values['frames_rejected'], values['frames_overlaid']) == ('20', '20', '0', '1', '5')
     assert values['latency_p50_ms'] == '14.5' and float(values['latency_p95_ms']) > 18.0
     assert values['last_rejection'] == 'step 3 is smaller than a row'
     assert (values['frames_failed'], values['last_failure']) == ('1', 'RuntimeError: CUDA error')
+
+
+def test_gaps_in_each_publishers_sequence_numbers_count_as_skipped_input():
+    stats = PipelineStats(now=0.0)
+    for now, publisher, sequence in [(1.0, b'a', 1), (1.1, b'a', 2), (1.2, b'a', 6),
+                                     (1.3, b'b', 40), (1.4, b'b', 41), (1.5, b'a', 7),
+                                     (1.6, None, None), (1.7, b'b', 45)]:
+        stats.received(now, publisher, sequence)
+    values = dict(stats.report(now=2.0, stall_timeout=1.0)[2])
+    assert (values['frames_received'], values['frames_skipped']) == ('8', '6')
+    assert values['input_fps'] == '7.0'
 
 
 def test_stall_warning_before_the_first_frame_and_after_the_last():

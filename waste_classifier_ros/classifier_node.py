@@ -5,8 +5,11 @@ The waste_classifier node: camera frames in; classes, bin decisions, overlay, di
 
 Wiring only: the pixels are handled by image_codec, inference by a backend, decisions by bins,
 drawing by overlay and the numbers by diagnostics. The subscription callback only checks the
-frame and parks it in a one-frame slot; an inference thread always takes the newest parked frame,
-so a slow model makes the node skip frames (and count them) instead of queueing latency.
+frame and hands it to an inference thread. While that thread is busy the subscription is left
+out of the executor's wait set, so newer frames wait in DDS (keep last 1, each replacing the
+previous without being deserialised) and the newest is taken the moment inference is free:
+a slow model makes the node skip frames, counted from the publication sequence numbers, instead
+of queueing latency or spending CPU on frames it would throw away.
 """
 
 from dataclasses import dataclass, replace
@@ -22,6 +25,7 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 import rclpy
+from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -98,6 +102,23 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
+class _InferenceGate(CallbackGroup):
+    """The image subscription's callback group: executable only while inference is idle."""
+
+    def __init__(self):
+        super().__init__()
+        self.open = True
+
+    def can_execute(self, entity) -> bool:
+        return self.open
+
+    def beginning_execution(self, entity) -> bool:
+        return self.open
+
+    def ending_execution(self, entity) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Settings:
     """The runtime-changeable parameters, swapped as a whole so a frame sees one consistent set."""
@@ -117,7 +138,9 @@ def roi_problem(roi) -> str:
     if len(roi) != 4:
         return f'roi needs 4 values [x, y, width, height], got {len(roi)}'
     x, y, w, h = roi
-    if min(x, y) < 0.0 or w <= 0.0 or h <= 0.0 or x + w > 1.0 + 1e-9 or y + h > 1.0 + 1e-9:
+    # Written as what must hold, so that a NaN anywhere fails it.
+    if not (x >= 0.0 and y >= 0.0 and w > 0.0 and h > 0.0 and x + w <= 1.0 + 1e-9
+            and y + h <= 1.0 + 1e-9):
         return (f'roi {list(roi)} must lie inside the frame: x, y >= 0, width, height > 0, '
                 'x + width <= 1, y + height <= 1')
     return ''
@@ -155,7 +178,12 @@ class WasteClassifier(Node):
             history=HistoryPolicy.KEEP_LAST, depth=1,
             reliability=(ReliabilityPolicy.RELIABLE if params['reliable']
                          else ReliabilityPolicy.BEST_EFFORT))
-        self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos)
+        self._gate = _InferenceGate()
+        # Triggered when inference becomes free, to wake the executor so that it waits on the
+        # image subscription again.
+        self._gate_opened = self.create_guard_condition(lambda: None)
+        self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos,
+                                                  callback_group=self._gate)
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -174,9 +202,11 @@ class WasteClassifier(Node):
             f'bins {bins_file}, listening on {self.image_sub.topic_name} '
             f'({"reliable" if params["reliable"] else "best effort"})')
 
-    def on_image(self, msg: Image):
+    def on_image(self, msg: Image, info):
         now = time.monotonic()
-        self.stats.received(now)
+        publisher = info['publisher_gid']
+        self.stats.received(now, publisher and bytes(publisher['data']),
+                            info['publication_sequence_number'])
         try:
             frame = image_codec.decode(msg.encoding, msg.height, msg.width, msg.step, msg.data)
         except image_codec.CodecError as error:
@@ -184,8 +214,7 @@ class WasteClassifier(Node):
             self.get_logger().warning(f'dropped a frame: {error}', throttle_duration_sec=5.0)
             return
         with self._slot_changed:
-            if self._slot is not None:
-                self.stats.skipped()
+            self._gate.open = False
             self._slot = (frame, msg.header, now)
             self._slot_changed.notify()
 
@@ -199,6 +228,8 @@ class WasteClassifier(Node):
                 self._slot = None
             try:
                 self.process(frame, header, received)
+                self._gate.open = True
+                self._gate_opened.trigger()
             except RuntimeError:
                 # rclpy raises RCLError/InvalidHandle (RuntimeErrors) when SIGINT or SIGTERM
                 # shut the context down while this frame was in flight: nothing to publish to.

@@ -3,7 +3,7 @@
 """
 The classifier's health in numbers, without ROS: frame counts, rates, latency and camera stalls.
 
-The subscription thread calls `received`/`rejected`/`skipped`, the inference thread `processed`
+The subscription thread calls `received`/`rejected`, the inference thread `processed`
 (once per frame, after its overlay if one was drawn) or `failed` (the backend raised), and the
 diagnostics timer `report`, which turns the counters into a level, a message and key/value pairs
 for a diagnostic_msgs/DiagnosticStatus. Times are time.monotonic() seconds.
@@ -24,15 +24,15 @@ LATENCY_SAMPLES = 300
 
 class _Rate:
     def __init__(self):
-        self._times = deque()
+        self._events = deque()
 
-    def tick(self, now: float) -> None:
-        self._times.append(now)
+    def tick(self, now: float, count: int = 1) -> None:
+        self._events.append((now, count))
 
     def per_second(self, now: float) -> float:
-        while self._times and self._times[0] < now - RATE_WINDOW_S:
-            self._times.popleft()
-        return len(self._times) / RATE_WINDOW_S
+        while self._events and self._events[0][0] < now - RATE_WINDOW_S:
+            self._events.popleft()
+        return sum(count for _, count in self._events) / RATE_WINDOW_S
 
 
 class PipelineStats:
@@ -45,16 +45,31 @@ class PipelineStats:
         self._input = _Rate()
         self._output = _Rate()
         self._latencies = deque(maxlen=LATENCY_SAMPLES)
+        self._sequences = {}
         self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0,
                        'failed': 0, 'overlaid': 0}
         self.last_rejection = ''
         self.last_failure = ''
 
-    def received(self, now: float) -> None:
+    def received(self, now: float, publisher=None, sequence=None) -> None:
+        """
+        Count a frame taken from the subscription.
+
+        With the publisher's id and the frame's publication sequence number, the frames that
+        publisher sent since its previous one and that never got here (replaced in the keep-last-1
+        queue while inference was busy, or lost) are counted as skipped, and as input.
+        """
         with self._lock:
+            missed = 0
+            if publisher is not None and sequence:
+                last = self._sequences.get(publisher)
+                if last is not None and sequence > last + 1:
+                    missed = sequence - last - 1
+                self._sequences[publisher] = sequence
             self.counts['received'] += 1
+            self.counts['skipped'] += missed
             self._last_frame = now
-            self._input.tick(now)
+            self._input.tick(now, 1 + missed)
 
     def rejected(self, reason: str) -> None:
         with self._lock:
@@ -65,10 +80,6 @@ class PipelineStats:
         with self._lock:
             self.counts['failed'] += 1
             self.last_failure = reason
-
-    def skipped(self) -> None:
-        with self._lock:
-            self.counts['skipped'] += 1
 
     def processed(self, now: float, latency_s: float, overlaid: bool) -> None:
         with self._lock:
