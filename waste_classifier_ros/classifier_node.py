@@ -147,6 +147,7 @@ def roi_problem(roi) -> str:
 
 
 class WasteClassifier(Node):
+    """Raises a STARTUP_ERRORS exception naming the file or parameter when it cannot run."""
 
     def __init__(self):
         super().__init__(NODE_NAME)
