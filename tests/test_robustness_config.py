@@ -39,6 +39,10 @@ GOOD_BINS = '''bins:
 '''
 
 
+class Yaml(str):
+    """A parameter value written as YAML text as it is (JSON has no NaN)."""
+
+
 @dataclass
 class Case:
     """One broken setup: node parameters, and what its FATAL line must say."""
@@ -153,6 +157,8 @@ def _cases(root):
     cases['top_k out of range'] = Case({'model': str(good), 'top_k': 0}, ('top_k', 'range'))
     cases['threshold wrong type'] = Case({'model': str(good), 'threshold': 'high'},
                                          ('threshold',))
+    cases['roi not a number'] = Case({'model': str(good), 'roi': Yaml('[.nan, 0.0, 0.5, 0.5]')},
+                                     ('roi',))
     cases['roi outside the frame'] = Case({'model': str(good), 'roi': [0.5, 0.5, 0.8, 0.2]},
                                           ('roi', 'inside the frame'))
     return cases
@@ -189,7 +195,7 @@ CASES = [
     'bins.yaml class twice', 'bins.yaml no classes list', 'bins.yaml bad colour',
     'unknown backend', 'jetson backend without jetson-inference',
     'jetson backend, model not ONNX', 'jetson backend, labels count mismatch',
-    'top_k out of range', 'threshold wrong type', 'roi outside the frame',
+    'top_k out of range', 'threshold wrong type', 'roi outside the frame', 'roi not a number',
 ]
 
 
@@ -216,7 +222,7 @@ def test_main_refuses_bad_configuration_with_one_clear_line(cases, name, capfd, 
             monkeypatch.delitem(sys.modules, module, raising=False)
     args = ['classifier_node', '--ros-args']
     for key, value in {'backend': 'onnxruntime', 'num_threads': 1, **case.params}.items():
-        args += ['-p', f'{key}:={json.dumps(value)}']
+        args += ['-p', f'{key}:={value if isinstance(value, Yaml) else json.dumps(value)}']
     try:
         code = classifier_node.main(args=args)
     except Exception as error:  # noqa: BLE001 - the failure under test is any escaping error

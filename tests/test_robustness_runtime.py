@@ -11,6 +11,7 @@ turns the camera off. The media source node, in its
 own process, plays the publisher that crashes and comes back.
 """
 
+import math
 from pathlib import Path
 import signal
 import time
@@ -122,6 +123,9 @@ BAD_PARAMETERS = [
     ('diagnostics_period', 0.0, 'diagnostics_period'),
     ('diagnostics_period', 1e9, 'diagnostics_period'),
     ('roi', [0.0, 0.0, 0.0, 1.0], 'roi'),
+    ('roi', [math.nan, 0.0, 0.5, 0.5], 'roi'),
+    ('threshold', math.nan, 'threshold'),
+    ('stall_timeout', math.inf, 'stall_timeout'),
     ('roi', 'all', 'type'),
     ('overlay_show_fps', 'yes', 'type'),
     ('labels', '/tmp/labels.txt', 'read-only'),
