@@ -182,25 +182,28 @@ def test_label_info_reaches_a_late_subscriber(camera, probe):
 
 def test_overlay_is_drawn_only_while_someone_subscribes(camera, probe):
     camera.send(30, solid(COLOURS['glass']))
-    _, before = camera.status(lambda v: int(v['frames_processed']) >= 1)
-    camera.send(31, solid(COLOURS['glass']))
-    _, after = camera.status(lambda v: int(v['frames_processed'])
-                             > int(before['frames_processed']))
-    assert after['frames_overlaid'] == before['frames_overlaid']
+    _, last = camera.status(lambda v: int(v['frames_processed']) >= 1)
 
-    overlays = probe.collect(Image, f'{PREFIX}/overlay')
-    processed, overlaid = int(after['frames_processed']), int(after['frames_overlaid'])
-    for stamp in range(32, 60):
-        # The classifier learns about the new subscriber asynchronously; frames it classifies
-        # before that get no overlay, so send until the counters show one was drawn.
-        camera.send(stamp, solid(COLOURS['organic'], 96, 128), 'yuyv', padding=4,
-                    frame_id='overlay_cam')
-        _, values = camera.status(lambda v, n=processed: int(v['frames_processed']) > n)
-        processed = int(values['frames_processed'])
-        if int(values['frames_overlaid']) > overlaid:
-            break
-    else:
-        pytest.fail('no overlay drawn for 28 frames while subscribed')
+    def send_until(overlay_drawn, stamps):
+        # The classifier learns about (un)subscriptions asynchronously, so frames are sent
+        # until the counters show one processed with (or without) an overlay.
+        nonlocal last
+        for stamp in stamps:
+            camera.send(stamp, solid(COLOURS['organic'], 96, 128), 'yuyv', padding=4,
+                        frame_id='overlay_cam')
+            _, values = camera.status(
+                lambda v: int(v['frames_processed']) > int(last['frames_processed']))
+            drawn = int(values['frames_overlaid']) > int(last['frames_overlaid'])
+            last = values
+            if drawn == overlay_drawn:
+                return stamp
+        pytest.fail(f'no frame processed {"with" if overlay_drawn else "without"} an overlay')
+
+    send_until(False, [31])
+    overlays = []
+    subscription = probe.node.create_subscription(Image, f'{PREFIX}/overlay', overlays.append,
+                                                  10)
+    stamp = send_until(True, range(32, 60))
     overlay = camera.answer(overlays, stamp)
     assert (overlay.encoding, overlay.height, overlay.width) == ('bgr8', 96, 128)
     assert overlay.header.frame_id == 'overlay_cam'
@@ -208,6 +211,9 @@ def test_overlay_is_drawn_only_while_someone_subscribes(camera, probe):
                                                    overlay.width, overlay.step, overlay.data))
     assert np.abs(pixels[-10:, -10:].astype(int) - COLOURS['organic']).max() < 12
     assert (pixels[:20, :40] != pixels[-1, -1]).any(), 'text is drawn in the top-left corner'
+
+    probe.node.destroy_subscription(subscription)
+    send_until(False, range(60, 90))
 
 
 def test_bin_decision_is_debounced_and_latched(camera, probe):
