@@ -9,8 +9,9 @@ the node's resident memory every 10 s. At the end it stops the camera, waits for
 diagnostics counters to settle and requires:
 
 - resident memory after the warm-up grows by at most 5%;
-- every frame sent is accounted for: the node received it and counted it as processed, skipped
-  by the keep-last-1 slot, rejected or failed; nothing vanished uncounted;
+- every frame sent is accounted for: either the node took it and counted it as processed,
+  rejected or failed, or it was replaced in the keep-last-1 queue and counted as skipped (from
+  the publication sequence numbers); nothing vanished uncounted;
 - the node is alive, printed no traceback, and exits 0 on SIGINT.
 
 WCR_SOAK_SECONDS sets the length (default 600); the warm-up is 60 s or a fifth of a shorter run.
@@ -88,9 +89,11 @@ def test_soak_30_fps_640x480(tmp_path, ros_context, capsys):
         sent = camera.sent
 
         def settled(counts):
-            handled = sum(counts.get(key, 0)
-                          for key in ('processed', 'skipped', 'rejected', 'failed'))
-            return counts.get('received') == sent and handled == sent
+            # Taken frames end processed, rejected or failed; the ones never taken (replaced in
+            # the keep-last-1 queue) are counted as skipped from publication sequence gaps.
+            handled = sum(counts.get(key, 0) for key in ('processed', 'rejected', 'failed'))
+            return (counts.get('received', 0) + counts.get('skipped', 0) == sent and
+                    handled == counts.get('received'))
         try:
             counts = diagnostics.wait_until(settled, 10, 'the counters to account for all frames')
         except AssertionError:
@@ -114,9 +117,9 @@ def test_soak_30_fps_640x480(tmp_path, ros_context, capsys):
 
         assert sent >= 0.9 * FPS * SECONDS, f'the publisher fell behind:\n{report}'
         assert growth <= MAX_GROWTH, f'RSS grew {100 * growth:.1f}% after warm-up:\n{report}'
-        assert counts.get('received') == sent, (
-            f'{sent - counts.get("received", 0)} frames were sent but never reached the node '
-            f'(lost uncounted under the keep-last-1 best-effort subscription):\n{report}')
+        unaccounted = sent - counts.get('received', 0) - counts.get('skipped', 0)
+        assert unaccounted == 0, (
+            f'{unaccounted} frames sent are neither received nor counted as skipped:\n{report}')
         assert settled(counts), f'frames received but not accounted for:\n{report}'
         assert counts['processed'] >= 0.5 * sent, f'the node processed under half:\n{report}'
         assert set(CLASSES) <= set(classifications), report
