@@ -80,6 +80,17 @@ class Collector:
         with self._lock:
             self._overlay_frames += 1
 
+    def strangers(self) -> list:
+        """Name the nodes on this domain that are not the benchmark's own three.
+
+        Domain ids are derived from process ids, so another run on this machine can share ours;
+        its frames would then reach the node under test and spoil the figures.
+        """
+        own = {self.node.get_name(), self._node_name, 'bench_publisher'}
+        return sorted(f'{namespace.rstrip("/")}/{name}'
+                      for name, namespace in self.node.get_node_names_and_namespaces()
+                      if name not in own)
+
     def wait_for_node(self, timeout: float) -> None:
         """Block until the node's Classification publisher matched this subscriber."""
         if not self._matched.wait(timeout):

@@ -130,6 +130,15 @@ def _training_lines(training: dict) -> list:
                   [[row['figure'], _fmt(row['value'], 2), row['source']] for row in training])
 
 
+def _strangers_lines(results: dict) -> list:
+    strangers = sorted({name for phase in results['phases']
+                        for name in phase.get('foreign_nodes_on_domain', [])})
+    if not strangers:
+        return []
+    return ['**Warning:** nodes of another run shared this ROS domain and may have sent frames '
+            f'to the node under test: {", ".join(strangers)}.', '']
+
+
 def markdown(results: dict) -> str:
     machine = results['machine']
     raw = results['raw']
@@ -153,6 +162,7 @@ def markdown(results: dict) -> str:
         f'node and raw inference with num_threads = {raw["inference"]["num_threads"]} '
         '(0 = ONNX Runtime default).',
         '',
+        *_strangers_lines(results),
         '## Targets',
         '',
         *_table(['target', 'measured', 'pass'], [

@@ -227,6 +227,7 @@ class Bench:
                 self.collector.wait_for_result(_START_TIMEOUT)
                 first_result_s = time.monotonic() - spawned
                 figures = self._measure(phase, node_ps, psutil.Process(publisher.pid))
+                strangers = self.collector.strangers()
                 publisher.send_signal(signal.SIGINT)
                 summary = json.loads(publisher.communicate(timeout=_STOP_TIMEOUT)[0]
                                      .strip().splitlines()[-1])
@@ -253,6 +254,7 @@ class Bench:
             'node_matched_after_s': matched_s, 'first_result_after_s': first_result_s,
             'publisher': summary, 'node_exit_code': node_exit,
             'overlay_frames_received': self.collector.overlay_frames,
+            'foreign_nodes_on_domain': strangers,
             'diagnostics': self.collector.diagnostics,
         })
         return report.rounded(figures)
