@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 import time
 
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 import psutil
 from rclpy.qos import qos_profile_sensor_data
@@ -82,12 +83,13 @@ class Camera:
     """
 
     def __init__(self, probe, topic, rate=20.0, msgs=None, qos=qos_profile_sensor_data,
-                 repeat=1):
+                 repeat=1, stamp_with_count=False):
         self.on = True
         self.sent = 0
         self.last_sent = None
         self._msgs = msgs or [image_msg(solid(COLOURS['metal']), 'bgr8')]
         self._repeat = repeat  # frames in a row of each message before the next one
+        self._stamp_with_count = stamp_with_count  # stamp.sec = 1, 2, 3, ... instead of the time
         self._publisher = probe.node.create_publisher(Image, topic, qos)
         self._clock = probe.node.get_clock()
         probe.node.create_timer(1.0 / rate, self._tick)
@@ -96,7 +98,10 @@ class Camera:
     def _tick(self):
         if self.on:
             msg = self._msgs[self.sent // self._repeat % len(self._msgs)]
-            msg.header.stamp = self._clock.now().to_msg()
+            if self._stamp_with_count:
+                msg.header.stamp = Time(sec=self.sent + 1)
+            else:
+                msg.header.stamp = self._clock.now().to_msg()
             self._publisher.publish(msg)
             self.sent += 1
             self.last_sent = time.monotonic()

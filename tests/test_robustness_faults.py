@@ -6,8 +6,9 @@ The inference backend fails on one frame; SIGTERM ends a busy node cleanly.
 One node runs with `backend:=jetson` on the jetson-inference stand-in, wrapped by
 tests/fault_standins so that imageNet.Classify raises on its third call. Frames go one at a
 time (reliable) so each can be followed: the third is dropped and counted, the fourth and fifth
-are classified, and nothing else changes. Then the same node, busy with a 20 Hz camera and an
-overlay subscriber, gets SIGTERM.
+are classified, and nothing else changes. From then on each inference takes 0.1 s more, and a
+30 FPS camera must be skipped, frame by frame accounted for, newest classified last. Finally
+the same node, busy with 0.1 s inferences, a camera and an overlay subscriber, gets SIGTERM.
 """
 
 from pathlib import Path
@@ -36,13 +37,18 @@ FAULT_STANDINS = Path(__file__).resolve().parent / 'fault_standins'
 FAILING_CALL = 3
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 NAME = 'rb_faults'
+FRAMES_IN_FAULT_TEST = 5
+SLOW_INFERENCE_S = 0.1
 
 
 @pytest.fixture(scope='module')
 def node(tmp_path_factory):
-    """One jetson node for the module; its third Classify call raises."""
+    """One jetson node for the module; its third Classify call raises, the sixth on are slow."""
     env = env_with_pythonpath(FAULT_STANDINS, STANDINS)
     env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(FAILING_CALL)
+    # After the fault test's five frames every inference takes 0.1 s more: 10 FPS at most.
+    env['WCR_STANDIN_CLASSIFY_SLOW_FROM'] = str(FRAMES_IN_FAULT_TEST + 1)
+    env['WCR_STANDIN_CLASSIFY_SECONDS'] = str(SLOW_INFERENCE_S)
     process = start_classifier(
         NAME, tiny_model(tmp_path_factory.mktemp('model')), env=env,
         params={'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1})
@@ -84,6 +90,36 @@ def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(pr
     assert counts['processed'] == 4 and _dropped(counts) == 1, counts
     assert 'injected fault' in node.output, 'the failure was not logged with its reason'
     assert node.process.poll() is None, node.output
+
+
+def test_a_model_too_slow_for_the_camera_skips_frames_and_counts_every_one(probe, node):
+    diagnostics = Diagnostics(probe, NAME)
+    received = probe.collect(Classification, f'/{NAME}/classification', qos=RELIABLE)
+    diagnostics.wait_until(lambda c: True, 5, 'diagnostics')
+    before = diagnostics.counts()
+    camera = Camera(probe, f'/{NAME}/image', rate=30.0, qos=RELIABLE, stamp_with_count=True,
+                    msgs=[image_msg(solid(COLOURS['glass']), 'bgr8')])
+    camera.on = False
+    probe.wait_for_subscribers(camera.publisher)
+    camera.on = True
+    probe.wait_for(lambda: len(received) >= 15, 20, '15 classifications at 10 FPS')
+    camera.on = False
+    sent = camera.sent
+    # The newest frame waits in the keep-last-1 queue and is taken when inference is free.
+    probe.wait_for(lambda: received and received[-1].header.stamp.sec == sent, 5,
+                   f'the last frame sent ({sent}) to be classified last')
+    # Skips are counted from sequence gaps after this publisher's first frame that got through.
+    first = received[0].header.stamp.sec
+    counts = diagnostics.wait_until(
+        lambda c: c['received'] - before['received'] + c['skipped'] - before['skipped'] ==
+        sent - first + 1, 5, f'frames {first}..{sent} to be counted as received or skipped')
+    delta = {key: counts[key] - before.get(key, 0) for key in counts}
+    assert delta['processed'] + delta['rejected'] + delta['failed'] == delta['received'], delta
+    assert delta['skipped'] > delta['received'], f'a 10 FPS model at 30 FPS must skip: {delta}'
+    stamps = [m.header.stamp.sec for m in received]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps), \
+        'classified frames must come newest-last, each once'
+    assert len(received) == delta['processed'], (len(received), delta)
 
 
 def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, node):
