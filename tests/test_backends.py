@@ -84,11 +84,24 @@ def test_unavailable_execution_providers_are_logged_and_cpu_is_used(files):
 def test_jetson_backend_on_the_standin_matches_onnxruntime(files, jetson_standin):
     logged = []
     jetson = create_backend('auto', files, log=logged.append)
-    assert jetson.name == 'jetson' and jetson.input_size is None and not logged
+    assert jetson.name == 'jetson' and jetson.input_size == 224 and not logged
     onnx = create_backend('onnxruntime', files)
     for colour in [*COLOURS.values(), GREY]:
         frame = solid(colour, 90, 160)
         np.testing.assert_allclose(jetson.classify(frame), onnx.classify(frame), atol=1e-5)
+
+
+def test_jetson_sees_what_training_saw_on_a_textured_720p_frame(files, jetson_standin):
+    # imageNet samples the nearest pixel when it scales; stretched beforehand with the shared
+    # preprocessing, its scale is 1 and its input is the training input.
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    rgb[:, :400] = COLOURS['trash']
+    frame = image_codec.decode('rgb8', 720, 1280, *image_codec.encode(rgb, 'rgb8', 32))
+    jetson = create_backend('jetson', files)
+    onnx = create_backend('onnxruntime', files)
+    np.testing.assert_allclose(jetson.classify_frame(frame), onnx.classify_frame(frame),
+                               atol=1e-6)
 
 
 def test_jetson_load_failures_name_the_files(tmp_path, jetson_standin):

@@ -24,6 +24,7 @@ from waste_classifier_ros.model_card import (
     verify,
 )
 from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.preprocessing import INPUT_SIZE
 
 BACKENDS = ('auto', 'jetson', 'onnxruntime')
 
@@ -36,9 +37,8 @@ class Backend(abc.ABC):
     """An inference engine loaded with one model."""
 
     name = ''
-    # Side the frame is stretched to before `classify`; None hands over the full frame because
-    # the engine resizes itself (on the GPU, for jetson-inference).
-    input_size = None
+    # Side of the square the frame is stretched to (preprocessing.resize_rgb) before `classify`.
+    input_size = INPUT_SIZE
 
     @property
     @abc.abstractmethod
@@ -60,6 +60,7 @@ class ModelFiles:
     card_path: object
     labels: list
     sha256: str
+    input_size: int = INPUT_SIZE
 
 
 def resolve_model_files(model: str = '', labels: str = '', model_card: str = '') -> ModelFiles:
@@ -74,11 +75,14 @@ def resolve_model_files(model: str = '', labels: str = '', model_card: str = '')
     labels_path = Path(labels) if labels else model_path.with_name('labels.txt')
     names = read_labels(labels_path)
     card_path = Path(model_card) if model_card else model_path.with_name('model_card.json')
+    card = {}
     if model_card or card_path.exists():
-        verify(model_path, read_card(card_path), names, card_path)
+        card = read_card(card_path)
+        verify(model_path, card, names, card_path)
     else:
         card_path = None
-    return ModelFiles(model_path, labels_path, card_path, names, sha256)
+    return ModelFiles(model_path, labels_path, card_path, names, sha256,
+                      int(card.get('input_size', INPUT_SIZE)))
 
 
 def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecutionProvider',),
@@ -90,7 +94,7 @@ def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecut
     if kind in ('auto', 'jetson'):
         from waste_classifier_ros.backends import jetson
         try:
-            backend = jetson.JetsonBackend(files.model, files.labels_path)
+            backend = jetson.JetsonBackend(files.model, files.labels_path, files.input_size)
         except ImportError as error:
             if kind == 'jetson':
                 raise BackendError(f'backend jetson: cannot import jetson-inference ({error})')

@@ -12,7 +12,7 @@ import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
 from waste_classifier_ros.backends import Backend, BackendError, as_probabilities
-from waste_classifier_ros.preprocessing import INPUT_SIZE, to_tensor
+from waste_classifier_ros.preprocessing import to_tensor
 
 
 class OnnxRuntimeBackend(Backend):
@@ -53,7 +53,8 @@ class OnnxRuntimeBackend(Backend):
         if len(shape) != 4 or shape[1] != 3:
             raise BackendError(f'{model_path}: input {model_input.name} has shape {shape}, '
                                'expected N x 3 x H x W')
-        self.input_size = shape[2] if isinstance(shape[2], int) else INPUT_SIZE
+        if isinstance(shape[2], int):
+            self.input_size = shape[2]
         classes = model_output.shape[-1]
         if not isinstance(classes, int):
             raise BackendError(f'{model_path}: output {model_output.name} has no fixed class '
