@@ -8,8 +8,10 @@ searched, so comments and strings never trip the check and renamed imports do no
 no `shell=True`, no os.system/os.popen, no eval/exec, no pickle-family modules, no
 `allow_pickle=True`, no yaml.load/full_load/unsafe_load, and every `torch.load` passes
 `weights_only=True`. The checker is tested on bad snippets first, so a pass means something.
-The shipped model must match the sha256 in its card (the node refuses it otherwise; the refusal
-itself is tested in test_robustness_config.py), and the README text tells how to run with SROS2.
+The real checkpoint loaders refuse a checkpoint with a planted object, and the code in it never
+runs. The shipped model must match the sha256 in its card (the node refuses it otherwise; the
+refusal itself is tested in test_robustness_config.py), and the README text tells how to run
+with SROS2.
 """
 
 import ast
@@ -146,6 +148,37 @@ def test_project_python_has_no_shell_eval_pickle_or_unsafe_checkpoint_loads():
     for path in _sources():
         found += problems(path.read_text(encoding='utf-8'), str(path.relative_to(ROOT)))
     assert not found, 'unsafe constructs:\n' + '\n'.join(found)
+
+
+class _Planted:
+    """Unpickling this would call open(marker, 'w'), creating the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_checkpoint_loaders_refuse_a_planted_object_without_running_it(tmp_path):
+    torch = pytest.importorskip('torch')
+    from training import evaluate, models, train
+    marker = tmp_path / 'code_ran'
+    planted = tmp_path / 'planted.ckpt'
+    torch.save({'format': train.CHECKPOINT_FORMAT, 'model': {}, 'payload': _Planted(marker)},
+               planted)
+    loaders = {
+        'train.load_checkpoint (resume=...)': lambda: train.load_checkpoint(planted),
+        'evaluate.load_classifier (--model x.ckpt)': lambda: evaluate.load_classifier(planted),
+        'models._load_state_dict (weights=...)': lambda: models._load_state_dict(planted),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(Exception) as refused:
+            load()
+        assert not marker.exists(), f'{name} ran code from the checkpoint'
+        # weights_only names the global it blocked: proof the payload was there and was refused.
+        assert 'GLOBAL io.open' in str(refused.value), (
+            f'{name} failed for another reason: {refused.value!r}')
 
 
 def test_the_shipped_model_matches_its_card():
