@@ -3,12 +3,10 @@
 """
 A running node against bad parameters, camera stalls, vanishing publishers and subscribers.
 
-The module ends by stopping the node with SIGINT while it classifies.
-
-One node process serves the whole module. The test's Camera (robustness_support) publishes while
-the test spins, so frames flow exactly while the test waits for something and stop when the test
-turns the camera off. The media source node, in its
-own process, plays the publisher that crashes and comes back.
+One node process serves the whole module, which ends by stopping it with SIGINT while it
+classifies. The test's Camera (robustness_support) publishes while the test spins, so frames
+flow exactly while the test waits for something and stop when the test turns the camera off.
+The media source node, in its own process, plays the publisher that crashes and comes back.
 """
 
 import math
@@ -21,11 +19,7 @@ from rcl_interfaces.msg import ParameterType
 import rclpy
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
-from rclpy.qos import (
-    DurabilityPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from robustness_support import (
     Camera,
     Diagnostics,
