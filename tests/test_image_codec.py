@@ -67,6 +67,14 @@ def test_yuv_resized_first_stays_close_to_converted_first(encoding):
     assert np.abs(small - reference).mean() < 1.5
 
 
+@pytest.mark.parametrize('encoding', ['bgr8', 'rgba8', 'mono8', 'yuyv'])
+def test_to_bgr_can_write_into_a_given_buffer(encoding):
+    frame = decoded(smooth_rgb(), encoding, 2)
+    out = np.empty((60, 80, 3), np.uint8)
+    assert np.shares_memory(image_codec.to_bgr(frame, out=out), out)
+    np.testing.assert_array_equal(out, image_codec.to_bgr(frame))
+
+
 def test_decode_is_a_view_of_the_message_buffer():
     data = bytearray(image_codec.encode(smooth_rgb(), 'bgr8', 8)[1])
     frame = image_codec.decode('bgr8', 60, 80, 80 * 3 + 8, data)

@@ -153,11 +153,14 @@ def _stretch_yuv422_to_rgb(pixels: np.ndarray, encoding: str, size: int) -> np.n
     return np.ascontiguousarray(doubled[:, ::2])
 
 
-def to_bgr(frame: Frame) -> np.ndarray:
-    """Return a full-size BGR copy of the frame, for OpenCV drawing."""
+def to_bgr(frame: Frame, out=None) -> np.ndarray:
+    """Return a full-size BGR copy of the frame for OpenCV drawing, written into `out` if given."""
     if frame.encoding == 'bgr8':
-        return frame.pixels.copy()
-    return cv2.cvtColor(frame.pixels, _TO_BGR[frame.encoding])
+        if out is None:
+            return frame.pixels.copy()
+        np.copyto(out, frame.pixels)
+        return out
+    return cv2.cvtColor(frame.pixels, _TO_BGR[frame.encoding], dst=out)
 
 
 def encode(rgb: np.ndarray, encoding: str, padding: int = 0):
