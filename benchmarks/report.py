@@ -4,12 +4,16 @@
 Targets, and the BENCHMARKS.md table written from one run's results.
 
 The report is generated, never edited: the measured tables come from results.json and the
-hand-written analysis from benchmarks/findings.md, which is copied in verbatim.
+hand-written analysis from benchmarks/findings.md, which is copied in verbatim. After editing the
+findings, `python -m benchmarks.report` rewrites BENCHMARKS.md from the same results.json.
 """
 
+import argparse
+import json
 from pathlib import Path
 
-FINDINGS = Path(__file__).resolve().parent / 'findings.md'
+HERE = Path(__file__).resolve().parent
+FINDINGS = HERE / 'findings.md'
 
 # (name, phase, figure path, comparison, limit); a limit of None is computed in check_targets.
 _TARGETS = (
@@ -207,3 +211,15 @@ def markdown(results: dict) -> str:
         lines += ['## Findings', '', FINDINGS.read_text(encoding='utf-8').strip(), '']
     return '\n'.join(lines)
 
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Rewrite BENCHMARKS.md from results.json.')
+    parser.add_argument('--json', default=str(HERE / 'results.json'))
+    parser.add_argument('--report', default=str(HERE.parent / 'BENCHMARKS.md'))
+    args = parser.parse_args(argv)
+    results = json.loads(Path(args.json).read_text(encoding='utf-8'))
+    Path(args.report).write_text(markdown(results), encoding='utf-8')
+
+
+if __name__ == '__main__':
+    main()
