@@ -9,22 +9,43 @@ transport with a 32 MB segment (the default 512 KB segment silently drops best-e
 frames). Deployments on a robot use their own DDS settings; this is for runs we own.
 """
 
+import fcntl
 import os
 from pathlib import Path
+import tempfile
 
 from waste_classifier_ros.paths import share_path
 
 # Fast DDS maps domain ids to ports; 1..100 stays inside the range every platform accepts,
 # 0 is left to the user's default domain.
 _DOMAIN_IDS = 100
+_RESERVATIONS = Path(tempfile.gettempdir()) / 'waste_classifier_ros-domains'
+_held = []  # open, locked reservation files: released when this process ends
 
 
 def fastdds_profile() -> Path:
     return share_path('config', 'fastdds_shm.xml')
 
 
-def unique_domain_id(seed=None) -> int:
-    return 1 + (os.getpid() if seed is None else seed) % _DOMAIN_IDS
+def unique_domain_id() -> int:
+    """Reserve a domain id that no other live run on this machine holds, for this process.
+
+    A process id alone can collide between concurrent runs; a lock per id cannot. The lock lives
+    as long as this process, whose children inherit the id through the environment.
+    """
+    _RESERVATIONS.mkdir(exist_ok=True)
+    first = os.getpid() % _DOMAIN_IDS
+    for offset in range(_DOMAIN_IDS):
+        domain_id = 1 + (first + offset) % _DOMAIN_IDS
+        reservation = open(_RESERVATIONS / f'{domain_id}.lock', 'w')
+        try:
+            fcntl.flock(reservation, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            reservation.close()
+            continue
+        _held.append(reservation)
+        return domain_id
+    raise RuntimeError(f'all {_DOMAIN_IDS} ROS domain ids are held by other runs on this machine')
 
 
 def local_ros_environ(base=None, domain_id=None) -> dict:
