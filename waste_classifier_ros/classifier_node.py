@@ -7,9 +7,9 @@ Wiring only: the pixels are handled by image_codec, inference by a backend, deci
 drawing by overlay and the numbers by diagnostics. The subscription callback only checks the
 frame and hands it to an inference thread. While that thread is busy the subscription is left
 out of the executor's wait set, so newer frames wait in DDS (keep last 1, each replacing the
-previous without being deserialised) and the newest is taken the moment inference is free:
-a slow model makes the node skip frames, counted from the publication sequence numbers, instead
-of queueing latency or spending CPU on frames it would throw away.
+previous without being deserialised) and the inference thread takes the newest itself when it is
+done: a slow model makes the node skip frames, counted from the publication sequence numbers,
+instead of queueing latency or spending CPU on frames it would throw away.
 """
 
 from dataclasses import dataclass, replace
@@ -206,6 +206,16 @@ class WasteClassifier(Node):
             f'({"reliable" if params["reliable"] else "best effort"})')
 
     def on_image(self, msg: Image, info):
+        job = self._accept(msg, info)
+        if job is None:
+            return
+        with self._slot_changed:
+            self._gate.open = False
+            self._slot = job
+            self._slot_changed.notify()
+
+    def _accept(self, msg: Image, info):
+        """Count a frame and view it; return (frame, header, arrival time), None if malformed."""
         now = time.monotonic()
         publisher = info['publisher_gid']
         self.stats.received(now, publisher and bytes(publisher['data']),
@@ -215,11 +225,19 @@ class WasteClassifier(Node):
         except image_codec.CodecError as error:
             self.stats.rejected(str(error))
             self.get_logger().warning(f'dropped a frame: {error}', throttle_duration_sec=5.0)
-            return
-        with self._slot_changed:
-            self._gate.open = False
-            self._slot = (frame, msg.header, now)
-            self._slot_changed.notify()
+            return None
+        return frame, msg.header, now
+
+    def _take_waiting(self):
+        """Take the frame that arrived during inference, if any (the executor leaves it alone)."""
+        while True:
+            with self.image_sub.handle:
+                taken = self.image_sub.handle.take_message(Image, False)
+            if taken is None:
+                return None
+            job = self._accept(*taken)
+            if job is not None:
+                return job
 
     def _work(self):
         while True:
@@ -227,10 +245,13 @@ class WasteClassifier(Node):
                 self._slot_changed.wait_for(lambda: self._slot is not None or not self._running)
                 if not self._running:
                     return
-                frame, header, received = self._slot
-                self._slot = None
+                job, self._slot = self._slot, None
             try:
-                self.process(frame, header, received)
+                # Frames that arrived meanwhile are taken here, without a round trip through
+                # the executor; only when none is waiting does the subscription go back to it.
+                while job is not None:
+                    self.process(*job)
+                    job = self._take_waiting()
                 self._gate.open = True
                 self._gate_opened.trigger()
             except RuntimeError:
