@@ -232,7 +232,7 @@ class WasteClassifier(Node):
         """Take the frame that arrived during inference, if any (the executor leaves it alone)."""
         while True:
             with self.image_sub.handle:
-                taken = self.image_sub.handle.take_message(Image, False)
+                taken = self.image_sub.handle.take_message(Image, self.image_sub.raw)
             if taken is None:
                 return None
             job = self._accept(*taken)
