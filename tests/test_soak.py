@@ -8,17 +8,20 @@ class colours a second each, with an overlay subscriber so the whole pipeline ru
 the node's resident memory every 10 s. At the end it stops the camera, waits for the node's
 diagnostics counters to settle and requires:
 
-- resident memory after the warm-up grows by at most 5%;
+- resident memory after the warm-up grows by at most 5%, at its peak and at the end;
 - every frame sent is accounted for: either the node took it and counted it as processed,
   rejected or failed, or it was replaced in the keep-last-1 queue and counted as skipped (from
   the publication sequence numbers); nothing vanished uncounted;
 - the node is alive, printed no traceback, and exits 0 on SIGINT.
 
 WCR_SOAK_SECONDS sets the length (default 600); the warm-up is 60 s or a fifth of a shorter run.
+The tiny test model keeps the soak about the node, not the network; WCR_SOAK_MODEL=path.onnx
+(labels.txt and model_card.json beside it) soaks a real one.
 """
 
 import json
 import os
+from pathlib import Path
 import signal
 import statistics
 import time
@@ -53,7 +56,8 @@ NAME = 'rb_soak'
 
 @pytest.mark.timeout(SECONDS + 300)
 def test_soak_30_fps_640x480(tmp_path, ros_context, capsys):
-    model = tiny_model(tmp_path / 'model')
+    model = Path(os.environ['WCR_SOAK_MODEL']) if 'WCR_SOAK_MODEL' in os.environ else \
+        tiny_model(tmp_path / 'model')
     node = start_classifier(NAME, model, params={'num_threads': 1})
     probe = RosProbe(rclpy.create_node('rb_soak_probe', context=ros_context))
     try:
@@ -100,29 +104,34 @@ def test_soak_30_fps_640x480(tmp_path, ros_context, capsys):
             counts = diagnostics.counts()
         values = diagnostics.values()
 
-        baseline = [rss for t, rss in samples if t >= WARM_UP][:1] or [samples[-1][1]]
+        after_warm_up = [rss for t, rss in samples if t >= WARM_UP] or [samples[-1][1]]
         final = statistics.median(rss for _, rss in samples[-3:])
-        growth = final / baseline[0] - 1.0
+        growth = final / after_warm_up[0] - 1.0
+        peak_growth = max(after_warm_up) / after_warm_up[0] - 1.0
         summary = {
             'seconds': round(elapsed, 1), 'sent': sent, 'sent_fps': round(sent / elapsed, 2),
             'counts': counts, 'latency_p50_ms': values.get('latency_p50_ms'),
             'latency_p95_ms': values.get('latency_p95_ms'),
             'classes_seen': ' '.join(sorted(set(classifications))),
             'rss_mib_at_s': ' '.join(f'{t:.0f}:{rss / 2**20:.1f}' for t, rss in samples),
-            'rss_growth_after_warm_up': f'{100 * growth:.2f}%',
+            'rss_growth_after_warm_up': f'{100 * growth:.2f}% (peak {100 * peak_growth:.2f}%)',
+            'model': str(model),
         }
         report = json.dumps(summary, indent=1)
         with capsys.disabled():
             print(f'\nsoak summary:\n{report}')
 
         assert sent >= 0.9 * FPS * SECONDS, f'the publisher fell behind:\n{report}'
-        assert growth <= MAX_GROWTH, f'RSS grew {100 * growth:.1f}% after warm-up:\n{report}'
+        assert max(growth, peak_growth) <= MAX_GROWTH, (
+            f'RSS grew {100 * max(growth, peak_growth):.1f}% after warm-up:\n{report}')
         unaccounted = sent - counts.get('received', 0) - counts.get('skipped', 0)
         assert unaccounted == 0, (
             f'{unaccounted} frames sent are neither received nor counted as skipped:\n{report}')
         assert settled(counts), f'frames received but not accounted for:\n{report}'
         assert counts['processed'] >= 0.5 * sent, f'the node processed under half:\n{report}'
-        assert set(CLASSES) <= set(classifications), report
+        if 'WCR_SOAK_MODEL' not in os.environ:
+            # The tiny model names each solid colour's class: the whole pipeline ran throughout.
+            assert set(CLASSES) <= set(classifications), report
         assert 'Traceback' not in node.output, node.output[-4000:]
         assert_clean_exit(node, signal.SIGINT)
     finally:
