@@ -14,6 +14,8 @@ reason the codec gives; afterwards the node is alive and printed no traceback, a
 hugely declared frames leaves its resident memory where it was.
 """
 
+import array
+
 from builtin_interfaces.msg import Time
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -87,11 +89,19 @@ def backend(model):
 
 
 def pipeline(backend, fields, roi=(0.1, 0.2, 0.6, 0.7)):
-    """Do to one message what the node does; return (probabilities, overlay) or raise."""
+    """Do to one message what the node does; return (frame, probabilities, overlay) or raise."""
     frame = image_codec.decode(*fields)
     probabilities = backend.classify_frame(image_codec.crop(frame, roi))
-    overlay = annotate(image_codec.to_bgr(frame), 'metal', float(probabilities.max()),
-                       'Mixed recycling', (255, 194, 14), 29.9, roi)
+    # The node converts into the reused buffer of its overlay message (a uint8[] field, held
+    # as array.array), whatever was left in it by the previous frame; the result must be the
+    # same as a fresh conversion, or the overlay would show stale pixels.
+    buffer = array.array('B', bytes([7])) * (frame.height * frame.width * 3)
+    out = np.frombuffer(buffer, np.uint8).reshape(frame.height, frame.width, 3)
+    converted = image_codec.to_bgr(frame, out=out)
+    assert converted is out or np.shares_memory(converted, out), 'to_bgr ignored out='
+    np.testing.assert_array_equal(out, image_codec.to_bgr(frame))
+    overlay = annotate(out, 'metal', float(probabilities.max()), 'Mixed recycling',
+                       (255, 194, 14), 29.9, roi)
     return frame, probabilities, overlay
 
 
@@ -193,6 +203,7 @@ def test_over_dds_each_message_is_classified_or_rejected_and_counted(dds, fields
         assert reason == str(error), f'diagnostics gave {reason!r}, the codec says {error}'
         return
     assert counts['processed'] == before['processed'] + 1, counts
+    assert counts.get('overlaid') == before.get('overlaid') + 1, 'the overlay was not drawn'
     answers = []
     dds['probe'].wait_for(
         lambda: answers.extend(m for m in dds['classifications'] if m.header.stamp.sec == sent)
