@@ -130,6 +130,14 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
             'duration_s': round(checkpoint['train_seconds'], 1),
             'command': checkpoint['command'],
         },
+        'reproduce': [
+            checkpoint['command'],
+            export_command,
+            f'python -m training.evaluate --model {onnx_path} '
+            f'--data {Path(config["data_dir"]) / "val"} '
+            f'--json {onnx_path.parent}/metrics_val.json '
+            f'--png {onnx_path.parent}/confusion_matrix.png',
+        ],
         'export': {
             'command': export_command,
             'parity_max_abs_diff': max_diff,
