@@ -5,7 +5,8 @@ Targets, and the BENCHMARKS.md table written from one run's results.
 
 The report is generated, never edited: the measured tables come from results.json and the
 hand-written analysis from benchmarks/findings.md, which is copied in verbatim. After editing the
-findings, `python -m benchmarks.report` rewrites BENCHMARKS.md from the same results.json.
+findings or the targets, `python -m benchmarks.report` re-checks the targets and rewrites
+BENCHMARKS.md from the same results.json, without measuring anything again.
 """
 
 import argparse
@@ -23,7 +24,8 @@ _TARGETS = (
      20.0),
     ('1280x720 at 30 FPS: latency p99 <= 50 ms', 'camera_1280x720', ('latency_ms', 'p99'), '<=',
      50.0),
-    ('flooded 640x480: processed FPS >= 0.7 x raw inference FPS', 'flood_640x480',
+    ('flooded 640x480: processed FPS >= 0.7 x raw inference FPS (the faster of the two raw '
+     'rows)', 'flood_640x480',
      ('processed_fps',), '>=', None),
 )
 _RSS_LIMIT_MB = 400.0
@@ -62,7 +64,9 @@ def _check(name, measured, comparison, limit) -> dict:
 
 
 def check_targets(results: dict) -> list:
-    raw_fps = results['raw']['inference']['fps']
+    # ONNX Runtime's defaults win on an idle machine, the node's session options on a busy one;
+    # the limit is whichever was faster in this run.
+    raw_fps = max(results['raw']['inference']['fps'], results['raw']['backend']['fps'])
     checks = []
     for name, phase, path, comparison, limit in _TARGETS:
         if limit is None:
@@ -213,11 +217,14 @@ def markdown(results: dict) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Rewrite BENCHMARKS.md from results.json.')
+    parser = argparse.ArgumentParser(
+        description='Re-check the targets in results.json and rewrite BENCHMARKS.md from it.')
     parser.add_argument('--json', default=str(HERE / 'results.json'))
     parser.add_argument('--report', default=str(HERE.parent / 'BENCHMARKS.md'))
     args = parser.parse_args(argv)
     results = json.loads(Path(args.json).read_text(encoding='utf-8'))
+    results['targets'] = check_targets(results)
+    Path(args.json).write_text(json.dumps(results, indent=2) + '\n', encoding='utf-8')
     Path(args.report).write_text(markdown(results), encoding='utf-8')
 
 
