@@ -38,8 +38,8 @@ def test_package_xml_declares_the_runtime_dependencies():
     assert package.get('format') == '3'
     assert package.findtext('name') == 'waste_classifier_ros'
     exec_depends = {element.text for element in package.iter('exec_depend')}
-    assert {'rclpy', 'sensor_msgs', 'std_msgs', 'vision_msgs', 'diagnostic_msgs', 'cv_bridge',
-            'python3-numpy', 'python3-opencv'} <= exec_depends
+    assert {'rclpy', 'rcl_interfaces', 'sensor_msgs', 'std_msgs', 'vision_msgs',
+            'diagnostic_msgs', 'python3-numpy', 'python3-opencv', 'python3-yaml'} <= exec_depends
     assert package.find('export/build_type').text == 'ament_python'
 
 

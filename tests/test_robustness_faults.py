@@ -34,7 +34,9 @@ from vision_msgs.msg import Classification
 pytestmark = pytest.mark.ros
 
 FAULT_STANDINS = Path(__file__).resolve().parent / 'fault_standins'
-FAILING_CALL = 3
+FAILING_FRAME = 3
+# The node runs the backend once at startup (warm-up), so frame N is Classify call N + 1.
+WARM_UP_CALLS = 1
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 NAME = 'rb_faults'
 FRAMES_IN_FAULT_TEST = 5
@@ -43,11 +45,11 @@ SLOW_INFERENCE_S = 0.1
 
 @pytest.fixture(scope='module')
 def node(tmp_path_factory):
-    """One jetson node for the module; its third Classify call raises, the sixth on are slow."""
+    """One jetson node for the module: Classify fails on frame 3 and is slow from frame 6."""
     env = env_with_pythonpath(FAULT_STANDINS, STANDINS)
-    env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(FAILING_CALL)
+    env['WCR_STANDIN_CLASSIFY_FAILS_ON'] = str(FAILING_FRAME + WARM_UP_CALLS)
     # After the fault test's five frames every inference takes 0.1 s more: 10 FPS at most.
-    env['WCR_STANDIN_CLASSIFY_SLOW_FROM'] = str(FRAMES_IN_FAULT_TEST + 1)
+    env['WCR_STANDIN_CLASSIFY_SLOW_FROM'] = str(FRAMES_IN_FAULT_TEST + 1 + WARM_UP_CALLS)
     env['WCR_STANDIN_CLASSIFY_SECONDS'] = str(SLOW_INFERENCE_S)
     process = start_classifier(
         NAME, tiny_model(tmp_path_factory.mktemp('model')), env=env,
@@ -76,8 +78,8 @@ def test_backend_exception_drops_that_frame_counts_it_and_classifies_the_next(pr
         counts = diagnostics.wait_until(
             lambda c, n=index: c.get('received') == n and c['processed'] + _dropped(c) == n,
             3, f'frame {index} to be classified or counted as dropped')
-        if index == FAILING_CALL:
-            assert counts['processed'] == FAILING_CALL - 1 and _dropped(counts) == 1, counts
+        if index == FAILING_FRAME:
+            assert counts['processed'] == FAILING_FRAME - 1 and _dropped(counts) == 1, counts
             assert counts.get('failed') == 1, f'not counted as a backend failure: {counts}'
             reason = diagnostics.values().get('last_failure', '')
             assert 'injected fault' in reason, f'diagnostics last_failure is {reason!r}'

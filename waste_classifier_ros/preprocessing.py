@@ -6,7 +6,9 @@ The one definition of how a frame becomes the network's input tensor.
 It is what jetson-inference's imageNet does on a Jetson: the whole frame is stretched (no crop,
 no aspect-preserving resize) to the network size, RGB, scaled to [0, 1], normalised with the
 ImageNet mean and std, laid out NCHW as float32. Training, evaluation, export parity checks and
-the ONNX Runtime backend all call this module, so what we measure is what a Jetson sees.
+both backends call this module, so what we measure is what a Jetson sees. (imageNet's own
+stretch samples the nearest pixel; the jetson backend hands it a frame already stretched here,
+bilinear, so both backends feed the network the same pixels.)
 """
 
 import cv2

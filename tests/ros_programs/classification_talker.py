@@ -16,9 +16,14 @@ class ClassificationTalker(Node):
         self.declare_parameter('frame_id', 'bin_camera')
         self._publisher = self.create_publisher(Classification, 'classification', 10)
         self.create_timer(0.05, self._publish)
-        self.get_logger().info('talker ready')
+        self._announced = False
 
     def _publish(self):
+        if not self._announced:
+            # Said from a callback, so a test that waits for it knows the node is spinning and
+            # its signal handlers are in place.
+            self.get_logger().info('talker ready')
+            self._announced = True
         message = Classification()
         message.header.stamp = self.get_clock().now().to_msg()
         message.header.frame_id = self.get_parameter('frame_id').value

@@ -107,7 +107,19 @@ def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecut
         raise ModelCardError(
             f'{files.labels_path}: lists {len(files.labels)} classes but {files.model} outputs '
             f'{backend.num_classes}')
+    _warm_up(backend, files.model)
     return backend
+
+
+def _warm_up(backend: Backend, model_path):
+    # An engine's first run allocates and plans (ONNX Runtime's arena, a TensorRT engine): done
+    # here, it neither stalls the first camera frame (which keep-last-1 would then replace) nor
+    # hides a model that loads but cannot run until a camera is connected.
+    size = backend.input_size
+    try:
+        backend.classify(np.zeros((size, size, 3), np.uint8))
+    except Exception as error:  # noqa: BLE001 - any engine failure is a startup error
+        raise BackendError(f'{model_path}: the model loads but fails to run ({error})') from None
 
 
 def as_probabilities(scores: np.ndarray) -> np.ndarray:
