@@ -59,6 +59,24 @@ def _model_copy(good, folder, name='waste_classifier.onnx'):
     return folder / name
 
 
+def _write_model_that_cannot_run(path):
+    """Write an ONNX model that loads (7 outputs declared) but whose Reshape fails on any input."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node('GlobalAveragePool', ['input_0'], ['pooled']),
+         helper.make_node('Flatten', ['pooled'], ['features'], axis=1),
+         helper.make_node('Reshape', ['features', 'shape'], ['output_0'])],
+        'cannot_run',
+        [helper.make_tensor_value_info('input_0', TensorProto.FLOAT, ['N', 3, 224, 224])],
+        [helper.make_tensor_value_info('output_0', TensorProto.FLOAT, ['N', 7])],
+        initializer=[helper.make_tensor('shape', TensorProto.INT64, [2], [-1, 7])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def _cases(root):
     good = tiny_model(root / 'good')
     cases = {}
@@ -86,6 +104,13 @@ def _cases(root):
     directory = root / 'a_folder.onnx'
     directory.mkdir()
     cases['model is a folder'] = Case({'model': str(directory)}, (str(directory), 'not found'))
+
+    cannot_run = root / 'cannot_run' / 'waste_classifier.onnx'
+    cannot_run.parent.mkdir()
+    _write_model_that_cannot_run(cannot_run)
+    write_labels(cannot_run.with_name('labels.txt'), CLASSES)
+    cases['model loads but cannot run'] = Case({'model': str(cannot_run)},
+                                               (str(cannot_run), 'fails to run'))
 
     five = root / 'five'
     five.mkdir()
@@ -188,7 +213,8 @@ def cases(tmp_path_factory):
 
 CASES = [
     'missing model', 'truncated model', 'non-ONNX model', 'empty model file', 'model is a folder',
-    'labels count mismatch', 'labels file missing', 'labels file empty',
+    'model loads but cannot run', 'labels count mismatch', 'labels file missing',
+    'labels file empty',
     'sha256 differs from the card', 'card classes differ from labels', 'card is not JSON',
     'bins.yaml missing', 'bins.yaml not YAML', 'bins.yaml tab-indented', 'bins.yaml empty',
     'bins.yaml a list', 'bins.yaml class missing', 'bins.yaml unknown class',
@@ -203,7 +229,18 @@ CASES = [
 # already starts processes for missing model, not ONNX, label count, sha256, bins class missing or
 # unknown, unknown backend and a bad ROI (without timing them); these three add the load paths it
 # does not reach, and the bins file is read last of all, so its time bounds the others.
-PROCESS_CASES = ['truncated model', 'bins.yaml not YAML', 'jetson backend, model not ONNX']
+PROCESS_CASES = ['truncated model', 'bins.yaml not YAML', 'jetson backend, model not ONNX',
+                 'model loads but cannot run']
+
+# Known bug, reported (non-strict until fixed): the warm-up error (backends._warm_up) keeps ONNX
+# Runtime's multi-line message, and ONNX Runtime prints its own coloured error line to stderr.
+_CANNOT_RUN_BUG = pytest.mark.xfail(
+    strict=False, reason='backends._warm_up: multi-line error, plus onnxruntime stderr line')
+
+
+def _params(names):
+    return [pytest.param(name, marks=_CANNOT_RUN_BUG) if name == 'model loads but cannot run'
+            else name for name in names]
 
 
 def test_the_table_covers_every_case(cases):
@@ -211,7 +248,7 @@ def test_the_table_covers_every_case(cases):
     assert set(PROCESS_CASES) <= set(CASES)
 
 
-@pytest.mark.parametrize('name', CASES)
+@pytest.mark.parametrize('name', _params(CASES))
 def test_main_refuses_bad_configuration_with_one_clear_line(cases, name, capfd, monkeypatch):
     """The node's own main() in this process: cheap enough for every case in the table."""
     case = cases[name]
@@ -255,7 +292,7 @@ def outcomes(cases):
         return {name: future.result() for name, future in futures.items()}
 
 
-@pytest.mark.parametrize('name', PROCESS_CASES)
+@pytest.mark.parametrize('name', _params(PROCESS_CASES))
 def test_node_process_exits_non_zero_within_5_s_with_one_clear_line(cases, outcomes, name):
     code, seconds, output = outcomes[name]
     assert code not in (0, None), f'{name}: exit code {code}; output:\n{output}'
