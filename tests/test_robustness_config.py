@@ -232,23 +232,13 @@ CASES = [
 PROCESS_CASES = ['truncated model', 'bins.yaml not YAML', 'jetson backend, model not ONNX',
                  'model loads but cannot run']
 
-# Known bug, reported (non-strict until fixed): the warm-up error (backends._warm_up) keeps ONNX
-# Runtime's multi-line message, and ONNX Runtime prints its own coloured error line to stderr.
-_CANNOT_RUN_BUG = pytest.mark.xfail(
-    strict=False, reason='backends._warm_up: multi-line error, plus onnxruntime stderr line')
-
-
-def _params(names):
-    return [pytest.param(name, marks=_CANNOT_RUN_BUG) if name == 'model loads but cannot run'
-            else name for name in names]
-
 
 def test_the_table_covers_every_case(cases):
     assert sorted(cases) == sorted(CASES)
     assert set(PROCESS_CASES) <= set(CASES)
 
 
-@pytest.mark.parametrize('name', _params(CASES))
+@pytest.mark.parametrize('name', CASES)
 def test_main_refuses_bad_configuration_with_one_clear_line(cases, name, capfd, monkeypatch):
     """The node's own main() in this process: cheap enough for every case in the table."""
     case = cases[name]
@@ -292,7 +282,7 @@ def outcomes(cases):
         return {name: future.result() for name, future in futures.items()}
 
 
-@pytest.mark.parametrize('name', _params(PROCESS_CASES))
+@pytest.mark.parametrize('name', PROCESS_CASES)
 def test_node_process_exits_non_zero_within_5_s_with_one_clear_line(cases, outcomes, name):
     code, seconds, output = outcomes[name]
     assert code not in (0, None), f'{name}: exit code {code}; output:\n{output}'

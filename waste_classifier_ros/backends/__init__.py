@@ -119,7 +119,8 @@ def _warm_up(backend: Backend, model_path):
     try:
         backend.classify(np.zeros((size, size, 3), np.uint8))
     except Exception as error:  # noqa: BLE001 - any engine failure is a startup error
-        raise BackendError(f'{model_path}: the model loads but fails to run ({error})') from None
+        reason = ' '.join(str(error).split())  # engines' messages span lines; startup's may not
+        raise BackendError(f'{model_path}: the model loads but fails to run ({reason})') from None
 
 
 def as_probabilities(scores: np.ndarray) -> np.ndarray:

@@ -32,6 +32,9 @@ class OnnxRuntimeBackend(Backend):
         # per frame and starved its ROS thread (BENCHMARKS.md, findings).
         options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         options.add_session_config_entry('session.inter_op.allow_spinning', '0')
+        # ONNX Runtime would print its own coloured, unthrottled line per failed run; the node
+        # reports failures itself (one line at startup, throttled per frame).
+        options.log_severity_level = 4
         if num_threads > 0:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
