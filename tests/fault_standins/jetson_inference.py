@@ -8,7 +8,9 @@ tests/standins/jetson_inference.py unchanged, except that `imageNet.Classify` ra
 RuntimeError on its Nth call when the environment variable WCR_STANDIN_CLASSIFY_FAILS_ON=N is
 set (a CUDA error or a TensorRT failure on a Jetson looks like this to the node: an exception
 out of Classify for one frame), and that from call WCR_STANDIN_CLASSIFY_SLOW_FROM=M on each
-call takes WCR_STANDIN_CLASSIFY_SECONDS longer (a model too slow for the camera).
+call takes WCR_STANDIN_CLASSIFY_SECONDS longer (a model too slow for the camera), and that with
+WCR_STANDIN_LOAD_SECONDS=S the constructor prints a line and takes S seconds more (as building
+a TensorRT engine does on a Jetson the first time).
 """
 
 import importlib.util
@@ -24,10 +26,15 @@ _spec.loader.exec_module(_standin)
 FAIL_ON_ENV = 'WCR_STANDIN_CLASSIFY_FAILS_ON'
 SLOW_FROM_ENV = 'WCR_STANDIN_CLASSIFY_SLOW_FROM'
 SECONDS_ENV = 'WCR_STANDIN_CLASSIFY_SECONDS'
+LOAD_SECONDS_ENV = 'WCR_STANDIN_LOAD_SECONDS'
 
 
 class imageNet(_standin.imageNet):  # noqa: N801 - the documented class name
     def __init__(self, *args, **kwargs):
+        load_seconds = float(os.environ.get(LOAD_SECONDS_ENV, '0'))
+        if load_seconds:
+            print('[TRT]    stand-in: building the TensorRT engine', flush=True)
+            time.sleep(load_seconds)  # stands for the engine build, not a test wait
         super().__init__(*args, **kwargs)
         self._calls = 0
         self._fail_on = int(os.environ.get(FAIL_ON_ENV, '0'))
