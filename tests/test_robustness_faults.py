@@ -145,11 +145,7 @@ def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, node):
 LOAD_SECONDS = 1.5
 
 
-@pytest.mark.parametrize('sig', [
-    signal.SIGINT,
-    pytest.param(signal.SIGTERM, marks=pytest.mark.xfail(
-        strict=False, reason='classifier_node.main: SIGTERM during startup ends in a traceback')),
-], ids=['SIGINT', 'SIGTERM'])
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_a_signal_while_the_model_loads_exits_0_without_a_traceback(tmp_path, sig):
     # A TensorRT engine build takes minutes on a first start; launch or systemd may stop the
     # node meanwhile. The stand-in says it is building, then takes LOAD_SECONDS.

@@ -375,6 +375,12 @@ def main(args=None):
             except STARTUP_ERRORS as error:
                 rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
                 return 1
+            except RuntimeError:
+                # SIGINT/SIGTERM shut the context down while the model was loading (a TensorRT
+                # engine build takes minutes); creating the publishers then raises RCLError.
+                if rclpy.ok():
+                    raise
+                return 0
             try:
                 rclpy.spin(node)
             except RuntimeError:
