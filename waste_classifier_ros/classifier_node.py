@@ -252,14 +252,17 @@ class WasteClassifier(Node):
                 while job is not None:
                     self.process(*job)
                     job = self._take_waiting()
-                self._gate.open = True
-                self._gate_opened.trigger()
-            except RuntimeError:
-                # rclpy raises RCLError/InvalidHandle (RuntimeErrors) when SIGINT or SIGTERM
-                # shut the context down while this frame was in flight: nothing to publish to.
-                if self.context.ok():
-                    raise
-                return
+            except Exception as error:  # noqa: BLE001 - the inference thread must outlive a frame
+                if not self.context.ok():
+                    # rclpy raises RCLError/InvalidHandle when SIGINT or SIGTERM shut the
+                    # context down while this frame was in flight: nothing to publish to.
+                    return
+                reason = f'{type(error).__name__}: {error}'
+                self.stats.failed(reason)
+                self.get_logger().error(f'dropped a frame after classifying it: {reason}',
+                                        throttle_duration_sec=5.0)
+            self._gate.open = True
+            self._gate_opened.trigger()
 
     def process(self, frame, header, received: float):
         """Classify one frame and publish everything that follows from it."""
