@@ -165,6 +165,15 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def _minor_faults(pid: int):
+    """Minor page faults of a process so far (Linux), or None where /proc cannot tell."""
+    try:
+        # Field 10 of /proc/<pid>/stat; the command name in field 2 may contain spaces.
+        return int(Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[7])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _machine_busy_seconds() -> float:
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, 'iowait', 0.0)
@@ -265,6 +274,7 @@ class Bench:
         processes = {'node': node, 'publisher': publisher, 'bench': self.me}
         cpu_start = {name: _cpu_seconds(process) for name, process in processes.items()}
         busy_start = _machine_busy_seconds()
+        faults_start = _minor_faults(node.pid)
         load_start = os.getloadavg()[0]
         t0 = time.time_ns()
         rss = [node.memory_info().rss]
@@ -277,9 +287,12 @@ class Bench:
                for name, process in processes.items()}
         window = (t1 - t0) / 1e9
         busy = _machine_busy_seconds() - busy_start
+        faults_end = _minor_faults(node.pid)
         return {
             'window': (t0, t1), 'window_s': window,
             'cpu_s': cpu,
+            'node_minor_faults': (faults_end - faults_start
+                                  if None not in (faults_start, faults_end) else None),
             'machine_busy_cores': busy / window,
             'other_processes_cores': max(0.0, busy - sum(cpu.values())) / window,
             'loadavg_1min': (load_start, os.getloadavg()[0]),
@@ -306,6 +319,9 @@ class Bench:
             'node_cpu_ms_per_frame': (1e3 * figures['cpu_s']['node'] / processed
                                       if processed else None),
             'node_cpu_cores': figures['cpu_s']['node'] / window,
+            'node_minor_faults_per_frame': (figures['node_minor_faults'] / processed
+                                            if processed and figures['node_minor_faults']
+                                            is not None else None),
             'publisher_cpu_cores': figures['cpu_s']['publisher'] / window,
         }
 
