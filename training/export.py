@@ -129,6 +129,7 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
             'epochs': checkpoint['epoch'],
             'duration_s': round(checkpoint['train_seconds'], 1),
             'command': checkpoint['command'],
+            'resumes': checkpoint['resumes'],
         },
         'reproduce': [
             checkpoint['command'],

@@ -202,7 +202,7 @@ def run(cfg: DictConfig, out_dir) -> dict:
     torch.manual_seed(cfg.seed)
     log.info('config:\n%s', OmegaConf.to_yaml(cfg))
 
-    data_dir = Path(to_absolute_path(cfg.data_dir))
+    data_dir = Path(to_absolute_path(cfg.data_dir)).resolve()
     load_start = time.perf_counter()
     train_set, val_set, dataset_info = data.load_train_val(data_dir, cfg.cache_short_side,
                                                            cfg.input_size)
