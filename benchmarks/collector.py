@@ -91,15 +91,27 @@ class Collector:
                       for name, namespace in self.node.get_node_names_and_namespaces()
                       if name not in own)
 
-    def wait_for_node(self, timeout: float) -> None:
-        """Block until the node's Classification publisher matched this subscriber."""
-        if not self._matched.wait(timeout):
-            raise TimeoutError(f'{self.classification_topic} had no publisher within {timeout} s')
+    @staticmethod
+    def _wait(event: threading.Event, timeout: float, alive, what: str) -> None:
+        # The node may die instead (a bad model, say): check on it between bounded waits.
+        deadline = time.monotonic() + timeout
+        while not event.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
+            problem = alive()
+            if problem:
+                raise RuntimeError(f'{problem} while waiting for {what}')
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f'no {what} within {timeout} s')
 
-    def wait_for_result(self, timeout: float) -> None:
+    def wait_for_node(self, timeout: float, alive=lambda: '') -> None:
+        """Block until the node's Classification publisher matched this subscriber.
+
+        `alive()` returns '' while the node runs, else why it cannot match any more.
+        """
+        self._wait(self._matched, timeout, alive, f'a publisher on {self.classification_topic}')
+
+    def wait_for_result(self, timeout: float, alive=lambda: '') -> None:
         """Block until a Classification arrived since the last reset()."""
-        if not self._received.wait(timeout):
-            raise TimeoutError(f'no message on {self.classification_topic} within {timeout} s')
+        self._wait(self._received, timeout, alive, f'a message on {self.classification_topic}')
 
     def wait_quiet(self, quiet: float, timeout: float) -> None:
         """Block until no Classification arrived for `quiet` seconds (at most `timeout`)."""

@@ -140,13 +140,22 @@ def _training_lines(training: dict) -> list:
                   [[row['figure'], _fmt(row['value'], 2), row['source']] for row in training])
 
 
-def _strangers_lines(results: dict) -> list:
+def _warning_lines(results: dict) -> list:
+    lines = []
     strangers = sorted({name for phase in results['phases']
                         for name in phase.get('foreign_nodes_on_domain', [])})
-    if not strangers:
-        return []
-    return ['**Warning:** nodes of another run shared this ROS domain and may have sent frames '
-            f'to the node under test: {", ".join(strangers)}.', '']
+    if strangers:
+        lines += ['**Warning:** nodes of another run shared this ROS domain and may have sent '
+                  f'frames to the node under test: {", ".join(strangers)}.', '']
+    # The node reports the sha256 of the model it loaded; a model replaced during the run
+    # would make the phases measure different files.
+    loaded = {phase['name']: phase['diagnostics'].get('values', {}).get('model_sha256')
+              for phase in results['phases']}
+    other = [name for name, sha in loaded.items() if sha and sha != results['model']['sha256']]
+    if other:
+        lines += [f'**Warning:** the node loaded another model than the raw rows in '
+                  f'{", ".join(other)}: the model file changed during the run.', '']
+    return lines
 
 
 def markdown(results: dict) -> str:
@@ -172,7 +181,7 @@ def markdown(results: dict) -> str:
         f'node and raw inference with num_threads = {raw["inference"]["num_threads"]} '
         '(0 = ONNX Runtime default).',
         '',
-        *_strangers_lines(results),
+        *_warning_lines(results),
         '## Targets',
         '',
         *_table(['target', 'measured', 'pass'], [

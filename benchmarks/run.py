@@ -222,7 +222,12 @@ class Bench:
             publisher = None
             try:
                 node_ps = psutil.Process(node.pid)
-                self.collector.wait_for_node(_START_TIMEOUT)
+
+                def alive():
+                    code = node.poll()
+                    return '' if code is None else f'the node exited with code {code}'
+
+                self.collector.wait_for_node(_START_TIMEOUT, alive)
                 matched_s = time.monotonic() - spawned
                 self.collector.watch_overlay(phase.overlay)
                 self.collector.reset()
@@ -233,7 +238,7 @@ class Bench:
                 line = publisher.stdout.readline()
                 if READY not in line:
                     raise RuntimeError(f'publisher did not start: {line!r}')
-                self.collector.wait_for_result(_START_TIMEOUT)
+                self.collector.wait_for_result(_START_TIMEOUT, alive)
                 first_result_s = time.monotonic() - spawned
                 figures = self._measure(phase, node_ps, psutil.Process(publisher.pid))
                 strangers = self.collector.strangers()

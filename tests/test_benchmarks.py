@@ -50,3 +50,19 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     text = report.read_text()
     assert text == markdown(figures)
     assert '## Targets' in text and figures['machine']['cpu_model'] in text
+
+
+def test_a_node_that_cannot_start_fails_the_run_fast(tmp_path):
+    model = write_model_dir(tmp_path / 'model')
+    params = tmp_path / 'bad.yaml'
+    params.write_text("/**:\n  ros__parameters:\n    backend: 'no-such-backend'\n")
+    command = [sys.executable, '-m', 'benchmarks.run', '--only', 'camera_640x480',
+               '--seconds', '1', '--raw-seconds', '0.2', '--eval-data', '', '--model', str(model),
+               '--params-file', str(params), '--report', str(tmp_path / 'B.md'),
+               '--json', str(tmp_path / 'r.json'), '--work-dir', str(tmp_path / 'work')]
+    # Well inside the 60 s the benchmark would otherwise wait for the node to appear.
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=45)
+    assert done.returncode != 0
+    assert 'the node exited with code 1' in done.stderr, done.stderr
+    assert "unknown backend 'no-such-backend'" in done.stderr
+    assert not (tmp_path / 'r.json').exists()
