@@ -66,3 +66,14 @@ def test_a_node_that_cannot_start_fails_the_run_fast(tmp_path):
     assert 'the node exited with code 1' in done.stderr, done.stderr
     assert "unknown backend 'no-such-backend'" in done.stderr
     assert not (tmp_path / 'r.json').exists()
+
+
+def test_report_warns_about_a_model_swapped_mid_run_and_foreign_nodes():
+    figures = json.loads((ROOT / 'benchmarks' / 'results.json').read_text())
+    assert '**Warning:**' not in markdown(figures)
+    figures['phases'][1]['diagnostics']['values']['model_sha256'] = '0' * 64
+    figures['phases'][2]['foreign_nodes_on_domain'] = ['/someone_elses_node']
+    text = markdown(figures)
+    assert f'another model than the raw rows in {figures["phases"][1]["name"]}' in text
+    assert 'shared this ROS domain and may have sent frames to the node under test: ' \
+        '/someone_elses_node' in text
