@@ -9,7 +9,8 @@ SHELL := /bin/bash
 VENV := .venv
 ROS := source devenv/ros_env.sh &&
 DATA ?= ../shared/data/waste7
-PYTEST_ARGS ?=
+# Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: env demo test lint pytest bench soak train evaluate colcon clean
 

@@ -12,9 +12,10 @@ import sys
 
 import pytest
 
-from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 
 ROS_ENVIRON = apply_local_ros_environ()
+clean_stale_shared_memory()
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -31,7 +31,7 @@ from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.bins import load_bins
 from waste_classifier_ros.image_codec import decode, to_bgr
-from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 from waste_classifier_ros.media_source_node import ResourceError, parse_resource
 from waste_classifier_ros.paths import share_path
 
@@ -231,6 +231,7 @@ def run(args) -> int:
     files = [Path(p) for p in parse_resource(str(args.samples)).images]
     args.output.mkdir(parents=True, exist_ok=True)
     environ = apply_local_ros_environ()
+    clean_stale_shared_memory()
     overrides = dict(CLASSIFIER_OVERRIDES, **({'model': args.model} if args.model else {}))
     print(f'demo: {len(files)} photos from {args.samples} -> media_source -> {CLASSIFIER} '
           f'(ROS_DOMAIN_ID {environ["ROS_DOMAIN_ID"]}, shared memory only; node logs in '
