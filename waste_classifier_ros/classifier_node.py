@@ -12,6 +12,8 @@ done: a slow model makes the node skip frames, counted from the publication sequ
 instead of queueing latency or spending CPU on frames it would throw away.
 """
 
+import ctypes
+import ctypes.util
 from dataclasses import dataclass, replace
 import sys
 import threading
@@ -44,6 +46,7 @@ from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
 
 NODE_NAME = 'waste_classifier'
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 FULL_FRAME = [0.0, 0.0, 1.0, 1.0]
 
 
@@ -370,7 +373,19 @@ class WasteClassifier(Node):
         self._worker.join(timeout=5.0)
 
 
+def _keep_frame_buffers_mapped():
+    # Each received frame lands in fresh multi-megabyte buffers; glibc unmaps (or trims) them
+    # when freed, so the next frame faults every page in again: about 2000 page faults and 3 ms
+    # of CPU per 720p frame (BENCHMARKS.md, finding 7). Higher thresholds keep them mapped.
+    libc_name = ctypes.util.find_library('c')
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    if libc is not None and hasattr(libc, 'mallopt'):
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
+
+
 def main(args=None):
+    _keep_frame_buffers_mapped()
     try:
         with rclpy.init(args=args):
             try:
