@@ -36,7 +36,7 @@ from benchmarks import raw, report
 from benchmarks.collector import Collector
 from benchmarks.publisher import READY
 from waste_classifier_ros.backends import resolve_model_files
-from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 from waste_classifier_ros.model_card import read_card
 from waste_classifier_ros.paths import share_path
 
@@ -388,6 +388,7 @@ def main(argv=None):
     }
 
     environ = apply_local_ros_environ()
+    clean_stale_shared_memory()
     context = rclpy.context.Context()
     rclpy.init(context=context)
     collector = Collector(context, NODE_NAME)
