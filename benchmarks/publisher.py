@@ -108,7 +108,12 @@ def main(argv=None):
     parser.add_argument('--subscribers', type=int, default=1)
     parser.add_argument('--match-timeout', type=float, default=30.0)
     parser.add_argument('--stamps', required=True, help='.npy file for the published stamps')
+    parser.add_argument('--nice', type=int, default=0,
+                        help='add this to the process niceness (19: use only CPU nobody else '
+                        'wants, so that a flood measures the receiver, not a fight for cores)')
     args = parser.parse_args(rclpy.utilities.remove_ros_args(argv if argv else sys.argv)[1:])
+    if args.nice:
+        os.nice(args.nice)
 
     # Stay on the domain the orchestrator chose; a fresh id would isolate this process.
     inherited = os.environ.get('ROS_DOMAIN_ID')

@@ -103,6 +103,8 @@ def _phase_rows(results: dict) -> list:
     for phase in results['phases']:
         latency = phase['latency_ms']
         rate = phase['rate'] if phase['rate'] == 'flood' else f'{phase["rate"]:g} FPS'
+        if phase.get('publisher_nice'):
+            rate += f' (publisher nice {phase["publisher_nice"]})'
         rows.append([
             phase['name'], phase['size'], rate, 'yes' if phase['overlay_subscribed'] else 'no',
             _fmt(phase['window_s'], 0), _fmt(phase['published_fps']),

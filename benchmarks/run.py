@@ -3,7 +3,7 @@
 """
 One benchmark run: the raw limits, the node over real DDS in five phases, the training figures.
 
-    python -m benchmarks.run                     # what `make bench` runs (about 7 minutes)
+    python -m benchmarks.run                     # what `make bench` runs (about five minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
 
 Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
@@ -56,6 +56,10 @@ class Phase:
     rate: float          # frames per second; 0 = as fast as the publisher can
     seconds: float
     overlay: bool = False
+    # Niceness of the flooding publisher: at 19 it sends as fast as the CPU the node leaves
+    # idle allows, so the phase measures the node rather than a fight for the cores with its
+    # load generator (BENCHMARKS.md, findings).
+    publisher_nice: int = 0
 
     @property
     def size(self) -> str:
@@ -66,9 +70,11 @@ def phases(args) -> list:
     return [
         Phase('camera_640x480', 640, 480, 30.0, args.seconds),
         Phase('camera_1280x720', 1280, 720, 30.0, args.seconds),
-        Phase('flood_640x480', 640, 480, 0.0, args.flood_seconds),
+        Phase('flood_640x480', 640, 480, 0.0, args.flood_seconds, publisher_nice=19),
+        Phase('flood_640x480_equal_priority', 640, 480, 0.0, args.flood_seconds),
         Phase('camera_1280x720_overlay', 1280, 720, 30.0, args.overlay_seconds, overlay=True),
-        Phase('flood_640x480_overlay', 640, 480, 0.0, args.overlay_seconds, overlay=True),
+        Phase('flood_640x480_overlay', 640, 480, 0.0, args.overlay_seconds, overlay=True,
+              publisher_nice=19),
     ]
 
 
@@ -206,6 +212,7 @@ class Bench:
         return [sys.executable, '-m', 'benchmarks.publisher', '--width', str(phase.width),
                 '--height', str(phase.height), '--rate', str(phase.rate),
                 '--stamps', str(stamps), '--match-timeout', str(_START_TIMEOUT),
+                '--nice', str(phase.publisher_nice),
                 # An upper bound in case this process dies without stopping it.
                 '--duration', str(phase.seconds + 10 * self.args.warmup + _START_TIMEOUT)]
 
@@ -214,7 +221,9 @@ class Bench:
         stamps_path = self.work_dir / f'{phase.name}.stamps.npy'
         print(f'[bench] {phase.name}: {phase.size} at '
               f'{f"{phase.rate:g} FPS" if phase.rate else "flood"}, {phase.seconds:g} s'
-              f'{", overlay subscribed" if phase.overlay else ""}', flush=True)
+              f'{", overlay subscribed" if phase.overlay else ""}'
+              f'{f", publisher nice {phase.publisher_nice}" if phase.publisher_nice else ""}',
+              flush=True)
         with open(log_path, 'w') as log:
             spawned = time.monotonic()
             node = subprocess.Popen(self.node_command(), stdout=log, stderr=subprocess.STDOUT,
@@ -264,6 +273,7 @@ class Bench:
         figures.update(self._results(figures, np.load(stamps_path)))
         figures.update({
             'name': phase.name, 'size': phase.size, 'rate': phase.rate or 'flood',
+            'publisher_nice': phase.publisher_nice,
             'overlay_subscribed': phase.overlay, 'node_rss_ready_mb': rss_ready / 2**20,
             'node_matched_after_s': matched_s, 'first_result_after_s': first_result_s,
             'publisher': summary, 'node_exit_code': node_exit,
