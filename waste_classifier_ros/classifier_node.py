@@ -75,7 +75,9 @@ PARAMETERS = {
     'execution_providers': (['CPUExecutionProvider'], _describe(
         'ONNX Runtime execution providers in order of preference, e.g. '
         'TensorrtExecutionProvider, CUDAExecutionProvider; unavailable ones are skipped', True)),
-    'num_threads': (0, _describe('ONNX Runtime intra-op threads, 0 = one per core', True,
+    # One thread: a small model gains little from a second one and pays for waking it
+    # (BENCHMARKS.md, finding 2); a robot needs its other cores.
+    'num_threads': (1, _describe('ONNX Runtime intra-op threads, 0 = one per core', True,
                                  **_ints(0, 64))),
     'bins_file': ('', _describe("class -> bin YAML; '' = the shipped config/bins.yaml", True)),
     'reliable': (False, _describe(
