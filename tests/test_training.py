@@ -221,6 +221,17 @@ def test_class_only_in_val_is_an_error(dataset):
         data.load_train_val(dataset, cache_short_side=64)
 
 
+@pytest.mark.parametrize('content', [b'', b'not a checkpoint at all', b'PK\x03\x04 truncated zip'])
+def test_a_file_that_is_not_a_checkpoint_is_named_as_such(tmp_path, content):
+    path = tmp_path / 'last.ckpt'
+    path.write_bytes(content)
+    for load in (train.load_checkpoint, evaluate.load_classifier):
+        with pytest.raises(ValueError, match='not a readable waste_classifier_ros training '
+                                             'checkpoint') as refused:
+            load(path)
+        assert str(path) in str(refused.value)
+
+
 def test_resnet18_without_weights_names_the_expected_file(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
     expected = tmp_path / 'hub' / 'checkpoints' / 'resnet18-f37072fd.pth'

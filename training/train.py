@@ -18,6 +18,7 @@ import logging
 import math
 import os
 from pathlib import Path
+import pickle
 import shlex
 import sys
 import time
@@ -158,7 +159,15 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path) -> dict:
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        # torch's text for a foreign file advises weights_only=False, which would run code from
+        # the file: say what the file is not, with only the unpickler's reason from torch.
+        reason = (str(error).partition('WeightsUnpickler error:')[2].strip() or str(error)
+                  or type(error).__name__)
+        raise ValueError(f'{path}: not a readable waste_classifier_ros training checkpoint '
+                         f'({reason.splitlines()[0]})') from error
     if not isinstance(checkpoint, dict) or checkpoint.get('format') != CHECKPOINT_FORMAT:
         raise ValueError(f'{path}: not a waste_classifier_ros training checkpoint')
     return checkpoint
