@@ -6,8 +6,9 @@ Train-time augmentation on HxWx3 uint8 RGB images, applied before the shared pre
 The deployed model sees a whole camera frame stretched to 224x224, so there is no centre crop
 here: crops are mild and keep the frame's own aspect ratio up to a small jitter. In waste7 every
 organic photo is a small web photo while the other classes are phone photos on white posterboard;
-resolution loss, JPEG artefacts, colour casts and uneven light are applied to every class so that
-"low resolution" or "white background" cannot stand in for a class.
+resolution loss, JPEG artefacts, colour casts and uneven light are applied to every class, and
+plain backdrops are replaced by synthetic surfaces, so that "low resolution" or "white
+background" cannot stand in for a class.
 Each transform is a callable ``(rgb, rng) -> rgb`` with ``rng`` a numpy Generator.
 """
 
@@ -15,6 +16,8 @@ import math
 
 import cv2
 import numpy as np
+
+from training.backgrounds import NewBackground
 
 
 class Compose:
@@ -162,10 +165,15 @@ class GaussianBlur:
         return cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), rng.uniform(*self.sigma))
 
 
-def train_augmentation(strength: float = 1.0) -> Compose:
-    """Build the training augmentation; strength=0 leaves only full-frame crops and flips."""
+def train_augmentation(strength: float = 1.0, new_background_p: float = 0.0) -> Compose:
+    """Build the training augmentation; strength=0 leaves only full-frame crops and flips.
+
+    `new_background_p` is the chance of painting a synthetic surface over a plain photo
+    backdrop (training.backgrounds); it comes first, while the backdrop still reaches the border.
+    """
     s = strength
     return Compose([
+        RandomApply(NewBackground(), new_background_p),
         RandomResizedCrop(scale=(1 - 0.6 * s, 1.0)),
         RandomFlips(),
         RandomApply(RandomRotation(20), 0.4 * s),
