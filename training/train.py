@@ -242,7 +242,7 @@ def run(cfg: DictConfig, out_dir) -> dict:
             {'after_epoch': start_epoch, 'command': reproduce_command()}]
         log.info('resumed from %s after epoch %d', cfg.resume, start_epoch)
 
-    augment = transforms.train_augmentation(cfg.augment_strength)
+    augment = transforms.train_augmentation(cfg.augment_strength, cfg.new_background_p)
     train_data = data.AugmentedImages(train_set, augment)
     val_loader = torch.utils.data.DataLoader(data.PreprocessedImages(val_set),
                                              batch_size=2 * cfg.batch_size)
