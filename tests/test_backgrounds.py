@@ -105,3 +105,18 @@ def test_probe_scores_a_model_on_new_backgrounds_and_writes_its_files(tmp_path):
     assert all(metrics['per_class'][name]['images'] == 1 for name in CLASSES)
     assert 0.0 <= metrics['top1'] <= 1.0
     assert cv2.imread(str(sheet)) is not None
+
+
+def test_probe_surfaces_do_not_depend_on_what_the_sheet_shows(tmp_path):
+    model = write_model_dir(tmp_path / 'model')
+    data = tmp_path / 'val'
+    for index, name in enumerate(CLASSES):
+        (data / name).mkdir(parents=True)
+        for shade in range(3):
+            image, _ = posterboard_photo(COLOURS[CLASSES[(index + shade) % len(CLASSES)]])
+            cv2.imwrite(str(data / name / f'{shade}.png'), image[..., ::-1])
+    everything, shown = backgrounds.probe(model, data)
+    skipped, shown_without = backgrounds.probe(model, data, sheet_skip=('organic', 'glass'))
+    assert everything == skipped
+    assert not {truth for _, truth, _ in shown_without} & {'organic', 'glass'}
+

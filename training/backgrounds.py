@@ -129,18 +129,20 @@ class NewBackground:
         return rgb if replaced is None else replaced
 
 
-def probe(model_path: Path, data_dir: Path, seed: int = 0):
+def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     """Score a model on `data_dir` with backdrops replaced by probe surfaces.
 
     Returns (metrics, examples): per-class accuracy on the images whose backdrop was found,
-    how often each class was called organic, and a few (image, truth, prediction) triples.
+    how often each class was called organic, and a few (image, truth, prediction) triples from
+    classes not in `sheet_skip`.
     """
     from training.evaluate import load_classifier
     from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
 
     classify = load_classifier(model_path)
     labels = classify.classes
-    rng = np.random.default_rng(seed)
+    # Separate generators, so that which images make the sheet never changes the surfaces.
+    rng, picks = np.random.default_rng(seed), np.random.default_rng(seed + 1)
     per_class, examples = {}, []
     for index, name in enumerate(labels):
         folder = Path(data_dir) / name
@@ -162,7 +164,7 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0):
             counts['replaced'] += 1
             counts['correct'] += int(predicted == index)
             counts['called_organic'] += int(labels[predicted] == 'organic')
-            if len(examples) < 40 and rng.random() < 0.2:
+            if name not in sheet_skip and len(examples) < 40 and picks.random() < 0.2:
                 examples.append((replaced, name, labels[predicted]))
     replaced = sum(c['replaced'] for c in per_class.values())
     correct = sum(c['correct'] for c in per_class.values())
@@ -194,8 +196,11 @@ def main(argv=None):
     parser.add_argument('--data', required=True, help='class-per-folder images')
     parser.add_argument('--json', help='write the figures here')
     parser.add_argument('--png', help='write a contact sheet of probe images here')
+    parser.add_argument('--sheet-skip', nargs='*', default=[], metavar='CLASS',
+                        help="classes left out of the sheet (waste7's organic photos may not "
+                        'be redistributed)')
     args = parser.parse_args(argv)
-    metrics, examples = probe(Path(args.model), Path(args.data))
+    metrics, examples = probe(Path(args.model), Path(args.data), sheet_skip=args.sheet_skip)
     for name, counts in metrics['per_class'].items():
         if counts['replaced']:
             print(f'{name:10s} {counts["correct"]:4d}/{counts["replaced"]:<4d} correct, '
