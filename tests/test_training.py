@@ -232,6 +232,11 @@ def test_a_file_that_is_not_a_checkpoint_is_named_as_such(tmp_path, content):
         assert str(path) in str(refused.value)
 
 
+def test_a_missing_checkpoint_is_reported_as_missing(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        train.load_checkpoint(tmp_path / 'nowhere.ckpt')
+
+
 def test_resnet18_without_weights_names_the_expected_file(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
     expected = tmp_path / 'hub' / 'checkpoints' / 'resnet18-f37072fd.pth'

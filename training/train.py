@@ -18,7 +18,6 @@ import logging
 import math
 import os
 from pathlib import Path
-import pickle
 import shlex
 import sys
 import time
@@ -161,7 +160,9 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def load_checkpoint(path) -> dict:
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+    except OSError:
+        raise  # a missing or unreadable file says so itself
+    except Exception as error:  # noqa: BLE001 - torch: UnpicklingError, RuntimeError, EOFError
         # torch's text for a foreign file advises weights_only=False, which would run code from
         # the file: say what the file is not, with only the unpickler's reason from torch.
         reason = (str(error).partition('WeightsUnpickler error:')[2].strip() or str(error)
