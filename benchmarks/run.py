@@ -1,7 +1,7 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-One benchmark run: the raw limits, the node over real DDS in five phases, the training figures.
+One benchmark run: the raw limits, the node over real DDS in six phases, the training figures.
 
     python -m benchmarks.run                     # what `make bench` runs (about five minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1

@@ -6,9 +6,9 @@ Train-time augmentation on HxWx3 uint8 RGB images, applied before the shared pre
 The deployed model sees a whole camera frame stretched to 224x224, so there is no centre crop
 here: crops are mild and keep the frame's own aspect ratio up to a small jitter. In waste7 every
 organic photo is a small web photo while the other classes are phone photos on white posterboard;
-resolution loss, JPEG artefacts, colour casts and uneven light are applied to every class, and
-plain backdrops are replaced by synthetic surfaces, so that "low resolution" or "white
-background" cannot stand in for a class.
+resolution loss, JPEG artefacts, colour casts and uneven light are applied to every class so that
+"low resolution" cannot stand in for a class, and with `new_background_p` > 0 plain backdrops are
+replaced by synthetic surfaces so that "white background" cannot either.
 Each transform is a callable ``(rgb, rng) -> rgb`` with ``rng`` a numpy Generator.
 """
 
