@@ -136,6 +136,7 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     how often each class was called organic, and a few (image, truth, prediction) triples from
     classes not in `sheet_skip`.
     """
+    from training.data import list_samples, read_rgb
     from training.evaluate import load_classifier
     from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
 
@@ -144,20 +145,16 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     # Separate generators, so that which images make the sheet never changes the surfaces.
     rng, picks = np.random.default_rng(seed), np.random.default_rng(seed + 1)
     per_class, examples = {}, []
-    for index, name in enumerate(labels):
-        folder = Path(data_dir) / name
-        if not folder.is_dir():
-            continue
+    for path, index in list_samples(data_dir, labels):
+        name = labels[index]
         counts = per_class.setdefault(name, {'images': 0, 'replaced': 0, 'correct': 0,
                                              'called_organic': 0})
-        for path in sorted(folder.iterdir()):
-            bgr = cv2.imread(str(path))
-            if bgr is None:
-                continue
-            counts['images'] += 1
-            replaced = replace_backdrop(bgr[..., ::-1], rng, PROBE_FAMILIES)
-            if replaced is None:
-                continue
+        rgb = read_rgb(path)
+        if rgb is None:
+            continue
+        counts['images'] += 1
+        replaced = replace_backdrop(rgb, rng, PROBE_FAMILIES)
+        if replaced is not None:
             tensor = normalize_chw(resize_rgb(replaced, classify.input_size))[None]
             probabilities = classify(tensor)[0]
             predicted = int(np.argmax(probabilities))
