@@ -7,7 +7,8 @@
 #   2. ROS 2 from the PyPI ros-* wheels (rclpy, Fast DDS rmw, messages, rosidl toolchain, colcon)
 #   3. vision_msgs built from devenv/vision_msgs when the environment has none
 #   4. the ML stack (devenv/requirements.txt)
-#   5. this package, editable, with its share/ directory symlinked so ament_index finds it
+#   5. Debian's chromium for the station page's browser tests, when /usr/bin/chromium is missing
+#   6. this package, editable, with its share/ directory symlinked so ament_index finds it
 # Each step is skipped when its inputs are unchanged (stamp files in .venv/.stamps), so a second
 # run with nothing changed takes seconds. On failure it names the step and keeps its log.
 set -euo pipefail
@@ -22,7 +23,7 @@ ROS_WHEELS=(ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-diag
             ros-rosidl-core-generators ros-ament-cmake ros-ament-cmake-ros-core
             ros-ament-cmake-include-directories ros-ament-package catkin-pkg
             colcon-common-extensions)
-STEP_COUNT=5
+STEP_COUNT=6
 step_no=0
 start=$SECONDS
 
@@ -96,6 +97,17 @@ if is_current ml "$hash"; then say "up to date"; else
   say "installing (torch is large: a minute or two)"
   quiet_pip ml -r "$ROOT/devenv/requirements.txt"
   mark ml "$hash"
+fi
+
+begin "Browser for the station page tests: Debian's chromium (apt, only when /usr/bin/chromium is missing)"
+# Playwright (devenv/requirements.txt) drives it; Playwright's own browser download is not used.
+if [ -x /usr/bin/chromium ]; then say "present"; else
+  command -v apt-get > /dev/null || fail "/usr/bin/chromium missing and no apt-get: install Chromium"
+  [ "$(id -u)" = 0 ] || fail "/usr/bin/chromium missing: run as root or sudo apt-get install chromium"
+  log="$LOGS/chromium.log"
+  say "apt-get install chromium (about a minute)"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium fonts-dejavu-core; } > "$log" 2>&1 || fail "apt-get install chromium failed" "$log"
 fi
 
 begin "waste_classifier_ros (editable) and its share/ directory"
