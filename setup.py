@@ -34,6 +34,7 @@ setup(
             f'media_source = {PACKAGE}.media_source_node:main',
             f'waste-classify = {PACKAGE}.cli:main',
             f'waste-classifier-demo = {PACKAGE}.demo:main',
+            f'waste-review = {PACKAGE}.review_cli:main',
         ],
     },
 )

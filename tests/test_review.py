@@ -246,3 +246,36 @@ def test_the_val_split_is_fixed_by_the_name_and_about_a_fifth():
     splits = [split_for(n) for n in names]
     assert 150 <= splits.count('val') <= 250
     assert split_for('plastic/a_000001.jpg') == split_for('glass/a_000001.jpg')
+
+
+def test_waste_review_terminal_ui_driven_through_stdin(tmp_path):
+    inbox, dataset = tmp_path / 'inbox', tmp_path / 'dataset'
+    ids = [put_capture(inbox, 'glass', '20261130T101500_000001'),
+           put_capture(inbox, 'plastic', '20261130T101500_000002'),
+           put_capture(inbox, 'metal', '20261130T101501_000003')]
+    discarded_before = (inbox / ids[1]).read_bytes()
+    answers = '7\n\nu\nd\nx\ns\n'
+    run = subprocess.run(
+        [sys.executable, '-m', 'waste_classifier_ros.review_cli', str(inbox),
+         '--dataset', str(dataset)], input=answers, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert 'keys: 1 cardboard  2 glass' in out and '7 trash' in out
+    assert f'[3 left] {ids[0]}: predicted glass 0.40 (unsure); top: glass 0.40, trash 0.30' in out
+    assert f'undone: {ids[1]} is back in the inbox' in out
+    assert "'x': not a key" in out
+    assert 'labelled 1, discarded 1, skipped 1, 1 still in the inbox' in out
+    name = ids[0].split('/')[1]
+    assert (dataset / split_for(ids[0]) / 'trash' / name).exists()
+    assert (inbox / DISCARDED / ids[1]).read_bytes() == discarded_before
+    assert (inbox / ids[2]).exists() and (inbox / ids[2]).with_suffix('.json').exists()
+    assert not any((dataset / split).joinpath('plastic').exists() for split in ('train', 'val'))
+
+
+def test_waste_review_refuses_a_second_reviewer_with_exit_2(station):
+    inbox, dataset, _, _ = station
+    run = subprocess.run(
+        [sys.executable, '-m', 'waste_classifier_ros.review_cli', str(inbox),
+         '--dataset', str(dataset)], input='', capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert 'another reviewer is working on this inbox' in run.stderr

@@ -149,6 +149,10 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
     # whose JPEG is already gone.
     sources[1].unlink()
     sources[0].unlink()
+    try:  # an empty class folder would stop training from reading the folder as a dataset
+        image.parent.rmdir()
+    except OSError:
+        pass
     return tuple(_fingerprint(destination) for destination in targets)
 
 
