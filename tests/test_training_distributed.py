@@ -1,0 +1,165 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Distributed training (issue 14): the sharded class-balanced sampler and the metric reductions.
+
+The sampler is checked on its own (no process group needed: every rank's share is a pure
+function of seed, epoch, rank and world size); the reductions run in a real gloo process group
+of two processes on localhost, joined through the same torchrun environment variables that
+torchrun sets.
+"""
+
+from collections import Counter
+import json
+import socket
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+
+from training import distributed  # noqa: E402
+
+
+def _weights(labels) -> np.ndarray:
+    """Per-sample probabilities that draw every class equally often."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    weights = 1.0 / counts[labels]
+    return weights / weights.sum()
+
+
+LABELS = np.array([0] * 90 + [1] * 8 + [2] * 2)
+
+
+def _shares(epoch: int, world_size: int, num_samples: int = 101, seed: int = 7) -> list:
+    shares = []
+    for rank in range(world_size):
+        sampler = distributed.BalancedDistributedSampler(_weights(LABELS), num_samples, seed,
+                                                         rank, world_size)
+        sampler.set_epoch(epoch)
+        shares.append(list(sampler))
+    return shares
+
+
+@pytest.mark.parametrize('world_size', [2, 3, 4])
+def test_ranks_take_disjoint_shares_of_one_global_draw(world_size):
+    reference = distributed.BalancedDistributedSampler(_weights(LABELS), 101, 7, 0, world_size)
+    reference.set_epoch(3)
+    draw = reference.global_draw().tolist()
+    shares = _shares(3, world_size)
+    per_rank = -(-101 // world_size)
+    assert len(draw) == per_rank * world_size
+    assert [len(share) for share in shares] == [per_rank] * world_size
+    # Position i of the padded draw belongs to rank i % world_size and to no other rank: the
+    # interleaved shares are the draw itself, and together they hold it exactly once.
+    interleaved = [shares[i % world_size][i // world_size] for i in range(len(draw))]
+    assert interleaved == draw
+    assert Counter(sum(shares, [])) == Counter(draw)
+    # The padding repeats the start of the draw, at most world_size - 1 positions.
+    assert draw[101:] == draw[:len(draw) - 101]
+
+
+def test_the_shares_together_are_class_balanced():
+    shares = _shares(0, 2, num_samples=30000)
+    drawn = LABELS[np.concatenate(shares)]
+    fractions = np.bincount(drawn, minlength=3) / len(drawn)
+    # 90 : 8 : 2 in the data, a third each in the draw (3 sigma of a binomial is 0.008).
+    np.testing.assert_allclose(fractions, [1 / 3] * 3, atol=0.01)
+    for share in shares:
+        per_rank = np.bincount(LABELS[share], minlength=3) / len(share)
+        np.testing.assert_allclose(per_rank, [1 / 3] * 3, atol=0.015)
+
+
+def test_a_new_epoch_reshuffles_and_the_same_epoch_repeats():
+    first, second = _shares(0, 2), _shares(1, 2)
+    assert first != second
+    assert _shares(0, 2) == first
+    # The same seed and epoch give the same draw whatever the world size: only the split differs.
+    one = distributed.BalancedDistributedSampler(_weights(LABELS), 101, 7)
+    one.set_epoch(1)
+    assert list(one) == [second[i % 2][i // 2] for i in range(101)]
+
+
+def test_one_process_gets_the_plain_weighted_draw():
+    weights = _weights(LABELS)
+    sampler = distributed.BalancedDistributedSampler(weights, 100, seed=5)
+    sampler.set_epoch(2)
+    plain = torch.multinomial(torch.from_numpy(weights), 100, replacement=True,
+                              generator=torch.Generator().manual_seed(7))
+    assert list(sampler) == plain.tolist()
+    weighted = torch.utils.data.WeightedRandomSampler(
+        torch.from_numpy(weights), 100, replacement=True,
+        generator=torch.Generator().manual_seed(7))
+    assert list(sampler) == list(weighted)
+    assert len(sampler) == 100
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'weights': np.array([1.0, -1.0])}, 'non-negative'),
+    ({'weights': np.array([0.0, 0.0])}, 'not all zero'),
+    ({'weights': np.array([1.0, np.nan])}, 'finite'),
+    ({'weights': np.zeros((2, 2))}, '1-D'),
+    ({'num_samples': 0}, 'num_samples'),
+    ({'rank': 2, 'world_size': 2}, 'rank 2 is not in a world of 2'),
+])
+def test_bad_sampler_arguments_are_refused(kwargs, message):
+    arguments = {'weights': np.ones(4), 'num_samples': 8, 'seed': 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        distributed.BalancedDistributedSampler(**arguments)
+
+
+def test_the_global_batch_splits_evenly_or_is_refused():
+    assert distributed.local_batch_size(32, 2) == 16
+    with pytest.raises(ValueError, match='batch_size=32 is the global batch'):
+        distributed.local_batch_size(32, 3)
+
+
+def test_one_process_is_rank_0_of_1_without_a_process_group(monkeypatch):
+    for name in distributed.TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with distributed.session('cpu') as context:
+        assert (context.rank, context.world_size, context.distributed) == (0, 1, False)
+        assert distributed.is_main()
+        assert not torch.distributed.is_initialized()
+        np.testing.assert_array_equal(distributed.all_reduce_sum([1, 2]), [1.0, 2.0])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def _reduce_in_group(rank: int, port: int, out_dir: str) -> None:
+    """One of two gloo processes: join as torchrun would, then reduce, gather and average."""
+    import os
+    os.environ.update({'RANK': str(rank), 'WORLD_SIZE': '2', 'LOCAL_RANK': str(rank),
+                       'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port)})
+    with distributed.session('cpu') as context:
+        total = 5  # rank 0 holds rows 0, 2, 4 and rank 1 rows 1, 3: uneven shards
+        mine = list(distributed.shard(total, context.rank, context.world_size))
+        rows = np.array([[10.0 * i, i + 0.5] for i in mine])
+        gathered = distributed.gather_rows(rows, total)
+        summed = distributed.all_reduce_sum([1.0, context.rank])
+        batchnorm = torch.nn.BatchNorm1d(2)
+        batchnorm.running_mean.fill_(float(context.rank))  # 0 on rank 0, 1 on rank 1
+        distributed.average_buffers(batchnorm)
+        result = {'main': distributed.is_main(), 'gathered': gathered.tolist(),
+                  'summed': summed.tolist(), 'mean': batchnorm.running_mean.tolist(),
+                  'batches': int(batchnorm.num_batches_tracked)}
+    with open(f'{out_dir}/rank{rank}.json', 'w') as file:
+        json.dump(result, file)
+
+
+def test_reductions_in_a_two_process_gloo_group(tmp_path):
+    torch.multiprocessing.spawn(_reduce_in_group, args=(_free_port(), str(tmp_path)), nprocs=2,
+                                join=True)
+    results = [json.loads((tmp_path / f'rank{rank}.json').read_text()) for rank in range(2)]
+    assert [result['main'] for result in results] == [True, False]
+    expected = [[10.0 * i, i + 0.5] for i in range(5)]
+    for result in results:
+        assert result['gathered'] == expected
+        assert result['summed'] == [2.0, 1.0]
+        assert result['mean'] == [0.5, 0.5]
+        assert result['batches'] == 0

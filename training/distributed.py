@@ -1,0 +1,222 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Training on several processes with torchrun and DistributedDataParallel, PyTorch's own engine.
+
+    torchrun --nproc-per-node 2 -m training.train ...     # a process group of 2 on this machine
+    python -m training.train ...                           # one process, no process group
+
+Under torchrun (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address in the
+environment) :func:`session` joins the process group, gloo on CPU and nccl on CUDA (one GPU per
+process, the local rank's); without them it is one process of rank 0 in a world of 1 and nothing
+is initialised. Every rank computes the same global class-balanced draw of an epoch and takes its
+own disjoint share (:class:`BalancedDistributedSampler`); validation is split the same way and
+the predictions are gathered back into dataset order (:func:`gather_rows`), so every rank
+computes exactly the metrics of a single-process evaluation. Only rank 0 writes (:func:`is_main`).
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+import logging
+import math
+import os
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+import torch.distributed as dist
+
+log = logging.getLogger(__name__)
+
+TORCHRUN_VARIABLES = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where this process stands: its rank, the world size, and the device it trains on."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def under_torchrun() -> bool:
+    """Tell whether torchrun (or a launcher setting the same variables) started this process."""
+    return all(name in os.environ for name in TORCHRUN_VARIABLES)
+
+
+@contextmanager
+def session(device_type: str = 'cpu') -> Iterator[Context]:
+    """Join torchrun's process group for the duration of the block and leave it afterwards.
+
+    ``device_type`` is ``'cpu'`` (gloo) or ``'cuda'`` (nccl, one GPU per process: the local
+    rank's). Outside torchrun, or with a world size of 1, no process group is created.
+    """
+    if device_type not in ('cpu', 'cuda'):
+        raise ValueError(f'device type {device_type!r}: expected cpu or cuda')
+    if not under_torchrun() or int(os.environ['WORLD_SIZE']) == 1:
+        yield Context(0, 1, 0, torch.device(device_type))
+        return
+    rank, world_size = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
+    local_rank = int(os.environ['LOCAL_RANK'])
+    if device_type == 'cuda':
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(f'local rank {local_rank} has no GPU: this machine has '
+                               f'{torch.cuda.device_count()}; start at most that many processes '
+                               f'per node (--nproc-per-node)')
+        torch.cuda.set_device(local_rank)
+        device = torch.device('cuda', local_rank)
+    else:
+        device = torch.device('cpu')
+    backend = 'nccl' if device_type == 'cuda' else 'gloo'
+    dist.init_process_group(backend, rank=rank, world_size=world_size,
+                            device_id=device if device_type == 'cuda' else None)
+    try:
+        log.info('rank %d of %d (local rank %d), %s on %s', rank, world_size, local_rank,
+                 backend, device)
+        yield Context(rank, world_size, local_rank, device)
+    finally:
+        dist.destroy_process_group()
+
+
+def is_main() -> bool:
+    """Tell whether this process writes logs, TensorBoard, checkpoints and exports: rank 0."""
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def _communication_device() -> torch.device:
+    if dist.is_initialized() and dist.get_backend() == 'nccl':
+        return torch.device('cuda', torch.cuda.current_device())
+    return torch.device('cpu')
+
+
+def all_reduce_sum(values) -> np.ndarray:
+    """Element-wise sum over all ranks of a list or array of numbers (float64); local alone."""
+    array = np.asarray(values, dtype=np.float64)
+    if not dist.is_initialized():
+        return array
+    tensor = torch.as_tensor(array, device=_communication_device())
+    dist.all_reduce(tensor)
+    return tensor.cpu().numpy()
+
+
+def shard(total: int, rank: int, world_size: int) -> range:
+    """Return the indices of ``total`` items that ``rank`` evaluates: every world_size-th."""
+    return range(rank, total, world_size)
+
+
+def gather_rows(rows: np.ndarray, total: int) -> np.ndarray:
+    """Reassemble the rows each rank computed for its :func:`shard`, in dataset order.
+
+    Every rank returns the same array of ``total`` rows, exactly what one process computing all
+    of them would hold, so metrics computed from it equal a single-process evaluation.
+    """
+    rows = np.asarray(rows)
+    if not dist.is_initialized():
+        return rows
+    world_size, rank = dist.get_world_size(), dist.get_rank()
+    if len(rows) != len(shard(total, rank, world_size)):
+        raise ValueError(f'rank {rank}: {len(rows)} rows for a shard of '
+                         f'{len(shard(total, rank, world_size))}')
+    per_rank = math.ceil(total / world_size)
+    device = _communication_device()
+    padded = torch.zeros((per_rank, *rows.shape[1:]), dtype=torch.from_numpy(rows).dtype,
+                         device=device)
+    padded[:len(rows)] = torch.from_numpy(rows).to(device)
+    gathered = [torch.empty_like(padded) for _ in range(world_size)]
+    dist.all_gather(gathered, padded)
+    result = np.empty((total, *rows.shape[1:]), dtype=rows.dtype)
+    for other, tensor in enumerate(gathered):
+        count = len(shard(total, other, world_size))
+        result[other::world_size] = tensor[:count].cpu().numpy()
+    return result
+
+
+def average_buffers(model: nn.Module) -> None:
+    """Average the floating-point buffers (BatchNorm running statistics) over all ranks.
+
+    Each rank's running mean follows its own share of the batches, so the average is the running
+    mean of the whole batches; afterwards every rank holds the same model for validation and
+    rank 0 saves it. Integer buffers (batch counters) are equal on every rank and left alone.
+    """
+    if not dist.is_initialized():
+        return
+    world_size = dist.get_world_size()
+    for buffer in model.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer)
+            buffer.div_(world_size)
+
+
+class BalancedDistributedSampler(torch.utils.data.Sampler):
+    """This rank's disjoint share of an epoch's global weighted draw with replacement.
+
+    Every rank draws the same ``num_samples`` indices from the per-sample probabilities
+    ``weights`` (``torch.multinomial`` with a generator seeded with ``seed + epoch``, as torch's
+    DistributedSampler seeds), pads the draw with its own first indices to a multiple of
+    ``world_size`` and keeps ``draw[rank::world_size]``. :meth:`set_epoch` selects the epoch's
+    draw. With ``rank=0, world_size=1`` it yields exactly what ``WeightedRandomSampler`` with the
+    same generator yields, so one process trains as it always did.
+    """
+
+    def __init__(self, weights: np.ndarray, num_samples: int, seed: int, rank: int = 0,
+                 world_size: int = 1):
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 1 or not len(weights):
+            raise ValueError(f'weights: expected a non-empty 1-D array, got shape '
+                             f'{weights.shape}')
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError('weights: expected finite non-negative numbers, not all zero')
+        if num_samples < 1:
+            raise ValueError(f'num_samples: expected at least 1, got {num_samples}')
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f'rank {rank} is not in a world of {world_size}')
+        self.weights = torch.from_numpy(weights)
+        self.num_samples = num_samples
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def global_draw(self) -> torch.Tensor:
+        """Return the epoch's draw shared by all ranks, padded to a multiple of the world size."""
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        draw = torch.multinomial(self.weights, self.num_samples, replacement=True,
+                                 generator=generator)
+        padding = len(self) * self.world_size - self.num_samples
+        return torch.cat([draw, draw[:padding]])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.global_draw()[self.rank::self.world_size].tolist())
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.world_size)
+
+
+def local_batch_size(batch_size: int, world_size: int) -> int:
+    """Each rank's share of the global ``batch_size``; it must divide evenly."""
+    if batch_size % world_size:
+        raise ValueError(f'batch_size={batch_size} is the global batch and must be a multiple '
+                         f'of the {world_size} processes')
+    return batch_size // world_size
+
+
+def wrap(model: nn.Module, context: Context) -> nn.Module:
+    """DistributedDataParallel around ``model`` in a process group; the model itself alone."""
+    if not context.distributed:
+        return model
+    device_ids = [context.device] if context.device.type == 'cuda' else None
+    # Frozen stem parameters get no gradient; each rank's BatchNorm buffers follow its own
+    # batches and are averaged by average_buffers() before validation (see the README).
+    return nn.parallel.DistributedDataParallel(model, device_ids=device_ids,
+                                               broadcast_buffers=False,
+                                               find_unused_parameters=False)
