@@ -8,7 +8,8 @@
 #   3. vision_msgs built from devenv/vision_msgs when the environment has none
 #   4. the ML stack (devenv/requirements.txt)
 #   5. Debian's chromium for the station page's browser tests, when /usr/bin/chromium is missing
-#   6. this package, editable, with its share/ directory symlinked so ament_index finds it
+#   6. this package, editable, laid out like `colcon build --symlink-install` (share/ with a
+#      link per file, lib/waste_classifier_ros/ executables) so ros2 launch and ros2 run find it
 # Each step is skipped when its inputs are unchanged (stamp files in .venv/.stamps), so a second
 # run with nothing changed takes seconds. On failure it names the step and keeps its log.
 set -euo pipefail
@@ -116,12 +117,13 @@ if is_current package "$hash"; then say "up to date"; else
   quiet_pip package --no-deps --no-build-isolation -e "$ROOT"
   mark package "$hash"
 fi
-# What colcon --symlink-install would give: the share directory points into the checkout, so
-# edits to launch/, config/, model/ and samples/ are live and ament_index finds the package.
-share="$VENV/share/waste_classifier_ros"
-mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
-for item in package.xml launch config model samples; do ln -sfn "$ROOT/$item" "$share/$item"; done
-touch "$VENV/share/ament_index/resource_index/packages/waste_classifier_ros"
+# What colcon build --symlink-install gives, derived from setup.py (data_files, console_scripts)
+# on every run: share/waste_classifier_ros/ of real directories with a link per file into the
+# checkout (edits are live; a new file appears on the next run), lib/waste_classifier_ros/ with
+# every executable, the ament index entry. That is where ros2 launch and ros2 run look.
+"$VENV/bin/python" "$ROOT/devenv/link_install.py" --prefix "$VENV" > "$LOGS/link_install.log" 2>&1 \
+  || fail "laying out share/ and lib/ from setup.py failed" "$LOGS/link_install.log"
+say "$(tail -n 1 "$LOGS/link_install.log")"
 
 "$VENV/bin/python" - <<'PY' || fail "the environment does not import"
 import rclpy, sensor_msgs.msg, vision_msgs.msg, diagnostic_msgs.msg, onnxruntime, cv2
