@@ -21,7 +21,9 @@ setup(
          + glob('model/*.json')),
         (f'share/{PACKAGE}/samples', glob('samples/*.jpg')),
     ],
-    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime'],
+    package_data={f'{PACKAGE}.station_web': ['static/*']},
+    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime',
+                      'aiohttp'],
     zip_safe=True,
     maintainer='waste_classifier_ros maintainers',
     maintainer_email='maintainers@waste-classifier-ros.invalid',
@@ -35,6 +37,7 @@ setup(
             f'waste-classify = {PACKAGE}.cli:main',
             f'waste-classifier-demo = {PACKAGE}.demo:main',
             f'waste-review = {PACKAGE}.review_cli:main',
+            f'station_web = {PACKAGE}.station_web.node:main',
         ],
     },
 )

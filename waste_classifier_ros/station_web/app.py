@@ -1,0 +1,277 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The station page's HTTP side (aiohttp), without ROS.
+
+Routes: `/` and `/static/<file>` (the page, from a fixed list), `/ws` (a WebSocket per browser:
+state as JSON text, live frames as binary JPEG), `/api/state`, `/api/stats`, `/api/review`
+(GET), `/captures/<class>/<name>.jpg` (a pending capture's photo) and the review moves
+`/api/review/{label,skip,discard,undo}` (POST, JSON). Every refusal is a 4xx with a JSON
+`{"error": reason}`; an unexpected failure is a 500 saying to look at the node's log, which gets
+the traceback. `WebServer` runs the application on an event loop in a thread of its own.
+"""
+
+import asyncio
+from collections.abc import Callable
+import json
+from pathlib import Path
+import threading
+import time
+import traceback
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from waste_classifier_ros.image_codec import CodecError
+from waste_classifier_ros.review import ReviewError
+from waste_classifier_ros.station_web import guard
+from waste_classifier_ros.station_web.desk import ReviewDesk
+from waste_classifier_ros.station_web.frames import FrameHub, encode_jpeg
+from waste_classifier_ros.station_web.state import StationState
+
+STATIC_DIR = Path(__file__).resolve().parent / 'static'
+STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
+                'style.css': 'text/css'}
+HEARTBEAT_S = 1.0  # state is re-sent at least this often, so ages and silence stay current
+STATE_INTERVAL_S = 0.1  # and at most ten times a second per browser
+TOKEN_HEADER = 'X-Station-Token'
+NO_STORE = {'Cache-Control': 'no-store'}
+
+
+class Live:
+    """Encodes the newest overlay frame at most max_rate times a second; feeds every browser."""
+
+    def __init__(self, state: StationState, frames: FrameHub, max_rate: float, log):
+        self.state, self.frames, self.period, self.log = state, frames, 1.0 / max_rate, log
+        self.jpeg, self.jpeg_sequence = b'', 0
+        self.encoded = self.sent = 0
+        self._frame_arrived = asyncio.Event()
+        self._clients = set()
+
+    def wake(self) -> None:
+        for event in self._clients:
+            event.set()
+
+    def frame_arrived(self) -> None:
+        self._frame_arrived.set()
+
+    async def encode_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        seen = 0
+        while True:
+            await self._frame_arrived.wait()
+            self._frame_arrived.clear()
+            sequence, raw = self.frames.newest()
+            if raw is None or sequence == seen:
+                continue
+            seen, started = sequence, loop.time()
+            try:
+                self.jpeg = await loop.run_in_executor(None, encode_jpeg, raw)
+            except CodecError as error:
+                self.log(f'overlay frame not shown: {error}')
+                continue
+            self.jpeg_sequence += 1
+            self.encoded += 1
+            self.wake()
+            await asyncio.sleep(max(0.0, started + self.period - loop.time()))
+
+    async def feed(self, ws: web.WebSocketResponse) -> None:
+        """Send state and frames to one browser until it goes; a slow one gets fewer frames."""
+        event = asyncio.Event()
+        self._clients.add(event)
+        self.frames.add_viewer()
+        state_sent, jpeg_sent, state_at = -1, self.jpeg_sequence, 0.0
+        try:
+            while not ws.closed:
+                try:
+                    await asyncio.wait_for(event.wait(), HEARTBEAT_S)
+                except TimeoutError:
+                    state_sent = -1
+                event.clear()
+                now = time.monotonic()
+                if state_sent != self.state.version and now - state_at >= STATE_INTERVAL_S:
+                    state_sent, state_at = self.state.version, now
+                    await ws.send_str(json.dumps({'type': 'state', **self.state.snapshot()}))
+                elif state_sent != self.state.version:
+                    asyncio.get_running_loop().call_later(STATE_INTERVAL_S, event.set)
+                if jpeg_sent != self.jpeg_sequence:
+                    jpeg_sent = self.jpeg_sequence
+                    await ws.send_bytes(self.jpeg)
+                    self.sent += 1
+        except ConnectionError:
+            pass  # the browser went away mid-send
+        finally:
+            self._clients.discard(event)
+            self.frames.remove_viewer()
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return web.json_response({'error': reason, 'status': status}, status=status,
+                             headers=NO_STORE)
+
+
+def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rate: float,
+             token: str, loopback: bool, log: Callable[[str], None]) -> web.Application:
+    """Build the application; `token` '' = labelling needs none (only on a loopback address)."""
+    live = Live(state, frames, max_rate, log)
+
+    @web.middleware
+    async def refusals(request, handler):
+        try:
+            if loopback:
+                host = urlsplit('//' + request.host).hostname or ''
+                if not guard.is_loopback(host):
+                    raise guard.PageError(403, f'this page listens on this machine only; Host '
+                                               f'{request.host!r} is not a local name')
+            return await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            reason = f'no such page: {request.path}' if error.status == 404 else error.reason
+            return _error(error.status, reason)
+        except guard.PageError as error:
+            return _error(error.status, str(error))
+        except ReviewError as error:
+            return _error(409, str(error))
+        except Exception as error:  # noqa: BLE001 - a request must not take the server down
+            log(f'{request.method} {request.path} failed:\n{traceback.format_exc()}')
+            return _error(500, f'internal error ({type(error).__name__}); the station_web log '
+                               'has the details')
+
+    async def write_body(request) -> dict:
+        """Return the JSON body of a review move, once the request may write at all."""
+        origin = request.headers.get('Origin')
+        if origin and urlsplit(origin).netloc != request.host:
+            raise guard.PageError(403, f'cross-site request from {origin} refused')
+        if token and not guard.token_matches(token, request.headers.get(TOKEN_HEADER)):
+            raise guard.PageError(401, 'labelling needs the token that station_web printed at '
+                                       'start (open the page with ?token=...)')
+        if request.content_type != 'application/json':
+            raise guard.PageError(415, 'send the request as JSON (Content-Type: application/json)')
+        try:
+            body = await request.json()
+        except ValueError:
+            raise guard.PageError(400, 'the request body is not valid JSON') from None
+        if not isinstance(body, dict):
+            raise guard.PageError(400, 'the request body must be a JSON object')
+        return body
+
+    async def in_thread(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+    async def page(request):
+        name = request.match_info.get('name', 'index.html')
+        if name not in STATIC_TYPES:
+            raise web.HTTPNotFound()
+        return web.Response(body=(STATIC_DIR / name).read_bytes(),
+                            content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
+
+    async def websocket(request):
+        ws = web.WebSocketResponse(heartbeat=20.0)
+        await ws.prepare(request)
+        feeder = asyncio.create_task(live.feed(ws))
+        try:
+            async for message in ws:  # the page sends nothing; this notices when it closes
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            feeder.cancel()
+        return ws
+
+    async def api_state(request):
+        return web.json_response(state.snapshot(), headers=NO_STORE)
+
+    async def api_stats(request):
+        return web.json_response({
+            'viewers': frames.viewers, 'frames_received': frames.newest()[0],
+            'frames_encoded': live.encoded, 'frames_sent': live.sent,
+            'token_required': bool(token)}, headers=NO_STORE)
+
+    async def api_review(request):
+        return web.json_response(dict(await in_thread(desk.view), token_required=bool(token)),
+                                 headers=NO_STORE)
+
+    async def capture_image(request):
+        path = await in_thread(desk.image, request.match_info['capture_id'])
+        return web.Response(body=await in_thread(path.read_bytes), content_type='image/jpeg',
+                            headers=NO_STORE)
+
+    async def review_move(request):
+        body = await write_body(request)
+        move = request.match_info['move']
+        if move == 'undo':
+            result = await in_thread(desk.undo)
+        elif move == 'label':
+            label = body.get('label')
+            if label not in state.classes:
+                raise guard.PageError(400, f'label {label!r} is not one of the classes '
+                                           f'{", ".join(state.classes)}')
+            result = await in_thread(desk.label, body.get('id'), label)
+        else:
+            result = await in_thread(getattr(desk, move), body.get('id'))
+        return web.json_response(result, headers=NO_STORE)
+
+    async def start_live(app):
+        loop = asyncio.get_running_loop()
+        state.add_listener(lambda: _call_soon(loop, live.wake))
+        frames.on_frame = lambda: _call_soon(loop, live.frame_arrived)
+        app['encoder'] = asyncio.create_task(live.encode_forever())
+
+    async def stop_live(app):
+        app['encoder'].cancel()
+        await in_thread(desk.close)
+
+    app = web.Application(middlewares=[refusals])
+    app.router.add_get('/', page)
+    app.router.add_get('/static/{name}', page)
+    app.router.add_get('/ws', websocket)
+    app.router.add_get('/api/state', api_state)
+    app.router.add_get('/api/stats', api_stats)
+    app.router.add_get('/api/review', api_review)
+    app.router.add_get('/captures/{capture_id:.+}', capture_image)
+    app.router.add_post('/api/review/{move:label|skip|discard|undo}', review_move)
+    app.on_startup.append(start_live)
+    app.on_shutdown.append(stop_live)
+    return app
+
+
+def _call_soon(loop, callback) -> None:
+    """Run `callback` on `loop` from another thread; nothing once the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:
+        pass
+
+
+class WebServer:
+    """An aiohttp application served from an event loop in a daemon thread."""
+
+    def __init__(self, app: web.Application):
+        self._app = app
+        self._loop = asyncio.new_event_loop()
+        self._runner = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name='station_web',
+                                        daemon=True)
+
+    def start(self, host: str, port: int, timeout: float = 10.0) -> int:
+        """Listen on host:port and return the bound port; OSError when it cannot listen."""
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self._start(host, port), self._loop).result(
+            timeout)
+
+    async def _start(self, host, port) -> int:
+        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, shutdown_timeout=1.0)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            raise
+        return self._runner.addresses[0][1]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._runner is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)

@@ -1,0 +1,179 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The station_web node: the classifier's topics in, a web page out (app.py, on its own thread).
+
+It listens like any other node to `<classifier>/classification`, `/bin`, `/label_info` and
+`/diagnostics`, and to `<classifier>/overlay` only while a browser watches: the classifier draws
+the overlay only for subscribers, so the subscription is created when the first browser connects
+and destroyed when the last one leaves (the web thread asks through a guard condition; the
+executor's thread does it). Callbacks only hand plain values to StationState and FrameHub.
+
+    ros2 run waste_classifier_ros station_web --ros-args -p port:=8080 \
+        -p inbox:=/var/station/inbox -p dataset:=/var/station/dataset
+"""
+
+import secrets
+import sys
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
+from rclpy.exceptions import InvalidParameterValueException, ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Classification, LabelInfo
+
+from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.station_web import guard
+from waste_classifier_ros.station_web.app import WebServer, make_app
+from waste_classifier_ros.station_web.desk import ReviewDesk
+from waste_classifier_ros.station_web.frames import FrameHub, RawFrame
+from waste_classifier_ros.station_web.state import StationState
+
+NODE_NAME = 'station_web'
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Best effort and keep last 1: a browser wants the newest frame, never a queue of old ones.
+NEWEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+
+def _describe(text, **extra):
+    return ParameterDescriptor(description=text, read_only=True, **extra)
+
+
+PARAMETERS = {
+    'host': ('127.0.0.1', _describe(
+        'address to listen on: 127.0.0.1 = this machine only; 0.0.0.0 or an interface address '
+        'lets other devices in, and labelling then needs the token')),
+    'port': (8080, _describe('TCP port; 0 = any free port (the start line says which)',
+                             integer_range=[IntegerRange(from_value=0, to_value=65535)])),
+    'classifier': ('/waste_classifier', _describe(
+        'fully qualified name of the classifier node whose topics the page shows')),
+    'inbox': ('', _describe("capture inbox (<inbox>/<class>/*.jpg + .json); '' = no review")),
+    'dataset': ('', _describe(
+        "dataset the reviewed captures move into (<dataset>/train|val/<class>/); "
+        "'' = no review")),
+    'max_rate': (10.0, _describe(
+        'most live frames per second sent to browsers; each is encoded once for all of them',
+        floating_point_range=[FloatingPointRange(from_value=0.5, to_value=60.0)])),
+    'token': ('', _describe(
+        "token that labelling needs; '' = none on a loopback host, a random one printed at "
+        'start otherwise')),
+    'bins_file': ('', _describe(
+        "class -> bin YAML for bin names and colours; '' = the shipped config/bins.yaml "
+        "(give the classifier's)")),
+}
+
+
+class StationWeb(Node):
+    """Raises ParameterException naming the parameter when it cannot run."""
+
+    def __init__(self):
+        super().__init__(NODE_NAME)
+        params = {name: self.declare_parameter(name, default, descriptor).value
+                  for name, (default, descriptor) in PARAMETERS.items()}
+        classifier = params['classifier'].rstrip('/')
+        if not classifier.startswith('/'):
+            raise InvalidParameterValueException(
+                'classifier', params['classifier'],
+                'a fully qualified node name like /waste_classifier is needed')
+        self.host = params['host']
+        self.port = params['port']
+        loopback = guard.is_loopback(self.host)
+        self.token = params['token'] or ('' if loopback else secrets.token_urlsafe(12))
+        self.state = StationState(params['bins_file'] or share_path('config', 'bins.yaml'))
+        self.frames = FrameHub()
+        self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
+        log = self.get_logger()
+        self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
+                            token=self.token, loopback=loopback, log=log.error)
+        self.overlay_topic = f'{classifier}/overlay'
+        self.create_subscription(Classification, f'{classifier}/classification',
+                                 self.on_classification, NEWEST)
+        self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
+        self.create_subscription(LabelInfo, f'{classifier}/label_info', self.on_label_info,
+                                 LATCHED)
+        self._diagnostics_name = f'{classifier.rsplit("/", 1)[1]}: classifier'
+        self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
+        self._overlay_sub = None
+        self._watch_changed = self.create_guard_condition(self.follow_viewers)
+        self.frames.on_watching = lambda watching: self._watch_changed.trigger()
+        self.server = None
+
+    def start_web(self) -> int:
+        """Start serving; return the port. OSError when the address cannot be listened on."""
+        self.server = WebServer(self.app)
+        port = self.server.start(self.host, self.port)
+        log = self.get_logger()
+        where = '127.0.0.1' if guard.is_loopback(self.host) else self.host
+        log.info(f'station page: open http://{where}:{port}/ '
+                 f'(classifier {self.overlay_topic.rsplit("/", 1)[0]}, review '
+                 f'{"on " + str(self.desk.inbox) if self.desk.enabled else "off"})')
+        if self.token:
+            log.info(f'labelling needs the token {self.token}: open '
+                     f'http://{where}:{port}/?token={self.token}')
+        return port
+
+    def follow_viewers(self):
+        """Subscribe to the overlay while a browser watches, and only then."""
+        if self.frames.watching and self._overlay_sub is None:
+            self._overlay_sub = self.create_subscription(Image, self.overlay_topic,
+                                                         self.on_overlay, NEWEST)
+        elif not self.frames.watching and self._overlay_sub is not None:
+            self.destroy_subscription(self._overlay_sub)
+            self._overlay_sub = None
+
+    def on_overlay(self, msg: Image):
+        self.frames.put(RawFrame(msg.encoding, msg.height, msg.width, msg.step, msg.data))
+
+    def on_classification(self, msg: Classification):
+        self.state.set_classification([(r.class_id, r.score) for r in msg.results])
+
+    def on_bin(self, msg: Classification):
+        if msg.results:
+            self.state.set_bin(msg.results[0].class_id, msg.results[0].score)
+
+    def on_label_info(self, msg: LabelInfo):
+        classes = [c.class_name for c in sorted(msg.class_map, key=lambda c: c.class_id)]
+        self.state.set_label_info(classes, msg.threshold)
+
+    def on_diagnostics(self, msg: DiagnosticArray):
+        for status in msg.status:
+            if status.name == self._diagnostics_name:
+                level = status.level[0] if isinstance(status.level, bytes) else status.level
+                self.state.set_diagnostics(level, status.message,
+                                           {kv.key: kv.value for kv in status.values})
+
+    def close(self):
+        if self.server is not None:
+            self.server.stop()
+
+
+def main(args=None):
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = StationWeb()
+            except ParameterException as error:
+                rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
+                return 1
+            try:
+                node.start_web()
+            except OSError as error:
+                node.get_logger().fatal(f'cannot listen on {node.host}:{node.port}: '
+                                        f'{error.strerror or error}')
+                return 1
+            try:
+                rclpy.spin(node)
+            finally:
+                node.close()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
