@@ -30,7 +30,6 @@ from rcl_interfaces.msg import (
 import rclpy
 from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -44,6 +43,7 @@ from waste_classifier_ros.diagnostics import PipelineStats
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.shutdown import ros_session
 
 NODE_NAME = 'waste_classifier'
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
@@ -388,30 +388,18 @@ def _keep_frame_buffers_mapped():
 
 def main(args=None):
     _keep_frame_buffers_mapped()
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = WasteClassifier()
-            except STARTUP_ERRORS as error:
-                rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
-                return 1
-            except RuntimeError:
-                # SIGINT/SIGTERM shut the context down while the model was loading (a TensorRT
-                # engine build takes minutes); creating the publishers then raises RCLError.
-                if rclpy.ok():
-                    raise
-                return 0
-            try:
-                rclpy.spin(node)
-            except RuntimeError:
-                # A callback caught publishing when SIGINT/SIGTERM shut the context down
-                # raises RCLError (a RuntimeError): that is the end of the run, not a failure.
-                if node.context.ok():
-                    raise
-            finally:
-                node.close()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
+    # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).
+    with ros_session(args):
+        try:
+            node = WasteClassifier()
+        except STARTUP_ERRORS as error:
+            rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
+            return 1
+        try:
+            rclpy.spin(node)
+        finally:
+            node.close()
     return 0
 
 

@@ -22,10 +22,11 @@ import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 import rclpy
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+
+from waste_classifier_ros.shutdown import ros_session
 
 IMAGE_SUFFIXES = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'})
 _UNSUPPORTED_SCHEMES = ('csi', 'rtp', 'rtsp', 'webrtc', 'http', 'https')
@@ -255,18 +256,15 @@ class MediaSource(Node):
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = MediaSource()
-                while not node.finished:
-                    rclpy.spin_once(node)
-                node.flush()
-            except ResourceError as error:
-                rclpy.logging.get_logger('media_source').fatal(str(error))
-                return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    with ros_session(args):  # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.shutdown)
+        try:
+            node = MediaSource()
+            while not node.finished:
+                rclpy.spin_once(node)
+            node.flush()
+        except ResourceError as error:
+            rclpy.logging.get_logger('media_source').fatal(str(error))
+            return 1
     return 0
 
 
