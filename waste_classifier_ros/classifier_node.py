@@ -15,6 +15,8 @@ instead of queueing latency or spending CPU on frames it would throw away.
 import ctypes
 import ctypes.util
 from dataclasses import dataclass, replace
+import os
+from pathlib import Path
 import sys
 import threading
 import time
@@ -34,11 +36,13 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
 
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import BackendError, create_backend, resolve_model_files, top_k
 from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError, load_bins
+from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, Thresholds, make_sidecar
 from waste_classifier_ros.diagnostics import PipelineStats
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
@@ -99,9 +103,31 @@ PARAMETERS = {
         **_floats(0.1, 3600.0))),
     'diagnostics_period': (1.0, _describe('seconds between /diagnostics messages',
                                           **_floats(0.05, 60.0))),
+    # Capture for the data flywheel (capture.py); off by default, README says why.
+    'capture_enabled': (False, _describe(
+        'save frames worth labelling (unsure, bin change, ~/capture) into capture_inbox')),
+    'capture_inbox': ('', _describe(
+        "folder of captures, <inbox>/<predicted class>/; '' = $ROS_HOME/waste_inbox "
+        '(~/.ros/waste_inbox)', True)),
+    'capture_min_score': (0.6, _describe(
+        'capture when the top-1 probability is below this', **_floats(0.0, 1.0))),
+    'capture_min_margin': (0.2, _describe(
+        'capture when top-1 minus top-2 probability is below this', **_floats(0.0, 1.0))),
+    'capture_min_interval': (2.0, _describe(
+        'seconds between automatic captures (a ~/capture request is not limited)',
+        **_floats(0.0, 3600.0))),
+    'capture_max_mb': (500.0, _describe(
+        'inbox size bound in MB; the oldest unreviewed captures are removed to stay below it',
+        **_floats(1.0, 1e6))),
+    'capture_jpeg_quality': (90, _describe('JPEG quality of captures', **_ints(50, 100))),
+    'capture_queue_size': (4, _describe(
+        'captures waiting to be written; when full, captures (never frames) are dropped',
+        True, **_ints(1, 64))),
 }
 RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
-           'overlay_show_fps', 'stall_timeout', 'diagnostics_period')
+           'overlay_show_fps', 'stall_timeout', 'diagnostics_period', 'capture_enabled',
+           'capture_min_score', 'capture_min_margin', 'capture_min_interval', 'capture_max_mb',
+           'capture_jpeg_quality')
 
 STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -137,6 +163,17 @@ class Settings:
     overlay_show_fps: bool
     stall_timeout: float
     diagnostics_period: float
+    capture_enabled: bool
+    capture_min_score: float
+    capture_min_margin: float
+    capture_min_interval: float
+    capture_max_mb: float
+    capture_jpeg_quality: int
+
+    @property
+    def capture(self) -> Thresholds:
+        return Thresholds(self.capture_min_score, self.capture_min_margin,
+                          self.capture_min_interval)
 
 
 def roi_problem(roi) -> str:
@@ -182,6 +219,14 @@ class WasteClassifier(Node):
         self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
         self._overlay_msg = Image()
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.capture_policy = CapturePolicy()
+        self._capture_inbox = Path(params['capture_inbox'] or Path(
+            os.environ.get('ROS_HOME', Path.home() / '.ros')) / 'waste_inbox')
+        self._capture_queue_size = params['capture_queue_size']
+        self.capture_writer = None
+        if self.settings.capture_enabled:
+            self._start_capture()
+        self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
         image_qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=1,
             reliability=(ReliabilityPolicy.RELIABLE if params['reliable']
@@ -286,6 +331,8 @@ class WasteClassifier(Node):
                                    settings.frames_to_confirm)
             self._decider_settings = settings
         decision = self.decider.update(self.bins.probabilities(probabilities))
+        if settings.capture_enabled and self.capture_writer is not None:
+            self.capture(frame, header, probabilities, best, decision is not None, settings)
         if not self.context.ok():
             return
         self.classification_pub.publish(Classification(header=header, results=[
@@ -298,6 +345,39 @@ class WasteClassifier(Node):
         if overlaid:
             self.publish_overlay(frame, header, best[0], settings)
         self.stats.processed(time.monotonic(), latency, overlaid)
+
+    def capture(self, frame, header, probabilities, best, bin_changed: bool, settings):
+        """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
+        reason = self.capture_policy.reason(time.monotonic(), [s for _, s in best[:2]],
+                                            bin_changed, settings.capture)
+        if reason is None:
+            return
+        current = self.decider.current
+        bin_name = UNKNOWN if current is None or current.index is None else \
+            self.bins.bins[current.index].name
+        sidecar = make_sidecar((header.stamp.sec, header.stamp.nanosec), header.frame_id,
+                               self.files.sha256, self.files.labels, probabilities, reason,
+                               bin_name, settings.roi, frame)
+        self.capture_writer.submit(frame, sidecar, self.files.labels[best[0][0]],
+                                   settings.capture_jpeg_quality)
+
+    def _start_capture(self):
+        self.capture_writer = CaptureWriter(
+            self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
+            self._capture_queue_size, log=self.get_logger().warning)
+        self.get_logger().info(
+            f'capturing into {self._capture_inbox} (removed {self.capture_writer.recovered} '
+            'half-written files left by an earlier run)')
+
+    def on_capture_request(self, request, response):
+        if self.capture_writer is None:
+            response.success = False
+            response.message = 'capture is off: set capture_enabled to true first'
+        else:
+            self.capture_policy.request()
+            response.success = True
+            response.message = f'the next frame will be saved into {self._capture_inbox}'
+        return response
 
     def publish_bin(self, header, decision):
         order = sorted(range(len(self.bins.bins)), key=lambda i: -decision.scores[i])
@@ -339,6 +419,12 @@ class WasteClassifier(Node):
                                                    self.settings.stall_timeout)
         values += [('backend', self.backend.name), ('model', str(self.files.model)),
                    ('model_sha256', self.files.sha256)]
+        writer = self.capture_writer
+        if writer is not None:
+            values += [*((f'captures_{k}', str(v)) for k, v in writer.counts.items()),
+                       ('captures_rate_limited', str(self.capture_policy.rate_limited)),
+                       ('capture_inbox_mb', f'{writer.stored_bytes() / 1e6:.1f}'),
+                       ('capture_last_failure', writer.last_failure)]
         self.diagnostics_pub.publish(DiagnosticArray(header=self._header(), status=[
             DiagnosticStatus(level=bytes([level]), name=f'{self.get_name()}: classifier',
                              message=message, hardware_id=self.backend.name,
@@ -363,6 +449,10 @@ class WasteClassifier(Node):
             self.publish_label_info()
         if 'diagnostics_period' in changes:
             self.diagnostics_timer.timer_period_ns = int(changes['diagnostics_period'] * 1e9)
+        if self.capture_writer is not None:
+            self.capture_writer.max_bytes = int(self.settings.capture_max_mb * 1e6)
+        elif self.settings.capture_enabled:
+            self._start_capture()
         self.get_logger().info(f'parameters changed: {changes}')
 
     def _header(self) -> Header:
@@ -373,6 +463,8 @@ class WasteClassifier(Node):
             self._running = False
             self._slot_changed.notify()
         self._worker.join(timeout=5.0)
+        if self.capture_writer is not None:
+            self.capture_writer.close()
 
 
 def _keep_frame_buffers_mapped():

@@ -147,8 +147,9 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
         raise
     # Both files have both names now. Drop the sidecar first: the inbox never shows a capture
     # whose JPEG is already gone.
-    sources[1].unlink()
-    sources[0].unlink()
+    # missing_ok: the capture writer may evict an unreviewed pair at any moment.
+    sources[1].unlink(missing_ok=True)
+    sources[0].unlink(missing_ok=True)
     try:  # an empty class folder would stop training from reading the folder as a dataset
         image.parent.rmdir()
     except OSError:
