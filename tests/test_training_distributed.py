@@ -123,6 +123,28 @@ def test_one_process_is_rank_0_of_1_without_a_process_group(monkeypatch):
         assert distributed.is_main()
         assert not torch.distributed.is_initialized()
         np.testing.assert_array_equal(distributed.all_reduce_sum([1, 2]), [1.0, 2.0])
+        assert distributed.shard(3) == range(3)
+        assert distributed.launcher() == 'python -m'
+        assert distributed.hydra_overrides() == []
+        assert distributed.format_throughput(12.34, 1) == '12.3 img/s'
+
+
+@pytest.mark.parametrize('rank, world_size, local_world_size, launcher, writes', [
+    (0, 4, 4, 'torchrun --nproc-per-node 4 -m', True),
+    (3, 4, 4, 'torchrun --nproc-per-node 4 -m', False),
+    (3, 4, 2, 'torchrun --nnodes 2 --nproc-per-node 2 -m', False),
+])
+def test_under_torchrun_only_rank_0_gets_a_hydra_folder(monkeypatch, rank, world_size,
+                                                        local_world_size, launcher, writes):
+    environ = {'RANK': rank, 'WORLD_SIZE': world_size, 'LOCAL_RANK': rank % local_world_size,
+               'LOCAL_WORLD_SIZE': local_world_size, 'MASTER_ADDR': 'localhost',
+               'MASTER_PORT': 29400}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, str(value))
+    assert distributed.launcher() == launcher
+    assert (distributed.hydra_overrides() == []) == writes
+    if not writes:
+        assert 'hydra/job_logging=stdout' in distributed.hydra_overrides()
 
 
 def _free_port() -> int:
@@ -138,7 +160,7 @@ def _reduce_in_group(rank: int, port: int, out_dir: str) -> None:
                        'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port)})
     with distributed.session('cpu') as context:
         total = 5  # rank 0 holds rows 0, 2, 4 and rank 1 rows 1, 3: uneven shards
-        mine = list(distributed.shard(total, context.rank, context.world_size))
+        mine = list(distributed.shard(total))
         rows = np.array([[10.0 * i, i + 0.5] for i in mine])
         gathered = distributed.gather_rows(rows, total)
         summed = distributed.all_reduce_sum([1.0, context.rank])

@@ -77,12 +77,41 @@ def session(device_type: str = 'cpu') -> Iterator[Context]:
     backend = 'nccl' if device_type == 'cuda' else 'gloo'
     dist.init_process_group(backend, rank=rank, world_size=world_size,
                             device_id=device if device_type == 'cuda' else None)
+    root_logger = logging.getLogger()
+    root_level = root_logger.level
+    log.info('%d processes (%s), this one rank %d, local rank %d, on %s', world_size, backend,
+             rank, local_rank, device)
+    if rank != 0:
+        root_logger.setLevel(logging.WARNING)  # one copy of each progress line: rank 0's
+    finished = False
     try:
-        log.info('rank %d of %d (local rank %d), %s on %s', rank, world_size, local_rank,
-                 backend, device)
         yield Context(rank, world_size, local_rank, device)
+        finished = True
     finally:
+        root_logger.setLevel(root_level)
+        if finished:
+            dist.barrier()  # nobody leaves while another rank may still need the group
         dist.destroy_process_group()
+
+
+def launcher() -> str:
+    """Return how to start this world again: ``python -m`` or ``torchrun ... -m``."""
+    world_size = int(os.environ.get('WORLD_SIZE', '1')) if under_torchrun() else 1
+    if world_size == 1:
+        return 'python -m'
+    per_node = int(os.environ.get('LOCAL_WORLD_SIZE', world_size))
+    nodes = f' --nnodes {world_size // per_node}' if per_node != world_size else ''
+    return f'torchrun{nodes} --nproc-per-node {per_node} -m'
+
+
+def hydra_overrides() -> list:
+    """Return Hydra overrides that keep a rank other than 0 from writing a run folder or log.
+
+    Appended to the command line before Hydra reads it; rank 0 (and one process) gets none.
+    """
+    if not under_torchrun() or int(os.environ['RANK']) == 0:
+        return []
+    return ['hydra.output_subdir=null', 'hydra/job_logging=stdout', 'hydra.run.dir=.']
 
 
 def is_main() -> bool:
@@ -106,8 +135,15 @@ def all_reduce_sum(values) -> np.ndarray:
     return tensor.cpu().numpy()
 
 
-def shard(total: int, rank: int, world_size: int) -> range:
-    """Return the indices of ``total`` items that ``rank`` evaluates: every world_size-th."""
+def _rank_and_world() -> tuple:
+    if not dist.is_initialized():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
+def shard(total: int) -> range:
+    """Return the indices of ``total`` items this process evaluates: every world_size-th."""
+    rank, world_size = _rank_and_world()
     return range(rank, total, world_size)
 
 
@@ -118,12 +154,12 @@ def gather_rows(rows: np.ndarray, total: int) -> np.ndarray:
     of them would hold, so metrics computed from it equal a single-process evaluation.
     """
     rows = np.asarray(rows)
-    if not dist.is_initialized():
-        return rows
-    world_size, rank = dist.get_world_size(), dist.get_rank()
-    if len(rows) != len(shard(total, rank, world_size)):
+    rank, world_size = _rank_and_world()
+    if len(rows) != len(range(rank, total, world_size)):
         raise ValueError(f'rank {rank}: {len(rows)} rows for a shard of '
-                         f'{len(shard(total, rank, world_size))}')
+                         f'{len(range(rank, total, world_size))} of {total}')
+    if world_size == 1:
+        return rows
     per_rank = math.ceil(total / world_size)
     device = _communication_device()
     padded = torch.zeros((per_rank, *rows.shape[1:]), dtype=torch.from_numpy(rows).dtype,
@@ -133,7 +169,7 @@ def gather_rows(rows: np.ndarray, total: int) -> np.ndarray:
     dist.all_gather(gathered, padded)
     result = np.empty((total, *rows.shape[1:]), dtype=rows.dtype)
     for other, tensor in enumerate(gathered):
-        count = len(shard(total, other, world_size))
+        count = len(range(other, total, world_size))
         result[other::world_size] = tensor[:count].cpu().numpy()
     return result
 
@@ -202,6 +238,26 @@ class BalancedDistributedSampler(torch.utils.data.Sampler):
         return math.ceil(self.num_samples / self.world_size)
 
 
+def format_throughput(images_per_s: float, world_size: int) -> str:
+    """Describe the training throughput of all processes together and of each."""
+    if world_size == 1:
+        return f'{images_per_s:.1f} img/s'
+    return (f'{images_per_s:.1f} img/s = {world_size} processes x '
+            f'{images_per_s / world_size:.1f}')
+
+
+def log_world_size_change(previous: int, world_size: int, batch_size: int) -> None:
+    """Say what a resume on another number of processes than the checkpoint's does."""
+    if previous == world_size:
+        return
+    log.info('resuming a run trained on %d process(es) with %d: the global batch stays %d '
+             '(%d per process), so the steps per epoch, the learning-rate schedule and every '
+             "epoch's class-balanced draw stay as they were; the draw is now split %d ways, "
+             'each process augments its share with its own random stream, and BatchNorm '
+             'statistics are taken over %d images per process', previous, world_size,
+             batch_size, batch_size // world_size, world_size, batch_size // world_size)
+
+
 def local_batch_size(batch_size: int, world_size: int) -> int:
     """Each rank's share of the global ``batch_size``; it must divide evenly."""
     if batch_size % world_size:
@@ -215,8 +271,8 @@ def wrap(model: nn.Module, context: Context) -> nn.Module:
     if not context.distributed:
         return model
     device_ids = [context.device] if context.device.type == 'cuda' else None
-    # Frozen stem parameters get no gradient; each rank's BatchNorm buffers follow its own
-    # batches and are averaged by average_buffers() before validation (see the README).
+    # Only parameters that require a gradient now are reduced (frozen ones are left out); the
+    # BatchNorm buffers are rank 0's at the start, then follow each rank's own batches and are
+    # averaged by average_buffers() before validation (README, "Training on many machines").
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids,
-                                               broadcast_buffers=False,
-                                               find_unused_parameters=False)
+                                               forward_sync_buffers=False)
