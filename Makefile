@@ -12,13 +12,17 @@ DATA ?= ../shared/data/waste7
 # Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: env demo test lint pytest bench soak train evaluate colcon clean
+.PHONY: env demo demo-web test lint pytest bench soak train evaluate colcon clean
 
 env:
 	@bash devenv/setup_env.sh
 
 demo: env
 	@$(ROS) python -m waste_classifier_ros.demo
+
+# The demo's nodes looping over samples/ with capture on, plus the station web page (Ctrl-C stops).
+demo-web: env
+	@$(ROS) python -m waste_classifier_ros.station_web.demo $(DEMO_WEB_ARGS)
 
 test: env lint pytest
 
