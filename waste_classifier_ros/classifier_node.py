@@ -34,6 +34,7 @@ from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -47,6 +48,7 @@ from waste_classifier_ros.diagnostics import PipelineStats
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.recording import Recorder, RecordingError
 from waste_classifier_ros.shutdown import ros_session
 
 NODE_NAME = 'waste_classifier'
@@ -123,13 +125,16 @@ PARAMETERS = {
     'capture_queue_size': (4, _describe(
         'captures waiting to be written; when full, captures (never frames) are dropped',
         True, **_ints(1, 64))),
+    'record_path': ('', _describe(
+        "MCAP file (rosbag2 format) to record the image and ~/classification topics into; "
+        "'' = no recording; an existing file is refused", True)),
 }
 RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
            'overlay_show_fps', 'stall_timeout', 'diagnostics_period', 'capture_enabled',
            'capture_min_score', 'capture_min_margin', 'capture_min_interval', 'capture_max_mb',
            'capture_jpeg_quality')
 
-STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException)
+STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException, RecordingError)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -237,6 +242,14 @@ class WasteClassifier(Node):
         self._gate_opened = self.create_guard_condition(lambda: None)
         self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos,
                                                   callback_group=self._gate)
+        self.recorder = None
+        if params['record_path']:
+            self.recorder = Recorder(Path(params['record_path']).expanduser(), {
+                self.image_sub.topic_name: 'sensor_msgs/msg/Image',
+                self.classification_pub.topic_name: 'vision_msgs/msg/Classification'})
+            # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
+            self.create_subscription(Image, 'image', self.on_image_to_record, image_qos,
+                                     raw=True)
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -263,6 +276,9 @@ class WasteClassifier(Node):
             self._gate.open = False
             self._slot = job
             self._slot_changed.notify()
+
+    def on_image_to_record(self, data: bytes):
+        self.recorder.add(self.image_sub.topic_name, data, self.get_clock().now().nanoseconds)
 
     def _accept(self, msg: Image, info):
         """Count a frame and view it; return (frame, header, arrival time), None if malformed."""
@@ -335,9 +351,14 @@ class WasteClassifier(Node):
             self.capture(frame, header, probabilities, best, decision is not None, settings)
         if not self.context.ok():
             return
-        self.classification_pub.publish(Classification(header=header, results=[
+        classification = Classification(header=header, results=[
             ObjectHypothesis(class_id=self.files.labels[index], score=score)
-            for index, score in best]))
+            for index, score in best])
+        self.classification_pub.publish(classification)
+        if self.recorder is not None:
+            self.recorder.add(self.classification_pub.topic_name,
+                              serialize_message(classification),
+                              self.get_clock().now().nanoseconds)
         latency = time.monotonic() - received
         if decision is not None:
             self.publish_bin(header, decision)
@@ -425,6 +446,8 @@ class WasteClassifier(Node):
                        ('captures_rate_limited', str(self.capture_policy.rate_limited)),
                        ('capture_inbox_mb', f'{writer.stored_bytes() / 1e6:.1f}'),
                        ('capture_last_failure', writer.last_failure)]
+        if self.recorder is not None:
+            values += [(f'recording_{k}', str(v)) for k, v in self.recorder.counts.items()]
         self.diagnostics_pub.publish(DiagnosticArray(header=self._header(), status=[
             DiagnosticStatus(level=bytes([level]), name=f'{self.get_name()}: classifier',
                              message=message, hardware_id=self.backend.name,
@@ -465,6 +488,8 @@ class WasteClassifier(Node):
         self._worker.join(timeout=5.0)
         if self.capture_writer is not None:
             self.capture_writer.close()
+        if self.recorder is not None:
+            self.recorder.close()
 
 
 def _keep_frame_buffers_mapped():
@@ -482,14 +507,14 @@ def main(args=None):
     _keep_frame_buffers_mapped()
     # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
     # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).
-    with ros_session(args):
+    with ros_session(args) as executor:
         try:
             node = WasteClassifier()
         except STARTUP_ERRORS as error:
             rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
             return 1
         try:
-            rclpy.spin(node)
+            rclpy.spin(node, executor)
         finally:
             node.close()
     return 0

@@ -1,12 +1,15 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The media source node: image files, folders, video files and V4L2 cameras -> sensor_msgs/Image.
+The media source node: image files, folders, videos, MCAP recordings, V4L2 -> sensor_msgs/Image.
 
 For machines without ros_deep_learning's `video_source`; the `resource` parameter takes the same
 URI style: `photo.jpg`, `photos/`, `clip.mp4`, `file:///abs/path`, `/dev/video0` or
 `v4l2:///dev/video0`. Frames are published as bgr8 on `image` with the header stamped now and the
-`frame_id` parameter. At the end of a file input the node exits 0 (unless `loop` says to play
+`frame_id` parameter. An MCAP recording (`day.mcap`, rosbag2's format, e.g. written by the
+classifier's `record_path`) is played as recorded: the Image messages of its first image topic,
+pixels and headers unchanged, at the recorded average rate unless `rate` says otherwise.
+At the end of a file input the node exits 0 (unless `loop` says to play
 again); a missing or unreadable resource is an error and a non-zero exit.
 
 The reading side (`parse_resource`, `open_source`, `play`) is plain Python and OpenCV, so it is
@@ -26,6 +29,7 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from waste_classifier_ros.recording import RecordingError, image_topic, read_messages
 from waste_classifier_ros.shutdown import ros_session
 
 IMAGE_SUFFIXES = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'})
@@ -41,7 +45,7 @@ class ResourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Resource:
-    """What a resource URI names: kind is 'images', 'video' or 'camera'."""
+    """What a resource URI names: kind is 'images', 'video', 'recording' or 'camera'."""
 
     kind: str
     location: str
@@ -81,6 +85,8 @@ def parse_resource(uri: str) -> Resource:
         raise ResourceError(f'{uri}: no such file or folder')
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return Resource('images', str(path), (str(path),))
+    if path.suffix.lower() == '.mcap':
+        return Resource('recording', str(path))
     return Resource('video', str(path))
 
 
@@ -110,6 +116,9 @@ def _one_pass(resource: Resource, width: int, height: int):
         for path in resource.images:
             yield _read_image(path)
         return
+    if resource.kind == 'recording':
+        yield from read_messages(resource.location, _recorded(resource)[0], Image)
+        return
     capture = _open_capture(resource, width, height)
     try:
         while True:
@@ -123,12 +132,23 @@ def _one_pass(resource: Resource, width: int, height: int):
         capture.release()
 
 
+def _recorded(resource: Resource) -> tuple[str, int, float]:
+    try:
+        return image_topic(resource.location)
+    except RecordingError as error:
+        raise ResourceError(str(error)) from None
+
+
 def play(resource: Resource, loop: int = 0, width: int = 0, height: int = 0):
-    """Yield BGR frames: one pass, then `loop` more (-1 forever); a camera runs until it stops."""
+    """Yield BGR frames (Image messages for a recording).
+
+    One pass, then `loop` more (-1 forever); a camera runs until it stops.
+    """
     passes = 0
     while True:
         for frame in _one_pass(resource, width, height):
-            if width and height and frame.shape[:2] != (height, width):
+            if width and height and isinstance(frame, np.ndarray) and \
+                    frame.shape[:2] != (height, width):
                 frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
             yield frame
         passes += 1
@@ -140,6 +160,13 @@ def open_source(resource: Resource, loop: int = 0, width: int = 0, height: int =
     """Check the resource can be read now (first frame decoded), then return its frame iterator."""
     if resource.kind == 'images':
         _read_image(resource.images[0])
+    elif resource.kind == 'recording':
+        topic, count, _ = _recorded(resource)
+        if count == 0:
+            raise ResourceError(f'{resource.location}: no messages on {topic}')
+        if width or height:
+            raise ResourceError(f'{resource.location}: a recording plays as recorded; '
+                                'width and height do not apply')
     else:
         _open_capture(resource, width, height).release()
     return play(resource, loop, width, height)
@@ -151,6 +178,9 @@ def natural_rate(resource: Resource) -> float:
         return _STILL_RATE
     if resource.kind == 'camera':
         return 0.0
+    if resource.kind == 'recording':
+        _, count, seconds = _recorded(resource)
+        return (count - 1) / seconds if count > 1 and seconds > 0 else _STILL_RATE
     capture = cv2.VideoCapture(resource.location)
     fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
@@ -245,7 +275,9 @@ class MediaSource(Node):
             self.timer.cancel()
             self.finished = True
             return
-        self.publisher.publish(to_image_msg(frame, self.get_clock().now().to_msg(), self.frame_id))
+        if not isinstance(frame, Image):
+            frame = to_image_msg(frame, self.get_clock().now().to_msg(), self.frame_id)
+        self.publisher.publish(frame)
         self.published += 1
 
     def flush(self):
