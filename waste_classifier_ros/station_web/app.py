@@ -192,7 +192,10 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
                                  headers=NO_STORE)
 
     async def capture_image(request):
-        path = await in_thread(desk.image, request.match_info['capture_id'])
+        try:
+            path = await in_thread(desk.image, request.match_info['capture_id'])
+        except ReviewError as error:  # not a pending capture (gone, broken, not a plain file)
+            raise guard.PageError(404, str(error)) from None
         return web.Response(body=await in_thread(path.read_bytes), content_type='image/jpeg',
                             headers=NO_STORE)
 
@@ -211,14 +214,16 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
             result = await in_thread(getattr(desk, move), body.get('id'))
         return web.json_response(result, headers=NO_STORE)
 
+    encoder = []
+
     async def start_live(app):
         loop = asyncio.get_running_loop()
         state.add_listener(lambda: _call_soon(loop, live.wake))
         frames.on_frame = lambda: _call_soon(loop, live.frame_arrived)
-        app['encoder'] = asyncio.create_task(live.encode_forever())
+        encoder.append(asyncio.create_task(live.encode_forever()))
 
     async def stop_live(app):
-        app['encoder'].cancel()
+        encoder.pop().cancel()
         await in_thread(desk.close)
 
     app = web.Application(middlewares=[refusals])

@@ -1,0 +1,298 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The station page's plain parts, without ROS or a browser: guard, state, frames, HTTP app.
+
+The HTTP tests run the real aiohttp application on a loopback port (aiohttp's TestServer) over
+a real inbox and dataset in tmp_path, with review.py doing the moves.
+"""
+
+import asyncio
+import json
+
+from aiohttp.test_utils import TestClient, TestServer
+import cv2
+import numpy as np
+import pytest
+from station_web_support import files_under, write_capture
+from tiny_model import CLASSES
+
+from waste_classifier_ros import image_codec
+from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.review import split_for
+from waste_classifier_ros.station_web import guard
+from waste_classifier_ros.station_web.app import make_app
+from waste_classifier_ros.station_web.desk import ReviewDesk
+from waste_classifier_ros.station_web.frames import FrameHub, RawFrame, encode_jpeg
+from waste_classifier_ros.station_web.state import SILENT_AFTER_S, StationState
+
+CAPTURE = 'plastic/20261130T101500_000012.jpg'
+STALLED = 'no image for 4.2 s: camera stalled or not connected?'
+
+
+@pytest.mark.parametrize('capture_id', [CAPTURE, 'e-waste/a_1.jpg', 'glass/x.y.jpg'])
+def test_capture_ids_as_capture_writes_them_pass(capture_id):
+    assert guard.capture_id(capture_id) == capture_id
+
+
+@pytest.mark.parametrize('capture_id, reason', [
+    ('../outside.jpg', '".." and "." are refused'),
+    ('plastic/../../etc/x.jpg', '".." and "." are refused'),
+    ('/etc/passwd', 'absolute paths are refused'),
+    ('//etc/x.jpg', 'absolute paths are refused'),
+    ('C:/Windows/x.jpg', 'absolute paths are refused'),
+    ('plastic\\..\\x.jpg', 'only letters, digits'),
+    ('.discarded/plastic/x.jpg', 'only letters, digits'),
+    ('plastic/.x.jpg', 'only letters, digits'),
+    ('plastic//x.jpg', 'no empty parts'),
+    ('plastic/%2e%2e.jpg', 'only letters, digits'),
+    ('plastic/x.jpg\0', 'only letters, digits'),
+    ('plastic/x.json', 'is "<class>/<name>.jpg"'),
+    ('x.jpg', 'is "<class>/<name>.jpg"'),
+    ('a/b/c.jpg', 'is "<class>/<name>.jpg"'),
+    ('', 'a capture id is required'),
+    (None, 'a capture id is required'),
+    (['plastic/x.jpg'], 'a capture id is required'),
+    ('plastic/' + 'x' * 300 + '.jpg', 'longer than 255'),
+])
+def test_capture_ids_that_could_leave_the_inbox_are_refused(capture_id, reason):
+    with pytest.raises(guard.PageError) as refused:
+        guard.capture_id(capture_id)
+    assert refused.value.status == 400
+    assert reason in str(refused.value)
+
+
+def test_inside_refuses_symlinks_and_paths_outside_the_root(tmp_path):
+    root, outside = tmp_path / 'inbox', tmp_path / 'secret.jpg'
+    (root / 'plastic').mkdir(parents=True)
+    outside.write_bytes(b'secret')
+    (root / 'plastic' / 'a.jpg').write_bytes(b'ok')
+    (root / 'plastic' / 'link.jpg').symlink_to(outside)
+    (root / 'linked').symlink_to(tmp_path)
+    assert guard.inside(root, root / 'plastic' / 'a.jpg') == root / 'plastic' / 'a.jpg'
+    for path, reason in ((root / 'plastic' / 'link.jpg', 'symbolic link'),
+                         (root / 'linked' / 'secret.jpg', 'symbolic link'),
+                         (outside, 'outside')):
+        with pytest.raises(guard.PageError, match=reason) as refused:
+            guard.inside(root, path)
+        assert refused.value.status == 403
+
+
+@pytest.mark.parametrize('host, loopback', [
+    ('127.0.0.1', True), ('127.0.0.2', True), ('::1', True), ('[::1]', True),
+    ('localhost', True), ('0.0.0.0', False), ('::', False), ('192.168.1.20', False),
+    ('station.local', False)])
+def test_only_loopback_hosts_count_as_this_machine(host, loopback):
+    assert guard.is_loopback(host) is loopback
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_state_colours_bins_from_the_bins_file_and_reports_stalls_and_silence():
+    clock = Clock()
+    state = StationState(share_path('config', 'bins.yaml'), clock)
+    changes = []
+    state.add_listener(lambda: changes.append(state.version))
+    assert state.snapshot()['health']['status'] == 'waiting'
+    state.set_label_info(CLASSES, 0.5)
+    state.set_bin('glass', 0.93)
+    state.set_classification([('glass', 0.9), ('plastic', 0.05)])
+    snapshot = state.snapshot()
+    assert snapshot['bin'] == {'name': 'glass', 'label': 'Glass', 'colour': '#2ca02c',
+                               'score': 0.93, 'age_s': 0.0}
+    assert snapshot['top_k'][1] == {'class': 'plastic', 'score': 0.05, 'bin': 'mixed_recycling'}
+    assert snapshot['class_bins']['cardboard'] == 'paper_recycling'
+    state.set_bin('unknown', 0.6)
+    assert state.snapshot()['bin']['label'] == 'Unknown'
+    state.set_diagnostics(0, 'classifying at 30.0 FPS', {
+        'processed_fps': '30.0', 'frames_skipped': '4', 'frames_rejected': '1',
+        'latency_p50_ms': 'nan'})
+    health = state.snapshot()['health']
+    assert (health['status'], health['fps'], health['skipped'], health['rejected']) == (
+        'ok', 30.0, 4.0, 1.0)
+    assert health['latency_p50_ms'] is None
+    state.set_diagnostics(1, STALLED, {})
+    assert state.snapshot()['health']['status'] == 'stalled'
+    clock.now += SILENT_AFTER_S + 1
+    health = state.snapshot()['health']
+    assert health['status'] == 'silent' and 'not reporting' in health['message']
+    assert changes == list(range(1, 7))
+
+
+def test_state_names_a_bins_file_that_does_not_fit_the_classes():
+    state = StationState(share_path('config', 'bins.yaml'))
+    state.set_label_info(['cat', 'dog'], 0.5)
+    assert 'which the model does not have (classes: cat, dog)' in state.snapshot()['bins_problem']
+
+
+def test_frames_are_scaled_for_browsers_and_viewers_counted():
+    rgb = np.zeros((1080, 1920, 3), np.uint8)
+    rgb[:, :, 2] = 200
+    step, data = image_codec.encode(rgb, 'rgb8')
+    jpeg = encode_jpeg(RawFrame('rgb8', 1080, 1920, step, data))
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (540, 960, 3)
+    assert abs(int(decoded[270, 480, 0]) - 200) < 8  # blue, in OpenCV's BGR
+    with pytest.raises(image_codec.CodecError):
+        encode_jpeg(RawFrame('rgb8', 10, 10, 30, b'short'))
+    watching = []
+    hub = FrameHub()
+    hub.on_watching = watching.append
+    hub.add_viewer()
+    hub.add_viewer()
+    hub.remove_viewer()
+    hub.remove_viewer()
+    assert watching == [True, False]
+
+
+@pytest.fixture
+def station(tmp_path):
+    inbox, dataset = tmp_path / 'inbox', tmp_path / 'dataset'
+    state = StationState(share_path('config', 'bins.yaml'))
+    state.set_label_info(CLASSES, 0.5)
+    write_capture(inbox, 'plastic', '20261130T101500_000012')
+    (tmp_path / 'secret.jpg').write_bytes(b'secret bytes')
+    return state, inbox, dataset, tmp_path
+
+
+def serve(state, inbox, dataset, scenario, *, token='', desk=None, log=None):
+    """Run `scenario(client)` against the real application on a loopback port."""
+    desk = desk or ReviewDesk(str(inbox), str(dataset), lambda: state.classes)
+    app = make_app(state, FrameHub(), desk, max_rate=5.0, token=token, loopback=not token,
+                   log=(log if log is not None else []).append)
+
+    async def main():
+        async with TestClient(TestServer(app)) as client:
+            return await scenario(client)
+    try:
+        return asyncio.run(main())
+    finally:
+        desk.close()
+
+
+async def status_and_json(response):
+    return response.status, await response.json()
+
+
+def test_review_over_http_moves_both_files_and_undo_brings_them_back(station):
+    state, inbox, dataset, _ = station
+    before = files_under(inbox)
+
+    async def scenario(client):
+        view = await (await client.get('/api/review')).json()
+        assert view['current']['id'] == CAPTURE
+        assert (view['current']['predicted'], view['progress']['pending']) == ('plastic', 1)
+        image = await client.get(view['current']['image'])
+        assert image.status == 200 and image.content_type == 'image/jpeg'
+        labelled = await client.post('/api/review/label', json={'id': CAPTURE, 'label': 'metal'})
+        assert labelled.status == 200, await labelled.text()
+        split = split_for(CAPTURE)
+        assert files_under(dataset) == {f'{split}/metal/20261130T101500_000012.jpg',
+                                        f'{split}/metal/20261130T101500_000012.json'}
+        assert (await labelled.json())['progress']['labelled'] == 1
+        undone = await client.post('/api/review/undo', json={})
+        assert (await undone.json())['current']['id'] == CAPTURE
+        assert files_under(inbox) == before and files_under(dataset) == set()
+    serve(state, inbox, dataset, scenario)
+
+
+def test_paths_outside_the_inbox_are_refused_with_a_reason(station):
+    state, inbox, dataset, tmp_path = station
+    (inbox / 'plastic' / 'link.jpg').symlink_to(tmp_path / 'secret.jpg')
+    (inbox / 'plastic' / 'link.json').write_text((inbox / 'plastic' /
+                                                  '20261130T101500_000012.json').read_text())
+
+    async def raw_get(client, path):
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        writer.write(f'GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'
+                     .encode())
+        answer = await reader.read()
+        writer.close()
+        return answer.decode(errors='replace')
+
+    async def scenario(client):
+        for path, reason in (('/captures/..%2F..%2Fsecret.jpg', '".." and "."'),
+                             ('/captures/%2F' + str(tmp_path / 'secret.jpg'), 'absolute'),
+                             ('/captures/plastic/link.jpg', 'outside the inbox')):
+            status, body = await status_and_json(await client.get(path))
+            assert status in (400, 404) and reason in body['error'], (path, body)
+        for path in ('/captures/../../secret.jpg', '/captures/plastic/../../../secret.jpg',
+                     '/captures/%2E%2E/%2E%2E/secret.jpg',
+                     '/captures/plastic%2F..%2F..%2Fsecret.jpg', '/static/../../secret.jpg',
+                     f'/captures/{tmp_path}/secret.jpg'):
+            answer = await raw_get(client, path)
+            assert answer.startswith('HTTP/1.1 4') and 'secret bytes' not in answer, answer
+            assert 'Traceback' not in answer
+        for capture_id in ('../secret.jpg', str(tmp_path / 'secret.jpg'), 'plastic/link.jpg'):
+            response = await client.post('/api/review/label',
+                                         json={'id': capture_id, 'label': 'glass'})
+            assert 400 <= response.status < 500, capture_id
+        assert (tmp_path / 'secret.jpg').read_bytes() == b'secret bytes'
+        assert files_under(dataset) == set()
+    serve(state, inbox, dataset, scenario)
+
+
+def test_bad_requests_get_a_4xx_with_a_reason(station):
+    state, inbox, dataset, _ = station
+
+    async def scenario(client):
+        checks = [
+            (client.get('/nowhere'), 404, 'no such page: /nowhere'),
+            (client.get('/static/secret.js'), 404, 'no such page'),
+            (client.post('/api/review/label', data='id=x'), 415, 'JSON'),
+            (client.post('/api/review/label', data='{bad',
+                         headers={'Content-Type': 'application/json'}), 400, 'not valid JSON'),
+            (client.post('/api/review/label', json=[1]), 400, 'JSON object'),
+            (client.post('/api/review/label', json={'id': CAPTURE, 'label': 'cat'}), 400,
+             "label 'cat' is not one of the classes"),
+            (client.post('/api/review/discard', json={'id': 'plastic/none.jpg'}), 409, 'gone'),
+            (client.post('/api/review/label', json={'id': CAPTURE, 'label': 'glass'},
+                         headers={'Origin': 'http://evil.example'}), 403, 'cross-site'),
+            (client.get('/api/state', headers={'Host': 'evil.example'}), 403,
+             'not a local name'),
+        ]
+        for request, status, reason in checks:
+            got, body = await status_and_json(await request)
+            assert (got, reason in body['error']) == (status, True), body
+    serve(state, inbox, dataset, scenario)
+
+
+def test_labelling_needs_the_token_when_one_is_set(station):
+    state, inbox, dataset, _ = station
+
+    async def scenario(client):
+        move = {'id': CAPTURE, 'label': 'plastic'}
+        for headers in ({}, {'X-Station-Token': 'wrong'}):
+            status, body = await status_and_json(
+                await client.post('/api/review/label', json=move, headers=headers))
+            assert status == 401 and 'token' in body['error']
+        assert files_under(dataset) == set()
+        response = await client.post('/api/review/label', json=move,
+                                     headers={'X-Station-Token': 's3cret'})
+        assert response.status == 200
+        assert (await (await client.get('/api/review')).json())['token_required'] is True
+    serve(state, inbox, dataset, scenario, token='s3cret')
+
+
+def test_an_internal_failure_is_a_500_without_traceback_and_logged(station):
+    state, inbox, dataset, _ = station
+
+    class BrokenDesk(ReviewDesk):
+        def view(self):
+            raise RuntimeError('disk on fire')
+    log = []
+
+    async def scenario(client):
+        response = await client.get('/api/review')
+        text = await response.text()
+        assert response.status == 500 and 'Traceback' not in text and 'fire' not in text
+        assert json.loads(text)['error'].startswith('internal error (RuntimeError)')
+        assert (await client.get('/api/state')).status == 200  # still serving
+    serve(state, inbox, dataset, scenario, log=log,
+          desk=BrokenDesk(str(inbox), str(dataset), lambda: state.classes))
+    assert 'Traceback' in log[0] and 'disk on fire' in log[0]
