@@ -288,11 +288,13 @@ class MediaSource(Node):
 
 
 def main(args=None):
-    with ros_session(args):  # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.shutdown)
+    # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.shutdown).
+    with ros_session(args) as executor:
         try:
             node = MediaSource()
+            executor.add_node(node)
             while not node.finished:
-                rclpy.spin_once(node)
+                executor.spin_once()
             node.flush()
         except ResourceError as error:
             rclpy.logging.get_logger('media_source').fatal(str(error))

@@ -13,13 +13,14 @@ it and the process dies by SIGINT (launch reports `exit code -2` as an ERROR).
 `ros_session()` replaces that with a handler that only records the request, so rclpy's shutdown
 is the one way a node stops: its main() leaves spin, cleans up and returns normally. An rclpy
 error raised because the context went down mid-call (a publish, a node being created) ends the
-session like the shutdown it is. Once a stopped session is over the process ignores further
-SIGINT and SIGTERM: it is already on its way out.
+session like the shutdown it is. The session's executor is made before any signal can shut the
+context down (rclpy cannot make one on a dead context without printing a traceback, and its
+global executor is thrown away and remade at shutdown). Once a stopped session is over the
+process ignores further SIGINT and SIGTERM: it is already on its way out.
 
     def main(args=None):
-        with ros_session(args):
-            node = MyNode()
-            rclpy.spin(node)
+        with ros_session(args) as executor:
+            rclpy.spin(MyNode(), executor)
         return 0
 """
 
@@ -29,33 +30,43 @@ import signal
 import threading
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def ros_session(args: list[str] | None = None) -> Iterator[None]:
-    """Run the block inside rclpy.init(args); SIGINT/SIGTERM end it cleanly, not by exception.
+def ros_session(args: list[str] | None = None) -> Iterator[Executor]:
+    """Run the block inside rclpy.init(args) with an executor; SIGINT/SIGTERM end it cleanly.
 
-    Call it from a node's main() in the main thread. Signal handlers that were there before are
-    put back when the session ends without a stop request (so a test calling main() in-process
-    keeps its own Ctrl-C); after a stop request, further stop signals are ignored.
+    Call it from a node's main() in the main thread and spin the yielded executor. Signal
+    handlers that were there before are put back when the session ends without a stop request
+    (so a test calling main() in-process keeps its own Ctrl-C); after a stop request, further
+    stop signals are ignored.
     """
     stopped = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopped.set())
                 for signum in STOP_SIGNALS}
     try:
-        # rclpy installs its handlers here and calls ours from them after shutting down.
-        with rclpy.init(args=args):
+        # Held back until the executor exists; rclpy.init installs rclpy's handlers, which shut
+        # the context down and then call ours.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            context = rclpy.init(args=args)
+            executor = SingleThreadedExecutor()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        with context:
             if stopped.is_set():  # a signal came before rclpy's handlers were in place
                 rclpy.try_shutdown()
             try:
-                yield
+                yield executor
             except (ExternalShutdownException, RuntimeError):
                 # RCLError and InvalidHandle are RuntimeErrors: the context went down mid-call.
                 if rclpy.ok():
                     raise
+            finally:
+                executor.shutdown()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_IGN if stopped.is_set() else handler)
