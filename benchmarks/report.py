@@ -24,6 +24,12 @@ _TARGETS = (
      20.0),
     ('1280x720 at 30 FPS: latency p99 <= 50 ms', 'camera_1280x720', ('latency_ms', 'p99'), '<=',
      50.0),
+    ('1280x720 at 30 FPS, capture on: processed FPS >= 29.5', 'camera_1280x720_capture',
+     ('processed_fps',), '>=', 29.5),
+    ('1280x720 at 30 FPS, capture on: latency p50 <= 20 ms', 'camera_1280x720_capture',
+     ('latency_ms', 'p50'), '<=', 20.0),
+    ('1280x720 at 30 FPS, capture on: latency p99 <= 50 ms', 'camera_1280x720_capture',
+     ('latency_ms', 'p99'), '<=', 50.0),
     ('flooded 640x480: processed FPS >= 0.7 x raw inference FPS (the faster of the two raw '
      'rows)', 'flood_640x480',
      ('processed_fps',), '>=', None),

@@ -1,7 +1,7 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-One benchmark run: the raw limits, the node over real DDS in six phases, the training figures.
+One benchmark run: the raw limits, the node over real DDS in seven phases, the training figures.
 
     python -m benchmarks.run                     # what `make bench` runs (about five minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
@@ -46,6 +46,8 @@ NODE_NAME = 'waste_classifier'
 # Generous: the node imports onnxruntime and builds its session while the CPU may be busy.
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 10.0
+# Four times the default rate limit of automatic captures (capture_min_interval 2 s).
+CAPTURE_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Phase:
     # idle allows, so the phase measures the node rather than a fight for the cores with its
     # load generator (BENCHMARKS.md, findings).
     publisher_nice: int = 0
+    # Capture on (capture.py), every frame unsure, one capture per CAPTURE_INTERVAL_S.
+    capture: bool = False
 
     @property
     def size(self) -> str:
@@ -70,6 +74,7 @@ def phases(args) -> list:
     return [
         Phase('camera_640x480', 640, 480, 30.0, args.seconds),
         Phase('camera_1280x720', 1280, 720, 30.0, args.seconds),
+        Phase('camera_1280x720_capture', 1280, 720, 30.0, args.seconds, capture=True),
         Phase('flood_640x480', 640, 480, 0.0, args.flood_seconds, publisher_nice=19),
         Phase('flood_640x480_equal_priority', 640, 480, 0.0, args.flood_seconds),
         Phase('camera_1280x720_overlay', 1280, 720, 30.0, args.overlay_seconds, overlay=True),
@@ -195,8 +200,13 @@ class Bench:
         self.work_dir = work_dir
         self.me = psutil.Process()
 
-    def node_command(self) -> list:
+    def node_command(self, phase: Phase) -> list:
         params = {'num_threads': self.args.num_threads}
+        if phase.capture:
+            inbox = self.work_dir / 'capture_inbox'
+            shutil.rmtree(inbox, ignore_errors=True)
+            params.update(capture_enabled=True, capture_inbox=str(inbox), capture_min_score=1.0,
+                          capture_min_interval=CAPTURE_INTERVAL_S)
         for key in ('model', 'labels', 'model_card'):
             if getattr(self.args, key):
                 params[key] = getattr(self.args, key)
@@ -226,7 +236,7 @@ class Bench:
               flush=True)
         with open(log_path, 'w') as log:
             spawned = time.monotonic()
-            node = subprocess.Popen(self.node_command(), stdout=log, stderr=subprocess.STDOUT,
+            node = subprocess.Popen(self.node_command(phase), stdout=log, stderr=subprocess.STDOUT,
                                     env=self.environ)
             publisher = None
             try:
