@@ -35,6 +35,7 @@ from onnxruntime.quantization import (
 from benchmarks import raw
 from training import data
 from training.evaluate import evaluate, load_classifier
+from training.sources import list_mapped
 from waste_classifier_ros.model_card import read_labels
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 
@@ -56,7 +57,7 @@ class Calibration(CalibrationDataReader):
     """Training images as the node would feed them, one batch-1 tensor at a time."""
 
     def __init__(self, folder, classes, count: int, input_name: str):
-        samples = stratified(data.list_samples(folder, classes), count)
+        samples = stratified(list_mapped(folder.name, folder, None, classes)[0], count)
         images = data.load_images(samples, classes, lambda rgb: resize_rgb(rgb, INPUT_SIZE))
         self._feeds = iter([{input_name: normalize_chw(rgb)[np.newaxis]}
                             for rgb in images.images])

@@ -26,6 +26,7 @@ pytest.importorskip('timm')
 pytest.importorskip('hydra')
 
 from hydra import compose, initialize_config_dir  # noqa: E402
+from training_support import CONF_DIR, single_source_overrides, tiny_overrides  # noqa: E402
 
 from training import train  # noqa: E402
 
@@ -48,13 +49,11 @@ def _dataset(root: Path, per_class=(8, 2)) -> Path:
 
 
 def _overrides(dataset):
-    return [f'data_dir={dataset}', 'pretrained=false', f'epochs={EPOCHS}', 'head_epochs=0',
-            'warmup_epochs=0', 'batch_size=4', 'input_size=64', 'min_train_size=64',
-            'cache_short_side=64', 'threads=1', 'workers=0']
+    return [*single_source_overrides(dataset, CLASSES), *tiny_overrides(epochs=EPOCHS)]
 
 
 def _config(dataset, *overrides):
-    with initialize_config_dir(config_dir=str(ROOT / 'training' / 'conf'), version_base='1.3'):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base='1.3'):
         return compose('train', overrides=[*_overrides(dataset), *overrides])
 
 
@@ -96,4 +95,5 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_configured_epoch(tmp_path, ca
     assert f'epoch 1/{EPOCHS} size' not in log, 'epoch 1 was trained again'
     assert f'epoch {EPOCHS}/{EPOCHS} size' in log
     assert f'training finished: {EPOCHS} epochs' in log
-    assert _epoch(Path(result['checkpoint'])) == EPOCHS
+    assert _epoch(Path(result['last'])) == EPOCHS
+    assert Path(result['checkpoint']).name == 'best.ckpt' and Path(result['checkpoint']).exists()

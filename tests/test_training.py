@@ -8,7 +8,6 @@ one epoch, an ONNX export with its parity check and an evaluation run in a few s
 """
 
 import json
-import logging
 from pathlib import Path
 import subprocess
 import sys
@@ -23,12 +22,14 @@ pytest.importorskip('timm')
 pytest.importorskip('hydra')
 
 from hydra import compose, initialize_config_dir  # noqa: E402
+from omegaconf import open_dict  # noqa: E402
+from training_support import CONF_DIR, single_source_overrides, tiny_overrides, write_labels  # noqa: E402
 
-from training import data, evaluate, export, models, train, transforms  # noqa: E402
+from training import evaluate, export, models, train, transforms  # noqa: E402
+from training.checkpoints import load_checkpoint  # noqa: E402
 from training.metrics import compute_metrics  # noqa: E402
 from waste_classifier_ros import model_card  # noqa: E402
 
-CONF_DIR = str(Path(train.__file__).parent / 'conf')
 CLASSES = ('blue_square', 'green_circle', 'red_triangle')
 SIZE = 64
 
@@ -65,12 +66,15 @@ def dataset(tmp_path):
     return make_dataset(tmp_path / 'shapes')
 
 
-def tiny_config(data_dir, *overrides):
+def tiny_config(data_dir, *overrides, sources=None, classes=CLASSES):
+    """Shrink the recipe to seconds, on ``sources`` (default: data_dir as the only source)."""
+    labels = write_labels(Path(data_dir).parent, classes)
     with initialize_config_dir(config_dir=CONF_DIR, version_base='1.3'):
-        return compose('train', overrides=[
-            f'data_dir={data_dir}', 'pretrained=false', 'epochs=1', 'head_epochs=0',
-            'warmup_epochs=0', 'batch_size=4', f'input_size={SIZE}', f'min_train_size={SIZE}',
-            'cache_short_side=64', 'threads=1', 'workers=0', *overrides])
+        cfg = compose('train', overrides=[f'classes_file={labels}', *tiny_overrides(SIZE),
+                                          *overrides])
+    with open_dict(cfg):
+        cfg.sources = sources or {'shapes': {'root': str(data_dir)}}
+    return cfg
 
 
 def test_one_epoch_then_export_with_onnx_parity_then_evaluate(dataset, tmp_path):
@@ -83,6 +87,9 @@ def test_one_epoch_then_export_with_onnx_parity_then_evaluate(dataset, tmp_path)
     assert checkpoint['config']['pretrained'] is False
     assert checkpoint['epoch'] == 1
     assert checkpoint['dataset']['train'] == dict.fromkeys(CLASSES, 8)
+    assert checkpoint['dataset']['sources'][0]['name'] == 'shapes'
+    assert set(checkpoint['metrics']['per_source']) == {'shapes'}
+    assert checkpoint['calibration']['temperature'] > 0
     assert (tmp_path / 'run' / 'tb').is_dir()
 
     out = tmp_path / 'model'
@@ -110,7 +117,7 @@ def test_one_epoch_then_export_with_onnx_parity_then_evaluate(dataset, tmp_path)
     metrics_path = tmp_path / 'eval' / 'metrics.json'
     assert evaluate.main(['--model', str(onnx_path), '--data', str(dataset / 'val'),
                           '--json', str(metrics_path)]) == 0
-    metrics = json.loads(metrics_path.read_text())
+    metrics = json.loads(metrics_path.read_text())['per_source']['val']
     assert metrics['num_images'] == 9
     assert metrics['images_per_s'] > 0
     assert set(metrics['per_class']) == set(CLASSES)
@@ -129,7 +136,7 @@ def test_resume_continues_to_the_configured_epoch(dataset, tmp_path, monkeypatch
     one_epoch = train.train_one_epoch
 
     def crash_in_second_epoch(*args, **kwargs):
-        if args[5] == 1:
+        if args[6] == 1:
             raise KeyboardInterrupt
         return one_epoch(*args, **kwargs)
 
@@ -142,25 +149,25 @@ def test_resume_continues_to_the_configured_epoch(dataset, tmp_path, monkeypatch
 
     resumed = train.run(tiny_config(dataset, 'epochs=2', f'resume={interrupted}'),
                         tmp_path / 'resumed')
-    checkpoint = torch.load(resumed['checkpoint'], map_location='cpu', weights_only=True)
+    checkpoint = torch.load(resumed['last'], map_location='cpu', weights_only=True)
     assert checkpoint['epoch'] == 2
     assert checkpoint['resumes'][0]['after_epoch'] == 1
     # Augmentation and sampling are seeded per epoch, so resuming lands on the same weights.
-    reference = torch.load(straight['checkpoint'], map_location='cpu', weights_only=True)
+    reference = torch.load(straight['last'], map_location='cpu', weights_only=True)
     for key, value in reference['model'].items():
         torch.testing.assert_close(checkpoint['model'][key], value, atol=1e-5, rtol=1e-4)
 
 
 def test_hydra_cli_multirun(dataset, tmp_path):
     sweep = tmp_path / 'sweep'
-    command = [sys.executable, '-m', 'training.train', '--multirun', f'data_dir={dataset}',
-               'pretrained=false', 'epochs=1', 'head_epochs=0', 'batch_size=8',
-               f'input_size={SIZE}', f'min_train_size={SIZE}', 'threads=1', 'lr=1e-3,2e-3',
-               f'hydra.sweep.dir={sweep}']
+    # One more source is one command-line entry: the user's photos in place of the recipe's.
+    command = [sys.executable, '-m', 'training.train', '--multirun',
+               *single_source_overrides(dataset, CLASSES), *tiny_overrides(SIZE, batch_size=8),
+               'lr=1e-3,2e-3', f'hydra.sweep.dir={sweep}']
     completed = subprocess.run(command, cwd=Path(train.__file__).parents[1],
                                capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert (sweep / '0' / 'last.ckpt').is_file() and (sweep / '1' / 'last.ckpt').is_file()
+    assert (sweep / '0' / 'best.ckpt').is_file() and (sweep / '1' / 'best.ckpt').is_file()
     assert 'total wall time' in completed.stdout + completed.stderr
 
 
@@ -195,37 +202,11 @@ def test_metrics_top5_and_absent_classes():
     assert metrics['per_class']['0']['support'] == 0
 
 
-def test_corrupt_image_is_skipped_and_counted(dataset, caplog):
-    (dataset / 'train' / 'green_circle' / 'broken.jpg').write_bytes(b'\xff\xd8 not a jpeg')
-    (dataset / 'train' / 'green_circle' / 'empty.png').write_bytes(b'')
-    with caplog.at_level(logging.WARNING):
-        train_set, _, info = data.load_train_val(dataset, cache_short_side=64)
-    assert len(train_set.skipped) == 2
-    assert info['skipped'] == {'train': 2, 'val': 0}
-    assert info['train']['green_circle'] == 8
-    assert 'skipped 2 unreadable image(s)' in caplog.text
-
-
-def test_empty_class_folder_is_an_error(dataset):
-    (dataset / 'train' / 'yellow_star').mkdir()
-    (dataset / 'train' / 'yellow_star' / 'notes.txt').write_text('no images here')
-    with pytest.raises(ValueError, match='yellow_star.*has no images'):
-        data.load_train_val(dataset, cache_short_side=64)
-
-
-def test_class_only_in_val_is_an_error(dataset):
-    folder = dataset / 'val' / 'yellow_star'
-    folder.mkdir()
-    cv2.imwrite(str(folder / '0.jpg'), np.zeros((8, 8, 3), np.uint8))
-    with pytest.raises(ValueError, match="'yellow_star' is not one of the known classes"):
-        data.load_train_val(dataset, cache_short_side=64)
-
-
 @pytest.mark.parametrize('content', [b'', b'not a checkpoint at all', b'PK\x03\x04 truncated zip'])
 def test_a_file_that_is_not_a_checkpoint_is_named_as_such(tmp_path, content):
     path = tmp_path / 'last.ckpt'
     path.write_bytes(content)
-    for load in (train.load_checkpoint, evaluate.load_classifier):
+    for load in (load_checkpoint, evaluate.load_classifier):
         with pytest.raises(ValueError, match='not a readable waste_classifier_ros training '
                                              'checkpoint') as refused:
             load(path)
@@ -234,7 +215,7 @@ def test_a_file_that_is_not_a_checkpoint_is_named_as_such(tmp_path, content):
 
 def test_a_missing_checkpoint_is_reported_as_missing(tmp_path):
     with pytest.raises(FileNotFoundError):
-        train.load_checkpoint(tmp_path / 'nowhere.ckpt')
+        load_checkpoint(tmp_path / 'nowhere.ckpt')
 
 
 def test_resnet18_without_weights_names_the_expected_file(tmp_path, monkeypatch):
@@ -287,13 +268,29 @@ def test_progressive_size_and_learning_rate_schedule(dataset):
     assert train.learning_rate(cfg, 11, 9, 10) < 2e-5
 
 
-def test_augmentation_is_uint8_rgb_and_reproducible():
-    image = draw('green_circle', np.random.default_rng(1))[..., ::-1]
-    augment = transforms.train_augmentation()
-    first = augment(image, np.random.default_rng(3))
-    again = augment(image, np.random.default_rng(3))
-    assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
-    np.testing.assert_array_equal(first, again)
+def test_augmentation_is_uint8_rgb_square_and_reproducible():
+    image = np.ascontiguousarray(draw('green_circle', np.random.default_rng(1))[..., ::-1])
+    augment = transforms.train_augmentation(96)
+    outputs = []
+    for seed in (3, 3, 4):
+        augment.set_random_seed(seed)
+        outputs.append([augment(image=image)['image'] for _ in range(3)])
+    first = outputs[0][0]
+    assert first.dtype == np.uint8 and first.shape == (96, 96, 3)
+    for a, b in zip(outputs[0], outputs[1]):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(outputs[0], outputs[2]))
+
+
+def test_augmentation_strength_zero_keeps_only_the_frame_geometry():
+    image = np.ascontiguousarray(draw('blue_square', np.random.default_rng(2))[..., ::-1])
+    augment = transforms.train_augmentation(64, strength=0.0)
+    augment.set_random_seed(0)
+    out = augment(image=image)['image']
+    # Only the deployment stretch, a whole-frame crop and one of the eight square symmetries.
+    stretched = cv2.resize(image, (64, 64), interpolation=cv2.INTER_LINEAR)
+    symmetries = [np.rot90(flip, k) for flip in (stretched, stretched[:, ::-1]) for k in range(4)]
+    assert any(np.array_equal(out, symmetry) for symmetry in symmetries)
 
 
 def test_training_does_not_import_ros():

@@ -23,6 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.data import read_rgb
+from training.evaluate import load_classifier
+from training.sources import list_mapped
+from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+
 # Training and probe surfaces are different families, so that the probe is not scored on the
 # very surfaces the model was trained on.
 TRAIN_FAMILIES = ('colour', 'gradient', 'noise')
@@ -118,17 +123,6 @@ def replace_backdrop(rgb, rng, families):
     return blended.astype(np.uint8)
 
 
-class NewBackground:
-    """Training transform: a synthetic surface in place of a plain backdrop, if there is one."""
-
-    def __init__(self, families=TRAIN_FAMILIES):
-        self.families = families
-
-    def __call__(self, rgb, rng):
-        replaced = replace_backdrop(rgb, rng, self.families)
-        return rgb if replaced is None else replaced
-
-
 def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     """Score a model on `data_dir` with backdrops replaced by probe surfaces.
 
@@ -136,16 +130,12 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     how often each class was called organic, and a few (image, truth, prediction) triples from
     classes not in `sheet_skip`.
     """
-    from training.data import list_samples, read_rgb
-    from training.evaluate import load_classifier
-    from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
-
     classify = load_classifier(model_path)
     labels = classify.classes
     # Separate generators, so that which images make the sheet never changes the surfaces.
     rng, picks = np.random.default_rng(seed), np.random.default_rng(seed + 1)
     per_class, examples = {}, []
-    for path, index in list_samples(data_dir, labels):
+    for path, index in list_mapped(Path(data_dir).name, Path(data_dir), None, labels)[0]:
         name = labels[index]
         counts = per_class.setdefault(name, {'images': 0, 'replaced': 0, 'correct': 0,
                                              'called_organic': 0})

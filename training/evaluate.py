@@ -1,17 +1,24 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 r"""
-Evaluate a training checkpoint or an exported ONNX model on any class-per-folder directory.
+Evaluate a training checkpoint or an exported ONNX model on several sources, each on its own.
 
+    python -m training.evaluate --model model/waste_classifier.onnx --dataset field \
+        --json model/metrics_val.json --png-dir model/
+    python -m training.evaluate --model model/waste_classifier.onnx --data my_photos/
     python -m training.evaluate --model model/waste_classifier.onnx \
-        --data ../shared/data/waste7/val \
-        --json model/metrics_val.json --png model/confusion_matrix.png
+        --data realwaste=../shared/data/realwaste/val \
+        --class-map realwaste=training/conf/source/realwaste.yaml
 
-``--data`` is a folder of ``<class>/*`` image folders (any subset of the model's classes), so
-anyone can score the shipped model on their own photos. Every image goes through the shared
+``--dataset NAME`` takes the val split of every source of a training dataset config
+(training/conf/dataset/NAME.yaml) with its class map. ``--data [NAME=]DIR`` (repeatable) is a
+folder of ``<class>/*`` image folders (any subset of the model's classes), so anyone can score
+the shipped model on their own photos; ``--class-map NAME=FILE`` maps its folder names (a YAML
+mapping, or a source config with a ``class_map`` key). Every image goes through the shared
 deployment preprocessing; an ONNX model runs in ONNX Runtime exactly as the node runs it.
-Prints top-1, top-5, per-class precision/recall/F1, macro-F1 and throughput, and writes them as
-JSON plus a confusion matrix PNG.
+Prints top-1, top-5, per-class precision/recall/F1, macro-F1, expected calibration error and
+throughput per source and for all sources combined, and writes them as JSON plus one confusion
+matrix PNG per source.
 """
 
 import argparse
@@ -22,7 +29,8 @@ import time
 
 import numpy as np
 
-from training import data
+from training import data, sources
+from training.calibration import expected_calibration_error
 from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix
 from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
@@ -53,19 +61,21 @@ class CheckpointClassifier:
     def __init__(self, path):
         import torch
 
-        from training.train import load_checkpoint, model_from_checkpoint
+        from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
 
         self.torch = torch
         checkpoint = load_checkpoint(path)
         self.classes = checkpoint['classes']
         self.input_size = checkpoint['input_size']
         self.model = model_from_checkpoint(checkpoint).to(memory_format=torch.channels_last)
+        # The exported graph divides by the same temperature (training.export).
+        self.temperature = temperature(checkpoint)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         with self.torch.no_grad():
             images = self.torch.from_numpy(batch).contiguous(
                 memory_format=self.torch.channels_last)
-            return self.model(images).softmax(1).numpy()
+            return (self.model(images) / self.temperature).softmax(1).numpy()
 
 
 def load_classifier(path, labels=None):
@@ -74,10 +84,16 @@ def load_classifier(path, labels=None):
     return CheckpointClassifier(path)
 
 
-def evaluate(classifier, data_dir, batch_size: int = 32) -> dict:
-    """Metrics of ``classifier`` on ``data_dir/<class>/*``, with throughput and skipped files."""
+def predict_folder(classifier, data_dir, batch_size: int = 32, class_map=None,
+                   name=None) -> tuple:
+    """Probabilities and labels on ``data_dir/<folder>/*``, and what it cost.
+
+    Without ``class_map`` folder names must be the model's classes; with one, folders are mapped
+    (or dropped with None) as in training.sources.
+    """
     start = time.perf_counter()
-    samples = data.list_samples(data_dir, classifier.classes)
+    name = name or Path(data_dir).name
+    samples, _ = sources.list_mapped(name, Path(data_dir), class_map, classifier.classes)
     image_set = data.load_images(samples, classifier.classes,
                                  lambda rgb: resize_rgb(rgb, classifier.input_size))
     if not image_set.images:
@@ -90,48 +106,142 @@ def evaluate(classifier, data_dir, batch_size: int = 32) -> dict:
         tic = time.perf_counter()
         probabilities.append(classifier(batch))
         model_seconds += time.perf_counter() - tic
-    total_seconds = time.perf_counter() - start
-    metrics = compute_metrics(np.concatenate(probabilities), image_set.labels,
-                              classifier.classes)
-    metrics['skipped_unreadable'] = len(image_set.skipped)
-    metrics['images_per_s'] = len(image_set.images) / total_seconds
-    metrics['model_images_per_s'] = len(image_set.images) / model_seconds
+    count = len(image_set.images)
+    stats = {'skipped_unreadable': len(image_set.skipped),
+             'images_per_s': count / (time.perf_counter() - start),
+             'model_images_per_s': count / model_seconds}
+    return np.concatenate(probabilities), np.asarray(image_set.labels), stats
+
+
+def scored(probabilities: np.ndarray, labels: np.ndarray, classes) -> dict:
+    """compute_metrics plus the expected calibration error."""
+    metrics = compute_metrics(probabilities, labels, classes)
+    metrics['ece'] = expected_calibration_error(probabilities, labels)
     return metrics
+
+
+def evaluate(classifier, data_dir, batch_size: int = 32, class_map=None) -> dict:
+    """Metrics of ``classifier`` on one folder, with throughput and skipped files."""
+    probabilities, labels, stats = predict_folder(classifier, data_dir, batch_size, class_map)
+    return scored(probabilities, labels, classifier.classes) | stats
+
+
+def evaluate_sources(classifier, folders: dict, batch_size: int = 32) -> dict:
+    """Evaluate every ``name -> (folder, class_map)`` on its own, then all of them together."""
+    per_source, all_probabilities, all_labels = {}, [], []
+    for name, (folder, class_map) in folders.items():
+        probabilities, labels, stats = predict_folder(classifier, folder, batch_size,
+                                                      class_map, name)
+        per_source[name] = scored(probabilities, labels, classifier.classes) | stats
+        all_probabilities.append(probabilities)
+        all_labels.append(labels)
+    combined = scored(np.concatenate(all_probabilities), np.concatenate(all_labels),
+                      classifier.classes)
+    return {'per_source': per_source, 'combined': combined,
+            'folders': {name: str(folder) for name, (folder, _) in folders.items()}}
+
+
+def read_class_map(path) -> dict:
+    """Read a class map from YAML: a plain mapping, or a source config with ``class_map``."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f'{path}: cannot read the class map ({error})') from None
+    loaded = loaded.get('class_map', loaded) if isinstance(loaded, dict) else loaded
+    if not isinstance(loaded, dict):
+        raise ValueError(f'{path}: expected a mapping of folder -> class (or null)')
+    return loaded
+
+
+def folders_to_evaluate(args) -> dict:
+    """Collect name -> (folder, class_map) from --dataset and --data/--class-map."""
+    folders = {}
+    if args.dataset:
+        from hydra import compose, initialize_config_dir
+
+        conf_dir = str(Path(__file__).parent / 'conf')
+        with initialize_config_dir(config_dir=conf_dir, version_base='1.3'):
+            cfg = compose('train', overrides=[f'dataset={args.dataset}'])
+        for source in sources.sources_from_config(cfg.sources):
+            folders[source.name] = (source.root / args.split, source.class_map)
+    maps = {}
+    for item in args.class_map:
+        name, sep, path = item.partition('=')
+        if not sep:
+            raise ValueError(f'--class-map {item!r}: expected NAME=FILE')
+        maps[name] = read_class_map(path)
+    for item in args.data:
+        name, sep, folder = item.partition('=')
+        if not sep:
+            name, folder = Path(item).resolve().name, item
+        if name in folders:
+            raise ValueError(f'--data {item!r}: a source named {name!r} is already evaluated')
+        folders[name] = (Path(folder), maps.pop(name, None))
+    if maps:
+        raise ValueError(f'--class-map names no --data source: {sorted(maps)}')
+    if not folders:
+        raise ValueError('nothing to evaluate: give --dataset NAME or --data [NAME=]DIR')
+    return folders
+
+
+def format_report(report: dict) -> str:
+    lines = []
+    for name, metrics in list(report['per_source'].items()) + [('combined',
+                                                                 report['combined'])]:
+        lines.append(f'== {name} ({report["folders"].get(name, "all sources")}): ECE '
+                     f'{metrics["ece"]:.4f}')
+        lines.append(format_metrics(metrics))
+    return '\n'.join(lines)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', required=True, help='a .onnx file or a training .ckpt')
-    parser.add_argument('--data', required=True, help='folder of <class>/* image folders')
+    parser.add_argument('--dataset', help='evaluate every source of training/conf/dataset/NAME')
+    parser.add_argument('--split', default='val', help='split of --dataset sources (val)')
+    parser.add_argument('--data', action='append', default=[], metavar='[NAME=]DIR',
+                        help='folder of <class>/* image folders (repeatable)')
+    parser.add_argument('--class-map', action='append', default=[], metavar='NAME=FILE',
+                        help='YAML class map for the --data source NAME')
     parser.add_argument('--labels', help='labels.txt of an ONNX model (default: beside it)')
     parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--json', help='metrics JSON (default: outputs/eval/metrics_<data>.json)')
-    parser.add_argument('--png', help='confusion matrix PNG (default: beside the JSON)')
+    parser.add_argument('--json', help='metrics JSON (default: outputs/eval/metrics.json)')
+    parser.add_argument('--png-dir', help='confusion matrix PNGs, one per source '
+                        '(default: beside the JSON)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    data_dir = Path(args.data)
-    json_path = Path(args.json or f'outputs/eval/metrics_{data_dir.resolve().name}.json')
-    png_path = Path(args.png or json_path.with_name(f'confusion_matrix_{data_dir.resolve().name}'
-                                                    '.png'))
+    try:
+        folders = folders_to_evaluate(args)
+    except ValueError as error:
+        raise SystemExit(f'error: {error}') from None
+    json_path = Path(args.json or 'outputs/eval/metrics.json')
+    png_dir = Path(args.png_dir) if args.png_dir else json_path.parent
     classifier = load_classifier(args.model, args.labels)
-    metrics = evaluate(classifier, data_dir, args.batch_size)
-    metrics = {'model': str(args.model), 'data': str(data_dir), **metrics}
+    report = evaluate_sources(classifier, folders, args.batch_size)
+    report = {'model': str(args.model), **report}
 
-    print(format_metrics(metrics))
-    if metrics['skipped_unreadable']:
-        print(f'skipped {metrics["skipped_unreadable"]} unreadable image(s)')
-    print(f'throughput: {metrics["images_per_s"]:.1f} images/s end-to-end (decode, '
-          f'preprocess, infer); {metrics["model_images_per_s"]:.1f} images/s model only')
+    print(format_report(report))
+    for name, metrics in report['per_source'].items():
+        if metrics['skipped_unreadable']:
+            print(f'{name}: skipped {metrics["skipped_unreadable"]} unreadable image(s)')
+    throughput = np.mean([m['images_per_s'] for m in report['per_source'].values()])
+    model_only = np.mean([m['model_images_per_s'] for m in report['per_source'].values()])
+    print(f'throughput: {throughput:.1f} images/s end-to-end (decode, preprocess, infer); '
+          f'{model_only:.1f} images/s model only')
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(metrics, indent=2) + '\n', encoding='utf-8')
-    plot_confusion_matrix(metrics, png_path, title=f'{Path(args.model).name} on '
-                          f'{data_dir.resolve().name}: top-1 {metrics["top1"]:.3f}, '
-                          f'macro-F1 {metrics["macro_f1"]:.3f}')
-    print(f'wrote {json_path} and {png_path}')
+    png_dir.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2) + '\n', encoding='utf-8')
+    for name, metrics in report['per_source'].items():
+        png = png_dir / f'confusion_matrix_{name}.png'
+        plot_confusion_matrix(metrics, png, title=f'{Path(args.model).name} on {name}: top-1 '
+                              f'{metrics["top1"]:.3f}, macro-F1 {metrics["macro_f1"]:.3f}')
+        print(f'wrote {png}')
+    print(f'wrote {json_path}')
     return 0
 
 

@@ -23,8 +23,8 @@ import onnxruntime
 import torch
 from torch import nn
 
-from training import data
-from training.train import load_checkpoint, model_from_checkpoint
+from training import data, models, sources
+from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
 from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import DESCRIPTION, to_tensor
 
@@ -43,6 +43,19 @@ class WithSoftmax(nn.Module):
 
     def forward(self, images):
         return self.model(images).softmax(dim=1)
+
+
+def fold_temperature(model: nn.Module, value: float) -> nn.Module:
+    """Divide the classifier layer's weights and bias by the calibration temperature.
+
+    softmax(W x / T + b / T) is the calibrated softmax, so the deployed graph stays the plain
+    network followed by softmax (what jetson-inference and TensorRT load) and needs no extra op.
+    """
+    head = models.head_module(model)
+    with torch.no_grad():
+        head.weight.div_(value)
+        head.bias.div_(value)
+    return model
 
 
 def export_onnx(model: nn.Module, path: Path, input_size: int, opset: int) -> None:
@@ -78,9 +91,10 @@ def check_onnx(path: Path, num_classes: int, input_size: int) -> onnx.ModelProto
     return graph_model
 
 
-def parity_images(data_dir, classes, count: int, input_size: int) -> np.ndarray:
+def parity_images(data_dir, classes, count: int, input_size: int,
+                  class_map=None) -> np.ndarray:
     """Up to ``count`` real images spread over the classes, through the shared preprocessing."""
-    samples = data.list_samples(data_dir, classes)
+    samples, _ = sources.list_mapped(Path(data_dir).name, Path(data_dir), class_map, classes)
     picked = [samples[i] for i in np.linspace(0, len(samples) - 1, min(count, len(samples)),
                                                dtype=int)]
     tensors = [to_tensor(rgb, input_size) for rgb in (data.read_rgb(path) for path, _ in picked)
@@ -109,6 +123,9 @@ def summarise_metrics(metrics: dict) -> dict:
 def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: int,
                opset: int, export_command: str) -> dict:
     config = checkpoint['config']
+    calibration = checkpoint.get('calibration')
+    metrics = checkpoint['metrics']
+    best = checkpoint.get('best') or {}
     return {
         'name': 'waste_classifier',
         'arch': checkpoint['arch'],
@@ -118,26 +135,34 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
         'opset': opset,
         'input_name': INPUT_NAME,
         'output_name': OUTPUT_NAME,
-        'output': 'softmax probabilities, one per class in label order',
+        'output': 'softmax probabilities, one per class in label order'
+                  + (f' (temperature {calibration["temperature"]:.3f} folded into the '
+                     'classifier layer)' if calibration else ''),
         'classes': list(checkpoint['classes']),
         'input_size': checkpoint['input_size'],
         'preprocessing': DESCRIPTION,
-        'dataset': checkpoint['dataset'],
-        'metrics': {'val': summarise_metrics(checkpoint['metrics'])},
+        'sources': [{key: source[key] for key in ('name', 'licence', 'url', 'weight', 'train',
+                                                  'val', 'skipped_unreadable', 'class_map')}
+                    for source in checkpoint['dataset']['sources']],
+        'dataset': {key: checkpoint['dataset'][key] for key in ('train', 'val',
+                                                                 'files_sha256')},
+        'metrics': {'val_per_source': {name: summarise_metrics(m)
+                                       for name, m in metrics['per_source'].items()},
+                    'selection': {**metrics['selection'], 'kept_epoch': best.get('epoch')}},
+        'calibration': calibration,
         'training': {
             'config': config,
-            'epochs': checkpoint['epoch'],
-            'duration_s': round(checkpoint['train_seconds'], 1),
+            'epochs': config['epochs'],
+            'kept_epoch': checkpoint['epoch'],
+            'duration_s': round(checkpoint.get('run_seconds', checkpoint['train_seconds']), 1),
             'command': checkpoint['command'],
             'resumes': checkpoint['resumes'],
         },
         'reproduce': [
             checkpoint['command'],
             export_command,
-            f'python -m training.evaluate --model {onnx_path} '
-            f'--data {Path(config["data_dir"]) / "val"} '
-            f'--json {onnx_path.parent}/metrics_val.json '
-            f'--png {onnx_path.parent}/confusion_matrix.png',
+            f'python -m training.evaluate --model {onnx_path} --dataset field '
+            f'--json {onnx_path.parent}/metrics_val.json --png-dir {onnx_path.parent}',
         ],
         'export': {
             'command': export_command,
@@ -151,10 +176,10 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--checkpoint', required=True, help='training checkpoint (last.ckpt)')
+    parser.add_argument('--checkpoint', required=True, help='training checkpoint (best.ckpt)')
     parser.add_argument('--out', default='model', help='output folder (default: model/)')
     parser.add_argument('--data', help='class-per-folder images for the parity check '
-                        '(default: the val split the checkpoint was trained with)')
+                        "(default: the val split of the checkpoint's first source)")
     parser.add_argument('--parity-images', type=int, default=64)
     parser.add_argument('--tolerance', type=float, default=1e-4)
     parser.add_argument('--opset', type=int, default=17)
@@ -166,7 +191,7 @@ def main(argv=None) -> int:
     if args.opset < 17:
         raise SystemExit('--opset must be 17 or newer')
     checkpoint = load_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(checkpoint)
+    model = fold_temperature(model_from_checkpoint(checkpoint), temperature(checkpoint))
     classes = checkpoint['classes']
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,8 +199,10 @@ def main(argv=None) -> int:
 
     export_onnx(model, onnx_path, checkpoint['input_size'], args.opset)
     check_onnx(onnx_path, len(classes), checkpoint['input_size'])
-    data_dir = args.data or Path(checkpoint['dataset']['root']) / 'val'
-    images = parity_images(data_dir, classes, args.parity_images, checkpoint['input_size'])
+    first_source = checkpoint['dataset']['sources'][0]
+    data_dir = args.data or Path(first_source['root']) / 'val'
+    images = parity_images(data_dir, classes, args.parity_images, checkpoint['input_size'],
+                           None if args.data else first_source['class_map'])
     max_diff = parity(model, onnx_path, images)
     print(f'parity on {len(images)} real images from {data_dir}: max |p_torch - p_onnx| = '
           f'{max_diff:.2e} (tolerance {args.tolerance:.0e})')

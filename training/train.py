@@ -1,17 +1,22 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Fine-tune a backbone on a class-per-folder dataset; Hydra config in ``training/conf/train.yaml``.
+Fine-tune a backbone on several class-per-folder sources; Hydra config in training/conf/.
 
-    python -m training.train data_dir=../shared/data/waste7 lr=6e-4 epochs=12
+    python -m training.train                       # the shipped recipe (dataset=field)
+    python -m training.train dataset=permissive    # permissively licensed sources only
+    python -m training.train +sources.my_station.root=/data/my_station   # one more source
     python -m training.train --multirun lr=3e-4,6e-4
 
 The recipe is sized for a 2-core CPU: photos decoded once and cached, channels_last, the stem
 and first stages frozen, a head-only first epoch, progressive resizing from ``min_train_size`` up
 to the deployment size for the last epochs, AdamW with warm-up and cosine decay, label smoothing,
-and class-balanced sampling (``trash`` is the smallest class). Validation always uses the shared
-deployment preprocessing at the input size. Checkpoints hold only tensors and plain containers,
-so ``torch.load(..., weights_only=True)`` reads them.
+and a class- and source-balanced draw (training.sources). Every source is validated on its own
+with the shared deployment preprocessing; the kept checkpoint (best.ckpt) is the epoch with the
+best worst-source top-1, so a large source cannot hide a failing one. After training, a
+temperature is fitted on validation (training.calibration) and stored for the export.
+With ``device=cuda`` (or ``auto`` on a machine with a GPU) it trains with mixed precision.
+Checkpoints hold only tensors and plain containers (training.checkpoints).
 """
 
 import logging
@@ -19,6 +24,7 @@ import math
 import os
 from pathlib import Path
 import shlex
+import shutil
 import sys
 import time
 
@@ -33,13 +39,18 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from training import data, models, transforms
+from training import calibration, data, distributed, models, sources, transforms
+from training.checkpoints import (
+    CHECKPOINT_FORMAT,
+    load_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from training.metrics import compute_metrics, format_metrics
+from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import DESCRIPTION
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = 'waste_classifier_ros.training/1'
 
 
 def train_size(cfg, epoch: int) -> int:
@@ -93,91 +104,119 @@ def set_trainable(model: nn.Module, frozen_modules, head_only: bool) -> None:
     head_module.train()
 
 
-def train_one_epoch(model, criterion, optimizer, loader, cfg, epoch, writer, wandb_run) -> dict:
+def resolve_device(name: str) -> torch.device:
+    """``auto`` takes CUDA when torch sees a GPU; ``cuda`` without one is an error."""
+    if name not in ('auto', 'cpu', 'cuda'):
+        raise ValueError(f'device={name!r}: choose auto, cpu or cuda')
+    if name == 'cuda' and not torch.cuda.is_available():
+        raise ValueError('device=cuda, but torch sees no CUDA device '
+                         f'(torch {torch.__version__}, CUDA build: {torch.version.cuda}); '
+                         'use device=auto or device=cpu')
+    return torch.device('cuda' if name != 'cpu' and torch.cuda.is_available() else 'cpu')
+
+
+def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, device,
+                    writer, wandb_run) -> dict:
     steps = len(loader)
     seen, loss_sum, correct = 0, 0.0, 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=False, mininterval=2,
                dynamic_ncols=True)
     for step, (images, targets) in enumerate(bar):
         lr = learning_rate(cfg, epoch, step, steps)
         for group in optimizer.param_groups:
             group['lr'] = lr
-        images = images.contiguous(memory_format=torch.channels_last)
-        logits = model(images)
-        loss = criterion(logits, targets)
+        images = images.to(device, non_blocking=True).contiguous(
+            memory_format=torch.channels_last)
+        targets = targets.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=scaler.is_enabled()):
+            logits = model(images)
+            loss = criterion(logits, targets)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
 
         seen += len(targets)
         loss_sum += loss.item() * len(targets)
         correct += (logits.argmax(1) == targets).sum().item()
         bar.set_postfix(loss=f'{loss_sum / seen:.3f}', lr=f'{lr:.1e}', refresh=False)
         global_step = epoch * steps + step
-        if step % 10 == 0:
+        if step % 10 == 0 and writer is not None:
             writer.add_scalar('train/loss', loss.item(), global_step)
             writer.add_scalar('train/lr', lr, global_step)
     seconds = time.perf_counter() - start
     stats = {'loss': loss_sum / seen, 'accuracy': correct / seen,
-             'images_per_s': seen / seconds, 'seconds': seconds}
-    for key, value in stats.items():
-        writer.add_scalar(f'train/{key}', value, epoch + 1)
+             'images_per_s': seen / seconds, 'seconds': seconds,
+             'cpu_seconds': time.process_time() - cpu_start}
+    if writer is not None:
+        for key, value in stats.items():
+            writer.add_scalar(f'train/{key}', value, epoch + 1)
     if wandb_run is not None:
         wandb_run.log({f'train/{key}': value for key, value in stats.items()}, step=epoch + 1)
     return stats
 
 
 @torch.no_grad()
-def predict(model, loader) -> tuple:
-    """Probabilities and labels over a loader, in eval mode."""
+def predict_logits(model, loader, device) -> tuple:
+    """Float32 logits and labels over a loader, in eval mode."""
     model.eval()
-    probabilities, labels = [], []
+    logits, labels = [], []
     for images, targets in loader:
-        logits = model(images.contiguous(memory_format=torch.channels_last))
-        probabilities.append(logits.float().softmax(1))
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
+        logits.append(model(images).float().cpu())
         labels.append(targets)
-    return torch.cat(probabilities).numpy(), torch.cat(labels).numpy()
+    return torch.cat(logits).numpy(), torch.cat(labels).numpy()
+
+
+def validate(model, loaders: dict, classes, device) -> tuple:
+    """Per-source and combined metrics of the model on every source's validation set."""
+    outputs = {name: predict_logits(model, loader, device) for name, loader in loaders.items()}
+    per_source = {name: compute_metrics(calibration.softmax(logits), labels, classes)
+                  for name, (logits, labels) in outputs.items()}
+    combined = compute_metrics(
+        calibration.softmax(np.concatenate([logits for logits, _ in outputs.values()])),
+        np.concatenate([labels for _, labels in outputs.values()]), classes)
+    return {'per_source': per_source, 'combined': combined,
+            'selection': selection_score(per_source)}
+
+
+def selection_score(per_source: dict) -> dict:
+    """Score an epoch for best.ckpt: the worst source's top-1, then the mean macro-F1."""
+    worst = min(per_source, key=lambda name: per_source[name]['top1'])
+    return {'rule': 'max of (worst source top-1, mean source macro-F1)',
+            'worst_source': worst, 'worst_top1': per_source[worst]['top1'],
+            'mean_macro_f1': float(np.mean([m['macro_f1'] for m in per_source.values()]))}
+
+
+def is_better(score: dict, best) -> bool:
+    key = (score['worst_top1'], score['mean_macro_f1'])
+    return best is None or key > (best['worst_top1'], best['mean_macro_f1'])
 
 
 def log_metrics(metrics: dict, epoch: int, writer, wandb_run) -> None:
-    scalars = {'val/top1': metrics['top1'], 'val/macro_f1': metrics['macro_f1']}
-    scalars.update({f'val_recall/{name}': row['recall']
-                    for name, row in metrics['per_class'].items()})
+    scalars = {}
+    for name, source_metrics in metrics['per_source'].items():
+        scalars[f'val_{name}/top1'] = source_metrics['top1']
+        scalars[f'val_{name}/macro_f1'] = source_metrics['macro_f1']
+        scalars.update({f'val_{name}_recall/{cls}': row['recall']
+                        for cls, row in source_metrics['per_class'].items()})
+    scalars['val/worst_source_top1'] = metrics['selection']['worst_top1']
     for key, value in scalars.items():
         writer.add_scalar(key, value, epoch + 1)
     if wandb_run is not None:
         wandb_run.log(scalars, step=epoch + 1)
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Write then rename, so an interrupted save never leaves a half-written checkpoint."""
-    tmp = path.with_suffix('.tmp')
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path) -> dict:
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except OSError:
-        raise  # a missing or unreadable file says so itself
-    except Exception as error:  # noqa: BLE001 - torch: UnpicklingError, RuntimeError, EOFError
-        # torch's text for a foreign file advises weights_only=False, which would run code from
-        # the file: say what the file is not, with only the unpickler's reason from torch.
-        reason = (str(error).partition('WeightsUnpickler error:')[2].strip() or str(error)
-                  or type(error).__name__)
-        raise ValueError(f'{path}: not a readable waste_classifier_ros training checkpoint '
-                         f'({reason.splitlines()[0]})') from error
-    if not isinstance(checkpoint, dict) or checkpoint.get('format') != CHECKPOINT_FORMAT:
-        raise ValueError(f'{path}: not a waste_classifier_ros training checkpoint')
-    return checkpoint
-
-
-def model_from_checkpoint(checkpoint: dict) -> nn.Module:
-    model = models.create_model(checkpoint['arch'], len(checkpoint['classes']), pretrained=False)
-    model.load_state_dict(checkpoint['model'])
-    return model.eval()
+def format_epoch(metrics: dict) -> str:
+    """One line per source for the epoch log: top-1, macro-F1 and every class's recall."""
+    lines = []
+    for name, m in metrics['per_source'].items():
+        recalls = ' '.join(f'{cls}={row["recall"]:.2f}' for cls, row in m['per_class'].items()
+                           if row['support'])
+        lines.append(f'  val {name:<12} top-1 {m["top1"]:.4f} macro-F1 {m["macro_f1"]:.4f} | '
+                     f'recall {recalls}')
+    return '\n'.join(lines)
 
 
 def start_wandb(cfg, out_dir: Path):
@@ -198,11 +237,44 @@ def reproduce_command() -> str:
     return ' '.join(['python -m training.train'] + [shlex.quote(o) for o in overrides])
 
 
+def load_data(cfg: DictConfig) -> tuple:
+    """Read the project classes (labels.txt) and decode every configured source."""
+    classes = model_card.read_labels(to_absolute_path(cfg.classes_file))
+    configured = sources.sources_from_config(cfg.sources, Path(to_absolute_path('.')))
+    return classes, sources.load_sources(configured, classes, cfg.cache_short_side,
+                                         cfg.input_size)
+
+
+def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None:
+    """Fit the temperature on the kept model's validation logits; store it and the ECE report.
+
+    The run's whole wall time is stored beside it (the kept epoch may not be the last).
+
+    The kept model is read back from best.ckpt, so a resumed run whose best epoch came before
+    the resume calibrates the right weights.
+    """
+    kept = load_checkpoint(path)
+    model = model_from_checkpoint(kept).to(device, memory_format=torch.channels_last)
+    outputs = {name: predict_logits(model, loader, device) for name, loader in val_loaders.items()}
+    logits = {name: out[0] for name, out in outputs.items()}
+    labels = {name: out[1] for name, out in outputs.items()}
+    report = calibration.calibration_report(logits, labels,
+                                            calibration.fit_temperature(logits, labels))
+    for name, row in report['per_source'].items():
+        log.info('calibration %-12s ECE %.4f -> %.4f, NLL %.4f -> %.4f (T = %.3f)', name,
+                 row['ece_before'], row['ece_after'], row['nll_before'], row['nll_after'],
+                 report['temperature'])
+    kept['calibration'] = report
+    kept['run_seconds'] = run_seconds
+    save_checkpoint(path, kept)
+
+
 def run(cfg: DictConfig, out_dir) -> dict:
     """Train as configured, writing checkpoints and TensorBoard logs to out_dir."""
     wall_start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.workers:
@@ -211,22 +283,23 @@ def run(cfg: DictConfig, out_dir) -> dict:
         cv2.setNumThreads(1)
     torch.manual_seed(cfg.seed)
     log.info('config:\n%s', OmegaConf.to_yaml(cfg))
+    log.info('device %s%s', device, ' with mixed precision' if device.type == 'cuda' and cfg.amp
+             else '')
 
-    data_dir = Path(to_absolute_path(cfg.data_dir)).resolve()
     load_start = time.perf_counter()
-    train_set, val_set, dataset_info = data.load_train_val(data_dir, cfg.cache_short_side,
-                                                           cfg.input_size)
-    classes = train_set.classes
-    log.info('classes %s; train %s; val %s; loaded in %.1f s', classes, dataset_info['train'],
-             dataset_info['val'], time.perf_counter() - load_start)
+    classes, multi = load_data(cfg)
+    log.info('classes %s; %d training images from %d source(s); loaded in %.1f s; '
+             'file list sha256 %s', classes, len(multi.train.labels), len(multi.val),
+             time.perf_counter() - load_start, multi.info['files_sha256'][:16])
 
     model = models.create_model(cfg.arch, len(classes), cfg.pretrained, cfg.weights)
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(device, memory_format=torch.channels_last)
     frozen = models.stem_modules(model, cfg.freeze_stages)
     optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda' and cfg.amp)
 
-    start_epoch, previous_seconds = 0, 0.0
+    start_epoch, previous_seconds, best = 0, 0.0, None
     command, resumes = reproduce_command(), []
     if cfg.resume:
         checkpoint = load_checkpoint(to_absolute_path(cfg.resume))
@@ -237,76 +310,95 @@ def run(cfg: DictConfig, out_dir) -> dict:
         optimizer.load_state_dict(checkpoint['optimizer'])
         start_epoch = checkpoint['epoch']
         previous_seconds = checkpoint['train_seconds']
+        best = checkpoint['best']
         # The run is still reproduced by its first command; the resumes are kept as history.
         command = checkpoint['command']
         resumes = checkpoint.get('resumes', []) + [
             {'after_epoch': start_epoch, 'command': reproduce_command()}]
         log.info('resumed from %s after epoch %d', cfg.resume, start_epoch)
 
-    augment = transforms.train_augmentation(cfg.augment_strength, cfg.new_background_p)
-    train_data = data.AugmentedImages(train_set, augment)
-    val_loader = torch.utils.data.DataLoader(data.PreprocessedImages(val_set),
-                                             batch_size=2 * cfg.batch_size)
+    train_data = data.AugmentedImages(multi.train, None)
+    weights = sources.sample_weights(multi.train.labels, multi.train_source_ids,
+                                     [s['weight'] for s in multi.info['sources']],
+                                     len(classes), cfg.balance_power)
+    sampler = distributed.BalancedDistributedSampler(weights, len(multi.train.labels), cfg.seed)
+    val_loaders = {name: torch.utils.data.DataLoader(data.PreprocessedImages(image_set),
+                                                     batch_size=2 * cfg.batch_size)
+                   for name, image_set in multi.val.items()}
     writer = SummaryWriter(str(out_dir / 'tb'))
     wandb_run = start_wandb(cfg, out_dir)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    state = {
+        'format': CHECKPOINT_FORMAT,
+        'arch': cfg.arch,
+        'classes': classes,
+        'input_size': cfg.input_size,
+        'preprocessing': DESCRIPTION,
+        'config': OmegaConf.to_container(cfg, resolve=True),
+        'command': command,
+        'dataset': multi.info,
+    }
+    if cfg.resume and not (out_dir / 'best.ckpt').exists():
+        # A resume into a new run folder carries the best epoch kept so far along.
+        earlier_best = Path(to_absolute_path(cfg.resume)).with_name('best.ckpt')
+        if earlier_best.is_file():
+            shutil.copyfile(earlier_best, out_dir / 'best.ckpt')
     metrics = None
     for epoch in range(start_epoch, cfg.epochs):
         epoch_seed = cfg.seed * 1000 + epoch
-        train_data.size = train_size(cfg, epoch)
-        train_data.rng = np.random.default_rng(epoch_seed)
+        size = train_size(cfg, epoch)
+        train_data.augment = transforms.train_augmentation(size, cfg.augment_strength,
+                                                           cfg.new_background_p)
+        train_data.augment.set_random_seed(epoch_seed)
+        sampler.set_epoch(epoch_seed)
         loader = torch.utils.data.DataLoader(
-            train_data, batch_size=cfg.batch_size, drop_last=True,
-            sampler=data.class_balanced_sampler(train_set.labels, len(classes),
-                                                cfg.balance_power, epoch_seed),
+            train_data, batch_size=cfg.batch_size, drop_last=True, sampler=sampler,
             num_workers=cfg.workers, worker_init_fn=data.seed_worker,
+            pin_memory=device.type == 'cuda',
             generator=torch.Generator().manual_seed(epoch_seed))
         set_trainable(model, frozen, head_only=epoch < cfg.head_epochs)
-        stats = train_one_epoch(model, criterion, optimizer, loader, cfg, epoch, writer,
-                                wandb_run)
-        probabilities, labels = predict(model, val_loader)
-        metrics = compute_metrics(probabilities, labels, classes)
+        stats = train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, device,
+                                writer, wandb_run)
+        metrics = validate(model, val_loaders, classes, device)
         log_metrics(metrics, epoch, writer, wandb_run)
         elapsed = previous_seconds + time.perf_counter() - wall_start
-        recalls = ' '.join(f'{name}={row["recall"]:.2f}'
-                           for name, row in metrics['per_class'].items())
-        log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%.1f img/s, %.0f s) | val '
-                 'top-1 %.4f macro-F1 %.4f | recall %s | %.1f min so far', epoch + 1,
-                 cfg.epochs, train_data.size, stats['loss'], stats['accuracy'],
-                 stats['images_per_s'], stats['seconds'], metrics['top1'], metrics['macro_f1'],
-                 recalls, elapsed / 60)
-        save_checkpoint(out_dir / 'last.ckpt', {
-            'format': CHECKPOINT_FORMAT,
-            'arch': cfg.arch,
-            'classes': classes,
-            'input_size': cfg.input_size,
-            'preprocessing': DESCRIPTION,
-            'config': config,
-            'command': command,
-            'resumes': resumes,
-            'dataset': dataset_info,
-            'epoch': epoch + 1,
-            'model': model.state_dict(),
-            'optimizer': optimizer.state_dict(),
-            'metrics': metrics,
-            'train_seconds': elapsed,
-        })
+        improved = is_better(metrics['selection'], best)
+        if improved:
+            best = dict(metrics['selection'], epoch=epoch + 1)
+        log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%.1f img/s, %.0f s, %.0f CPU s)'
+                 ' | worst source %s top-1 %.4f%s | %.1f min so far\n%s', epoch + 1,
+                 cfg.epochs, size, stats['loss'], stats['accuracy'], stats['images_per_s'],
+                 stats['seconds'], stats['cpu_seconds'], metrics['selection']['worst_source'],
+                 metrics['selection']['worst_top1'], ' (best so far)' if improved else '',
+                 elapsed / 60, format_epoch(metrics))
+        state.update(resumes=resumes, epoch=epoch + 1, model=model.state_dict(),
+                     optimizer=optimizer.state_dict(), metrics=metrics, best=best,
+                     train_seconds=elapsed)
+        # best.ckpt first: a last.ckpt on disk always has the best.ckpt it names beside it.
+        if improved:
+            save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}})
+        save_checkpoint(out_dir / 'last.ckpt', state)
     writer.close()
     if wandb_run is not None:
         wandb_run.finish()
     total = previous_seconds + time.perf_counter() - wall_start
+    if best is not None:
+        calibrate(out_dir / 'best.ckpt', val_loaders, device, total)
     if metrics is not None:
-        log.info('final val metrics:\n%s', format_metrics(metrics))
+        log.info('final val metrics per source (last epoch):\n%s', '\n'.join(
+            f'{name}:\n{format_metrics(m)}' for name, m in metrics['per_source'].items()))
+    log.info('kept epoch %s (worst source %s, top-1 %.4f) as %s', best['epoch'],
+             best['worst_source'], best['worst_top1'], out_dir / 'best.ckpt')
     log.info('training finished: %d epochs, total wall time %.1f min (%.0f s); checkpoint %s',
-             cfg.epochs, total / 60, total, out_dir / 'last.ckpt')
-    return {'metrics': metrics, 'checkpoint': str(out_dir / 'last.ckpt'), 'seconds': total}
+             cfg.epochs, total / 60, total, out_dir / 'best.ckpt')
+    return {'metrics': metrics, 'best': best, 'checkpoint': str(out_dir / 'best.ckpt'),
+            'last': str(out_dir / 'last.ckpt'), 'seconds': total}
 
 
 @hydra.main(version_base='1.3', config_path='conf', config_name='train')
 def main(cfg: DictConfig) -> float:
     result = run(cfg, HydraConfig.get().runtime.output_dir)
     # Returned for Hydra sweepers that optimise a value.
-    return result['metrics']['macro_f1'] if result['metrics'] else 0.0
+    return result['best']['worst_top1'] if result['best'] else 0.0
 
 
 if __name__ == '__main__':

@@ -1,186 +1,83 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Train-time augmentation on HxWx3 uint8 RGB images, applied before the shared preprocessing.
+Train-time augmentation for a camera over a bin, on HxWx3 uint8 RGB, from albumentations.
 
-The deployed model sees a whole camera frame stretched to 224x224, so there is no centre crop
-here: crops are mild and keep the frame's own aspect ratio up to a small jitter. In waste7 every
-organic photo is a small web photo while the other classes are phone photos on white posterboard;
-resolution loss, JPEG artefacts, colour casts and uneven light are applied to every class so that
-"low resolution" cannot stand in for a class, and with `new_background_p` > 0 plain backdrops are
-replaced by synthetic surfaces so that "white background" cannot either.
-Each transform is a callable ``(rgb, rng) -> rgb`` with ``rng`` a numpy Generator.
+The deployed model sees the whole camera frame stretched to a square (the shared preprocessing),
+so the pipeline starts with that same stretch; every later geometric step works on the square,
+where a crop of aspect ratio near 1 is a crop of the frame's own aspect ratio. What a camera over
+a drop zone sees and a phone photo on posterboard does not: items at any rotation (the eight
+square symmetries plus free rotation), partly out of frame (crops, cut-out patches), any surface
+(colour, white balance, optionally a painted backdrop from training.backgrounds), shadows and
+uneven light, motion and focus blur, low resolution and JPEG artefacts. Resolution loss and
+colour casts apply to every class so that "web photo" cannot stand in for a class.
+
+Randomness comes from the pipeline's own generator: ``pipeline.set_random_seed(seed)`` per epoch
+(and per DataLoader worker) makes runs and resumed runs see the same augmentations.
 """
 
-import math
-
+import albumentations as alb
 import cv2
 import numpy as np
 
-from training.backgrounds import NewBackground
+from training.backgrounds import TRAIN_FAMILIES, replace_backdrop
+from waste_classifier_ros.preprocessing import resize_rgb
 
 
-class Compose:
-    def __init__(self, transforms):
-        self.transforms = list(transforms)
+class DeploymentStretch(alb.ImageOnlyTransform):
+    """The shared preprocessing's whole-frame stretch to size x size, the node's own code."""
 
-    def __call__(self, rgb, rng):
-        for transform in self.transforms:
-            rgb = transform(rgb, rng)
-        return rgb
+    def __init__(self, size: int):
+        super().__init__(p=1.0)
+        self.size = size
 
-
-class RandomApply:
-    def __init__(self, transform, p: float):
-        self.transform = transform
-        self.p = p
-
-    def __call__(self, rgb, rng):
-        return self.transform(rgb, rng) if rng.random() < self.p else rgb
+    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+        return resize_rgb(np.ascontiguousarray(img), self.size)
 
 
-class RandomResizedCrop:
-    """Crop a random area fraction whose aspect ratio is the frame's own times a small jitter.
+class NewBackground(alb.ImageOnlyTransform):
+    """A synthetic surface in place of a plain photo backdrop, when there is one."""
 
-    The final stretch to a square happens in the shared preprocessing, exactly as on the robot.
-    """
+    def __init__(self, families=TRAIN_FAMILIES, p: float = 0.5):
+        super().__init__(p=p)
+        self.families = families
 
-    def __init__(self, scale=(0.4, 1.0), ratio_jitter=(0.8, 1.25)):
-        self.scale = scale
-        self.log_ratio = (math.log(ratio_jitter[0]), math.log(ratio_jitter[1]))
-
-    def __call__(self, rgb, rng):
-        height, width = rgb.shape[:2]
-        area = rng.uniform(*self.scale) * height * width
-        ratio = (width / height) * math.exp(rng.uniform(*self.log_ratio))
-        crop_w = min(width, max(1, round(math.sqrt(area * ratio))))
-        crop_h = min(height, max(1, round(math.sqrt(area / ratio))))
-        top = int(rng.integers(0, height - crop_h + 1))
-        left = int(rng.integers(0, width - crop_w + 1))
-        return rgb[top:top + crop_h, left:left + crop_w]
+    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+        replaced = replace_backdrop(img, self.random_generator, self.families)
+        return img if replaced is None else replaced
 
 
-class RandomFlips:
-    """Horizontal and vertical flips; both together are the 180-degree turn seen in the data."""
+def train_augmentation(size: int, strength: float = 1.0,
+                       new_background_p: float = 0.0) -> alb.Compose:
+    """Build the training pipeline ending at size x size; strength=0 keeps crops and flips.
 
-    def __call__(self, rgb, rng):
-        if rng.random() < 0.5:
-            rgb = rgb[:, ::-1]
-        if rng.random() < 0.5:
-            rgb = rgb[::-1]
-        return rgb
-
-
-class RandomRotation:
-    def __init__(self, degrees: float):
-        self.degrees = degrees
-
-    def __call__(self, rgb, rng):
-        height, width = rgb.shape[:2]
-        angle = rng.uniform(-self.degrees, self.degrees)
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-        return cv2.warpAffine(np.ascontiguousarray(rgb), matrix, (width, height),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-
-
-class ColorJitter:
-    """Brightness, contrast, saturation, hue, and a per-channel gain (white balance cast)."""
-
-    def __init__(self, brightness=0.35, contrast=0.35, saturation=0.45, hue=0.05, gain=0.12):
-        self.brightness = brightness
-        self.contrast = contrast
-        self.saturation = saturation
-        self.hue = hue
-        self.gain = gain
-
-    def __call__(self, rgb, rng):
-        hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
-        # OpenCV stores 8-bit hue as 0..179.
-        shift = round(rng.uniform(-self.hue, self.hue) * 180)
-        hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 180).astype(np.uint8)
-        sat = rng.uniform(1 - self.saturation, 1 + self.saturation)
-        hsv[..., 1] = np.clip(hsv[..., 1] * sat, 0, 255).astype(np.uint8)
-        out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
-        contrast = rng.uniform(1 - self.contrast, 1 + self.contrast)
-        out = (out - out.mean()) * contrast + out.mean()
-        out *= rng.uniform(1 - self.brightness, 1 + self.brightness)
-        out *= rng.uniform(1 - self.gain, 1 + self.gain, size=3).astype(np.float32)
-        return np.clip(out, 0, 255).astype(np.uint8)
-
-
-class UnevenLight:
-    """Multiply by a linear brightness ramp in a random direction, like a lamp off to one side."""
-
-    def __init__(self, strength=0.35):
-        self.strength = strength
-
-    def __call__(self, rgb, rng):
-        height, width = rgb.shape[:2]
-        angle = rng.uniform(0, 2 * math.pi)
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        ramp = (xs / width - 0.5) * math.cos(angle) + (ys / height - 0.5) * math.sin(angle)
-        factor = 1 + self.strength * rng.uniform(0.3, 1.0) * 2 * ramp
-        return np.clip(rgb * factor[..., None], 0, 255).astype(np.uint8)
-
-
-class Grayscale:
-    def __call__(self, rgb, rng):
-        gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-        return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-
-
-class Downscale:
-    """Lose resolution: shrink the shorter side to a random size, then scale back up."""
-
-    def __init__(self, short_side=(48, 160)):
-        self.short_side = short_side
-
-    def __call__(self, rgb, rng):
-        height, width = rgb.shape[:2]
-        scale = rng.uniform(*self.short_side) / min(height, width)
-        if scale >= 1:
-            return rgb
-        small = cv2.resize(np.ascontiguousarray(rgb), (max(1, round(width * scale)),
-                                                       max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA)
-        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-class JpegQuality:
-    def __init__(self, quality=(20, 90)):
-        self.quality = quality
-
-    def __call__(self, rgb, rng):
-        quality = int(rng.integers(self.quality[0], self.quality[1] + 1))
-        ok, data = cv2.imencode('.jpg', np.ascontiguousarray(rgb[..., ::-1]),
-                                [cv2.IMWRITE_JPEG_QUALITY, quality])
-        return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1] if ok else rgb
-
-
-class GaussianBlur:
-    def __init__(self, sigma=(0.3, 1.5)):
-        self.sigma = sigma
-
-    def __call__(self, rgb, rng):
-        return cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), rng.uniform(*self.sigma))
-
-
-def train_augmentation(strength: float = 1.0, new_background_p: float = 0.0) -> Compose:
-    """Build the training augmentation; strength=0 leaves only full-frame crops and flips.
-
-    `new_background_p` is the chance of painting a synthetic surface over a plain photo
-    backdrop (training.backgrounds); it comes first, while the backdrop still reaches the border.
+    ``new_background_p`` is the chance of painting a synthetic surface over a plain photo
+    backdrop; it comes first, while the backdrop still reaches the border.
     """
     s = strength
-    return Compose([
-        RandomApply(NewBackground(), new_background_p),
-        RandomResizedCrop(scale=(1 - 0.6 * s, 1.0)),
-        RandomFlips(),
-        RandomApply(RandomRotation(20), 0.4 * s),
-        RandomApply(ColorJitter(), 0.8 * s),
-        RandomApply(UnevenLight(), 0.3 * s),
-        RandomApply(Grayscale(), 0.1 * s),
-        RandomApply(GaussianBlur(), 0.1 * s),
-        RandomApply(Downscale(), 0.3 * s),
-        RandomApply(JpegQuality(), 0.4 * s),
+    reflect = cv2.BORDER_REFLECT_101
+    return alb.Compose([
+        NewBackground(p=new_background_p),
+        DeploymentStretch(size),
+        alb.RandomResizedCrop(size=(size, size), scale=(1 - 0.65 * s, 1.0), ratio=(0.8, 1.25)),
+        alb.SquareSymmetry(p=1.0),
+        alb.Rotate(limit=(-45, 45), border_mode=reflect, p=0.5 * s),
+        alb.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.4, hue=0.04, p=0.8 * s),
+        alb.PlanckianJitter(p=0.3 * s),
+        alb.OneOf([
+            alb.RandomShadow(shadow_roi=(0, 0, 1, 1), num_shadows_limit=(1, 2),
+                           shadow_intensity_range=(0.25, 0.6)),
+            alb.Illumination(mode='linear', intensity_range=(0.05, 0.2)),
+            alb.Illumination(mode='gaussian', intensity_range=(0.05, 0.2)),
+        ], p=0.4 * s),
+        alb.ToGray(p=0.05 * s),
+        alb.OneOf([
+            alb.MotionBlur(blur_limit=(3, 9)),
+            alb.Defocus(radius=(1, 3)),
+            alb.GaussianBlur(sigma_limit=(0.3, 1.5)),
+        ], p=0.25 * s),
+        alb.Downscale(scale_range=(0.3, 0.8), p=0.25 * s),
+        alb.ImageCompression(quality_range=(25, 90), p=0.4 * s),
+        alb.CoarseDropout(num_holes_range=(1, 3), hole_height_range=(0.08, 0.25),
+                        hole_width_range=(0.08, 0.25), fill='random_uniform', p=0.2 * s),
     ])

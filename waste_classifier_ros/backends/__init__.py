@@ -9,13 +9,13 @@ backend the `backend` setting names. Every failure is a ModelCardError or Backen
 message names the file and the problem.
 """
 
-import abc
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from waste_classifier_ros import image_codec
+# The engine interface lives in .base, which the engine modules import: re-exported here.
+from waste_classifier_ros.backends.base import Backend, BackendError, as_probabilities
 from waste_classifier_ros.model_card import (
     ModelCardError,
     read_card,
@@ -27,30 +27,8 @@ from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.preprocessing import INPUT_SIZE
 
 BACKENDS = ('auto', 'jetson', 'onnxruntime')
-
-
-class BackendError(RuntimeError):
-    """The inference engine cannot be created or cannot run the model."""
-
-
-class Backend(abc.ABC):
-    """An inference engine loaded with one model."""
-
-    name = ''
-    # Side of the square the frame is stretched to (preprocessing.resize_rgb) before `classify`.
-    input_size = INPUT_SIZE
-
-    @property
-    @abc.abstractmethod
-    def num_classes(self) -> int:
-        """Size of the model's output."""
-
-    @abc.abstractmethod
-    def classify(self, rgb: np.ndarray) -> np.ndarray:
-        """Return float32 probabilities, one per class, for a uint8 HxWx3 RGB image."""
-
-    def classify_frame(self, frame: image_codec.Frame) -> np.ndarray:
-        return self.classify(image_codec.to_rgb(frame, self.input_size))
+__all__ = ['BACKENDS', 'Backend', 'BackendError', 'ModelFiles', 'as_probabilities',
+           'create_backend', 'resolve_model_files', 'top_k']
 
 
 @dataclass(frozen=True)
@@ -121,15 +99,6 @@ def _warm_up(backend: Backend, model_path):
     except Exception as error:  # noqa: BLE001 - any engine failure is a startup error
         reason = ' '.join(str(error).split())  # engines' messages span lines; startup's may not
         raise BackendError(f'{model_path}: the model loads but fails to run ({reason})') from None
-
-
-def as_probabilities(scores: np.ndarray) -> np.ndarray:
-    """Pass a softmax output through; turn logits into probabilities."""
-    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
-    if scores.min() >= 0.0 and abs(float(scores.sum()) - 1.0) < 1e-3:
-        return scores
-    exp = np.exp(scores - scores.max())
-    return exp / exp.sum()
 
 
 def top_k(probabilities: np.ndarray, k: int) -> list:

@@ -13,7 +13,7 @@ Jetson; constructing the backend raises ImportError where jetson-inference is no
 
 import numpy as np
 
-from waste_classifier_ros.backends import Backend, BackendError
+from waste_classifier_ros.backends.base import Backend, BackendError
 from waste_classifier_ros.preprocessing import resize_rgb
 
 # The blob names the training export writes and jetson-inference's ONNX loader expects.

@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
-from waste_classifier_ros.backends import Backend, BackendError, as_probabilities
+from waste_classifier_ros.backends.base import Backend, BackendError, as_probabilities
 from waste_classifier_ros.preprocessing import to_tensor
 
 
