@@ -1,0 +1,332 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The station page in a real browser: headless Debian Chromium driven by Playwright.
+
+Real processes over real (local) DDS: a camera in this test process publishes solid-colour
+frames on /image, the classifier node classifies them with the tiny test network (a colour is a
+known class), and the station_web node serves the page that Chromium opens. Waits are
+Playwright's expectations and the harness's bounded waits, never sleeps.
+"""
+
+import json
+import re
+import threading
+import time
+
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import NodeProcess
+from sensor_msgs.msg import Image
+from station_web_support import files_under, write_capture
+from tiny_model import CLASSES, COLOURS, solid, write_model_dir
+from vision_msgs.msg import Classification
+
+from waste_classifier_ros.review import split_for
+from waste_classifier_ros.station_web.demo import CHROMIUM, CHROMIUM_ARGS
+
+sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright is not installed')
+expect = sync_api.expect
+pytestmark = pytest.mark.ros
+
+CAMERA_HZ = 15.0
+MAX_RATE = 5.0
+WAIT_MS = 20000  # for every expectation and page wait (two busy cores are slow)
+expect.set_options(timeout=WAIT_MS)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+CLASSIFIER_PARAMS = {'smoothing_window': 1, 'frames_to_confirm': 1, 'stall_timeout': 0.6,
+                     'diagnostics_period': 0.2}
+# True when the live image's lower-right area (away from the overlay's text box) has the colour.
+LIVE_PIXEL_IS = '''([r, g, b]) => {
+  const img = document.querySelector('[data-testid=live]');
+  if (!img.complete || !img.naturalWidth) return false;
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0);
+  const d = context.getImageData(Math.floor(canvas.width * 0.8), Math.floor(canvas.height * 0.8),
+                                 1, 1).data;
+  return Math.abs(d[0] - r) < 30 && Math.abs(d[1] - g) < 30 && Math.abs(d[2] - b) < 30;
+}'''
+
+
+class Camera:
+    """A camera in the test process: a solid-colour 320x240 frame at CAMERA_HZ while running."""
+
+    def __init__(self, context):
+        self.node = rclpy.create_node('test_camera', context=context)
+        self.publisher = self.node.create_publisher(Image, '/image', 1)
+        self.colour = COLOURS['glass']
+        self.running = True
+        self.node.create_timer(1.0 / CAMERA_HZ, self._tick)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def _tick(self):
+        if self.running:
+            rgb = solid(self.colour, height=240, width=320)
+            self.publisher.publish(Image(height=240, width=320, encoding='rgb8', step=960,
+                                         data=rgb.tobytes()))
+
+    def close(self):
+        self.executor.shutdown()
+        self._thread.join(5)
+        self.node.destroy_node()
+
+
+def start_station(inbox, dataset, classifier='/waste_classifier', **params) -> NodeProcess:
+    station = NodeProcess('waste_classifier_ros.station_web.node', params={
+        'port': 0, 'inbox': str(inbox), 'dataset': str(dataset), 'max_rate': MAX_RATE,
+        'classifier': classifier, **params}).start()
+    line = station.wait_for_output('station page: open', timeout=30)
+    station.url = re.search(r'open (http://\S+/)', line).group(1)
+    return station
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    return write_model_dir(tmp_path_factory.mktemp('model'))
+
+
+@pytest.fixture(scope='module')
+def camera(ros_context):
+    camera = Camera(ros_context)
+    yield camera
+    camera.close()
+
+
+@pytest.fixture(scope='module')
+def classifier(model, camera):
+    with NodeProcess('waste_classifier_ros.classifier_node',
+                     params={'model': str(model), **CLASSIFIER_PARAMS}) as node:
+        node.wait_for_output('ready:', timeout=60)
+        yield node
+
+
+@pytest.fixture(scope='module')
+def station(classifier, tmp_path_factory):
+    root = tmp_path_factory.mktemp('station')
+    node = start_station(root / 'inbox', root / 'dataset')
+    node.inbox, node.dataset = root / 'inbox', root / 'dataset'
+    yield node
+    assert node.stop() == 0, node.output
+
+
+@pytest.fixture(scope='module')
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={'width': 412, 'height': 915})  # a phone
+    page.set_default_timeout(WAIT_MS)
+    yield page
+    page.close()
+
+
+def last_bin(received) -> str:
+    return received[-1].results[0].class_id if received else ''
+
+
+def test_page_shows_live_frames_the_published_bin_and_the_classes(page, camera, station, probe):
+    bins = probe.collect(Classification, '/waste_classifier/bin', LATCHED)
+    camera.colour = COLOURS['glass']
+    page.goto(station.url)
+    live, shown_bin = page.get_by_test_id('live'), page.get_by_test_id('bin')
+    expect(live).not_to_have_attribute('data-frames', '0')
+    page.wait_for_function(LIVE_PIXEL_IS, arg=list(COLOURS['glass']))
+    probe.wait_for(lambda: last_bin(bins) == 'glass', 15, 'glass on ~/bin')
+    expect(shown_bin).to_have_attribute('data-bin', 'glass')
+    expect(shown_bin).to_contain_text('Glass')
+    expect(shown_bin).to_have_css('background-color', 'rgb(44, 160, 44)')  # bins.yaml
+    expect(page.get_by_test_id('classes').locator('.bar-row').first).to_have_attribute(
+        'data-class', 'glass')
+
+    camera.colour = COLOURS['metal']
+    page.wait_for_function(LIVE_PIXEL_IS, arg=list(COLOURS['metal']))
+    probe.wait_for(lambda: last_bin(bins) == 'mixed_recycling', 15, 'mixed_recycling on ~/bin')
+    expect(shown_bin).to_have_attribute('data-bin', last_bin(bins))
+    expect(shown_bin).to_contain_text('Mixed recycling')
+    expect(shown_bin).to_have_css('background-color', 'rgb(255, 194, 14)')
+    expect(page.get_by_test_id('classes').locator('.bar-row').first).to_have_attribute(
+        'data-class', 'metal')
+    health = page.get_by_test_id('health')
+    expect(health).to_have_attribute('data-status', 'ok')
+    expect(page.locator('#h-fps')).not_to_have_text('–')
+    assert page.evaluate('document.documentElement.scrollWidth') <= 412  # fits a phone
+
+
+def test_one_overlay_subscription_for_all_browsers_at_the_capped_rate(browser, station, probe):
+    def overlay_subscribers():
+        return probe.node.count_subscribers('/waste_classifier/overlay')
+    probe.wait_for(lambda: overlay_subscribers() == 0, 15, 'no overlay subscriber without a page')
+    pages = [browser.new_page() for _ in range(2)]
+    try:
+        for page in pages:
+            page.goto(station.url)
+            expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        probe.wait_for(lambda: overlay_subscribers() == 1, 15, 'one overlay subscription')
+        first = int(pages[0].get_by_test_id('live').get_attribute('data-frames'))
+        started = time.monotonic()
+        pages[0].wait_for_function(
+            f'() => Number(document.querySelector("[data-testid=live]").dataset.frames) >= '
+            f'{first + 10}', timeout=WAIT_MS)
+        rate = 10 / (time.monotonic() - started)
+        assert rate <= MAX_RATE * 1.25, f'{rate:.1f} frames/s shown, cap {MAX_RATE} (camera ' \
+                                        f'{CAMERA_HZ} Hz)'
+        stats = pages[0].request.get(station.url + 'api/stats').json()
+        assert stats['viewers'] == 2
+        # Each encoded frame went to both pages: more frames sent than encoded.
+        assert stats['frames_encoded'] < stats['frames_sent'] <= 2 * stats['frames_encoded']
+        assert overlay_subscribers() == 1
+    finally:
+        for page in pages:
+            page.close()
+    probe.wait_for(lambda: overlay_subscribers() == 0, 15,
+                   'the overlay subscription to go once the last page closed')
+
+
+def test_stalled_warning_appears_when_frames_stop_and_clears_when_they_return(page, camera,
+                                                                              station):
+    page.goto(station.url)
+    stall, health = page.get_by_test_id('stall'), page.get_by_test_id('health')
+    expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+    expect(stall).to_be_hidden()
+    camera.running = False
+    try:
+        expect(stall).to_be_visible()
+        expect(stall).to_contain_text('Camera stalled')
+        expect(health).to_have_attribute('data-status', 'stalled')
+    finally:
+        camera.running = True
+    expect(stall).to_be_hidden()
+    expect(health).to_have_attribute('data-status', 'ok')
+
+
+def test_a_class_key_moves_the_capture_into_the_dataset_and_undo_moves_it_back(page, station):
+    inbox, dataset = station.inbox, station.dataset
+    name = '20261130T101500_000012'
+    write_capture(inbox, 'plastic', name, score=0.41)
+    before = files_under(inbox)
+    page.goto(station.url)
+    capture, progress = page.get_by_test_id('capture'), page.get_by_test_id('progress')
+    expect(capture).to_have_attribute('data-id', f'plastic/{name}.jpg')
+    expect(page.get_by_test_id('review')).to_contain_text('The model said plastic (41.0%)')
+    expect(progress).to_have_text('1 waiting · 0 labelled · 0 discarded · 0 skipped')
+
+    page.keyboard.press(str(CLASSES.index('metal') + 1))
+    expect(progress).to_have_text('0 waiting · 1 labelled · 0 discarded · 0 skipped')
+    split = split_for(f'plastic/{name}.jpg')
+    assert files_under(dataset) == {f'{split}/metal/{name}.jpg', f'{split}/metal/{name}.json'}
+    assert files_under(inbox) == set()
+
+    page.keyboard.press('u')
+    expect(progress).to_have_text('1 waiting · 0 labelled · 0 discarded · 0 skipped')
+    assert files_under(inbox) == before and files_under(dataset) == set()
+
+    page.get_by_role('button', name='Discard').click()  # a tap does the same as the key
+    expect(progress).to_have_text('0 waiting · 0 labelled · 1 discarded · 0 skipped')
+    assert files_under(inbox) == {f'.discarded/{p}' for p in before}
+    page.keyboard.press('u')
+    expect(progress).to_have_text('1 waiting · 0 labelled · 0 discarded · 0 skipped')
+    assert files_under(inbox) == before
+
+
+def test_dot_dot_and_absolute_paths_are_refused(page, station, tmp_path):
+    secret = tmp_path / 'secret.jpg'
+    secret.write_bytes(b'secret bytes')
+    page.goto(station.url)
+    answers = page.evaluate('''async ([gets, ids]) => {
+      const out = [];
+      for (const path of gets) {
+        const r = await fetch(path);
+        out.push([path, r.status, await r.text()]);
+      }
+      for (const id of ids) {
+        const r = await fetch('/api/review/label', {method: 'POST',
+          headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({id, label: 'glass'})});
+        out.push([id, r.status, await r.text()]);
+      }
+      return out;
+    }''', [[
+        '/captures/..%2F..%2Fsecret.jpg', '/captures/%2F' + str(secret).lstrip('/'),
+        '/captures/plastic%2F..%2F..%2F..%2Fsecret.jpg', '/captures/..%252F..%252Fsecret.jpg',
+        '/captures/%2e%2e/%2e%2e/secret.jpg'],
+        ['../secret.jpg', '../../' + secret.name, str(secret), 'plastic/../../secret.jpg']])
+    for what, status, text in answers:
+        assert 400 <= status < 500, (what, status, text)
+        assert 'secret bytes' not in text and 'Traceback' not in text, what
+    assert '".." and "." are refused' in json.loads(answers[0][2])['error']
+    assert 'absolute paths are refused' in json.loads(answers[1][2])['error']
+    assert secret.read_bytes() == b'secret bytes'
+    assert files_under(station.dataset) == set()
+
+
+def test_beyond_localhost_a_write_without_the_token_is_refused(page, classifier, probe,
+                                                               tmp_path):
+    inbox, dataset = tmp_path / 'inbox', tmp_path / 'dataset'
+    name = '20261130T101501_000003'
+    write_capture(inbox, 'glass', name, score=0.38)
+    before = files_under(inbox)
+    station = start_station(inbox, dataset, host='0.0.0.0')
+    try:
+        token = re.search(r'needs the token (\S+):', station.wait_for_output(
+            'labelling needs the token')).group(1)
+        url = station.url.replace('0.0.0.0', '127.0.0.1')
+        page.goto(url)
+        expect(page.get_by_test_id('capture')).to_have_attribute('data-id', f'glass/{name}.jpg')
+        page.keyboard.press('2')
+        expect(page.get_by_test_id('review-message')).to_contain_text('refused (401)')
+        assert files_under(inbox) == before and files_under(dataset) == set()
+
+        page.goto(f'{url}?token={token}')
+        assert 'token' not in page.url  # taken out of the address bar
+        expect(page.get_by_test_id('capture')).to_have_attribute('data-id', f'glass/{name}.jpg')
+        page.keyboard.press('2')
+        expect(page.get_by_test_id('progress')).to_contain_text('1 labelled')
+        assert files_under(dataset) == {f'{split_for(name + ".jpg")}/glass/{name}.jpg',
+                                        f'{split_for(name + ".jpg")}/glass/{name}.json'}
+
+        # The web side failing leaves the ROS side running: the classifier keeps classifying.
+        station.kill()
+        received = probe.collect(Classification, '/waste_classifier/classification')
+        probe.wait_for_messages(received, 3, timeout=15, what='classifications after the kill')
+        assert classifier.process.poll() is None
+    finally:
+        station.kill()
+
+
+def test_the_page_outlives_the_classifier_and_recovers_when_it_returns(page, model, camera,
+                                                                       tmp_path):
+    params = {'model': str(model), **CLASSIFIER_PARAMS}
+    name = 'waste_classifier_b'  # its own /diagnostics status name, apart from the module's
+    station = start_station(tmp_path / 'inbox', tmp_path / 'dataset', classifier=f'/{name}')
+    try:
+        with NodeProcess('waste_classifier_ros.classifier_node', params=params,
+                         name=name) as first:
+            first.wait_for_output('ready:', timeout=60)
+            page.goto(station.url)
+            health = page.get_by_test_id('health')
+            expect(health).to_have_attribute('data-status', 'ok')
+            first.kill()
+        expect(health).to_have_attribute('data-status', 'silent')
+        expect(page.get_by_test_id('stall')).to_contain_text('classifier not reporting')
+        assert page.request.get(station.url + 'api/review').status == 200  # web side runs on
+        with NodeProcess('waste_classifier_ros.classifier_node', params=params,
+                         name=name) as second:
+            second.wait_for_output('ready:', timeout=60)
+            expect(health).to_have_attribute('data-status', 'ok')
+            expect(page.get_by_test_id('stall')).to_be_hidden()
+        assert station.process.poll() is None
+    finally:
+        assert station.stop() == 0, station.output
