@@ -11,6 +11,7 @@ Every process inherits the machine-local ROS environment that conftest.py sets u
 """
 
 import json
+import os
 from pathlib import Path
 import signal
 import subprocess
@@ -47,15 +48,24 @@ class NodeProcess:
         self.command = [sys.executable, '-u', *entry, *map(str, args),
                         *_ros_args(params_file, params, remaps, name, log_level)]
         self._env = env
+        self._own_group = False
         self._lines = []
         self._ended = False
         self._changed = threading.Condition()
         self.process = None
 
+    @classmethod
+    def program(cls, command, env=None) -> 'NodeProcess':
+        """Any other command line (`ros2 launch ...`) in a process group of its own."""
+        process = cls(command[0], env=env)
+        process.command = [str(part) for part in command]
+        process._own_group = True
+        return process
+
     def start(self):
         self.process = subprocess.Popen(
             self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env,
-            text=True, bufsize=1)
+            text=True, bufsize=1, start_new_session=self._own_group)
         threading.Thread(target=self._read, daemon=True).start()
         return self
 
@@ -107,7 +117,17 @@ class NodeProcess:
             self.process.send_signal(sig)
         return self.wait_exit(timeout)
 
+    def interrupt_group(self, sig=signal.SIGINT):
+        """Signal the whole process group, as a terminal's Ctrl-C does (program() only)."""
+        assert self._own_group, 'only a program() has a process group of its own'
+        os.killpg(self.process.pid, sig)
+
     def kill(self):
+        if self.process and self._own_group:
+            try:  # the program's children too, even when the program itself has ended
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)

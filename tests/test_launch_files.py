@@ -21,7 +21,6 @@ import re
 import runpy
 import shutil
 import signal
-import subprocess
 import sys
 import types
 
@@ -325,17 +324,26 @@ def test_demo_plays_the_samples_into_the_classifier(stand_in_launch):
 @pytest.mark.ros
 @pytest.mark.skipif(shutil.which('ros2') is None, reason='ros2 launch is not installed here')
 def test_demo_launch_for_real(probe, tmp_path):
+    from ros_harness import NodeProcess
     from tiny_model import write_model_dir
     from vision_msgs.msg import Classification
 
     model = write_model_dir(tmp_path / 'model')
     received = probe.collect(Classification, '/waste_classifier/classification')
-    launch = subprocess.Popen(
-        [shutil.which('ros2'), 'launch', PACKAGE, 'demo.launch.py', f'model:={model}',
-         'rate:=5.0'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        probe.wait_for_messages(received, 3, timeout=60, what='classifications via ros2 launch')
-    finally:
-        launch.send_signal(signal.SIGINT)
-        output = launch.communicate(timeout=30)[0]
-    assert launch.returncode == 0, output
+    launch = NodeProcess.program([shutil.which('ros2'), 'launch', PACKAGE, 'demo.launch.py',
+                                  f'model:={model}', 'rate:=5.0'])
+    with launch:
+        try:
+            probe.wait_for(lambda: len(received) >= 3 or launch.process.poll() is not None,
+                           timeout=60, what='3 classifications via ros2 launch')
+        except AssertionError as error:
+            raise AssertionError(f'{error}; ros2 launch output:\n{launch.output}') from None
+        code = launch.process.poll()
+        assert code is None, f'ros2 launch ended early with exit code {code}:\n{launch.output}'
+        # Ctrl-C in a terminal: SIGINT to the launch and both nodes, then launch's own SIGINT.
+        launch.interrupt_group(signal.SIGINT)
+        code = launch.wait_exit(timeout=30)
+    output = launch.output
+    assert code == 0, f'exit code {code}:\n{output}'
+    assert output.count('process has finished cleanly') == 2, output
+    assert 'process has died' not in output and 'Traceback' not in output, output
