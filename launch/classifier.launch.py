@@ -7,6 +7,7 @@ For a camera driver of your own (usb_cam, v4l2_camera, a RealSense, a bag being 
 
     ros2 launch waste_classifier_ros classifier.launch.py image_topic:=/camera/image_raw
     ros2 launch waste_classifier_ros classifier.launch.py image_topic:=/image_raw view:=true
+    ros2 launch waste_classifier_ros classifier.launch.py web:=true   # page on 127.0.0.1:8080
 
 Model, labels, backend and bins file left empty keep the params file's values (by default the
 shipped model and config/bins.yaml). stream.launch.py and demo.launch.py include this file.
@@ -56,6 +57,30 @@ def _viewer(context):
                  arguments=['/' + overlay])]
 
 
+# The station web page (web:=true): station_web on this classifier's topics, on 127.0.0.1.
+WEB = {
+    'web_port': ('8080', 'port of the station web page (web:=true), on 127.0.0.1'),
+    'web_inbox': ('', "capture inbox the page reviews ('' = review off)"),
+    'web_dataset': ('', "dataset the page's review moves captures into ('' = review off)"),
+}
+
+
+def _web(context):
+    if LaunchConfiguration('web').perform(context) != 'true':
+        return []
+    namespace = LaunchConfiguration('namespace').perform(context).strip('/')
+    classifier = '/'.join(part for part in ('', namespace, 'waste_classifier') if part)
+    values = {name: LaunchConfiguration(name).perform(context) for name in WEB}
+    bins_file = LaunchConfiguration('bins_file').perform(context)
+    return [Node(
+        package='waste_classifier_ros', executable='station_web', name='station_web',
+        namespace=LaunchConfiguration('namespace'), output='screen',
+        parameters=[{'classifier': '/' + classifier, 'port': int(values['web_port']),
+                     'inbox': values['web_inbox'], 'dataset': values['web_dataset'],
+                     **({'bins_file': bins_file} if bins_file else {})}],
+    )]
+
+
 def generate_launch_description():
     default_params = PathJoinSubstitution(
         [FindPackageShare('waste_classifier_ros'), 'config', 'classifier.yaml'])
@@ -74,6 +99,12 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'view', default_value='false', choices=['true', 'false'],
             description='also start rqt_image_view on the annotated overlay'),
+        DeclareLaunchArgument(
+            'web', default_value='false', choices=['true', 'false'],
+            description='also start the station web page (live view, bin, health, review)'),
+        *[DeclareLaunchArgument(name, default_value=default, description=description)
+          for name, (default, description) in WEB.items()],
         OpaqueFunction(function=_classifier),
         OpaqueFunction(function=_viewer),
+        OpaqueFunction(function=_web),
     ])

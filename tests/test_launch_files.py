@@ -24,6 +24,7 @@ import signal
 import sys
 import types
 
+import link_install
 import pytest
 import yaml
 
@@ -154,32 +155,21 @@ class Launch:
 
 
 def setup_kwargs() -> dict:
-    """Run setup.py with setuptools.setup replaced by a recorder (in the source tree)."""
-    import setuptools
-    captured = {}
-    original, cwd = setuptools.setup, os.getcwd()
-    setuptools.setup = captured.update
-    try:
-        os.chdir(ROOT)
-        runpy.run_path(str(ROOT / 'setup.py'))
-    finally:
-        setuptools.setup = original
-        os.chdir(cwd)
-    return captured
+    return link_install.setup_arguments(ROOT)
 
 
 def console_scripts() -> dict:
-    entries = setup_kwargs()['entry_points']['console_scripts']
-    return dict(re.fullmatch(r'\s*(\S+)\s*=\s*(\S+)\s*', entry).groups() for entry in entries)
+    return link_install.console_scripts(setup_kwargs())
 
 
-def declared_parameters(module_name) -> set:
+def declared_parameters(module) -> set:
     """Names a node of this package declares, read from its source without importing it.
 
-    Two forms are recognised: declare_parameter('name', ...) with a literal name, and the keys
-    of a module-level dict literal named ...PARAMETERS that the node declares in a loop.
+    `module` is the dotted module of its console script. Two forms are recognised:
+    declare_parameter('name', ...) with a literal name, and the keys of a module-level dict
+    literal named ...PARAMETERS that the node declares in a loop.
     """
-    path = ROOT / PACKAGE / f'{module_name}.py'
+    path = ROOT / f'{module.replace(".", "/")}.py'
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if (isinstance(node, ast.Call) and getattr(node.func, 'attr', '') == 'declare_parameter'
@@ -228,9 +218,10 @@ def test_every_argument_is_described(stand_in_launch, path):
 
 
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
-def test_nodes_exist_and_get_only_declared_parameters(stand_in_launch, path):
+@pytest.mark.parametrize('web', ['false', 'true'])
+def test_nodes_exist_and_get_only_declared_parameters(stand_in_launch, path, web):
     scripts = console_scripts()
-    for node, configurations in Launch(path).nodes:
+    for node, configurations in Launch(path, {'web': web}).nodes:
         package, executable = node.kwargs['package'], node.kwargs['executable']
         parameters = node_parameters(node, configurations)
         if package != PACKAGE:
@@ -240,7 +231,7 @@ def test_nodes_exist_and_get_only_declared_parameters(stand_in_launch, path):
             assert executable in scripts, f'{executable} is not a console script of setup.py'
             module, function = scripts[executable].split(':')
             assert (ROOT / f'{module.replace(".", "/")}.py').is_file(), f'{module} is missing'
-            declared = declared_parameters(module.rsplit('.', 1)[1])
+            declared = declared_parameters(module)
         unknown = set(parameters) - declared
         assert not unknown, f'{executable} does not declare {sorted(unknown)}'
 
@@ -309,6 +300,19 @@ def test_view_without_rqt_image_view_installed_starts_the_classifier_anyway(stan
     launch = Launch(ROOT / 'launch' / 'classifier.launch.py', {'view': 'true'})
     assert [node.kwargs['package'] for node, _ in launch.nodes] == ['waste_classifier_ros']
     assert launch.messages == ['view:=true ignored: rqt_image_view is not installed']
+
+
+def test_web_starts_the_station_page_on_the_classifier(stand_in_launch):
+    path = ROOT / 'launch' / 'classifier.launch.py'
+    assert not [node for node, _ in Launch(path).nodes
+                if node.kwargs['executable'] == 'station_web'], 'page started without web:=true'
+    launch = Launch(path, {'web': 'true', 'namespace': 'bin1', 'web_port': '8090',
+                           'web_inbox': '/data/inbox', 'web_dataset': '/data/set'})
+    web, conf = launch.node('station_web')
+    assert node_parameters(web, conf) == {'classifier': '/bin1/waste_classifier', 'port': 8090,
+                                          'inbox': '/data/inbox', 'dataset': '/data/set'}
+    for demo in ('demo.launch.py', 'stream.launch.py'):
+        Launch(ROOT / 'launch' / demo, {'web': 'true'}).node('station_web')
 
 
 def test_demo_plays_the_samples_into_the_classifier(stand_in_launch):
