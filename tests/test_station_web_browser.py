@@ -11,6 +11,7 @@ Playwright's expectations and the harness's bounded waits, never sleeps.
 
 import json
 import re
+import sys
 import threading
 import time
 
@@ -330,3 +331,27 @@ def test_the_page_outlives_the_classifier_and_recovers_when_it_returns(page, mod
         assert station.process.poll() is None
     finally:
         assert station.stop() == 0, station.output
+
+
+def test_demo_web_serves_the_page_writes_a_screenshot_and_stops_on_ctrl_c(model, tmp_path):
+    import cv2
+
+    samples = tmp_path / 'samples'
+    samples.mkdir()
+    for name in ('glass', 'metal', 'paper'):
+        rgb = solid(COLOURS[name], height=240, width=320)
+        cv2.imwrite(str(samples / f'{name}_1.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    shot = tmp_path / 'page.png'
+    demo = NodeProcess.program([
+        sys.executable, '-u', '-m', 'waste_classifier_ros.station_web.demo', '--port', 0,
+        '--samples', samples, '--model', model, '--rate', 4, '--output', tmp_path / 'out',
+        '--screenshot', shot]).start()
+    try:
+        line = demo.wait_for_output('open http://127.0.0.1:', timeout=120)
+        assert re.fullmatch(r'open http://127\.0\.0\.1:\d+/  \(Ctrl-C to stop\)\n', line), line
+        assert cv2.imread(str(shot)).shape[1] == 1280
+        demo.interrupt_group()  # Ctrl-C in a terminal
+        assert demo.wait_exit(timeout=30) == 0, demo.output
+    finally:
+        demo.kill()
+    assert 'Traceback' not in demo.output

@@ -37,6 +37,9 @@ def parse_args(argv=None):
                         help='photos to play in a loop (default: the shipped samples)')
     parser.add_argument('--output', type=Path, default=Path('demo_output/web'),
                         help='folder for the inbox, the dataset and the node logs')
+    parser.add_argument('--model', default='',
+                        help='ONNX model with labels.txt and model_card.json beside it '
+                             '(default: the shipped model/waste_classifier.onnx)')
     parser.add_argument('--rate', type=float, default=1.0, help='photos per second')
     parser.add_argument('--screenshot', type=Path,
                         help='write a PNG of the page once it shows a frame and a bin')
@@ -86,7 +89,7 @@ def run(args) -> int:
     inbox, dataset = (args.output / 'inbox').resolve(), (args.output / 'dataset').resolve()
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
-    overrides = dict(CLASSIFIER_OVERRIDES)
+    overrides = dict(CLASSIFIER_OVERRIDES, **({'model': args.model} if args.model else {}))
     capture = 'capture_enabled' in CLASSIFIER_PARAMETERS
     if capture:
         overrides.update(capture_enabled='true', capture_inbox=str(inbox))
