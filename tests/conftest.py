@@ -18,6 +18,8 @@ ROS_ENVIRON = apply_local_ros_environ()
 clean_stale_shared_memory()
 
 sys.path.insert(0, str(Path(__file__).parent))
+# devenv/link_install.py: what setup.py installs, read the one way make env reads it.
+sys.path.insert(0, str(Path(__file__).parent.parent / 'devenv'))
 
 from ros_harness import RosProbe, init_context  # noqa: E402
 

@@ -17,8 +17,6 @@ import ast
 from importlib import util
 import os
 from pathlib import Path
-import re
-import runpy
 import shutil
 import signal
 import sys
@@ -154,14 +152,6 @@ class Launch:
         return matches[0]
 
 
-def setup_kwargs() -> dict:
-    return link_install.setup_arguments(ROOT)
-
-
-def console_scripts() -> dict:
-    return link_install.console_scripts(setup_kwargs())
-
-
 def declared_parameters(module) -> set:
     """Names a node of this package declares, read from its source without importing it.
 
@@ -220,7 +210,7 @@ def test_every_argument_is_described(stand_in_launch, path):
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
 @pytest.mark.parametrize('web', ['false', 'true'])
 def test_nodes_exist_and_get_only_declared_parameters(stand_in_launch, path, web):
-    scripts = console_scripts()
+    scripts = link_install.console_scripts(link_install.setup_arguments(ROOT))
     for node, configurations in Launch(path, {'web': web}).nodes:
         package, executable = node.kwargs['package'], node.kwargs['executable']
         parameters = node_parameters(node, configurations)
@@ -248,7 +238,7 @@ def test_default_paths_exist(stand_in_launch, path):
 
 
 def test_setup_installs_what_the_launch_files_use():
-    installed = dict(setup_kwargs()['data_files'])
+    installed = dict(link_install.setup_arguments(ROOT)['data_files'])
     share = f'share/{PACKAGE}'
     assert sorted(installed[f'{share}/launch']) == [
         f'launch/{path.name}' for path in LAUNCH_FILES]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
+import link_install
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,8 +58,15 @@ def test_colcon_build_installs_runnable_console_scripts(tmp_path):
                  'launch/stream.launch.py', 'model/waste_classifier.onnx', 'model/labels.txt'):
         assert (share / name).is_file(), f'{name} is not installed into {share}'
     scripts = install / 'lib' / 'waste_classifier_ros'
-    for name in ('classifier_node', 'media_source', 'waste-classify', 'waste-classifier-demo'):
-        assert (scripts / name).is_file(), f'console script {name} missing in {scripts}'
+    arguments = link_install.setup_arguments(ROOT)
+    assert sorted(os.listdir(scripts)) == sorted(link_install.console_scripts(arguments))
+    # make env (devenv/link_install.py) lays out the same files as this colcon build.
+    planned = link_install.plan(ROOT, arguments['data_files'])
+    colcon_adds_files_here = Path('share/waste_classifier_ros')  # package.dsv, hooks
+    for directory in {relative.parent for relative in planned} - {colcon_adds_files_here}:
+        assert sorted(os.listdir(install / directory)) == sorted(
+            relative.name for relative in planned if relative.parent == directory), directory
+    assert all((install / relative).is_file() for relative in planned)
     site = next((install / 'lib').glob('python3*/site-packages'))
     environ = dict(os.environ, PYTHONPATH=f'{site}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
                    AMENT_PREFIX_PATH=f'{install}{os.pathsep}{os.environ["AMENT_PREFIX_PATH"]}')
