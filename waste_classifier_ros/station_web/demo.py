@@ -15,6 +15,7 @@ frame and a bin decision, and writes a PNG of it.
 import argparse
 from pathlib import Path
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -61,7 +62,7 @@ def wait_for_url(run: NodeRun, timeout: float) -> str:
 
 
 def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None:
-    """Open the page in headless Chromium and write a PNG once it is live (and has a capture)."""
+    """Open the page in headless Chromium; write a PNG once it shows a frame and a bin."""
     from playwright.sync_api import expect, sync_playwright
     path.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -72,7 +73,7 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
             expect(page.get_by_test_id('live')).not_to_have_attribute(
                 'data-frames', '0', timeout=timeout * 1000)
             expect(page.get_by_test_id('bin')).not_to_have_attribute(
-                'data-bin', '', timeout=timeout * 1000)
+                'data-bin', re.compile('^(unknown)?$'), timeout=timeout * 1000)
             expect(page.get_by_test_id('classes').locator('.bar-row')).not_to_have_count(0)
             if with_capture:
                 expect(page.locator('#review-card')).to_be_visible(timeout=timeout * 1000)
@@ -84,7 +85,12 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
     print(f'screenshot of the page written to {path}')
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
+
+
 def run(args) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     args.output.mkdir(parents=True, exist_ok=True)
     inbox, dataset = (args.output / 'inbox').resolve(), (args.output / 'dataset').resolve()
     environ = apply_local_ros_environ()
