@@ -8,7 +8,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 VENV := .venv
 ROS := source devenv/ros_env.sh &&
-DATA ?= ../shared/data/waste7
+# Training and evaluation data: a dataset config of training/conf/dataset/ (field, permissive).
+DATASET ?= field
 # Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
@@ -40,10 +41,11 @@ soak: env
 	@$(ROS) python -m pytest -m soak tests
 
 train: env
-	@$(ROS) python -m training.train data_dir=$(DATA)
+	@$(ROS) python -m training.train dataset=$(DATASET) $(TRAIN_ARGS)
 
 evaluate: env
-	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --data $(DATA)/val
+	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --dataset $(DATASET) \
+		--json outputs/eval/metrics.json
 
 clean:
 	rm -rf build install log .pytest_cache demo_output bench_output outputs
