@@ -29,33 +29,88 @@ def fastdds_profile() -> Path:
     return share_path('config', 'fastdds_shm.xml')
 
 
-def unique_domain_id() -> int:
-    """Reserve a domain id that no other live run on this machine holds, for this process.
+def _owner_token(pid: int) -> str:
+    """Name process `pid` for good: its pid and start time (a reused pid has another one)."""
+    try:
+        stat = Path(f'/proc/{pid}/stat').read_text()
+    except OSError:
+        return f'{pid} gone'
+    return f'{pid} {stat.rpartition(")")[2].split()[19]}'  # field 22; the name may hold spaces
 
-    A process id alone can collide between concurrent runs; a lock per id cannot. The lock lives
-    as long as this process, whose children inherit the id through the environment.
+
+def _owner_of(domain_id: int) -> str:
+    try:
+        return (_RESERVATIONS / f'{domain_id}.owner').read_text()
+    except OSError:
+        return ''
+
+
+def _alive(owner: str) -> bool:
+    pid, _, started = owner.partition(' ')
+    return pid.isdigit() and started != 'gone' and _owner_token(int(pid)) == owner
+
+
+def _claim(domain_id: int, owner: str):
+    """Lock the id's file and name `owner` in it, unless a live process or owner holds it."""
+    reservation = open(_RESERVATIONS / f'{domain_id}.lock', 'w')
+    try:
+        fcntl.flock(reservation, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        reservation.close()
+        return None
+    current = _owner_of(domain_id)
+    if current != owner and _alive(current):
+        reservation.close()
+        return None
+    temporary = _RESERVATIONS / f'{domain_id}.owner.{os.getpid()}'
+    temporary.write_text(owner)
+    temporary.replace(_RESERVATIONS / f'{domain_id}.owner')
+    return reservation
+
+
+def unique_domain_id(owner_pid: int | None = None) -> int:
+    """Reserve a domain id that no other live run or shell on this machine holds.
+
+    The reservation lasts as long as process `owner_pid` lives (default: this process, whose
+    children inherit the id through the environment). Two records make it: a lock on the id's
+    file, held by this process while it lives (of two concurrent reservations only one wins),
+    and an owner file naming `owner_pid` and its start time, which keeps the id taken while that
+    process lives, also after this one has ended. devenv/ros_env.sh passes its shell's pid: the
+    shell keeps its id as long as it lives, and gets the same one when it sources the script
+    again.
     """
     _RESERVATIONS.mkdir(exist_ok=True)
+    owner = _owner_token(os.getpid() if owner_pid is None else owner_pid)
     first = os.getpid() % _DOMAIN_IDS
-    for offset in range(_DOMAIN_IDS):
-        domain_id = 1 + (first + offset) % _DOMAIN_IDS
-        reservation = open(_RESERVATIONS / f'{domain_id}.lock', 'w')
-        try:
-            fcntl.flock(reservation, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            reservation.close()
-            continue
-        _held.append(reservation)
-        return domain_id
+    candidates = [1 + (first + offset) % _DOMAIN_IDS for offset in range(_DOMAIN_IDS)]
+    mine = [domain_id for domain_id in candidates if _owner_of(domain_id) == owner]
+    for domain_id in mine + candidates:
+        reservation = _claim(domain_id, owner)
+        if reservation is not None:
+            _held.append(reservation)
+            return domain_id
     raise RuntimeError(f'all {_DOMAIN_IDS} ROS domain ids are held by other runs on this machine')
 
 
-def local_ros_environ(base=None, domain_id=None) -> dict:
-    """Return a copy of `base` (default os.environ) set up for a machine-local ROS graph."""
+def domain_id_is_reserved(domain_id: int) -> bool:
+    """Whether a live process holds `domain_id`'s lock or a live process owns it."""
+    with open(_RESERVATIONS / f'{domain_id}.lock', 'w') as reservation:
+        try:
+            fcntl.flock(reservation, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return _alive(_owner_of(domain_id))
+
+
+def local_ros_environ(base=None, domain_id=None, owner_pid=None) -> dict:
+    """Return a copy of `base` (default os.environ) set up for a machine-local ROS graph.
+
+    Without `domain_id` it reserves one for this process, or for process `owner_pid`.
+    """
     environ = dict(os.environ if base is None else base)
     environ.update({
         'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
-        'ROS_DOMAIN_ID': str(unique_domain_id() if domain_id is None else domain_id),
+        'ROS_DOMAIN_ID': str(unique_domain_id(owner_pid) if domain_id is None else domain_id),
         'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp',
         'FASTDDS_DEFAULT_PROFILES_FILE': str(fastdds_profile()),
     })
