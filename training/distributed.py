@@ -174,6 +174,14 @@ def gather_rows(rows: np.ndarray, total: int) -> np.ndarray:
     return result
 
 
+def rank_seed(seed: int) -> int:
+    """Return this process's own seed derived from ``seed``; rank 0 (and one process) keeps it."""
+    rank, _ = _rank_and_world()
+    if rank == 0:
+        return seed
+    return int(np.random.SeedSequence(seed, spawn_key=(rank,)).generate_state(1)[0])
+
+
 def average_buffers(model: nn.Module) -> None:
     """Average the floating-point buffers (BatchNorm running statistics) over all ranks.
 

@@ -121,7 +121,7 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
     seen, loss_sum, correct = 0, 0.0, 0
     start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=False, mininterval=2,
-               dynamic_ncols=True)
+               dynamic_ncols=True, disable=not distributed.is_main())
     for step, (images, targets) in enumerate(bar):
         lr = learning_rate(cfg, epoch, step, steps)
         for group in optimizer.param_groups:
@@ -146,9 +146,12 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
             writer.add_scalar('train/loss', loss.item(), global_step)
             writer.add_scalar('train/lr', lr, global_step)
     seconds = time.perf_counter() - start
-    stats = {'loss': loss_sum / seen, 'accuracy': correct / seen,
-             'images_per_s': seen / seconds, 'seconds': seconds,
-             'cpu_seconds': time.process_time() - cpu_start}
+    # Summed over the processes (each trained its share of every batch); throughput in total.
+    total_seen, loss_sum, correct, images_per_s, processes = map(float, distributed.all_reduce_sum(
+        [seen, loss_sum, correct, seen / seconds, 1]))
+    stats = {'loss': loss_sum / total_seen, 'accuracy': correct / total_seen,
+             'images_per_s': images_per_s, 'images_per_s_per_process': images_per_s / processes,
+             'seconds': seconds, 'cpu_seconds': time.process_time() - cpu_start}
     if writer is not None:
         for key, value in stats.items():
             writer.add_scalar(f'train/{key}', value, epoch + 1)
@@ -161,7 +164,8 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
 def predict_logits(model, loader, device) -> tuple:
     """Float32 logits and labels over a loader, in eval mode."""
     model.eval()
-    logits, labels = [], []
+    num_classes = models.head_module(model).out_features
+    logits, labels = [torch.zeros(0, num_classes)], [torch.zeros(0, dtype=torch.int64)]
     for images, targets in loader:
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         logits.append(model(images).float().cpu())
@@ -169,9 +173,23 @@ def predict_logits(model, loader, device) -> tuple:
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
-def validate(model, loaders: dict, classes, device) -> tuple:
-    """Per-source and combined metrics of the model on every source's validation set."""
-    outputs = {name: predict_logits(model, loader, device) for name, loader in loaders.items()}
+def predict_shared(model, dataset, batch_size: int, device) -> tuple:
+    """Logits and labels over a dataset, each process on its share, gathered in dataset order."""
+    share = torch.utils.data.Subset(dataset, distributed.shard(len(dataset)))
+    logits, labels = predict_logits(
+        model, torch.utils.data.DataLoader(share, batch_size=batch_size), device)
+    return (distributed.gather_rows(logits, len(dataset)),
+            distributed.gather_rows(labels, len(dataset)))
+
+
+def validate(model, val_sets: dict, batch_size: int, classes, device) -> tuple:
+    """Per-source and combined metrics of the model on every source's validation set.
+
+    Under torchrun every process scores its share and gets all predictions back, so every
+    process computes the metrics one process would.
+    """
+    outputs = {name: predict_shared(model, dataset, batch_size, device)
+               for name, dataset in val_sets.items()}
     per_source = {name: compute_metrics(calibration.softmax(logits), labels, classes)
                   for name, (logits, labels) in outputs.items()}
     combined = compute_metrics(
@@ -234,7 +252,8 @@ def start_wandb(cfg, out_dir: Path):
 
 def reproduce_command() -> str:
     overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    return ' '.join(['python -m training.train'] + [shlex.quote(o) for o in overrides])
+    return ' '.join([distributed.launcher() + ' training.train']
+                    + [shlex.quote(o) for o in overrides])
 
 
 def load_data(cfg: DictConfig) -> tuple:
@@ -270,11 +289,21 @@ def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None
 
 
 def run(cfg: DictConfig, out_dir) -> dict:
-    """Train as configured, writing checkpoints and TensorBoard logs to out_dir."""
+    """Train as configured, writing checkpoints and TensorBoard logs to out_dir.
+
+    Under torchrun every process trains its share (training.distributed) and only rank 0
+    writes; the result is the same on every process.
+    """
+    with distributed.session(resolve_device(cfg.device).type) as context:
+        return _train(cfg, Path(out_dir), context)
+
+
+def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict:
     wall_start = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
+    main_process = distributed.is_main()
+    if main_process:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    device = context.device
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.workers:
@@ -314,19 +343,24 @@ def run(cfg: DictConfig, out_dir) -> dict:
         # The run is still reproduced by its first command; the resumes are kept as history.
         command = checkpoint['command']
         resumes = checkpoint.get('resumes', []) + [
-            {'after_epoch': start_epoch, 'command': reproduce_command()}]
+            {'after_epoch': start_epoch, 'command': reproduce_command(),
+             'world_size': context.world_size}]
         log.info('resumed from %s after epoch %d', cfg.resume, start_epoch)
+        distributed.log_world_size_change(checkpoint.get('world_size', 1), context.world_size,
+                                          cfg.batch_size)
 
     train_data = data.AugmentedImages(multi.train, None)
     weights = sources.sample_weights(multi.train.labels, multi.train_source_ids,
                                      [s['weight'] for s in multi.info['sources']],
                                      len(classes), cfg.balance_power)
-    sampler = distributed.BalancedDistributedSampler(weights, len(multi.train.labels), cfg.seed)
-    val_loaders = {name: torch.utils.data.DataLoader(data.PreprocessedImages(image_set),
-                                                     batch_size=2 * cfg.batch_size)
-                   for name, image_set in multi.val.items()}
-    writer = SummaryWriter(str(out_dir / 'tb'))
-    wandb_run = start_wandb(cfg, out_dir)
+    batch_size = distributed.local_batch_size(cfg.batch_size, context.world_size)
+    # Seeded with seed * 1000 + epoch, every process the same draw; each takes its share.
+    sampler = distributed.BalancedDistributedSampler(weights, len(multi.train.labels),
+                                                     cfg.seed * 1000, context.rank,
+                                                     context.world_size)
+    val_sets = {name: data.PreprocessedImages(image_set) for name, image_set in multi.val.items()}
+    writer = SummaryWriter(str(out_dir / 'tb')) if main_process else None
+    wandb_run = start_wandb(cfg, out_dir) if main_process else None
     state = {
         'format': CHECKPOINT_FORMAT,
         'arch': cfg.arch,
@@ -336,8 +370,9 @@ def run(cfg: DictConfig, out_dir) -> dict:
         'config': OmegaConf.to_container(cfg, resolve=True),
         'command': command,
         'dataset': multi.info,
+        'world_size': context.world_size,
     }
-    if cfg.resume and not (out_dir / 'best.ckpt').exists():
+    if main_process and cfg.resume and not (out_dir / 'best.ckpt').exists():
         # A resume into a new run folder carries the best epoch kept so far along.
         earlier_best = Path(to_absolute_path(cfg.resume)).with_name('best.ckpt')
         if earlier_best.is_file():
@@ -348,40 +383,50 @@ def run(cfg: DictConfig, out_dir) -> dict:
         size = train_size(cfg, epoch)
         train_data.augment = transforms.train_augmentation(size, cfg.augment_strength,
                                                            cfg.new_background_p)
-        train_data.augment.set_random_seed(epoch_seed)
-        sampler.set_epoch(epoch_seed)
+        # Each process augments its share with a stream of its own (rank 0: one process's).
+        train_data.augment.set_random_seed(distributed.rank_seed(epoch_seed))
+        sampler.set_epoch(epoch)
         loader = torch.utils.data.DataLoader(
-            train_data, batch_size=cfg.batch_size, drop_last=True, sampler=sampler,
+            train_data, batch_size=batch_size, drop_last=True, sampler=sampler,
             num_workers=cfg.workers, worker_init_fn=data.seed_worker,
             pin_memory=device.type == 'cuda',
-            generator=torch.Generator().manual_seed(epoch_seed))
+            generator=torch.Generator().manual_seed(distributed.rank_seed(epoch_seed)))
         set_trainable(model, frozen, head_only=epoch < cfg.head_epochs)
-        stats = train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, device,
-                                writer, wandb_run)
-        metrics = validate(model, val_loaders, classes, device)
-        log_metrics(metrics, epoch, writer, wandb_run)
+        # Wrapped anew each epoch: DDP reduces the gradients of what trains in this epoch.
+        stats = train_one_epoch(distributed.wrap(model, context), criterion, optimizer, scaler,
+                                loader, cfg, epoch, device, writer, wandb_run)
+        distributed.average_buffers(model)
+        metrics = validate(model, val_sets, 2 * cfg.batch_size, classes, device)
+        if main_process:
+            log_metrics(metrics, epoch, writer, wandb_run)
         elapsed = previous_seconds + time.perf_counter() - wall_start
         improved = is_better(metrics['selection'], best)
         if improved:
             best = dict(metrics['selection'], epoch=epoch + 1)
-        log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%.1f img/s, %.0f s, %.0f CPU s)'
+        log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%s, %.0f s, %.0f CPU s)'
                  ' | worst source %s top-1 %.4f%s | %.1f min so far\n%s', epoch + 1,
-                 cfg.epochs, size, stats['loss'], stats['accuracy'], stats['images_per_s'],
+                 cfg.epochs, size, stats['loss'], stats['accuracy'],
+                 distributed.format_throughput(stats['images_per_s'], context.world_size),
                  stats['seconds'], stats['cpu_seconds'], metrics['selection']['worst_source'],
                  metrics['selection']['worst_top1'], ' (best so far)' if improved else '',
                  elapsed / 60, format_epoch(metrics))
         state.update(resumes=resumes, epoch=epoch + 1, model=model.state_dict(),
                      optimizer=optimizer.state_dict(), metrics=metrics, best=best,
-                     train_seconds=elapsed)
+                     train_seconds=elapsed, train=stats)
+        if not main_process:
+            continue
         # best.ckpt first: a last.ckpt on disk always has the best.ckpt it names beside it.
         if improved:
             save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}})
         save_checkpoint(out_dir / 'last.ckpt', state)
-    writer.close()
+    if writer is not None:
+        writer.close()
     if wandb_run is not None:
         wandb_run.finish()
     total = previous_seconds + time.perf_counter() - wall_start
-    if best is not None:
+    if best is not None and main_process:
+        val_loaders = {name: torch.utils.data.DataLoader(dataset, batch_size=2 * cfg.batch_size)
+                       for name, dataset in val_sets.items()}
         calibrate(out_dir / 'best.ckpt', val_loaders, device, total)
     if metrics is not None:
         log.info('final val metrics per source (last epoch):\n%s', '\n'.join(
@@ -391,7 +436,7 @@ def run(cfg: DictConfig, out_dir) -> dict:
     log.info('training finished: %d epochs, total wall time %.1f min (%.0f s); checkpoint %s',
              cfg.epochs, total / 60, total, out_dir / 'best.ckpt')
     return {'metrics': metrics, 'best': best, 'checkpoint': str(out_dir / 'best.ckpt'),
-            'last': str(out_dir / 'last.ckpt'), 'seconds': total}
+            'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': model}
 
 
 @hydra.main(version_base='1.3', config_path='conf', config_name='train')
@@ -402,4 +447,6 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == '__main__':
+    # Under torchrun, ranks other than 0 get no Hydra run folder and no log file.
+    sys.argv += distributed.hydra_overrides()
     sys.exit(main())
