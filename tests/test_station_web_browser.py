@@ -11,6 +11,7 @@ Playwright's expectations and the harness's bounded waits, never sleeps.
 
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -355,3 +356,26 @@ def test_demo_web_serves_the_page_writes_a_screenshot_and_stops_on_ctrl_c(model,
     finally:
         demo.kill()
     assert 'Traceback' not in demo.output
+
+
+@pytest.mark.parametrize('params, reason', [
+    ({'classifier': 'waste_classifier'}, 'a fully qualified node name like /waste_classifier'),
+    ({'max_rate': 100.0}, 'max_rate'),
+    ({'port': 'http'}, 'port'),
+])
+def test_bad_parameters_stop_the_node_with_one_fatal_line(params, reason):
+    node = NodeProcess('waste_classifier_ros.station_web.node', params=params).start()
+    assert node.wait_exit(30) == 1, node.output
+    assert reason in node.output and node.output.count('[FATAL]') == 1, node.output
+    assert 'Traceback' not in node.output
+
+
+def test_a_taken_port_stops_the_node_with_one_fatal_line():
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        node = NodeProcess('waste_classifier_ros.station_web.node', params={'port': port}).start()
+        assert node.wait_exit(30) == 1, node.output
+    assert '[FATAL]' in node.output and f'cannot listen on 127.0.0.1:{port}' in node.output
+    assert 'Traceback' not in node.output

@@ -80,7 +80,7 @@ class Live:
         event = asyncio.Event()
         self._clients.add(event)
         self.frames.add_viewer()
-        state_sent, jpeg_sent, state_at = -1, self.jpeg_sequence, 0.0
+        state_sent, jpeg_sent, state_at, later = -1, self.jpeg_sequence, 0.0, None
         try:
             while not ws.closed:
                 try:
@@ -88,12 +88,12 @@ class Live:
                 except TimeoutError:
                     state_sent = -1
                 event.clear()
-                now = time.monotonic()
-                if state_sent != self.state.version and now - state_at >= STATE_INTERVAL_S:
-                    state_sent, state_at = self.state.version, now
+                wait = state_at + STATE_INTERVAL_S - time.monotonic()
+                if state_sent != self.state.version and wait <= 0:
+                    state_sent, state_at, later = self.state.version, time.monotonic(), None
                     await ws.send_str(json.dumps({'type': 'state', **self.state.snapshot()}))
-                elif state_sent != self.state.version:
-                    asyncio.get_running_loop().call_later(STATE_INTERVAL_S, event.set)
+                elif state_sent != self.state.version and later is None:
+                    later = asyncio.get_running_loop().call_later(wait, event.set)
                 if jpeg_sent != self.jpeg_sequence:
                     jpeg_sent = self.jpeg_sequence
                     await ws.send_bytes(self.jpeg)

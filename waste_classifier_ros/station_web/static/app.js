@@ -226,4 +226,5 @@ document.addEventListener('keydown', (event) => {
 
 connect();
 loadReview();
-setInterval(loadReview, 3000);  // new captures arrive while the page is open
+// New captures arrive while the page is open; a hidden tab does not ask.
+setInterval(() => { if (document.visibilityState === 'visible') loadReview(); }, 5000);
