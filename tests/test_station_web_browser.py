@@ -284,7 +284,9 @@ def test_beyond_localhost_a_write_without_the_token_is_refused(page, classifier,
     try:
         token = re.search(r'needs the token (\S+):', station.wait_for_output(
             'labelling needs the token')).group(1)
-        url = station.url.replace('0.0.0.0', '127.0.0.1')
+        url = station.url
+        assert url.startswith('http://127.0.0.1:') and 'from other devices http://' in \
+            station.output
         page.goto(url)
         expect(page.get_by_test_id('capture')).to_have_attribute('data-id', f'glass/{name}.jpg')
         page.keyboard.press('2')

@@ -108,10 +108,12 @@ class StationWeb(Node):
         self.server = WebServer(self.app)
         port = self.server.start(self.host, self.port)
         log = self.get_logger()
-        where = '127.0.0.1' if guard.is_loopback(self.host) else self.host
+        every_address = self.host in ('0.0.0.0', '::', '')
+        where = '127.0.0.1' if guard.is_loopback(self.host) or every_address else self.host
+        others = f', from other devices http://<this machine>:{port}/' if every_address else ''
         log.info(f'station page: open http://{where}:{port}/ '
                  f'(classifier {self.overlay_topic.rsplit("/", 1)[0]}, review '
-                 f'{"on " + str(self.desk.inbox) if self.desk.enabled else "off"})')
+                 f'{"on " + str(self.desk.inbox) if self.desk.enabled else "off"}{others})')
         if self.token:
             log.info(f'labelling needs the token {self.token}: open '
                      f'http://{where}:{port}/?token={self.token}')
