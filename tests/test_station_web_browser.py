@@ -39,7 +39,7 @@ WAIT_MS = 20000  # for every expectation and page wait (two busy cores are slow)
 expect.set_options(timeout=WAIT_MS)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
-CLASSIFIER_PARAMS = {'smoothing_window': 1, 'frames_to_confirm': 1, 'stall_timeout': 0.6,
+CLASSIFIER_PARAMS = {'smoothing_window': 1, 'frames_to_confirm': 1, 'stall_timeout': 1.0,
                      'diagnostics_period': 0.2}
 # True when the live image's lower-right area (away from the overlay's text box) has the colour.
 LIVE_PIXEL_IS = '''([r, g, b]) => {
@@ -177,12 +177,13 @@ def test_one_overlay_subscription_for_all_browsers_at_the_capped_rate(browser, s
             page.goto(station.url)
             expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
         probe.wait_for(lambda: overlay_subscribers() == 1, 15, 'one overlay subscription')
+        # 20 frames take at least 18 of the encoder's periods whenever the clock starts.
         first = int(pages[0].get_by_test_id('live').get_attribute('data-frames'))
         started = time.monotonic()
         pages[0].wait_for_function(
             f'() => Number(document.querySelector("[data-testid=live]").dataset.frames) >= '
-            f'{first + 10}', timeout=WAIT_MS)
-        rate = 10 / (time.monotonic() - started)
+            f'{first + 20}', timeout=WAIT_MS)
+        rate = 20 / (time.monotonic() - started)
         assert rate <= MAX_RATE * 1.25, f'{rate:.1f} frames/s shown, cap {MAX_RATE} (camera ' \
                                         f'{CAMERA_HZ} Hz)'
         stats = pages[0].request.get(station.url + 'api/stats').json()
