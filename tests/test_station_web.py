@@ -255,6 +255,7 @@ def test_bad_requests_get_a_4xx_with_a_reason(station):
                          headers={'Origin': 'http://evil.example'}), 403, 'cross-site'),
             (client.get('/api/state', headers={'Host': 'evil.example'}), 403,
              'not a local name'),
+            (client.get('/ws', headers={'Origin': 'http://evil.example'}), 403, 'cross-site'),
         ]
         for request, status, reason in checks:
             got, body = await status_and_json(await request)

@@ -243,6 +243,13 @@ def test_a_class_key_moves_the_capture_into_the_dataset_and_undo_moves_it_back(p
     expect(progress).to_have_text('1 waiting · 0 labelled · 0 discarded · 0 skipped')
     assert files_under(inbox) == before
 
+    page.keyboard.press('Enter')  # confirms the suggestion
+    expect(progress).to_have_text('0 waiting · 1 labelled · 0 discarded · 0 skipped')
+    assert files_under(dataset) == {f'{split}/plastic/{name}.jpg', f'{split}/plastic/{name}.json'}
+    page.keyboard.press('u')
+    expect(progress).to_have_text('1 waiting · 0 labelled · 0 discarded · 0 skipped')
+    assert files_under(inbox) == before and files_under(dataset) == set()
+
 
 def test_dot_dot_and_absolute_paths_are_refused(page, station, tmp_path):
     secret = tmp_path / 'secret.jpg'

@@ -138,11 +138,15 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
             return _error(500, f'internal error ({type(error).__name__}); the station_web log '
                                'has the details')
 
-    async def write_body(request) -> dict:
-        """Return the JSON body of a review move, once the request may write at all."""
+    def same_site(request) -> None:
+        """Refuse what another site's page in the same browser sends (writes, the stream)."""
         origin = request.headers.get('Origin')
         if origin and urlsplit(origin).netloc != request.host:
             raise guard.PageError(403, f'cross-site request from {origin} refused')
+
+    async def write_body(request) -> dict:
+        """Return the JSON body of a review move, once the request may write at all."""
+        same_site(request)
         if token and not guard.token_matches(token, request.headers.get(TOKEN_HEADER)):
             raise guard.PageError(401, 'labelling needs the token that station_web printed at '
                                        'start (open the page with ?token=...)')
@@ -167,6 +171,7 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
                             content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
 
     async def websocket(request):
+        same_site(request)
         ws = web.WebSocketResponse(heartbeat=20.0)
         await ws.prepare(request)
         feeder = asyncio.create_task(live.feed(ws))

@@ -217,6 +217,7 @@ document.addEventListener('keydown', (event) => {
   const classes = (review && review.classes) || [];
   const index = Number.parseInt(event.key, 10);
   if (index >= 1 && index <= classes.length) label(classes[index - 1]);
+  else if (event.key === 'Enter' && review && review.current) label(review.current.predicted);
   else if (event.key === 's' || event.key === ' ') act('skip');
   else if (event.key === 'd' || event.key === 'Delete') act('discard');
   else if (event.key === 'u' || (event.ctrlKey && event.key === 'z')) post('undo');
