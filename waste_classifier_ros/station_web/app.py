@@ -47,6 +47,7 @@ class Live:
         self.encoded = self.sent = 0
         self._frame_arrived = asyncio.Event()
         self._clients = set()
+        self._last_problem = ''
 
     def wake(self) -> None:
         for event in self._clients:
@@ -68,7 +69,9 @@ class Live:
             try:
                 self.jpeg = await loop.run_in_executor(None, encode_jpeg, raw)
             except CodecError as error:
-                self.log(f'overlay frame not shown: {error}')
+                if str(error) != self._last_problem:  # once per kind of problem, not per frame
+                    self._last_problem = str(error)
+                    self.log(f'overlay frames not shown: {error}')
                 continue
             self.jpeg_sequence += 1
             self.encoded += 1
@@ -78,6 +81,7 @@ class Live:
     async def feed(self, ws: web.WebSocketResponse) -> None:
         """Send state and frames to one browser until it goes; a slow one gets fewer frames."""
         event = asyncio.Event()
+        event.set()  # the state goes out at once
         self._clients.add(event)
         self.frames.add_viewer()
         state_sent, jpeg_sent, state_at, later = -1, self.jpeg_sequence, 0.0, None
