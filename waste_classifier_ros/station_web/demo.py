@@ -86,11 +86,14 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
+    raise KeyboardInterrupt  # stop the nodes, then exit 0
 
 
 def run(args) -> int:
+    # SIGTERM stops the nodes as Ctrl-C does; SIGINT too when the shell that started this
+    # ignored it (a background job of a script), so `kill -INT` still stops it cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     args.output.mkdir(parents=True, exist_ok=True)
     inbox, dataset = (args.output / 'inbox').resolve(), (args.output / 'dataset').resolve()
     environ = apply_local_ros_environ()
