@@ -18,7 +18,7 @@ from tiny_model import CLASSES
 
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.review import split_for
+from waste_classifier_ros.review import ReviewError, ReviewSession, split_for
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
@@ -297,3 +297,23 @@ def test_an_internal_failure_is_a_500_without_traceback_and_logged(station):
     serve(state, inbox, dataset, scenario, log=log,
           desk=BrokenDesk(str(inbox), str(dataset), lambda: state.classes))
     assert 'Traceback' in log[0] and 'disk on fire' in log[0]
+
+
+def test_the_page_and_waste_review_never_hold_one_inbox_at_once(station):
+    state, inbox, dataset, _ = station
+    desk = ReviewDesk(str(inbox), str(dataset), lambda: state.classes)
+    try:
+        assert desk.view()['current']['id'] == CAPTURE  # the page holds the inbox now
+        with pytest.raises(ReviewError, match='another reviewer'):
+            ReviewSession(inbox, dataset, CLASSES)
+    finally:
+        desk.close()
+    with ReviewSession(inbox, dataset, CLASSES):  # the terminal reviewer first
+        desk = ReviewDesk(str(inbox), str(dataset), lambda: state.classes)
+        view = desk.view()
+        assert 'another reviewer' in view['problem'] and 'current' not in view
+        with pytest.raises(ReviewError, match='another reviewer'):
+            desk.label(CAPTURE, 'glass')
+    assert desk.view()['current']['id'] == CAPTURE  # free again once it closed
+    desk.close()
+    assert files_under(dataset) == set()
