@@ -13,7 +13,8 @@ DATASET ?= field
 # Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: env demo demo-web test lint pytest bench soak train evaluate colcon clean
+.PHONY: env demo demo-web test lint pytest bench soak train evaluate retrain flywheel-demo colcon \
+	clean
 
 env:
 	@bash devenv/setup_env.sh
@@ -47,5 +48,15 @@ evaluate: env
 	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --dataset $(DATASET) \
 		--json outputs/eval/metrics.json
 
+# A new classifier layer on the station's reviewed photos (waste-review's dataset) plus the base
+# sources; installed over model/ only with RETRAIN_ARGS=--promote or when it wins (README).
+STATION ?= station_dataset
+retrain: env
+	@$(ROS) python -m training.retrain --station $(STATION) --dataset $(DATASET) $(RETRAIN_ARGS)
+
+# The whole loop offline: capture -> review -> retrain -> before/after on a new style.
+flywheel-demo: env
+	@$(ROS) python -m waste_classifier_ros.flywheel_demo $(FLYWHEEL_ARGS)
+
 clean:
-	rm -rf build install log .pytest_cache demo_output bench_output outputs
+	rm -rf build install log .pytest_cache demo_output bench_output outputs flywheel_output

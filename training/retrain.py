@@ -1,0 +1,380 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Retrain the deployed model on a station's reviewed photos; install it only when it is better.
+
+    python -m training.retrain --station my_station/ [--dataset field] [--promote]
+
+The new model keeps the current model's network and learns a new classifier layer on features
+cached from it (the 1280 pooled features before the last layer, computed once per image with
+ONNX Runtime): minutes on a CPU, where fine-tuning the whole network would take hours, and with
+a few hundred station photos the head is where the gain is (README, "The data flywheel"). The
+layer starts from the current one and is pulled back towards it (`--anchor`), trained on the
+base sources plus the station's `train/` photos with the class- and source-balanced draw of
+training.sources (the station is one more source, `--station-weight`).
+
+Then the current and the new ONNX model are both evaluated, as files, through training.evaluate
+on the station's held-out `val/` photos, on every base source's `val/`, and on any `--eval`
+folder; the per-class recalls are printed side by side. The new model is installed into
+`--install-dir` only with `--promote`, or when it wins by the rule: better top-1 on the station's
+val, and no more than `--max-drop` (1 point) worse on any base source's val. Its model card
+records the parent's sha256, the data it saw and the comparison.
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+from pathlib import Path
+import shutil
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+
+from training import evaluate, sources
+from waste_classifier_ros import model_card
+
+log = logging.getLogger('training.retrain')
+STATION = 'station'
+
+
+class HeadlessModel:
+    """The current ONNX model with its pooled features as a second output.
+
+    Called on a batch it returns probabilities and features side by side, one row per image, so
+    training.evaluate.predict_folder (class maps, unreadable files, the deployment view) can
+    drive it.
+    """
+
+    def __init__(self, path: Path, labels: Path) -> None:
+        import onnxruntime
+
+        self.model = onnx.load(str(path))
+        self.features, self.weight, self.bias = find_head(self.model)
+        self.classes = model_card.read_labels(labels)
+        graph = onnx.ModelProto()
+        graph.CopyFrom(self.model)
+        graph.graph.output.append(onnx.helper.make_tensor_value_info(
+            self.features, onnx.TensorProto.FLOAT, None))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
+                                                    providers=['CPUExecutionProvider'])
+        self.input_name = self.session.get_inputs()[0].name
+        size = self.session.get_inputs()[0].shape[-1]
+        self.input_size = size if isinstance(size, int) else 224
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        probabilities, features = self.session.run(None, {self.input_name: batch})
+        return np.hstack([probabilities, features.reshape(len(batch), -1)])
+
+    def head(self) -> tuple[np.ndarray, np.ndarray]:
+        values = {i.name: numpy_helper.to_array(i) for i in self.model.graph.initializer}
+        return values[self.weight].astype(np.float32), values[self.bias].astype(np.float32)
+
+    def with_head(self, weight: np.ndarray, bias: np.ndarray) -> onnx.ModelProto:
+        """Return a copy of the model whose last layer has the given weight and bias."""
+        new = onnx.ModelProto()
+        new.CopyFrom(self.model)
+        for initializer in new.graph.initializer:
+            if initializer.name in (self.weight, self.bias):
+                value = weight if initializer.name == self.weight else bias
+                initializer.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
+                                                             initializer.name))
+        return new
+
+
+def find_head(model: onnx.ModelProto) -> tuple[str, str, str]:
+    """(feature tensor, weight initializer, bias initializer) of the Gemm before the Softmax."""
+    producers = {output: node for node in model.graph.node for output in node.output}
+    softmax = producers.get(model.graph.output[0].name)
+    gemm = producers.get(softmax.input[0]) if softmax is not None else None
+    initializers = {i.name for i in model.graph.initializer}
+    if (softmax is None or softmax.op_type != 'Softmax' or gemm is None
+            or gemm.op_type != 'Gemm' or len(gemm.input) != 3
+            or not set(gemm.input[1:]) <= initializers):
+        raise ValueError('the model does not end in Gemm -> Softmax with constant weights, so '
+                         'its classifier layer cannot be retrained on its own (export it with '
+                         'training.export)')
+    transposed = next((a.i for a in gemm.attribute if a.name == 'transB'), 0)
+    if not transposed:
+        raise ValueError('the last Gemm is not transB=1 (weights [classes, features])')
+    return gemm.input[0], gemm.input[1], gemm.input[2]
+
+
+def features_of(model: HeadlessModel, folders: dict) -> dict:
+    """Map each name to (features, labels, current probabilities) of its (folder, class_map)."""
+    out = {}
+    for name, (folder, class_map) in folders.items():
+        rows, labels, _ = evaluate.predict_folder(model, folder, class_map=class_map, name=name)
+        count = len(model.classes)
+        out[name] = (rows[:, count:], labels, rows[:, :count])
+        log.info('%s: features of %d images from %s', name, len(labels), folder)
+    return out
+
+
+def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight: np.ndarray,
+             bias: np.ndarray, steps: int, lr: float, anchor: float,
+             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fit softmax(features @ W.T + b) to labels, weighted by the draw, from (weight, bias).
+
+    `anchor` pulls W and b towards the starting layer (an L2 penalty on the difference), so the
+    base sources keep what the current model knew.
+    """
+    torch.manual_seed(seed)
+    x = torch.from_numpy(features.astype(np.float32))
+    y = torch.from_numpy(labels.astype(np.int64))
+    p = torch.from_numpy(draw.astype(np.float32))
+    start_w, start_b = torch.from_numpy(weight), torch.from_numpy(bias)
+    w, b = start_w.clone().requires_grad_(), start_b.clone().requires_grad_()
+    optimizer = torch.optim.Adam([w, b], lr=lr)
+    for _ in range(steps):
+        loss = (torch.nn.functional.cross_entropy(x @ w.T + b, y, reduction='none') * p).sum()
+        loss = loss + anchor * ((w - start_w).square().sum() + (b - start_b).square().sum())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return w.detach().numpy(), b.detach().numpy()
+
+
+def promote_decision(current: dict, new: dict, base_names: list, max_drop: float) -> tuple:
+    """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases."""
+    if STATION not in current:
+        return False, 'no station val photos to judge on'
+    gain = new[STATION]['top1'] - current[STATION]['top1']
+    if gain <= 0:
+        return False, f'not better on the station ({100 * gain:+.1f} points)'
+    for name in base_names:
+        drop = current[name]['top1'] - new[name]['top1']
+        if drop > max_drop:
+            return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
+    return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
+        f'{100 * max_drop:g} point(s) worse'
+
+
+def side_by_side(current: dict, new: dict, classes: list) -> str:
+    """Per evaluation set: top-1 and per-class recall of the current and the new model."""
+    lines = []
+    for name in current:
+        lines.append(f'== {name} ({current[name]["num_images"]} images)')
+        lines.append(f'{"class":<12}{"current":>9}{"new":>9}{"change":>9}{"images":>8}')
+        rows = [(c, current[name]['per_class'][c]['recall'], new[name]['per_class'][c]['recall'],
+                 current[name]['per_class'][c]['support']) for c in classes]
+        rows.append(('top-1', current[name]['top1'], new[name]['top1'],
+                     current[name]['num_images']))
+        for label, before, after, support in rows:
+            if support:
+                lines.append(f'{label:<12}{100 * before:>8.1f}%{100 * after:>8.1f}%'
+                             f'{100 * (after - before):>+8.1f}{support:>8}')
+    return '\n'.join(lines)
+
+
+def plot(current: dict, new: dict, classes: list, path: Path) -> None:
+    """Bars of per-class recall and top-1, current vs new, one panel per evaluation set."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    names = list(current)
+    figure, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
+    labels = classes + ['top-1']
+    x = np.arange(len(labels))
+    for axis, name in zip(axes[0], names):
+        for offset, (title, result) in zip((-0.2, 0.2), (('current', current), ('new', new))):
+            values = [result[name]['per_class'][c]['recall'] for c in classes]
+            axis.bar(x + offset, values + [result[name]['top1']], 0.4,
+                     label=f'{title} ({100 * result[name]["top1"]:.1f}%)')
+        axis.set_xticks(x, labels, rotation=45, ha='right')
+        axis.set_ylim(0, 1.2)
+        axis.set_yticks(np.linspace(0, 1, 6))
+        axis.set_title(f'{name}: recall per class')
+        axis.legend(loc='upper left', ncol=2, fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def install(files: list, target_dir: Path) -> None:
+    """Copy the model files into target_dir, each under a temporary name, then renamed over."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        temporary = target_dir / f'.{path.name}.{os.getpid()}.tmp'
+        shutil.copyfile(path, temporary)
+        with open(temporary, 'rb') as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, target_dir / path.name)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--station', type=Path, required=True,
+                        help='reviewed photos: DIR/train/<class>/ and DIR/val/<class>/ '
+                        '(what waste-review writes)')
+    parser.add_argument('--dataset', default='field',
+                        help='the base sources: a dataset config of training/conf/dataset/')
+    parser.add_argument('--base', action='append', default=[], metavar='NAME=DIR[:MAP]',
+                        help='a base source folder (train/ and val/) with an optional class map '
+                        'YAML, instead of --dataset; repeat for several')
+    parser.add_argument('--model', type=Path, default=Path('model/waste_classifier.onnx'),
+                        help='the current model (labels.txt and model_card.json beside it)')
+    parser.add_argument('--out', type=Path, help='output folder (default outputs/retrain/<time>)')
+    parser.add_argument('--install-dir', type=Path,
+                        help="where a promoted model goes (default: the current model's folder)")
+    parser.add_argument('--promote', action='store_true',
+                        help='install the new model whatever the comparison says')
+    parser.add_argument('--max-drop', type=float, default=1.0,
+                        help='points of top-1 a base source may lose for the rule (default 1)')
+    parser.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]',
+                        help='one more evaluation folder of class folders, with an optional '
+                        'class map YAML; shown, not used by the rule')
+    parser.add_argument('--station-weight', type=float, default=1.0,
+                        help="the station source's weight in the balanced draw")
+    parser.add_argument('--balance-power', type=float, default=0.5)
+    parser.add_argument('--steps', type=int, default=300)
+    parser.add_argument('--lr', type=float, default=3e-3)
+    parser.add_argument('--anchor', type=float, default=0.01,
+                        help='pull of the new layer towards the current one (L2)')
+    parser.add_argument('--png', type=Path, help='write the side-by-side bars here too')
+    return parser.parse_args(argv)
+
+
+def _named_folder(item: str, option: str) -> tuple:
+    """NAME=DIR[:CLASS_MAP.yaml] -> (name, folder, class map or None)."""
+    name, sep, rest = item.partition('=')
+    if not sep or not name or not rest:
+        raise ValueError(f'{option} {item!r}: expected NAME=DIR[:CLASS_MAP.yaml]')
+    folder, _, class_map = rest.partition(':')
+    return name, Path(folder), evaluate.read_class_map(class_map) if class_map else None
+
+
+def base_sources(dataset: str, folders: list) -> list:
+    if folders:
+        return [sources.Source(name, root, class_map)
+                for name, root, class_map in (_named_folder(f, '--base') for f in folders)]
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(Path(__file__).parent / 'conf'),
+                               version_base='1.3'):
+        cfg = compose('train', overrides=[f'dataset={dataset}'])
+    return sources.sources_from_config(cfg.sources)
+
+
+def eval_folders(args, bases: list) -> dict:
+    folders = {}
+    if (args.station / 'val').is_dir():
+        folders[STATION] = (args.station / 'val', None)
+    for source in bases:
+        folders[source.name] = (source.root / 'val', source.class_map)
+    for item in args.eval:
+        name, folder, class_map = _named_folder(item, '--eval')
+        folders[name] = (folder, class_map)
+    return folders
+
+
+def run(args) -> dict:
+    started = time.monotonic()
+    labels = args.model.with_name('labels.txt')
+    card_path = args.model.with_name('model_card.json')
+    parent_card = model_card.read_card(card_path) if card_path.exists() else {}
+    parent = HeadlessModel(args.model, labels)
+    classes = parent.classes
+    bases = base_sources(args.dataset, args.base)
+    station = sources.Source(STATION, args.station, None, args.station_weight,
+                             "the station's own photos")
+    train_splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
+    train = features_of(parent, {split.source.name: (split.source.root / 'train',
+                                                    split.source.class_map)
+                                 for split in train_splits})
+    names = list(train)
+    x = np.concatenate([train[n][0] for n in names])
+    y = np.concatenate([train[n][1] for n in names])
+    ids = np.concatenate([np.full(len(train[n][1]), i) for i, n in enumerate(names)])
+    draw = sources.sample_weights(y, ids, [s.weight for s in bases + [station]], len(classes),
+                                  args.balance_power)
+    weight, bias = fit_head(x, y, draw, *parent.head(), args.steps, args.lr, args.anchor)
+    stamp = datetime.datetime.now(datetime.timezone.utc)
+    out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
+    out.mkdir(parents=True, exist_ok=True)
+    new_path = out / args.model.name
+    onnx.save(parent.with_head(weight, bias), str(new_path))
+    shutil.copyfile(labels, out / 'labels.txt')
+
+    folders = eval_folders(args, bases)
+    current = evaluate.evaluate_sources(evaluate.OnnxClassifier(args.model, labels),
+                                        folders)['per_source']
+    new = evaluate.evaluate_sources(evaluate.OnnxClassifier(new_path, labels),
+                                    folders)['per_source']
+    wins, reason = promote_decision(current, new, [s.name for s in bases], args.max_drop / 100)
+    table = side_by_side(current, new, classes)
+    keep = ('num_images', 'top1', 'macro_f1')
+    comparison = {name: {'current': {k: current[name][k] for k in keep},
+                         'new': {k: new[name][k] for k in keep},
+                         'recall_current': {c: current[name]['per_class'][c]['recall']
+                                            for c in classes},
+                         'recall_new': {c: new[name]['per_class'][c]['recall']
+                                        for c in classes}}
+                  for name in folders}
+    card = {key: value for key, value in parent_card.items()
+            if key not in ('metrics', 'training', 'reproduce', 'export', 'calibration')}
+    card.update({
+        'model_file': new_path.name,
+        'onnx_sha256': model_card.sha256_file(new_path),
+        'onnx_bytes': new_path.stat().st_size,
+        'classes': classes,
+        'parent': {'onnx_sha256': model_card.sha256_file(args.model), 'path': str(args.model)},
+        'retrain': {
+            'method': "new classifier layer on the parent's cached features, started from "
+                      "and anchored to the parent's layer",
+            'command': 'python -m training.retrain ' + ' '.join(sys.argv[1:]),
+            'steps': args.steps, 'lr': args.lr, 'anchor': args.anchor,
+            'balance_power': args.balance_power, 'station_weight': args.station_weight,
+            'data': {'train': {n: int(len(train[n][1])) for n in names},
+                     'files_sha256': sources.files_sha256(train_splits),
+                     'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}
+                                 for s in bases + [station]]},
+            'comparison': comparison,
+            'rule': f'better top-1 on the station val, at most {args.max_drop:g} point(s) worse '
+                    'on any base source val',
+            'wins_by_rule': wins, 'decision': reason,
+            'date': stamp.isoformat(timespec='seconds'),
+            'duration_s': round(time.monotonic() - started, 1),
+        },
+    })
+    model_card.write_card(out / 'model_card.json', card)
+    report = {'out': str(out), 'wins_by_rule': wins, 'decision': reason,
+              'comparison': comparison, 'table': table}
+    (out / 'comparison.json').write_text(json.dumps(report, indent=1) + '\n')
+    for png in filter(None, (out / 'comparison.png', args.png)):
+        plot(current, new, classes, png)
+    installed = None
+    if args.promote or wins:
+        installed = args.install_dir or args.model.parent
+        install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
+    report['installed'] = str(installed) if installed else None
+    return report
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format='[retrain] %(message)s')
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        report = run(args)
+    except (ValueError, FileNotFoundError, model_card.ModelCardError) as error:
+        print(f'retrain: {error}', file=sys.stderr)
+        return 2
+    print(report['table'])
+    print(f'rule: {"wins" if report["wins_by_rule"] else "does not win"} '
+          f'({report["decision"]}); new model and card in {report["out"]}')
+    print(f'installed into {report["installed"]}' if report['installed'] else
+          'not installed (pass --promote to install anyway)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
