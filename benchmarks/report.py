@@ -15,6 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FINDINGS = HERE / 'findings.md'
+# Rows measured apart from `make bench` by benchmarks.training_throughput (1 against N processes).
+TRAINING_THROUGHPUT = HERE / 'training_throughput.json'
 
 # (name, phase, figure path, comparison, limit); a limit of None is computed in check_targets.
 _TARGETS = (
@@ -152,7 +154,13 @@ def _flood_rows(results: dict) -> list:
             for phase in results['phases'] if phase['rate'] == 'flood']
 
 
-def _training_lines(training: dict) -> list:
+def _throughput_rows() -> list:
+    if not TRAINING_THROUGHPUT.is_file():
+        return []
+    return json.loads(TRAINING_THROUGHPUT.read_text(encoding='utf-8'))['rows']
+
+
+def _training_lines(training: list) -> list:
     if not training:
         return ['No training figures: the model card has none and no evaluation data was given.',
                 '']
@@ -247,7 +255,7 @@ def markdown(results: dict) -> str:
                  'node CPU ms/frame', 'overlay frames received'], _overlay_rows(results)),
         '## Training',
         '',
-        *_training_lines(results.get('training')),
+        *_training_lines((results.get('training') or []) + _throughput_rows()),
     ]
     if FINDINGS.is_file():
         lines += ['## Findings', '', FINDINGS.read_text(encoding='utf-8').strip(), '']
