@@ -123,6 +123,15 @@ def test_one_epoch_then_export_with_onnx_parity_then_evaluate(dataset, tmp_path)
     assert set(metrics['per_class']) == set(CLASSES)
     assert (tmp_path / 'eval' / 'confusion_matrix_val.png').stat().st_size > 0
 
+    # The exported softmax has the calibration temperature folded in: the same probabilities
+    # as the checkpoint's logits divided by T.
+    batch = np.random.default_rng(0).standard_normal((4, 3, SIZE, SIZE)).astype(np.float32)
+    checkpoint_classifier = evaluate.load_classifier(result['checkpoint'])
+    assert checkpoint_classifier.temperature == pytest.approx(
+        checkpoint['calibration']['temperature'])
+    np.testing.assert_allclose(session.run(None, {'input_0': batch})[0],
+                               checkpoint_classifier(batch), atol=1e-5)
+
     # The checkpoint evaluates to the same predictions as its ONNX export.
     ckpt_metrics = evaluate.evaluate(evaluate.load_classifier(result['checkpoint']),
                                      dataset / 'val')

@@ -82,3 +82,37 @@ def calibration_report(logits: Mapping[str, np.ndarray], labels: Mapping[str, np
             'nll_after': negative_log_likelihood(logits[name], labels[name], temperature),
         }
     return report
+
+
+def plot_reliability(logits: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray],
+                     temperature: float, path, bins: int = BINS) -> None:
+    """Reliability diagrams, one panel per source: accuracy per confidence bin, before/after."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(logits), figsize=(4.2 * len(logits), 4), dpi=110,
+                             squeeze=False)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for ax, name in zip(axes[0], logits):
+        ax.plot([0, 1], [0, 1], color='grey', linestyle=':', label='perfectly calibrated')
+        for t, style in ((1.0, 'o-'), (temperature, 's-')):
+            probabilities = softmax(logits[name], t)
+            confidence = probabilities.max(axis=1)
+            correct = probabilities.argmax(axis=1) == np.asarray(labels[name])
+            which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+            filled = [b for b in range(bins) if (which == b).any()]
+            accuracy = [correct[which == b].mean() for b in filled]
+            ece = expected_calibration_error(probabilities, labels[name], bins)
+            ax.plot(centres[filled], accuracy, style, markersize=4,
+                    label=f'T = {t:.2f}: ECE {ece:.3f}')
+        ax.set_title(name)
+        ax.set_xlabel('confidence (top-1 probability)')
+        ax.set_ylabel('accuracy')
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(loc='upper left', fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

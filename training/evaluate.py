@@ -215,14 +215,14 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        folders = folders_to_evaluate(args)
-    except ValueError as error:
-        raise SystemExit(f'error: {error}') from None
     json_path = Path(args.json or 'outputs/eval/metrics.json')
     png_dir = Path(args.png_dir) if args.png_dir else json_path.parent
-    classifier = load_classifier(args.model, args.labels)
-    report = evaluate_sources(classifier, folders, args.batch_size)
+    try:
+        folders = folders_to_evaluate(args)
+        classifier = load_classifier(args.model, args.labels)
+        report = evaluate_sources(classifier, folders, args.batch_size)
+    except ValueError as error:  # bad folders, maps or model files: one line, no traceback
+        raise SystemExit(f'error: {error}') from None
     report = {'model': str(args.model), **report}
 
     print(format_report(report))

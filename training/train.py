@@ -286,6 +286,8 @@ def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None
     kept['calibration'] = report
     kept['run_seconds'] = run_seconds
     save_checkpoint(path, kept)
+    calibration.plot_reliability(logits, labels, report['temperature'],
+                                 path.with_name('reliability.png'))
 
 
 def run(cfg: DictConfig, out_dir) -> dict:
