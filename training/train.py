@@ -7,6 +7,7 @@ Fine-tune a backbone on several class-per-folder sources; Hydra config in traini
     python -m training.train dataset=permissive    # permissively licensed sources only
     python -m training.train +sources.my_station.root=/data/my_station   # one more source
     python -m training.train --multirun lr=3e-4,6e-4
+    torchrun --nproc-per-node 2 -m training.train  # DDP, 2 processes (training.distributed)
 
 The recipe is sized for a 2-core CPU: photos decoded once and cached, channels_last, the stem
 and first stages frozen, a head-only first epoch, progressive resizing from ``min_train_size`` up
@@ -16,6 +17,8 @@ with the shared deployment preprocessing; the kept checkpoint (best.ckpt) is the
 best worst-source top-1, so a large source cannot hide a failing one. After training, a
 temperature is fitted on validation (training.calibration) and stored for the export.
 With ``device=cuda`` (or ``auto`` on a machine with a GPU) it trains with mixed precision.
+Under torchrun each process trains its share of every batch (``batch_size`` is the global one)
+and only rank 0 writes logs, TensorBoard and checkpoints.
 Checkpoints hold only tensors and plain containers (training.checkpoints).
 """
 
