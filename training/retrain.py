@@ -55,7 +55,7 @@ class HeadlessModel:
         import onnxruntime
 
         self.model = onnx.load(str(path))
-        self.features, self.weight, self.bias = find_head(self.model)
+        self.features, self.weight, self.bias, self.trans_b = find_head(self.model)
         self.classes = model_card.read_labels(labels)
         graph = onnx.ModelProto()
         graph.CopyFrom(self.model)
@@ -74,8 +74,10 @@ class HeadlessModel:
         return np.hstack([probabilities, features.reshape(len(batch), -1)])
 
     def head(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the last layer as (weight [classes, features], bias)."""
         values = {i.name: numpy_helper.to_array(i) for i in self.model.graph.initializer}
-        return values[self.weight].astype(np.float32), values[self.bias].astype(np.float32)
+        weight = values[self.weight] if self.trans_b else values[self.weight].T
+        return np.ascontiguousarray(weight, np.float32), values[self.bias].astype(np.float32)
 
     def with_head(self, weight: np.ndarray, bias: np.ndarray) -> onnx.ModelProto:
         """Return a copy of the model whose last layer has the given weight and bias."""
@@ -83,14 +85,15 @@ class HeadlessModel:
         new.CopyFrom(self.model)
         for initializer in new.graph.initializer:
             if initializer.name in (self.weight, self.bias):
-                value = weight if initializer.name == self.weight else bias
+                value = bias if initializer.name == self.bias else (
+                    weight if self.trans_b else weight.T)
                 initializer.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
                                                              initializer.name))
         return new
 
 
-def find_head(model: onnx.ModelProto) -> tuple[str, str, str]:
-    """(feature tensor, weight initializer, bias initializer) of the Gemm before the Softmax."""
+def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
+    """(feature tensor, weight, bias, transB) of the Gemm before the Softmax."""
     producers = {output: node for node in model.graph.node for output in node.output}
     softmax = producers.get(model.graph.output[0].name)
     gemm = producers.get(softmax.input[0]) if softmax is not None else None
@@ -101,10 +104,11 @@ def find_head(model: onnx.ModelProto) -> tuple[str, str, str]:
         raise ValueError('the model does not end in Gemm -> Softmax with constant weights, so '
                          'its classifier layer cannot be retrained on its own (export it with '
                          'training.export)')
-    transposed = next((a.i for a in gemm.attribute if a.name == 'transB'), 0)
-    if not transposed:
-        raise ValueError('the last Gemm is not transB=1 (weights [classes, features])')
-    return gemm.input[0], gemm.input[1], gemm.input[2]
+    if any(a.name in ('transA', 'alpha', 'beta') and a.f not in (0.0, 1.0) or
+           a.name == 'transA' and a.i for a in gemm.attribute):
+        raise ValueError('the last Gemm scales or transposes its input; not a plain layer')
+    trans_b = bool(next((a.i for a in gemm.attribute if a.name == 'transB'), 0))
+    return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
 
 
 def features_of(model: HeadlessModel, folders: dict) -> dict:
