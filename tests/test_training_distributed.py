@@ -126,10 +126,18 @@ def test_bad_sampler_arguments_are_refused(kwargs, message):
         distributed.BalancedDistributedSampler(**arguments)
 
 
-def test_the_global_batch_splits_evenly_or_is_refused():
+def test_the_global_batch_splits_evenly_or_is_refused(caplog):
     assert distributed.local_batch_size(32, 2) == 16
     with pytest.raises(ValueError, match='batch_size=32 is the global batch'):
         distributed.local_batch_size(32, 3)
+    with caplog.at_level(logging.INFO, logger='training.distributed'):
+        distributed.log_world_size_change(2, 2, 32)
+        assert caplog.text == ''
+        distributed.log_world_size_change(1, 4, 32)
+    assert 'trained on 1 process(es) with 4: the global batch stays 32 (8 per process)' \
+        in caplog.text
+    with pytest.raises(ValueError, match='multiple of the 3 processes'):
+        distributed.log_world_size_change(2, 3, 32)
 
 
 def test_one_process_is_rank_0_of_1_without_a_process_group(monkeypatch):

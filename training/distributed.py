@@ -126,7 +126,7 @@ def _communication_device() -> torch.device:
 
 
 def all_reduce_sum(values) -> np.ndarray:
-    """Element-wise sum over all ranks of a list or array of numbers (float64); local alone."""
+    """Sum a list or array of numbers element-wise over all ranks (float64; one process: as is)."""
     array = np.asarray(values, dtype=np.float64)
     if not dist.is_initialized():
         return array
@@ -256,6 +256,7 @@ def format_throughput(images_per_s: float, world_size: int) -> str:
 
 def log_world_size_change(previous: int, world_size: int, batch_size: int) -> None:
     """Say what a resume on another number of processes than the checkpoint's does."""
+    per_process = local_batch_size(batch_size, world_size)
     if previous == world_size:
         return
     log.info('resuming a run trained on %d process(es) with %d: the global batch stays %d '
@@ -263,7 +264,7 @@ def log_world_size_change(previous: int, world_size: int, batch_size: int) -> No
              "epoch's class-balanced draw stay as they were; the draw is now split %d ways, "
              'each process augments its share with its own random stream, and BatchNorm '
              'statistics are taken over %d images per process', previous, world_size,
-             batch_size, batch_size // world_size, world_size, batch_size // world_size)
+             batch_size, per_process, world_size, per_process)
 
 
 def local_batch_size(batch_size: int, world_size: int) -> int:
