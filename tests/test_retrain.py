@@ -116,4 +116,4 @@ def test_a_station_class_that_is_not_a_project_class_is_refused(setup, capsys):
     (station / 'train' / 'banana').mkdir()
     assert retrain.main(['--station', str(station), '--base', f'base={base}',
                          '--model', str(model), '--out', str(tmp_path / 'out')]) == 2
-    assert 'class folder' in capsys.readouterr().err
+    assert 'station/train/banana' in capsys.readouterr().err
