@@ -11,6 +11,7 @@ Playwright's expectations and the harness's bounded waits, never sleeps.
 
 import json
 import re
+import signal
 import socket
 import sys
 import threading
@@ -389,3 +390,19 @@ def test_a_taken_port_stops_the_node_with_one_fatal_line():
         assert node.wait_exit(30) == 1, node.output
     assert '[FATAL]' in node.output and f'cannot listen on 127.0.0.1:{port}' in node.output
     assert 'Traceback' not in node.output
+
+
+@pytest.mark.parametrize('second', [signal.SIGINT, signal.SIGTERM], ids=['int', 'term'])
+def test_two_stop_signals_with_a_page_open_end_station_web_with_0(page, classifier, tmp_path,
+                                                                  second):
+    station = start_station(tmp_path / 'inbox', tmp_path / 'dataset')
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        station.process.send_signal(signal.SIGINT)  # Ctrl-C under ros2 launch: two at once
+        station.process.send_signal(second)
+        assert station.wait_exit(5) == 0, station.output
+        assert 'Traceback' not in station.output
+        expect(page.get_by_test_id('connection')).to_have_attribute('data-state', 'lost')
+    finally:
+        station.kill()

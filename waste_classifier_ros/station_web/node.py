@@ -20,13 +20,13 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 import rclpy
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.shutdown import ros_session
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import WebServer, make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
@@ -155,25 +155,23 @@ class StationWeb(Node):
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = StationWeb()
-            except ParameterException as error:
-                rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
-                return 1
-            try:
-                node.start_web()
-            except OSError as error:
-                node.get_logger().fatal(f'cannot listen on {node.host}:{node.port}: '
-                                        f'{error.strerror or error}')
-                return 1
-            try:
-                rclpy.spin(node)
-            finally:
-                node.close()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.shutdown).
+    with ros_session(args) as executor:
+        try:
+            node = StationWeb()
+        except ParameterException as error:
+            rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
+            return 1
+        try:
+            node.start_web()
+        except OSError as error:
+            node.get_logger().fatal(f'cannot listen on {node.host}:{node.port}: '
+                                    f'{error.strerror or error}')
+            return 1
+        try:
+            rclpy.spin(node, executor)
+        finally:
+            node.close()
     return 0
 
 
