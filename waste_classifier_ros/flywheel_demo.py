@@ -46,12 +46,16 @@ STYLE_SOURCE = ROOT / 'training' / 'conf' / 'source' / 'realwaste.yaml'
 CAPTURE = {'capture_enabled': 'true', 'capture_min_interval': '0.0', 'capture_queue_size': '32',
            'reliable': 'true', 'smoothing_window': '1', 'frames_to_confirm': '1'}
 QUIET_S = 3.0
+# Where a model that has not seen the new style may be: the shipped one, or a permissive one
+# beside it when the shipped model is trained on the style too.
+MODELS = (Path('model/waste_classifier.onnx'), Path('model/permissive/waste_classifier.onnx'))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='flywheel-demo', description=__doc__.split('\n')[1])
-    parser.add_argument('--model', type=Path, default=share_path('model', 'waste_classifier.onnx'),
-                        help='a model that has not seen the style (default: the shipped one)')
+    parser.add_argument('--model', type=Path,
+                        help='a model that has not seen the style (default: the first of '
+                        f'{", ".join(str(p) for p in MODELS)} whose card does not list it)')
     parser.add_argument('--style', type=Path, default=STYLE_SOURCE,
                         help='source config of the new style: root and class_map '
                              '(default: training/conf/source/realwaste.yaml)')
@@ -71,6 +75,23 @@ def style_config(path: Path) -> tuple[Path, dict]:
     config = yaml.safe_load(path.read_text(encoding='utf-8'))
     root = Path(config['root'])
     return (root if root.is_absolute() else ROOT / root).resolve(), config['class_map']
+
+
+def has_seen(model: Path, style: Path, style_root: Path) -> bool:
+    """Whether the model card lists the style among the sources the model was trained on."""
+    card = read_card(model.with_name('model_card.json'))
+    seen = [s.get('name') for s in card.get('sources', [])] + [
+        card.get('dataset', {}).get('root')]
+    return any(name in (style.stem, str(style_root)) for name in seen if name)
+
+
+def unseen_model(args, style_root: Path) -> Path:
+    candidates = [args.model] if args.model else [share_path(*p.parts) for p in MODELS]
+    for model in candidates:
+        if model.is_file() and not has_seen(model, args.style, style_root):
+            return model.resolve()
+    raise DemoError(f'no model that has not seen {style_root} among '
+                    f'{", ".join(map(str, candidates))}; pass --model of one (a permissive model)')
 
 
 def choose_photos(train: Path, class_map: dict, per_class: int, folder: Path) -> dict:
@@ -191,17 +212,12 @@ def retrain(args, station: Path, style_root: Path, logs: Path) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    args.model = args.model.resolve()
     args.output = args.output.resolve()
     apply_local_ros_environ()
     try:
         style_root, class_map = style_config(args.style)
-        card = read_card(args.model.with_name('model_card.json'))
-        seen = [s.get('name') for s in card.get('sources', [])] + [
-            card.get('dataset', {}).get('root')]
-        if any(str(s) and (s == 'realwaste' or str(s) == str(style_root)) for s in seen if s):
-            raise DemoError(f'{args.model} was trained on {style_root} already; pass --model of '
-                            'a model that has not seen it (the permissive model)')
+        args.model = unseen_model(args, style_root)
+        print(f'[flywheel] model {args.model}, which has not seen {style_root}')
         shutil.rmtree(args.output, ignore_errors=True)
         logs = args.output / 'logs'
         logs.mkdir(parents=True)
