@@ -135,3 +135,18 @@ def test_an_interrupted_write_is_cleaned_up_and_review_never_sees_a_half_pair(tm
     assert recover(inbox) == 2
     assert not (inbox / '.tmp').exists()
     assert not (inbox / 'glass' / '20261130T101500_000002.jpg').exists()
+
+
+def test_a_failed_write_is_counted_and_leaves_nothing_half_written(tmp_path):
+    inbox = tmp_path / 'inbox'
+    inbox.mkdir()
+    (inbox / 'glass').write_text('a file where the class folder should be')
+    writer = CaptureWriter(inbox, 10 ** 9, log=lambda message: None)
+    assert writer.submit(frame(), sidecar(1), 'glass')
+    assert writer.submit(frame(), sidecar(2), 'metal')
+    assert writer.wait_idle(10.0)
+    writer.close()
+    assert writer.counts['failed'] == 1 and writer.counts['written'] == 1
+    assert 'glass' in writer.last_failure
+    assert list((inbox / '.tmp').iterdir()) == []
+    assert [image.parent.name for _, image, _ in list_captures(inbox)] == ['metal']

@@ -242,22 +242,21 @@ class CaptureWriter:
             self._sequence += 1
             stem = f'{stamp:%Y%m%dT%H%M%S}_{self._sequence:06d}'
             temporary = (tmp / f'{stem}.jpg', tmp / f'{stem}.json')
-            _fsync_write(temporary[0], encoded.tobytes())
-            _fsync_write(temporary[1], sidecar)
             try:
-                self._link_pair(temporary, folder / f'{stem}.jpg')
-                break
-            except FileExistsError:  # a name from an earlier run in the same second
-                continue
-            finally:
+                _fsync_write(temporary[0], encoded.tobytes())
+                _fsync_write(temporary[1], sidecar)
+                if self._link_pair(temporary, folder / f'{stem}.jpg'):
+                    break
+                # else: a name from an earlier run in the same second; take the next one
+            finally:  # a full disk leaves nothing behind either
                 for path in temporary:
-                    path.unlink()
+                    path.unlink(missing_ok=True)
         _fsync_dir(folder)
         self._stored += size
 
     @staticmethod
-    def _link_pair(temporary: tuple[Path, Path], image: Path) -> None:
-        """Link the JPEG, then the sidecar, into place.
+    def _link_pair(temporary: tuple[Path, Path], image: Path) -> bool:
+        """Link the JPEG, then the sidecar, into place; False when the name is taken.
 
         A reviewer may empty and remove the class folder at any moment, so it is made again
         when it vanished.
@@ -266,16 +265,18 @@ class CaptureWriter:
             image.parent.mkdir(exist_ok=True)
             try:
                 os.link(temporary[0], image)
+                break
+            except FileExistsError:
+                return False
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-                continue
-            break
         try:
             os.link(temporary[1], image.with_suffix('.json'))
         except BaseException:
             image.unlink()
             raise
+        return True
 
     def _make_room(self, size: int) -> None:
         if self._stored + size <= self.max_bytes:
