@@ -108,12 +108,24 @@ def test_a_capture_replaced_after_it_was_shown_is_refused_until_seen_again(stati
     os.replace(replacement, shown.image)
     with pytest.raises(ReviewError, match='changed since it was shown'):
         session.label(ids[0], 'plastic')
+    session.pending()  # listing is not looking at it
     with pytest.raises(ReviewError, match='changed since it was shown'):
         session.label(ids[0], 'plastic')  # still refused: nobody has looked at the new one
     assert (inbox / ids[0]).read_bytes() == b'another frame entirely'
     assert not dataset.exists() or not any(dataset.rglob('*.jpg'))
     session.get(ids[0])
     assert session.label(ids[0], 'plastic').destination.read_bytes() == b'another frame entirely'
+
+
+def test_a_sidecar_rewritten_after_listing_is_refused(station):
+    inbox, _, ids, session = station
+    session.pending()
+    side = (inbox / ids[1]).with_suffix('.json')
+    side.write_text(side.read_text().replace('"glass", "score": 0.2', '"paper", "score": 0.9'))
+    with pytest.raises(ReviewError, match='changed since it was shown'):
+        session.label(ids[1], 'glass')
+    assert session.get(ids[1]).predicted == 'paper'
+    assert session.label(ids[1], 'glass').label == 'glass'
 
 
 def test_a_capture_gone_meanwhile_gives_a_clear_error(station):

@@ -216,7 +216,8 @@ class ReviewSession:
             raise ReviewError(f'{capture_id!r}: leads outside the inbox {self.inbox}')
         return path
 
-    def _read(self, capture_id: str) -> Capture:
+    def _read(self, capture_id: str, shown: bool) -> Capture:
+        """Read a capture; `shown` records it as what the reviewer now sees (else only if new)."""
         image = self._image_path(capture_id)
         side = sidecar_of(image)
         prints = (_fingerprint(image), _fingerprint(side))
@@ -228,7 +229,10 @@ class ReviewSession:
             raise ReviewError(f'{side}: gone (moved or removed meanwhile)') from None
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise ReviewError(f'{side}: not a capture sidecar ({error!r})') from None
-        self._shown[capture_id] = prints
+        if shown:
+            self._shown[capture_id] = prints
+        else:
+            self._shown.setdefault(capture_id, prints)
         return Capture(id=capture_id, image=image, predicted=predicted,
                        score=score if math.isfinite(score) else 0.0,
                        reason=str(sidecar.get('reason', '')), sidecar=sidecar)
@@ -245,7 +249,7 @@ class ReviewSession:
                 if side.name.startswith('.'):
                     continue
                 try:
-                    found.append(self._read(capture_id))
+                    found.append(self._read(capture_id, shown=False))
                 except ReviewError as error:
                     self.problems.append(str(error))
         order = {capture_id: i for i, capture_id in enumerate(self._skipped)}
@@ -253,8 +257,11 @@ class ReviewSession:
         return found
 
     def get(self, capture_id: str) -> Capture:
-        """One capture by id; ReviewError when unknown, gone, broken or outside the inbox."""
-        return self._read(capture_id)
+        """One capture by id, as the reviewer is shown it now (a later move checks it is the same).
+
+        ReviewError when unknown, gone, broken or outside the inbox.
+        """
+        return self._read(capture_id, shown=True)
 
     def _check_open(self) -> None:
         if self._lock.closed:
@@ -264,7 +271,7 @@ class ReviewSession:
         self._check_open()
         image = self._image_path(capture_id)
         if capture_id not in self._shown:
-            self._read(capture_id)
+            self._read(capture_id, shown=True)
         moved = _move_pair(image, target, self._shown[capture_id])
         del self._shown[capture_id]
         if capture_id in self._skipped:

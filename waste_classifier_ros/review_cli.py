@@ -74,7 +74,12 @@ def review(session: ReviewSession, answers: TextIO, out: TextIO, show_preview: b
             print(f'  ! {problem}', file=out)
         if not waiting:
             break
-        capture = waiting[0]
+        try:
+            capture = session.get(waiting[0].id)  # what is shown is what a move checks against
+        except ReviewError as error:
+            print(f'  ! {error}', file=out)
+            passed.add(waiting[0].id)
+            continue
         if show_preview:
             print(preview(capture.image), file=out)
         print(describe(capture, len(waiting)), file=out)
