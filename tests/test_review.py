@@ -10,7 +10,14 @@ import sys
 
 import pytest
 
-from waste_classifier_ros.review import DISCARDED, Action, ReviewError, ReviewSession, split_for
+from waste_classifier_ros.review import (
+    DISCARDED,
+    Action,
+    CaptureChangedError,
+    ReviewError,
+    ReviewSession,
+    split_for,
+)
 
 CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash']
 
@@ -108,13 +115,24 @@ def test_a_capture_replaced_after_it_was_shown_is_refused_until_seen_again(stati
     os.replace(replacement, shown.image)
     with pytest.raises(ReviewError, match='changed since it was shown'):
         session.label(ids[0], 'plastic')
-    session.pending()  # listing is not looking at it
-    with pytest.raises(ReviewError, match='changed since it was shown'):
+    with pytest.raises(CaptureChangedError, match='changed since it was shown'):
         session.label(ids[0], 'plastic')  # still refused: nobody has looked at the new one
     assert (inbox / ids[0]).read_bytes() == b'another frame entirely'
     assert not dataset.exists() or not any(dataset.rglob('*.jpg'))
     session.get(ids[0])
     assert session.label(ids[0], 'plastic').destination.read_bytes() == b'another frame entirely'
+
+
+def test_listing_is_not_looking_unless_a_move_was_refused(station):
+    inbox, _, ids, session = station
+    session.get(ids[0])
+    (inbox / ids[0]).write_bytes(b'changed after it was shown')
+    session.pending()  # a list after the change does not vouch for what was decided on
+    with pytest.raises(CaptureChangedError):
+        session.label(ids[0], 'plastic')
+    session.pending()  # the page shows the list again after the refusal: the new frame
+    assert session.label(ids[0], 'plastic').destination.read_bytes() == (
+        b'changed after it was shown')
 
 
 def test_a_sidecar_rewritten_after_listing_is_refused(station):

@@ -45,6 +45,10 @@ class ReviewError(Exception):
     """A review step that was refused; the message says why and nothing was lost."""
 
 
+class CaptureChangedError(ReviewError):
+    """The capture's files differ from what the reviewer was shown; look again first."""
+
+
 @dataclass(frozen=True)
 class Capture:
     """One captured frame waiting in the inbox."""
@@ -128,7 +132,7 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
     sources = (image, sidecar_of(image))
     targets = (target, sidecar_of(target))
     if tuple(_fingerprint(source) for source in sources) != expected:
-        raise ReviewError(f'{image}: changed since it was shown (replaced, or size or time '
+        raise CaptureChangedError(f'{image}: changed since it was shown (replaced, or size or time '
                           'differ); look at it again before deciding')
     placed = []
     try:
@@ -136,7 +140,7 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
             linked = _place(source, destination)
             placed.append(destination)
             if linked and os.lstat(destination).st_ino != inode:
-                raise ReviewError(f'{source}: replaced while being moved; left in place')
+                raise CaptureChangedError(f'{source}: replaced while being moved; left in place')
     except FileNotFoundError as error:
         for destination in placed:
             destination.unlink()
@@ -217,7 +221,11 @@ class ReviewSession:
         return path
 
     def _read(self, capture_id: str, shown: bool) -> Capture:
-        """Read a capture; `shown` records it as what the reviewer now sees (else only if new)."""
+        """Read a capture; `shown` records it as what the reviewer sees now.
+
+        Listing (shown False) records it only when it is new to this session or was refused as
+        changed: a page or prompt that lists captures shows them.
+        """
         image = self._image_path(capture_id)
         side = sidecar_of(image)
         prints = (_fingerprint(image), _fingerprint(side))
@@ -229,10 +237,8 @@ class ReviewSession:
             raise ReviewError(f'{side}: gone (moved or removed meanwhile)') from None
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise ReviewError(f'{side}: not a capture sidecar ({error!r})') from None
-        if shown:
+        if shown or self._shown.get(capture_id) is None:
             self._shown[capture_id] = prints
-        else:
-            self._shown.setdefault(capture_id, prints)
         return Capture(id=capture_id, image=image, predicted=predicted,
                        score=score if math.isfinite(score) else 0.0,
                        reason=str(sidecar.get('reason', '')), sidecar=sidecar)
@@ -272,7 +278,14 @@ class ReviewSession:
         image = self._image_path(capture_id)
         if capture_id not in self._shown:
             self._read(capture_id, shown=True)
-        moved = _move_pair(image, target, self._shown[capture_id])
+        if self._shown[capture_id] is None:
+            raise CaptureChangedError(f'{image}: changed since it was shown; look at it again '
+                                 'before deciding')
+        try:
+            moved = _move_pair(image, target, self._shown[capture_id])
+        except CaptureChangedError:
+            self._shown[capture_id] = None  # refused until listed or shown again
+            raise
         del self._shown[capture_id]
         if capture_id in self._skipped:
             self._skipped.remove(capture_id)
