@@ -132,8 +132,8 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
     sources = (image, sidecar_of(image))
     targets = (target, sidecar_of(target))
     if tuple(_fingerprint(source) for source in sources) != expected:
-        raise CaptureChangedError(f'{image}: changed since it was shown (replaced, or size or time '
-                          'differ); look at it again before deciding')
+        raise CaptureChangedError(f'{image}: changed since it was shown (replaced, or size or '
+                                  'time differ); look at it again before deciding')
     placed = []
     try:
         for source, destination, (inode, _, _) in zip(sources, targets, expected):
