@@ -69,12 +69,11 @@ def test_the_promote_rule():
 def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, capsys):
     tmp_path, model, base, station = setup
     install_dir = tmp_path / 'installed'
-    code = retrain.main(['--station', str(station), '--base', f'base={base}',
-                         '--model', str(model), '--out', str(tmp_path / 'out'),
-                         '--install-dir', str(install_dir), '--steps', '400', '--lr', '0.05',
-                         '--anchor', '0', '--station-weight', '4',
-                         '--png', str(tmp_path / 'bars.png')])
-    assert code == 0
+    args = ['--station', str(station), '--base', f'base={base}', '--model', str(model),
+            '--install-dir', str(install_dir), '--steps', '400', '--lr', '0.05', '--anchor', '0',
+            '--station-weight', '4', '--png', str(tmp_path / 'bars.png'),
+            '--cache', str(tmp_path / 'cache')]
+    assert retrain.main([*args, '--out', str(tmp_path / 'out')]) == 0
     printed = capsys.readouterr().out
     report = json.loads((tmp_path / 'out' / 'comparison.json').read_text())
     station_result, base_result = report['comparison']['station'], report['comparison']['base']
@@ -92,6 +91,13 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
                       model_card.read_labels(install_dir / 'labels.txt'))
     assert (tmp_path / 'bars.png').stat().st_size > 1000
     assert not list(install_dir.glob('.*.tmp'))
+    # A second run reads the training features from the cache, unchanged, and learns the same.
+    cached = {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()}
+    assert len(cached) == 2
+    assert retrain.main([*args, '--out', str(tmp_path / 'again')]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()} == cached
+    assert (tmp_path / 'again' / 'waste_classifier.onnx').read_bytes() == (
+        tmp_path / 'out' / 'waste_classifier.onnx').read_bytes()
 
 
 def test_without_station_val_only_promote_installs(setup, capsys):
@@ -102,7 +108,7 @@ def test_without_station_val_only_promote_installs(setup, capsys):
         folder.rmdir()
     (station / 'val').rmdir()
     args = ['--station', str(station), '--base', f'base={base}', '--model', str(model),
-            '--install-dir', str(tmp_path / 'installed'), '--steps', '20']
+            '--install-dir', str(tmp_path / 'installed'), '--steps', '20', '--cache', '']
     assert retrain.main([*args, '--out', str(tmp_path / 'a')]) == 0
     assert 'no station val photos to judge on' in capsys.readouterr().out
     assert not (tmp_path / 'installed').exists()
@@ -115,5 +121,6 @@ def test_a_station_class_that_is_not_a_project_class_is_refused(setup, capsys):
     tmp_path, model, base, station = setup
     (station / 'train' / 'banana').mkdir()
     assert retrain.main(['--station', str(station), '--base', f'base={base}',
-                         '--model', str(model), '--out', str(tmp_path / 'out')]) == 2
+                         '--model', str(model), '--out', str(tmp_path / 'out'),
+                         '--cache', '']) == 2
     assert 'station/train/banana' in capsys.readouterr().err

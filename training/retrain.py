@@ -23,6 +23,7 @@ records the parent's sha256, the data it saw and the comparison.
 
 import argparse
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +55,7 @@ class HeadlessModel:
     def __init__(self, path: Path, labels: Path) -> None:
         import onnxruntime
 
+        self.path = Path(path)
         self.model = onnx.load(str(path))
         self.features, self.weight, self.bias, self.trans_b = find_head(self.model)
         self.classes = model_card.read_labels(labels)
@@ -111,11 +113,38 @@ def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
     return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
 
 
-def features_of(model: HeadlessModel, folders: dict) -> dict:
-    """Map each name to (features, labels, current probabilities) of its (folder, class_map)."""
+def _cache_key(model_sha256: str, folder: Path, class_map) -> str:
+    """Hash of the model, the folder's files (name, size, time) and the class map."""
+    digest = hashlib.sha256(f'{model_sha256}\n{json.dumps(class_map, sort_keys=True)}'.encode())
+    for path in sorted(Path(folder).rglob('*')):
+        if path.is_file():
+            info = path.stat()
+            digest.update(f'{path}\t{info.st_size}\t{info.st_mtime_ns}\n'.encode())
+    return digest.hexdigest()[:24]
+
+
+def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) -> dict:
+    """Map each name to (features, labels, current probabilities) of its (folder, class_map).
+
+    With `cache`, features are kept in `cache/<key>.npz` and reused while the model and the
+    folder's files are unchanged (a second retrain after more reviews only reads the new ones'
+    folder again).
+    """
     out = {}
+    sha = model_card.sha256_file(model.path)
     for name, (folder, class_map) in folders.items():
-        rows, labels, _ = evaluate.predict_folder(model, folder, class_map=class_map, name=name)
+        stored = cache / f'{_cache_key(sha, folder, class_map)}.npz' if cache else None
+        if stored is not None and stored.is_file():
+            with np.load(stored) as data:
+                rows, labels = data['rows'], data['labels']
+        else:
+            rows, labels, _ = evaluate.predict_folder(model, folder, class_map=class_map,
+                                                      name=name)
+            if stored is not None:
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                temporary = stored.with_suffix('.tmp.npz')
+                np.savez(temporary, rows=rows, labels=labels)
+                os.replace(temporary, stored)
         count = len(model.classes)
         out[name] = (rows[:, count:], labels, rows[:, :count])
         log.info('%s: features of %d images from %s', name, len(labels), folder)
@@ -243,7 +272,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--lr', type=float, default=3e-3)
     parser.add_argument('--anchor', type=float, default=0.01,
                         help='pull of the new layer towards the current one (L2)')
+    parser.add_argument('--init', choices=('parent', 'fresh'), default='parent',
+                        help='start from the current layer (default) or from zero weights; '
+                        'fresh also drops the pull towards the current layer')
     parser.add_argument('--png', type=Path, help='write the side-by-side bars here too')
+    parser.add_argument('--cache', default='outputs/retrain/features',
+                        help="cached training features (reused while model and files are the "
+                        "same); '' to turn off")
     return parser.parse_args(argv)
 
 
@@ -293,14 +328,19 @@ def run(args) -> dict:
     train_splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
     train = features_of(parent, {split.source.name: (split.source.root / 'train',
                                                     split.source.class_map)
-                                 for split in train_splits})
+                                 for split in train_splits},
+                        Path(args.cache) if args.cache else None)
     names = list(train)
     x = np.concatenate([train[n][0] for n in names])
     y = np.concatenate([train[n][1] for n in names])
     ids = np.concatenate([np.full(len(train[n][1]), i) for i, n in enumerate(names)])
     draw = sources.sample_weights(y, ids, [s.weight for s in bases + [station]], len(classes),
                                   args.balance_power)
-    weight, bias = fit_head(x, y, draw, *parent.head(), args.steps, args.lr, args.anchor)
+    start = parent.head()
+    if args.init == 'fresh':
+        start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
+    weight, bias = fit_head(x, y, draw, *start, args.steps, args.lr,
+                            args.anchor if args.init == 'parent' else 0.0)
     stamp = datetime.datetime.now(datetime.timezone.utc)
     out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
     out.mkdir(parents=True, exist_ok=True)
@@ -332,8 +372,9 @@ def run(args) -> dict:
         'classes': classes,
         'parent': {'onnx_sha256': model_card.sha256_file(args.model), 'path': str(args.model)},
         'retrain': {
-            'method': "new classifier layer on the parent's cached features, started from "
-                      "and anchored to the parent's layer",
+            'method': "new classifier layer on the parent's cached features, "
+                      + ("started from and anchored to the parent's layer"
+                         if args.init == 'parent' else 'started from zero'),
             'command': 'python -m training.retrain ' + ' '.join(sys.argv[1:]),
             'steps': args.steps, 'lr': args.lr, 'anchor': args.anchor,
             'balance_power': args.balance_power, 'station_weight': args.station_weight,
