@@ -50,12 +50,12 @@ def ros_session(args: list[str] | None = None) -> Iterator[Executor]:
     try:
         # Held back until the executor exists; rclpy.init installs rclpy's handlers, which shut
         # the context down and then call ours.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             context = rclpy.init(args=args)
             executor = SingleThreadedExecutor()
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         with context:
             if stopped.is_set():  # a signal came before rclpy's handlers were in place
                 rclpy.try_shutdown()
