@@ -7,8 +7,9 @@ Retrain the deployed model on a station's reviewed photos; install it only when 
 
 The new model keeps the current model's network and learns a new classifier layer on features
 cached from it (the 1280 pooled features before the last layer, computed once per image with
-ONNX Runtime): minutes on a CPU, where fine-tuning the whole network would take hours, and with
-a few hundred station photos the head is where the gain is (README, "The data flywheel"). The
+ONNX Runtime): a couple of minutes on a CPU from the ONNX file alone, where fine-tuning the whole
+network needs the PyTorch checkpoint and the full recipe's time (README, "The data flywheel",
+has the measured choices). The
 layer starts from the current one and is pulled back towards it (`--anchor`), trained on the
 base sources plus the station's `train/` photos with the class- and source-balanced draw of
 training.sources (the station is one more source, `--station-weight`).
