@@ -37,6 +37,11 @@ def model(tmp_path_factory):
     return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
+def visible(inbox, pattern):
+    """Files in the class folders, where review and training look (not in .tmp/)."""
+    return sorted(p for p in inbox.glob(f'*/{pattern}') if not p.parent.name.startswith('.'))
+
+
 def start(model, inbox, **params):
     settings = {'model': str(model), 'capture_enabled': True,
                 'capture_inbox': str(inbox), 'capture_min_interval': 0.0,
@@ -180,14 +185,14 @@ def test_sigkill_while_capturing_leaves_no_half_written_capture(model, tmp_path,
             msg.header.stamp.sec = stamp
             station.publisher.publish(msg)
             station.probe.spin_for(0.01)
-            return len(list(inbox.glob('*/*.json'))) >= 6
+            return len(visible(inbox, '*.json')) >= 6
         probe.wait_for(captured, 60, 'six captures written (every noise frame is unsure)')
         node.process.send_signal(signal.SIGKILL)  # while frames keep coming and being written
         assert node.wait_exit(10) == -signal.SIGKILL
     finally:
         node.kill()
-    sidecars = list(inbox.glob('*/*.json'))
-    images = list(inbox.glob('*/*.jpg'))
+    sidecars = visible(inbox, '*.json')
+    images = visible(inbox, '*.jpg')
     assert len(sidecars) >= 6
     for sidecar in sidecars:
         data = json.loads(sidecar.read_text())
@@ -200,5 +205,5 @@ def test_sigkill_while_capturing_leaves_no_half_written_capture(model, tmp_path,
     orphans = [image for image in images if not image.with_suffix('.json').exists()]
     assert len(orphans) <= 1
     recover(inbox)
-    assert sorted(inbox.glob('*/*.jpg')) == sorted(s.with_suffix('.jpg') for s in sidecars)
+    assert visible(inbox, '*.jpg') == [s.with_suffix('.jpg') for s in sidecars]
     assert not (inbox / '.tmp').exists()
