@@ -14,6 +14,8 @@ import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -88,11 +90,19 @@ class Station:
         self.probe.wait_for(arrived, 10, 'capture counters in /diagnostics')
         return found[0]
 
-    def request(self) -> Trigger.Response:
-        self.probe.wait_for(lambda: self.service.service_is_ready(), 10, 'the ~/capture service')
-        future = self.service.call_async(Trigger.Request())
-        self.probe.wait_for(future.done, 10, 'the ~/capture answer')
+    def call(self, client, request):
+        self.probe.wait_for(client.service_is_ready, 10, f'the service {client.srv_name}')
+        future = client.call_async(request)
+        self.probe.wait_for(future.done, 10, f'the answer of {client.srv_name}')
         return future.result()
+
+    def request(self) -> Trigger.Response:
+        return self.call(self.service, Trigger.Request())
+
+    def set(self, name: str, value: ParameterValue):
+        client = self.probe.node.create_client(SetParameters, f'{PREFIX}/set_parameters')
+        return self.call(client, SetParameters.Request(
+            parameters=[Parameter(name=name, value=value)])).results[0]
 
 
 def test_unsure_frames_and_requests_are_captured_for_review(model, tmp_path, probe):
@@ -129,14 +139,26 @@ def test_unsure_frames_and_requests_are_captured_for_review(model, tmp_path, pro
     assert cv2.imread(str(action.destination)).shape == (90, 120, 3)
 
 
-def test_the_service_says_when_capture_is_off(model, tmp_path, probe):
-    node = start(model, tmp_path / 'inbox', capture_enabled=False)
+def test_capture_off_then_turned_on_live(model, tmp_path, probe):
+    inbox = tmp_path / 'inbox'
+    node = start(model, inbox, capture_enabled=False)
     try:
-        answer = Station(probe).request()
+        station = Station(probe)
+        answer = station.request()
+        assert not answer.success and 'capture is off' in answer.message
+        station.send(1, solid(GREY, 90, 120))
+        assert not inbox.exists()  # off: nothing written, not even the folder
+        refused = station.set('capture_min_score', ParameterValue(
+            type=ParameterType.PARAMETER_DOUBLE, double_value=1.5))
+        assert not refused.successful and 'capture_min_score' in refused.reason
+        assert station.set('capture_enabled', ParameterValue(
+            type=ParameterType.PARAMETER_BOOL, bool_value=True)).successful
+        station.send(2, solid(GREY, 90, 120))
+        station.counters(lambda v: v.get('captures_written') == '1')
     finally:
         assert node.stop() == 0
-    assert not answer.success and 'capture is off' in answer.message
-    assert not (tmp_path / 'inbox').exists()
+    [(_, image, _)] = list_captures(inbox)
+    assert json.loads(image.with_suffix('.json').read_text())['stamp']['sec'] == 2
 
 
 def test_a_full_disk_bound_drops_the_oldest_unreviewed_captures_and_counts_them(
