@@ -17,6 +17,7 @@ from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from tiny_model import COLOURS, GREY, solid, write_model_dir
 from vision_msgs.msg import Classification
+import yaml
 
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.recording import image_topic, read_messages
@@ -87,6 +88,9 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
                            'vision_msgs/msg/Classification': 'ros2msg'}
         assert {c.topic: c.message_encoding for c in summary.channels.values()} == {
             CAMERA: 'cdr', RESULTS: 'cdr'}
+        for channel in summary.channels.values():
+            [profile] = yaml.safe_load(channel.metadata['offered_qos_profiles'])
+            assert (profile['reliability'], profile['history'], profile['depth']) == (1, 1, 10)
         decoded = [(channel.topic, message, ros_msg)
                    for _, channel, message, ros_msg in reader.iter_decoded_messages()]
     images = [(m, d) for topic, m, d in decoded if topic == CAMERA]

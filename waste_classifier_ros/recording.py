@@ -30,6 +30,14 @@ PRIMITIVES = frozenset({
     'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32',
     'uint32', 'int64', 'uint64', 'string', 'wstring'})
 SEPARATOR = '=' * 80
+# What rosbag2 stores as a channel's `offered_qos_profiles` (its YAML, enum values as numbers):
+# reliable, volatile, keep last 10, no deadline or lifespan, automatic liveliness. ros2 bag play
+# offers it again; a reliable publisher serves best-effort and reliable subscribers alike.
+_INFINITE = '{sec: 2147483647, nsec: 4294967295}'
+OFFERED_QOS = (f'- history: 1\n  depth: 10\n  reliability: 1\n  durability: 2\n'
+               f'  deadline: {_INFINITE}\n  lifespan: {_INFINITE}\n  liveliness: 1\n'
+               f'  liveliness_lease_duration: {_INFINITE}\n'
+               f'  avoid_ros_namespace_conventions: false\n')
 
 
 class RecordingError(RuntimeError):
@@ -105,7 +113,7 @@ class Recorder:
                 data=message_definition(type_name).encode('utf-8'))
             self._channels[topic] = _Channel(self._writer.register_channel(
                 topic=topic, message_encoding='cdr', schema_id=schema,
-                metadata={'offered_qos_profiles': ''}))
+                metadata={'offered_qos_profiles': OFFERED_QOS}))
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.counts = {'recorded': 0, 'dropped': 0}
         self._thread = threading.Thread(target=self._run, name='recorder', daemon=True)
