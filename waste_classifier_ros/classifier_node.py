@@ -369,8 +369,10 @@ class WasteClassifier(Node):
 
     def capture(self, frame, header, probabilities, best, bin_changed: bool, settings):
         """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
-        reason = self.capture_policy.reason(time.monotonic(), [s for _, s in best[:2]],
-                                            bin_changed, settings.capture)
+        # Top two whatever top_k is: the margin needs the runner-up.
+        reason = self.capture_policy.reason(
+            time.monotonic(), [s for _, s in top_k(probabilities, 2)], bin_changed,
+            settings.capture)
         if reason is None:
             return
         current = self.decider.current
