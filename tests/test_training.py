@@ -307,3 +307,17 @@ def test_training_does_not_import_ros():
             'sys.exit(int(any(m.split(".")[0] == "rclpy" for m in sys.modules)))')
     assert subprocess.run([sys.executable, '-c', code],
                           cwd=Path(train.__file__).parents[1]).returncode == 0
+
+
+def test_ema_weights_are_validated_kept_and_resumed(dataset, tmp_path):
+    cfg = tiny_config(dataset, 'epochs=2', 'ema_decay=0.9')
+    result = train.run(cfg, tmp_path / 'run')
+    last = torch.load(result['last'], map_location='cpu', weights_only=True)
+    # 'model' (validated, kept, exported) is the average; the raw weights go on training.
+    key = 'classifier.weight'
+    assert not torch.equal(last['model'][key], last['raw_model'][key])
+    best = torch.load(result['checkpoint'], map_location='cpu', weights_only=True)
+    assert best['raw_model'] == {}
+    resumed = train.run(tiny_config(dataset, 'epochs=3', 'ema_decay=0.9',
+                                    f'resume={result["last"]}'), tmp_path / 'resumed')
+    assert torch.load(resumed['last'], weights_only=True)['epoch'] == 3

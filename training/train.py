@@ -37,6 +37,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+from timm.utils import ModelEmaV3
 import torch
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
@@ -119,7 +120,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, device,
-                    writer, wandb_run) -> dict:
+                    writer, wandb_run, ema=None) -> dict:
     steps = len(loader)
     seen, loss_sum, correct = 0, 0.0, 0
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -139,6 +140,8 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if ema is not None:
+            ema.update(model)
 
         seen += len(targets)
         loss_sum += loss.item() * len(targets)
@@ -332,6 +335,10 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
     optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda' and cfg.amp)
+    # An exponential moving average of the weights (timm's, as in its train script) is what is
+    # validated, kept and exported when ema_decay > 0; the raw weights go on training.
+    ema = ModelEmaV3(model, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+    kept = ema.module if ema is not None else model
 
     start_epoch, previous_seconds, best = 0, 0.0, None
     command, resumes = reproduce_command(), []
@@ -340,7 +347,9 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
         if checkpoint['classes'] != classes or checkpoint['arch'] != cfg.arch:
             raise ValueError(f'{cfg.resume}: checkpoint is {checkpoint["arch"]} over '
                              f'{checkpoint["classes"]}, not {cfg.arch} over {classes}')
-        model.load_state_dict(checkpoint['model'])
+        model.load_state_dict(checkpoint.get('raw_model', checkpoint['model']))
+        if ema is not None:
+            ema.module.load_state_dict(checkpoint['model'])
         optimizer.load_state_dict(checkpoint['optimizer'])
         start_epoch = checkpoint['epoch']
         previous_seconds = checkpoint['train_seconds']
@@ -399,9 +408,9 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
         set_trainable(model, frozen, head_only=epoch < cfg.head_epochs)
         # Wrapped anew each epoch: DDP reduces the gradients of what trains in this epoch.
         stats = train_one_epoch(distributed.wrap(model, context), criterion, optimizer, scaler,
-                                loader, cfg, epoch, device, writer, wandb_run)
-        distributed.average_buffers(model)
-        metrics = validate(model, val_sets, 2 * cfg.batch_size, classes, device)
+                                loader, cfg, epoch, device, writer, wandb_run, ema)
+        distributed.average_buffers(kept)
+        metrics = validate(kept, val_sets, 2 * cfg.batch_size, classes, device)
         if main_process:
             log_metrics(metrics, epoch, writer, wandb_run)
         elapsed = previous_seconds + time.perf_counter() - wall_start
@@ -415,14 +424,16 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
                  stats['seconds'], stats['cpu_seconds'], metrics['selection']['worst_source'],
                  metrics['selection']['worst_top1'], ' (best so far)' if improved else '',
                  elapsed / 60, format_epoch(metrics))
-        state.update(resumes=resumes, epoch=epoch + 1, model=model.state_dict(),
+        state.update(resumes=resumes, epoch=epoch + 1, model=kept.state_dict(),
                      optimizer=optimizer.state_dict(), metrics=metrics, best=best,
                      train_seconds=elapsed, train=stats)
+        if ema is not None:
+            state['raw_model'] = model.state_dict()
         if not main_process:
             continue
         # best.ckpt first: a last.ckpt on disk always has the best.ckpt it names beside it.
         if improved:
-            save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}})
+            save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}, 'raw_model': {}})
         save_checkpoint(out_dir / 'last.ckpt', state)
     if writer is not None:
         writer.close()
@@ -441,7 +452,7 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
     log.info('training finished: %d epochs, total wall time %.1f min (%.0f s); checkpoint %s',
              cfg.epochs, total / 60, total, out_dir / 'best.ckpt')
     return {'metrics': metrics, 'best': best, 'checkpoint': str(out_dir / 'best.ckpt'),
-            'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': model}
+            'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': kept}
 
 
 @hydra.main(version_base='1.3', config_path='conf', config_name='train')
