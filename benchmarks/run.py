@@ -140,9 +140,8 @@ def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) ->
                      'value': training['duration_s'],
                      'source': f'model card: {card.get("arch", "?")}, '
                                f'{training.get("epochs", "?")} epochs'})
-    val = card.get('metrics', {}).get('val', {})
-    if 'top1' in val:
-        rows.append({'figure': 'val top-1 (%)', 'value': 100.0 * val['top1'],
+    for name, val in card.get('metrics', {}).get('val_per_source', {}).items():
+        rows.append({'figure': f'{name} val top-1 (%)', 'value': 100.0 * val['top1'],
                      'source': f'model card: {val.get("num_images", "?")} val images'})
     if eval_data and Path(eval_data).is_dir():
         subset = eval_subset(Path(eval_data), eval_images, work_dir / 'eval_subset')
@@ -150,9 +149,10 @@ def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) ->
         print(f'[bench] training.evaluate on {eval_images} images of {eval_data}', flush=True)
         subprocess.run([sys.executable, '-m', 'training.evaluate', '--model', str(files.model),
                         '--labels', str(files.labels_path), '--data', str(subset),
-                        '--json', str(metrics_path), '--png', str(work_dir / 'eval.png')],
+                        '--json', str(metrics_path), '--png-dir', str(work_dir)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        metrics = json.loads(metrics_path.read_text(encoding='utf-8'))
+        metrics = json.loads(metrics_path.read_text(encoding='utf-8'))['combined'] | next(
+            iter(json.loads(metrics_path.read_text(encoding='utf-8'))['per_source'].values()))
         source = f'training.evaluate, {metrics["num_images"]} val images, batch 32'
         rows += [
             {'figure': 'evaluation throughput, decode + preprocess + infer (images/s)',
