@@ -35,8 +35,11 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert figures['raw']['inference']['runs'] > 0
     assert [item['size'] for item in figures['raw']['preprocessing']] == ['640x480', '1280x720']
     assert [phase['name'] for phase in figures['phases']] == [
-        'camera_640x480', 'camera_1280x720', 'flood_640x480', 'flood_640x480_equal_priority',
-        'camera_1280x720_overlay', 'flood_640x480_overlay']
+        'camera_640x480', 'camera_1280x720', 'camera_1280x720_capture', 'flood_640x480',
+        'flood_640x480_equal_priority', 'camera_1280x720_overlay', 'flood_640x480_overlay']
+    # The capture phase really captured: JPEGs with their sidecars in the phase's inbox.
+    captured = list((tmp_path / 'work' / 'capture_inbox').rglob('*.jpg'))
+    assert captured and all(path.with_suffix('.json').is_file() for path in captured)
     nice = {phase['name']: phase['publisher_nice'] for phase in figures['phases']}
     assert nice['flood_640x480'] == 19 and nice['flood_640x480_equal_priority'] == 0
     for phase in figures['phases']:
