@@ -19,6 +19,9 @@ setup(
         (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
         (f'share/{PACKAGE}/model', glob('model/*.onnx') + glob('model/*.txt')
          + glob('model/*.json')),
+        # The previous model, trained on waste7 alone (permissive sources): README.
+        (f'share/{PACKAGE}/model/permissive', glob('model/permissive/*.onnx')
+         + glob('model/permissive/*.txt') + glob('model/permissive/*.json')),
         (f'share/{PACKAGE}/samples', glob('samples/*.jpg')),
     ],
     package_data={f'{PACKAGE}.station_web': ['static/*']},
