@@ -64,7 +64,8 @@ def test_colcon_build_installs_runnable_console_scripts(tmp_path):
     planned = link_install.plan(ROOT, arguments['data_files'])
     colcon_adds_files_here = Path('share/waste_classifier_ros')  # package.dsv, hooks
     for directory in {relative.parent for relative in planned} - {colcon_adds_files_here}:
-        assert sorted(os.listdir(install / directory)) == sorted(
+        files = [p.name for p in (install / directory).iterdir() if not p.is_dir()]
+        assert sorted(files) == sorted(
             relative.name for relative in planned if relative.parent == directory), directory
     assert all((install / relative).is_file() for relative in planned)
     site = next((install / 'lib').glob('python3*/site-packages'))
