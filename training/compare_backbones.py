@@ -26,9 +26,8 @@ from hydra import compose, initialize_config_dir
 import numpy as np
 import torch
 
-from training import models, sources
+from training import models, sources, train
 from training.metrics import compute_metrics
-from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
 
 CONF_DIR = str(Path(__file__).parent / 'conf')
@@ -140,11 +139,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     with initialize_config_dir(config_dir=CONF_DIR, version_base='1.3'):
         cfg = compose('train', overrides=args.overrides)
-    classes = model_card.read_labels(cfg.classes_file)
     candidates = [(c.split(':')[0], int(c.split(':')[1])) for c in args.candidates]
     # Validation images are kept stretched to the largest size; smaller ones shrink from it.
-    data = sources.load_sources(sources.sources_from_config(cfg.sources), classes,
-                                cfg.cache_short_side, max(size for _, size in candidates))
+    classes, data = train.load_data(cfg, max(size for _, size in candidates))
     rows = compare(candidates, data, classes, cfg.balance_power)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

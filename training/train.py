@@ -30,6 +30,7 @@ import shlex
 import shutil
 import sys
 import time
+from typing import Optional
 
 import cv2
 import hydra
@@ -262,12 +263,15 @@ def reproduce_command() -> str:
                     + [shlex.quote(o) for o in overrides])
 
 
-def load_data(cfg: DictConfig) -> tuple:
-    """Read the project classes (labels.txt) and decode every configured source."""
+def load_data(cfg: DictConfig, val_size: Optional[int] = None) -> tuple:
+    """Read the project classes (labels.txt) and decode every configured source.
+
+    Validation images are stretched to ``val_size`` (default: the config's input size).
+    """
     classes = model_card.read_labels(to_absolute_path(cfg.classes_file))
     configured = sources.sources_from_config(cfg.sources, Path(to_absolute_path('.')))
     return classes, sources.load_sources(configured, classes, cfg.cache_short_side,
-                                         cfg.input_size)
+                                         val_size or cfg.input_size)
 
 
 def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None:
