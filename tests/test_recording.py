@@ -8,6 +8,7 @@ The classifier records what it hears into an MCAP file in rosbag2's format; the 
 plays it into a second classifier, whose own recording shows it got the very same pixels.
 """
 
+from diagnostic_msgs.msg import DiagnosticArray
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 import numpy as np
@@ -61,11 +62,19 @@ def frames():
     return out + [msg]
 
 
+def recorded(diagnostics) -> int:
+    """Return the classifier's latest recording_recorded count on /diagnostics (0 if none)."""
+    values = [int(kv.value) for array in diagnostics for status in array.status
+              for kv in status.values if kv.key == 'recording_recorded']
+    return values[-1] if values else 0
+
+
 def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, probe):
     day = tmp_path / 'day.mcap'
     sent = frames()
     node = classifier(model, day)
     results = probe.collect(Classification, RESULTS)
+    diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
     publisher = probe.node.create_publisher(Image, CAMERA, 10)
     try:
         probe.wait_for_subscribers(publisher, count=2)  # the classifier and its recorder
@@ -75,6 +84,10 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
             stamp = msg.header.stamp.sec
             probe.wait_for(lambda stamp=stamp: any(r.header.stamp.sec == stamp for r in results),
                            10, f'the answer to frame {stamp}')
+        # The recorder's own image subscription may still hold the last frame: stop only once
+        # /diagnostics counts every image and answer as recorded.
+        probe.wait_for(lambda: recorded(diagnostics) >= 2 * len(sent), 15,
+                       f'{2 * len(sent)} messages recorded (diagnostics)')
     finally:
         assert node.stop() == 0, node.output
 
