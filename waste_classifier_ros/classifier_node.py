@@ -29,7 +29,6 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
-import rclpy
 from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
@@ -49,7 +48,7 @@ from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.recording import Recorder, RecordingError
-from waste_classifier_ros.shutdown import ros_session
+from waste_classifier_ros.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
@@ -505,21 +504,11 @@ def _keep_frame_buffers_mapped():
         libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
 
 
-def main(args=None):
+def main(args=None) -> int:
     _keep_frame_buffers_mapped()
     # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
     # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).
-    with ros_session(args) as executor:
-        try:
-            node = WasteClassifier()
-        except STARTUP_ERRORS as error:
-            rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
-            return 1
-        try:
-            rclpy.spin(node, executor)
-        finally:
-            node.close()
-    return 0
+    return spin_node(WasteClassifier, STARTUP_ERRORS, NODE_NAME, args)
 
 
 if __name__ == '__main__':

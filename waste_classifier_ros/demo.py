@@ -65,19 +65,26 @@ class DemoError(RuntimeError):
     """The demo could not run to the end; the message says what to look at."""
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='waste-classifier-demo', description=__doc__.strip().splitlines()[0])
-    parser.add_argument('--samples', type=Path, default=share_path('samples'),
-                        help='folder of photos named <class>_<n>.jpg (default: the shipped ones)')
-    parser.add_argument('--output', type=Path, default=Path('demo_output'),
-                        help='folder for the overlay frames, the contact sheet and node logs')
+def add_playback_arguments(parser: argparse.ArgumentParser, samples_help: str, output: Path,
+                           output_help: str, rate: float) -> None:
+    """Add the options every demo shares: the photos, the output folder, the model, pace."""
+    parser.add_argument('--samples', type=Path, default=share_path('samples'), help=samples_help)
+    parser.add_argument('--output', type=Path, default=output, help=output_help)
     parser.add_argument('--model', default='',
                         help='ONNX model with labels.txt and model_card.json beside it '
                              '(default: the shipped model/waste_classifier.onnx)')
-    parser.add_argument('--rate', type=float, default=2.0, help='photos per second')
+    parser.add_argument('--rate', type=float, default=rate, help='photos per second')
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='seconds to wait for each step before giving up')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='waste-classifier-demo', description=__doc__.strip().splitlines()[0])
+    add_playback_arguments(
+        parser, 'folder of photos named <class>_<n>.jpg (default: the shipped ones)',
+        Path('demo_output'), 'folder for the overlay frames, the contact sheet and node logs',
+        rate=2.0)
     return parser.parse_args(argv)
 
 

@@ -22,15 +22,19 @@ process ignores further SIGINT and SIGTERM: it is already on its way out.
         with ros_session(args) as executor:
             rclpy.spin(MyNode(), executor)
         return 0
+
+A node whose construction can fail on bad parameters uses ``spin_node`` instead, which also
+logs the reason and returns 1.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import signal
 import threading
 
 import rclpy
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -70,3 +74,24 @@ def ros_session(args: list[str] | None = None) -> Iterator[Executor]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_IGN if stopped.is_set() else handler)
+
+
+def spin_node(make_node: Callable[[], Node], startup_errors: tuple[type[Exception], ...],
+              logger_name: str, args: list[str] | None = None) -> int:
+    """Run a node's main(): make it in a ros_session, spin it until shutdown, close it.
+
+    ``make_node`` raising one of ``startup_errors`` (bad parameters, a missing model, a port in
+    use) is logged as fatal under ``logger_name`` and returns 1; a stop signal returns 0. The
+    node must have a ``close()`` that releases what it holds beside the ROS entities.
+    """
+    with ros_session(args) as executor:
+        try:
+            node = make_node()
+        except startup_errors as error:
+            rclpy.logging.get_logger(logger_name).fatal(f'cannot start: {error}')
+            return 1
+        try:
+            rclpy.spin(node, executor)
+        finally:
+            node.close()
+    return 0

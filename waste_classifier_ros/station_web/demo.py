@@ -21,7 +21,13 @@ import sys
 import time
 
 from waste_classifier_ros.classifier_node import PARAMETERS as CLASSIFIER_PARAMETERS
-from waste_classifier_ros.demo import CLASSIFIER_OVERRIDES, DemoError, NodeRun, ros_args
+from waste_classifier_ros.demo import (
+    CLASSIFIER_OVERRIDES,
+    DemoError,
+    NodeRun,
+    add_playback_arguments,
+    ros_args,
+)
 from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 from waste_classifier_ros.paths import share_path
 
@@ -34,18 +40,11 @@ _OPEN_LINE = re.compile(r'station page: open (http://\S+/)')
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog='demo-web', description=__doc__.strip().splitlines()[0])
     parser.add_argument('--port', type=int, default=8080, help='port of the page (0 = any free)')
-    parser.add_argument('--samples', type=Path, default=share_path('samples'),
-                        help='photos to play in a loop (default: the shipped samples)')
-    parser.add_argument('--output', type=Path, default=Path('demo_output/web'),
-                        help='folder for the inbox, the dataset and the node logs')
-    parser.add_argument('--model', default='',
-                        help='ONNX model with labels.txt and model_card.json beside it '
-                             '(default: the shipped model/waste_classifier.onnx)')
-    parser.add_argument('--rate', type=float, default=1.0, help='photos per second')
+    add_playback_arguments(
+        parser, 'photos to play in a loop (default: the shipped samples)',
+        Path('demo_output/web'), 'folder for the inbox, the dataset and the node logs', rate=1.0)
     parser.add_argument('--screenshot', type=Path,
                         help='write a PNG of the page once it shows a frame and a bin')
-    parser.add_argument('--timeout', type=float, default=60.0,
-                        help='seconds to wait for each step before giving up')
     return parser.parse_args(argv)
 
 

@@ -18,7 +18,6 @@ import sys
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-import rclpy
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -26,7 +25,7 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.shutdown import ros_session
+from waste_classifier_ros.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import WebServer, make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
@@ -154,25 +153,24 @@ class StationWeb(Node):
             self.server.stop()
 
 
-def main(args=None):
+class ListenError(Exception):
+    """The page's address cannot be listened on (in use, not this machine's, no permission)."""
+
+
+def listening_station_web() -> StationWeb:
+    """Make the node and start its page; ListenError names the address when that fails."""
+    node = StationWeb()
+    try:
+        node.start_web()
+    except OSError as error:
+        raise ListenError(f'cannot listen on {node.host}:{node.port}: '
+                          f'{error.strerror or error}') from error
+    return node
+
+
+def main(args=None) -> int:
     # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.shutdown).
-    with ros_session(args) as executor:
-        try:
-            node = StationWeb()
-        except ParameterException as error:
-            rclpy.logging.get_logger(NODE_NAME).fatal(f'cannot start: {error}')
-            return 1
-        try:
-            node.start_web()
-        except OSError as error:
-            node.get_logger().fatal(f'cannot listen on {node.host}:{node.port}: '
-                                    f'{error.strerror or error}')
-            return 1
-        try:
-            rclpy.spin(node, executor)
-        finally:
-            node.close()
-    return 0
+    return spin_node(listening_station_web, (ParameterException, ListenError), NODE_NAME, args)
 
 
 if __name__ == '__main__':
