@@ -37,7 +37,7 @@ PARAMS = {
     'top_k': 3, 'threshold': 0.6, 'smoothing_window': 2, 'frames_to_confirm': 2,
     'stall_timeout': 1.0, 'diagnostics_period': 0.2, 'num_threads': 1,
 }
-STATUS_NAME = 'waste_classifier: classifier'
+STATUS_NAME = 'station/waste_classifier: classifier'  # namespaced: two stations do not mix
 BIN_OF = {'cardboard': 'paper_recycling', 'paper': 'paper_recycling', 'glass': 'glass',
           'metal': 'mixed_recycling', 'plastic': 'mixed_recycling', 'organic': 'compost',
           'trash': 'landfill'}
@@ -110,7 +110,7 @@ class Camera:
             for array in self.diagnostics[start:]:
                 for status in array.status:
                     values = {kv.key: kv.value for kv in status.values}
-                    if status.name.endswith(STATUS_NAME) and predicate(values) and (
+                    if status.name == STATUS_NAME and predicate(values) and (
                             level is None or status.level == level):
                         found.append((status, values))
             return found

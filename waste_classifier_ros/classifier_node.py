@@ -43,7 +43,7 @@ from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import BackendError, create_backend, resolve_model_files, top_k
 from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError, load_bins
 from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, Thresholds, make_sidecar
-from waste_classifier_ros.diagnostics import PipelineStats
+from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
@@ -205,6 +205,7 @@ class WasteClassifier(Node):
             raise InvalidParameterValueException('roi', params['roi'], problem)
         params['roi'] = tuple(params['roi'])
         self.settings = Settings(**{name: params[name] for name in RUNTIME})
+        self.diagnostics_name = classifier_status_name(self.get_fully_qualified_name())
         log = self.get_logger()
         self.files = resolve_model_files(params['model'], params['labels'], params['model_card'])
         self.backend = create_backend(params['backend'], self.files,
@@ -450,7 +451,7 @@ class WasteClassifier(Node):
         if self.recorder is not None:
             values += [(f'recording_{k}', str(v)) for k, v in self.recorder.counts.items()]
         self.diagnostics_pub.publish(DiagnosticArray(header=self._header(), status=[
-            DiagnosticStatus(level=bytes([level]), name=f'{self.get_name()}: classifier',
+            DiagnosticStatus(level=bytes([level]), name=self.diagnostics_name,
                              message=message, hardware_id=self.backend.name,
                              values=[KeyValue(key=k, value=v) for k, v in values])]))
 

@@ -22,6 +22,15 @@ RATE_WINDOW_S = 2.0
 LATENCY_SAMPLES = 300
 
 
+def classifier_status_name(node_name: str) -> str:
+    """Return the classifier's /diagnostics status name for its fully qualified node name.
+
+    'station/waste_classifier: classifier' for /station/waste_classifier: the namespace stays
+    in, so two stations' classifiers of the same name are told apart by any monitor.
+    """
+    return f'{node_name.strip("/")}: classifier'
+
+
 class _Rate:
     def __init__(self):
         self._events = deque()

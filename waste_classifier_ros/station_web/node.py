@@ -24,6 +24,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
+from waste_classifier_ros.diagnostics import classifier_status_name
 from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
@@ -95,7 +96,7 @@ class StationWeb(Node):
         self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
         self.create_subscription(LabelInfo, f'{classifier}/label_info', self.on_label_info,
                                  LATCHED)
-        self._diagnostics_name = f'{classifier.rsplit("/", 1)[1]}: classifier'
+        self._diagnostics_name = classifier_status_name(classifier)
         self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
         self._overlay_sub = None
         self._watch_changed = self.create_guard_condition(self.follow_viewers)
