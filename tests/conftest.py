@@ -22,6 +22,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / 'devenv'))
 
 from ros_harness import RosProbe, init_context  # noqa: E402
+from tiny_model import write_model_dir  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    """Write a tiny ONNX model folder (model, labels.txt, model_card.json), one per module."""
+    return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
 @pytest.fixture(scope='session')

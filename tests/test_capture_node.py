@@ -19,7 +19,7 @@ from rcl_interfaces.srv import SetParameters
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
-from tiny_model import CLASSES, COLOURS, GREY, solid, write_model_dir
+from tiny_model import CLASSES, COLOURS, GREY, solid
 from vision_msgs.msg import Classification
 
 from waste_classifier_ros import image_codec
@@ -32,11 +32,6 @@ pytestmark = pytest.mark.ros
 MODULE = 'waste_classifier_ros.classifier_node'
 CAMERA = '/capture_cam'
 PREFIX = '/waste_classifier'
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
 def visible(inbox, pattern):

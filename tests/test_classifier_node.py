@@ -44,11 +44,6 @@ BIN_OF = {'cardboard': 'paper_recycling', 'paper': 'paper_recycling', 'glass': '
 
 
 @pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return write_model_dir(tmp_path_factory.mktemp('model'))
-
-
-@pytest.fixture(scope='module')
 def classifier(model, tmp_path_factory, ros_context):
     params_file = write_params_file(tmp_path_factory.mktemp('params') / 'classifier.yaml', '/**',
                                     dict(PARAMS, model=str(model)))

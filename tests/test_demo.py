@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from tiny_model import COLOURS, solid, write_model_dir
+from tiny_model import COLOURS, solid
 
 from waste_classifier_ros.demo import Result, contact_sheet
 
@@ -19,11 +19,6 @@ CLASSES = ('glass', 'metal', 'paper', 'trash')
 def _run_demo(*args, timeout=120):
     return subprocess.run([sys.executable, '-m', 'waste_classifier_ros.demo', *map(str, args)],
                           capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
 @pytest.fixture

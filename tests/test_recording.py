@@ -16,7 +16,7 @@ import pytest
 from rclpy.serialization import deserialize_message
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
-from tiny_model import COLOURS, GREY, solid, write_model_dir
+from tiny_model import COLOURS, GREY, solid
 from vision_msgs.msg import Classification
 import yaml
 
@@ -28,11 +28,6 @@ pytestmark = pytest.mark.ros
 CLASSIFIER = 'waste_classifier_ros.classifier_node'
 CAMERA = '/bin_camera/image'
 RESULTS = '/waste_classifier/classification'
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
 def classifier(model, record_path):

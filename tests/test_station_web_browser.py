@@ -24,7 +24,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from station_web_support import files_under, write_capture
-from tiny_model import CLASSES, COLOURS, solid, write_model_dir
+from tiny_model import CLASSES, COLOURS, solid
 from vision_msgs.msg import Classification
 
 from waste_classifier_ros.review import split_for
@@ -89,11 +89,6 @@ def start_station(inbox, dataset, classifier='/waste_classifier', **params) -> N
     line = station.wait_for_output('station page: open', timeout=30)
     station.url = re.search(r'open (http://\S+/)', line).group(1)
     return station
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    return write_model_dir(tmp_path_factory.mktemp('model'))
 
 
 @pytest.fixture(scope='module')
