@@ -151,8 +151,9 @@ def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) ->
                         '--labels', str(files.labels_path), '--data', str(subset),
                         '--json', str(metrics_path), '--png-dir', str(work_dir)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        metrics = json.loads(metrics_path.read_text(encoding='utf-8'))['combined'] | next(
-            iter(json.loads(metrics_path.read_text(encoding='utf-8'))['per_source'].values()))
+        # One folder is one source; its report holds the count and both throughputs.
+        report = json.loads(metrics_path.read_text(encoding='utf-8'))
+        metrics = next(iter(report['per_source'].values()))
         source = f'training.evaluate, {metrics["num_images"]} val images, batch 32'
         rows += [
             {'figure': 'evaluation throughput, decode + preprocess + infer (images/s)',
