@@ -277,6 +277,7 @@ def test_diagnostics_report_numbers_and_warn_when_the_camera_stalls(camera, mode
     assert float(values['latency_p50_ms']) <= float(values['latency_p95_ms'])
     assert values['backend'] == status.hardware_id == 'onnxruntime'
     assert values['model_sha256'] == sha256_file(model)
+    assert values['image_publishers'] == '1', 'the test camera, matched on the DDS level'
     status, _ = camera.status(level=b'\x01', timeout=5.0)
     assert 'stalled' in status.message
     camera.send(501, solid(COLOURS['paper']))

@@ -440,7 +440,10 @@ class WasteClassifier(Node):
     def on_diagnostics_timer(self):
         level, message, values = self.stats.report(time.monotonic(),
                                                    self.settings.stall_timeout)
-        values += [('backend', self.backend.name), ('model', str(self.files.model)),
+        # Publishers matched on the DDS level by this node's reader: 0 means no camera is
+        # connected; a driver that is connected but silent shows here as 1.
+        values += [('image_publishers', str(self.image_sub.get_publisher_count())),
+                   ('backend', self.backend.name), ('model', str(self.files.model)),
                    ('model_sha256', self.files.sha256)]
         writer = self.capture_writer
         if writer is not None:

@@ -23,6 +23,7 @@ import sys
 import time
 
 import cv2
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -30,6 +31,7 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.bins import load_bins
+from waste_classifier_ros.diagnostics import classifier_status_name
 from waste_classifier_ros.image_codec import decode, to_bgr
 from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 from waste_classifier_ros.media_source_node import ResourceError, parse_resource
@@ -136,6 +138,7 @@ class Listener:
         self.node = node
         self.images, self.classifications, self.overlays, self.bins, self.label_info = (
             [], [], [], [], [])
+        self.classifier_image_publishers = 0
         for msg_type, name, qos, received in (
                 (Image, 'image', reliable, self.images),
                 (Classification, 'classification', any_publisher, self.classifications),
@@ -143,7 +146,21 @@ class Listener:
                 (Classification, 'bin', latched, self.bins),
                 (LabelInfo, 'label_info', latched, self.label_info)):
             topic = name if name == 'image' else f'{CLASSIFIER}/{name}'
-            node.create_subscription(msg_type, topic, received.append, qos)
+            subscription = node.create_subscription(msg_type, topic, received.append, qos)
+            if name == 'image':
+                self.image_sub = subscription
+        node.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
+
+    def on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name == classifier_status_name(f'/{CLASSIFIER}'):
+                values = {value.key: value.value for value in status.values}
+                self.classifier_image_publishers = int(values.get('image_publishers', 0))
+
+    def both_readers_matched(self) -> bool:
+        """Whether this program's and the classifier's image readers matched the media source."""
+        return (self.image_sub.get_publisher_count() > 0
+                and self.classifier_image_publishers > 0)
 
     def spin_until(self, predicate, timeout, what, watch=()) -> bool:
         """Spin until predicate() holds (True) or the timeout passes (False).
@@ -254,11 +271,19 @@ def run(args) -> int:
                                    'loading the model', watch=[classifier]):
             raise DemoError(f'the classifier published no label_info within {args.timeout:g} s:'
                             f'\n{classifier.log_tail()}')
+        # A DDS writer and reader match each on their own side. The media source's
+        # wait_for_subscribers sees its writer's side only; a reader that has not yet matched
+        # the writer on its side drops the first photos for good. So the source also waits
+        # for a third reader, made only once both real readers report their side matched.
         source = NodeRun('media_source_node', ros_args(share_path('config', 'media_source.yaml'), {
             'resource': args.samples, 'rate': args.rate, 'loop': 'false', 'reliable': 'true',
-            # the classifier and this program
-            'wait_for_subscribers': 2}), args.output / 'media_source.log')
+            'wait_for_subscribers': 3}), args.output / 'media_source.log')
         runs.append(source)
+        if not listener.spin_until(listener.both_readers_matched, args.timeout,
+                                   'matching the media source', watch=[classifier, source]):
+            raise DemoError(f'the media source was not matched by both image readers within '
+                            f'{args.timeout:g} s:\n{source.log_tail()}')
+        listener.node.create_subscription(Image, 'image', lambda _: None, 1)
         listener.spin_until(lambda: source.process.poll() is not None, args.timeout,
                             'playing the photos', watch=[classifier])
         if source.stop() != 0:
