@@ -277,7 +277,8 @@ def test_diagnostics_report_numbers_and_warn_when_the_camera_stalls(camera, mode
     assert float(values['latency_p50_ms']) <= float(values['latency_p95_ms'])
     assert values['backend'] == status.hardware_id == 'onnxruntime'
     assert values['model_sha256'] == sha256_file(model)
-    assert values['image_publishers'] == '1', 'the test camera, matched on the DDS level'
+    # A status published before the node's reader matched this test's camera can arrive late.
+    camera.status(lambda v: v['image_publishers'] == '1')
     status, _ = camera.status(level=b'\x01', timeout=5.0)
     assert 'stalled' in status.message
     camera.send(501, solid(COLOURS['paper']))
