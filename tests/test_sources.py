@@ -202,8 +202,16 @@ def test_per_source_evaluation_matches_hand_computed_confusion_matrices(tmp_path
     assert report['per_source']['floor']['top1'] == pytest.approx(3 / 4)
     assert report['per_source']['floor']['per_class']['glass']['recall'] == pytest.approx(0.5)
     assert report['combined']['top1'] == pytest.approx(7 / 9)
+    # Every mistake is listed with its file; the pictures show them.
+    shelf_mistakes = report['per_source']['shelf']['mistakes']
+    assert [(Path(m['file']).relative_to(tmp_path).as_posix(), m['true'], m['predicted'])
+            for m in shelf_mistakes] == [('shelf/cardboard/2.png', 'cardboard', 'glass')]
+    assert shelf_mistakes[0]['score'] > 0.5 > shelf_mistakes[0]['true_score']
+    assert [(Path(m['file']).name, m['predicted']) for m in
+            report['per_source']['floor']['mistakes']] == [('1.png', 'metal')]
     for name in ('shelf', 'floor'):
         assert (out / f'confusion_matrix_{name}.png').stat().st_size > 0
+        assert cv2.imread(str(out / f'mistakes_{name}.jpg')) is not None
 
 
 def test_evaluate_refuses_an_unmapped_folder_with_its_name(tmp_path):

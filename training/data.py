@@ -66,6 +66,7 @@ class ImageSet:
     labels: list
     classes: list
     skipped: list = field(default_factory=list)
+    paths: list = field(default_factory=list)   # the file of each image, where known
 
     def counts(self) -> dict:
         per_class = np.bincount(np.asarray(self.labels, dtype=np.int64),
@@ -81,17 +82,18 @@ def load_images(samples, classes, prepare, workers: int = 2) -> ImageSet:
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoded = list(pool.map(decode, samples))
-    images, labels, skipped = [], [], []
+    images, labels, skipped, paths = [], [], [], []
     for (path, label), rgb in zip(samples, decoded):
         if rgb is None:
             skipped.append(str(path))
         else:
             images.append(rgb)
             labels.append(label)
+            paths.append(str(path))
     if skipped:
         log.warning('skipped %d unreadable image(s): %s', len(skipped),
                     ', '.join(skipped[:5]) + (' ...' if len(skipped) > 5 else ''))
-    return ImageSet(images, labels, list(classes), skipped)
+    return ImageSet(images, labels, list(classes), skipped, paths)
 
 
 class AugmentedImages(torch.utils.data.Dataset):

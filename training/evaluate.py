@@ -17,8 +17,9 @@ the shipped model on their own photos; ``--class-map NAME=FILE`` maps its folder
 mapping, or a source config with a ``class_map`` key). Every image goes through the shared
 deployment preprocessing; an ONNX model runs in ONNX Runtime exactly as the node runs it.
 Prints top-1, top-5, per-class precision/recall/F1, macro-F1, expected calibration error and
-throughput per source and for all sources combined, and writes them as JSON plus one confusion
-matrix PNG per source.
+throughput per source and for all sources combined, and writes them as JSON (with every
+misclassified file per source) plus, per source, a confusion matrix PNG and a JPEG of the most
+confident mistakes, to look at what the numbers hide.
 """
 
 import argparse
@@ -26,14 +27,17 @@ import json
 from pathlib import Path
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from training import data, sources
 from training.calibration import expected_calibration_error
-from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix
+from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix, plot_mistakes
 from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
+
+MISTAKES_SHOWN = 24  # per source in the PNG; the JSON lists every mistake
 
 
 class OnnxClassifier:
@@ -84,8 +88,17 @@ def load_classifier(path, labels=None):
     return CheckpointClassifier(path)
 
 
+class Predictions(NamedTuple):
+    """A model's output on a folder: one row per readable image, in file order."""
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+    paths: list
+    stats: dict         # skipped files and throughput
+
+
 def predict_folder(classifier, data_dir, batch_size: int = 32, class_map=None,
-                   name=None) -> tuple:
+                   name=None) -> Predictions:
     """Probabilities and labels on ``data_dir/<folder>/*``, and what it cost.
 
     Without ``class_map`` folder names must be the model's classes; with one, folders are mapped
@@ -110,7 +123,8 @@ def predict_folder(classifier, data_dir, batch_size: int = 32, class_map=None,
     stats = {'skipped_unreadable': len(image_set.skipped),
              'images_per_s': count / (time.perf_counter() - start),
              'model_images_per_s': count / model_seconds}
-    return np.concatenate(probabilities), np.asarray(image_set.labels), stats
+    return Predictions(np.concatenate(probabilities), np.asarray(image_set.labels),
+                       image_set.paths, stats)
 
 
 def scored(probabilities: np.ndarray, labels: np.ndarray, classes) -> dict:
@@ -120,21 +134,35 @@ def scored(probabilities: np.ndarray, labels: np.ndarray, classes) -> dict:
     return metrics
 
 
+def mistakes(predictions: Predictions, classes) -> list:
+    """Every wrongly classified file, the most confident mistake first."""
+    probabilities, labels = predictions.probabilities, predictions.labels
+    predicted = np.argsort(-probabilities, axis=1, kind='stable')[:, 0]  # as compute_metrics
+    wrong = np.flatnonzero(predicted != labels)
+    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')]
+    return [{'file': predictions.paths[i], 'true': classes[labels[i]],
+             'predicted': classes[predicted[i]],
+             'score': round(float(probabilities[i, predicted[i]]), 4),
+             'true_score': round(float(probabilities[i, labels[i]]), 4)} for i in wrong]
+
+
 def evaluate(classifier, data_dir, batch_size: int = 32, class_map=None) -> dict:
     """Metrics of ``classifier`` on one folder, with throughput and skipped files."""
-    probabilities, labels, stats = predict_folder(classifier, data_dir, batch_size, class_map)
-    return scored(probabilities, labels, classifier.classes) | stats
+    predictions = predict_folder(classifier, data_dir, batch_size, class_map)
+    return scored(predictions.probabilities, predictions.labels,
+                  classifier.classes) | predictions.stats
 
 
 def evaluate_sources(classifier, folders: dict, batch_size: int = 32) -> dict:
     """Evaluate every ``name -> (folder, class_map)`` on its own, then all of them together."""
     per_source, all_probabilities, all_labels = {}, [], []
     for name, (folder, class_map) in folders.items():
-        probabilities, labels, stats = predict_folder(classifier, folder, batch_size,
-                                                      class_map, name)
-        per_source[name] = scored(probabilities, labels, classifier.classes) | stats
-        all_probabilities.append(probabilities)
-        all_labels.append(labels)
+        predictions = predict_folder(classifier, folder, batch_size, class_map, name)
+        per_source[name] = (scored(predictions.probabilities, predictions.labels,
+                                   classifier.classes) | predictions.stats
+                            | {'mistakes': mistakes(predictions, classifier.classes)})
+        all_probabilities.append(predictions.probabilities)
+        all_labels.append(predictions.labels)
     combined = scored(np.concatenate(all_probabilities), np.concatenate(all_labels),
                       classifier.classes)
     return {'per_source': per_source, 'combined': combined,
@@ -208,7 +236,7 @@ def parse_args(argv=None):
     parser.add_argument('--labels', help='labels.txt of an ONNX model (default: beside it)')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--json', help='metrics JSON (default: outputs/eval/metrics.json)')
-    parser.add_argument('--png-dir', help='confusion matrix PNGs, one per source '
+    parser.add_argument('--png-dir', help='confusion matrix and mistakes pictures, per source '
                         '(default: beside the JSON)')
     return parser.parse_args(argv)
 
@@ -240,6 +268,12 @@ def main(argv=None) -> int:
         png = png_dir / f'confusion_matrix_{name}.png'
         plot_confusion_matrix(metrics, png, title=f'{Path(args.model).name} on {name}: top-1 '
                               f'{metrics["top1"]:.3f}, macro-F1 {metrics["macro_f1"]:.3f}')
+        print(f'wrote {png}')
+        png = png_dir / f'mistakes_{name}.jpg'
+        shown = metrics['mistakes'][:MISTAKES_SHOWN]
+        plot_mistakes(shown, [data.read_rgb(m['file']) for m in shown], png,
+                      title=f'{Path(args.model).name} on {name}: {len(metrics["mistakes"])} of '
+                            f'{metrics["num_images"]} wrong, the {len(shown)} most confident')
         print(f'wrote {png}')
     print(f'wrote {json_path}')
     return 0

@@ -1,12 +1,14 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Classification metrics from predicted probabilities, and the confusion matrix plot.
+Classification metrics from predicted probabilities, the confusion matrix and mistakes plots.
 
 Rows of the confusion matrix are true classes, columns predicted classes. A class with no
 support (absent from an evaluation folder) gets recall 0 but is left out of the macro averages,
 so a user's folder with only a few classes is scored on the classes it has.
 """
+
+from pathlib import Path
 
 import numpy as np
 
@@ -89,4 +91,33 @@ def plot_confusion_matrix(metrics: dict, path, title: str = '') -> None:
                     color='white' if normalised[row, col] > 0.5 else 'black')
     fig.tight_layout()
     fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_mistakes(mistakes: list, images: list, path, title: str, columns: int = 6) -> None:
+    """Tile misclassified photos, each captioned true -> predicted (score) and its file name.
+
+    ``mistakes`` are training.evaluate's entries, ``images`` their RGB pictures (None for a file
+    that can no longer be read: an empty tile). With no mistakes the PNG says so.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    rows = max(1, -(-len(mistakes) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.3 * rows + 0.5), dpi=72,
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis('off')
+    for ax, mistake, rgb in zip(axes.flat, mistakes, images):
+        if rgb is not None:
+            ax.imshow(rgb)
+        ax.set_title(f'{mistake["true"]} -> {mistake["predicted"]} {mistake["score"]:.2f}\n'
+                     f'{Path(mistake["file"]).name[:28]}', fontsize=8)
+    if not mistakes:
+        axes.flat[0].text(0, 0.5, 'no mistakes', fontsize=12)
+    fig.suptitle(f'{title}\ntrue -> predicted (probability); the most confident first',
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, pil_kwargs={'quality': 85})  # a sheet of photos: JPEG is 1/6 of PNG
     plt.close(fig)

@@ -139,8 +139,8 @@ def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) 
             with np.load(stored) as data:
                 rows, labels = data['rows'], data['labels']
         else:
-            rows, labels, _ = evaluate.predict_folder(model, folder, class_map=class_map,
-                                                      name=name)
+            predictions = evaluate.predict_folder(model, folder, class_map=class_map, name=name)
+            rows, labels = predictions.probabilities, predictions.labels
             if stored is not None:
                 stored.parent.mkdir(parents=True, exist_ok=True)
                 temporary = stored.with_suffix('.tmp.npz')
