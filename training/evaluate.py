@@ -37,7 +37,7 @@ from training.metrics import compute_metrics, format_metrics, plot_confusion_mat
 from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 
-MISTAKES_SHOWN = 24  # per source in the PNG; the JSON lists every mistake
+MISTAKES_SHOWN = 24  # per source in the picture; the JSON lists every mistake
 
 
 class OnnxClassifier:
