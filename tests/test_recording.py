@@ -57,11 +57,25 @@ def frames():
     return out + [msg]
 
 
-def recorded(diagnostics) -> int:
-    """Return the classifier's latest recording_recorded count on /diagnostics (0 if none)."""
+def latest(diagnostics, key) -> int:
+    """Return the classifier's latest integer value of `key` on /diagnostics (0 if none)."""
     values = [int(kv.value) for array in diagnostics for status in array.status
-              for kv in status.values if kv.key == 'recording_recorded']
+              for kv in status.values if kv.key == key]
     return values[-1] if values else 0
+
+
+def recorded(diagnostics) -> int:
+    return latest(diagnostics, 'recording_recorded')
+
+
+def wait_until_both_readers_match(probe, diagnostics):
+    """Wait until the classifier's and its recorder's image readers matched the one publisher.
+
+    The publisher's matched count is its side only; a reader that has not matched on its side
+    yet drops the first frames, and the recording must hold every frame.
+    """
+    probe.wait_for(lambda: latest(diagnostics, 'image_publishers') >= 1, 15,
+                   'the classifier reporting its image readers matched (image_publishers)')
 
 
 def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, probe):
@@ -73,6 +87,7 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
     publisher = probe.node.create_publisher(Image, CAMERA, 10)
     try:
         probe.wait_for_subscribers(publisher, count=2)  # the classifier and its recorder
+        wait_until_both_readers_match(probe, diagnostics)
         probe.wait_for_publishers(RESULTS)
         for msg in sent:
             publisher.publish(msg)
@@ -81,8 +96,12 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
                            10, f'the answer to frame {stamp}')
         # The recorder's own image subscription may still hold the last frame: stop only once
         # /diagnostics counts every image and answer as recorded.
-        probe.wait_for(lambda: recorded(diagnostics) >= 2 * len(sent), 15,
-                       f'{2 * len(sent)} messages recorded (diagnostics)')
+        try:
+            probe.wait_for(lambda: recorded(diagnostics) >= 2 * len(sent), 15,
+                           f'{2 * len(sent)} messages recorded (diagnostics)')
+        except AssertionError as error:
+            status = [(kv.key, kv.value) for kv in diagnostics[-1].status[0].values]
+            raise AssertionError(f'{error}; latest classifier status: {status}') from None
     finally:
         assert node.stop() == 0, node.output
 
@@ -114,13 +133,18 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
         'glass', 'metal', 'paper', 'trash', 'plastic', 'organic']
     assert image_topic(day)[:2] == (CAMERA, len(sent))
 
-    # Replay through the media source into a second classifier that records what it got.
+    # Replay through the media source into a second classifier that records what it got. The
+    # source waits for a third reader, made here once both of the classifier's matched it.
+    probe.node.destroy_publisher(publisher)
     replay = tmp_path / 'replay.mcap'
     second = classifier(model, replay)
     try:
         source = NodeProcess('waste_classifier_ros.media_source_node', remaps={
             'image': CAMERA}, params={'resource': str(day), 'reliable': True, 'rate': 5.0,
-                                      'wait_for_subscribers': 2}).start()
+                                      'wait_for_subscribers': 3}).start()
+        diagnostics.clear()
+        wait_until_both_readers_match(probe, diagnostics)
+        probe.node.create_subscription(Image, CAMERA, lambda _: None, 1)
         assert source.wait_exit(30) == 0, source.output
     finally:
         assert second.stop() == 0, second.output

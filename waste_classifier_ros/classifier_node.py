@@ -134,6 +134,7 @@ RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
            'capture_jpeg_quality')
 
 STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException, RecordingError)
+RECORD_QUEUE_DEPTH = 10  # frames the recorder's subscription may hold: 1/3 s at 30 FPS
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -242,14 +243,19 @@ class WasteClassifier(Node):
         self._gate_opened = self.create_guard_condition(lambda: None)
         self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos,
                                                   callback_group=self._gate)
+        self.image_readers = [self.image_sub]
         self.recorder = None
         if params['record_path']:
             self.recorder = Recorder(Path(params['record_path']).expanduser(), {
                 self.image_sub.topic_name: 'sensor_msgs/msg/Image',
                 self.classification_pub.topic_name: 'vision_msgs/msg/Classification'})
             # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
-            self.create_subscription(Image, 'image', self.on_image_to_record, image_qos,
-                                     raw=True)
+            # Unlike the classifier's (newest frame only) it queues, so that a frame that comes
+            # while the executor is busy is recorded rather than replaced.
+            record_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=RECORD_QUEUE_DEPTH,
+                                    reliability=image_qos.reliability)
+            self.image_readers.append(self.create_subscription(
+                Image, 'image', self.on_image_to_record, record_qos, raw=True))
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -440,9 +446,11 @@ class WasteClassifier(Node):
     def on_diagnostics_timer(self):
         level, message, values = self.stats.report(time.monotonic(),
                                                    self.settings.stall_timeout)
-        # Publishers matched on the DDS level by this node's reader: 0 means no camera is
-        # connected; a driver that is connected but silent shows here as 1.
-        values += [('image_publishers', str(self.image_sub.get_publisher_count())),
+        # Publishers matched on the DDS level by every image reader of this node (the
+        # classifier's and, when recording, the recorder's): 0 means no camera is connected; a
+        # driver that is connected but silent shows here as 1.
+        image_publishers = min(reader.get_publisher_count() for reader in self.image_readers)
+        values += [('image_publishers', str(image_publishers)),
                    ('backend', self.backend.name), ('model', str(self.files.model)),
                    ('model_sha256', self.files.sha256)]
         writer = self.capture_writer
