@@ -100,7 +100,8 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
             probe.wait_for(lambda: recorded(diagnostics) >= 2 * len(sent), 15,
                            f'{2 * len(sent)} messages recorded (diagnostics)')
         except AssertionError as error:
-            status = [(kv.key, kv.value) for kv in diagnostics[-1].status[0].values]
+            status = [(kv.key, kv.value) for array in diagnostics[-1:]
+                      for kv in array.status[0].values]
             raise AssertionError(f'{error}; latest classifier status: {status}') from None
     finally:
         assert node.stop() == 0, node.output
