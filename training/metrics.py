@@ -98,7 +98,7 @@ def plot_mistakes(mistakes: list, images: list, path, title: str, columns: int =
     """Tile misclassified photos, each captioned true -> predicted (score) and its file name.
 
     ``mistakes`` are training.evaluate's entries, ``images`` their RGB pictures (None for a file
-    that can no longer be read: an empty tile). With no mistakes the PNG says so.
+    that can no longer be read: an empty tile). With no mistakes the picture says so.
     """
     import matplotlib
     matplotlib.use('Agg')

@@ -139,21 +139,19 @@ class Listener:
         self.images, self.classifications, self.overlays, self.bins, self.label_info = (
             [], [], [], [], [])
         self.classifier_image_publishers = 0
+        self._classifier_status = classifier_status_name(f'/{CLASSIFIER}')
+        self.image_sub = node.create_subscription(Image, 'image', self.images.append, reliable)
         for msg_type, name, qos, received in (
-                (Image, 'image', reliable, self.images),
                 (Classification, 'classification', any_publisher, self.classifications),
                 (Image, 'overlay', any_publisher, self.overlays),
                 (Classification, 'bin', latched, self.bins),
                 (LabelInfo, 'label_info', latched, self.label_info)):
-            topic = name if name == 'image' else f'{CLASSIFIER}/{name}'
-            subscription = node.create_subscription(msg_type, topic, received.append, qos)
-            if name == 'image':
-                self.image_sub = subscription
+            node.create_subscription(msg_type, f'{CLASSIFIER}/{name}', received.append, qos)
         node.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
 
     def on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name == classifier_status_name(f'/{CLASSIFIER}'):
+            if status.name == self._classifier_status:
                 values = {value.key: value.value for value in status.values}
                 self.classifier_image_publishers = int(values.get('image_publishers', 0))
 
