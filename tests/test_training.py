@@ -8,6 +8,7 @@ one epoch, an ONNX export with its parity check and an evaluation run in a few s
 """
 
 import json
+import logging
 from pathlib import Path
 import subprocess
 import sys
@@ -321,3 +322,13 @@ def test_ema_weights_are_validated_kept_and_resumed(dataset, tmp_path):
     resumed = train.run(tiny_config(dataset, 'epochs=3', 'ema_decay=0.9',
                                     f'resume={result["last"]}'), tmp_path / 'resumed')
     assert torch.load(resumed['last'], weights_only=True)['epoch'] == 3
+
+
+def test_an_ema_slower_than_the_run_is_warned_about(caplog):
+    with caplog.at_level(logging.WARNING, logger='training.train'):
+        train.warn_if_ema_outlasts_run(0.998, 100)
+    assert 'about 500 steps, but this run has 100: 82%' in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger='training.train'):
+        train.warn_if_ema_outlasts_run(0.998, 18 * 165)  # the shipped recipe's steps
+    assert caplog.text == ''

@@ -167,6 +167,16 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
     return stats
 
 
+def warn_if_ema_outlasts_run(decay: float, steps: int) -> None:
+    """Warn when an EMA this slow would still carry more than 5% of the untrained start."""
+    start_share = decay ** steps
+    if start_share > 0.05:
+        log.warning('ema_decay %g averages over about %d steps, but this run has %d: %.0f%% of '
+                    'the kept (EMA) weights would still be the untrained start; pass ema_decay=0 '
+                    'or a smaller decay for a short run', decay, round(1 / (1 - decay)), steps,
+                    100 * start_share)
+
+
 @torch.no_grad()
 def predict_logits(model, loader, device) -> tuple:
     """Float32 logits and labels over a loader, in eval mode."""
@@ -376,6 +386,8 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
     sampler = distributed.BalancedDistributedSampler(weights, len(multi.train.labels),
                                                      cfg.seed * 1000, context.rank,
                                                      context.world_size)
+    if ema is not None:
+        warn_if_ema_outlasts_run(cfg.ema_decay, cfg.epochs * (len(sampler) // batch_size))
     val_sets = {name: data.PreprocessedImages(image_set) for name, image_set in multi.val.items()}
     writer = SummaryWriter(str(out_dir / 'tb')) if main_process else None
     wandb_run = start_wandb(cfg, out_dir) if main_process else None
