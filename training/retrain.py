@@ -18,8 +18,10 @@ Then the current and the new ONNX model are both evaluated, as files, through tr
 on the station's held-out `val/` photos, on every base source's `val/`, and on any `--eval`
 folder; the per-class recalls are printed side by side. The new model is installed into
 `--install-dir` only with `--promote`, or when it wins by the rule: better top-1 on the station's
-val, and no more than `--max-drop` (1 point) worse on any base source's val. Its model card
-records the parent's sha256, the data it saw and the comparison.
+val, and no more than `--max-drop` (1 point) worse on any base source's val (the rule and the
+atomic install are waste_classifier_ros.promotion's); a running classifier (`--node`) is then
+told to switch to it. Its model card records the parent's sha256, the data it saw and the
+comparison.
 """
 
 import argparse
@@ -40,6 +42,7 @@ import torch
 
 from training import evaluate, sources
 from waste_classifier_ros import model_card
+from waste_classifier_ros.promotion import install, notify_running_node, promote_decision
 
 log = logging.getLogger('training.retrain')
 STATION = 'station'
@@ -176,21 +179,6 @@ def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight:
     return w.detach().numpy(), b.detach().numpy()
 
 
-def promote_decision(current: dict, new: dict, base_names: list, max_drop: float) -> tuple:
-    """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases."""
-    if STATION not in current:
-        return False, 'no station val photos to judge on'
-    gain = new[STATION]['top1'] - current[STATION]['top1']
-    if gain <= 0:
-        return False, f'not better on the station ({100 * gain:+.1f} points)'
-    for name in base_names:
-        drop = current[name]['top1'] - new[name]['top1']
-        if drop > max_drop:
-            return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
-    return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
-        f'{100 * max_drop:g} point(s) worse'
-
-
 def side_by_side(current: dict, new: dict, classes: list) -> str:
     """Per evaluation set: top-1 and per-class recall of the current and the new model."""
     lines = []
@@ -233,17 +221,6 @@ def plot(current: dict, new: dict, classes: list, path: Path) -> None:
     plt.close(figure)
 
 
-def install(files: list, target_dir: Path) -> None:
-    """Copy the model files into target_dir, each under a temporary name, then renamed over."""
-    target_dir.mkdir(parents=True, exist_ok=True)
-    for path in files:
-        temporary = target_dir / f'.{path.name}.{os.getpid()}.tmp'
-        shutil.copyfile(path, temporary)
-        with open(temporary, 'rb') as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, target_dir / path.name)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--station', type=Path, required=True,
@@ -261,6 +238,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="where a promoted model goes (default: the current model's folder)")
     parser.add_argument('--promote', action='store_true',
                         help='install the new model whatever the comparison says')
+    parser.add_argument('--node', default='/waste_classifier',
+                        help='the running classifier told to switch to an installed model '
+                        "(a parameter set); '' = tell none")
     parser.add_argument('--max-drop', type=float, default=1.0,
                         help='points of top-1 a base source may lose for the rule (default 1)')
     parser.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]',
@@ -401,6 +381,9 @@ def run(args) -> dict:
     if args.promote or wins:
         installed = args.install_dir or args.model.parent
         install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
+        if args.node:
+            answer = notify_running_node(installed / new_path.name, node=args.node)
+            report['node'] = {'switched': answer.switched, 'message': str(answer)}
     report['installed'] = str(installed) if installed else None
     return report
 
@@ -419,6 +402,8 @@ def main(argv=None) -> int:
           f'({report["decision"]}); new model and card in {report["out"]}')
     print(f'installed into {report["installed"]}' if report['installed'] else
           'not installed (pass --promote to install anyway)')
+    if 'node' in report:
+        print(report['node']['message'])
     return 0
 
 

@@ -1,0 +1,195 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Promoting a retrained model: the rule, an install that a kill cannot tear, a running node told.
+
+`promote_decision` is the rule training.retrain applies. `install` puts a model, its labels and
+its card into a folder all or nothing: every file is first copied under a temporary name in that
+folder and flushed to disk, then a journal naming the renames is written (itself atomically), the
+renames are done and the journal removed. A kill before the journal exists leaves the old files
+(and temporary ones the next install removes); a kill after it leaves complete new files, and the
+next `install` into that folder (or `finish_interrupted_install`) does the renames that are left.
+At no point is a file in the folder half written. `notify_running_node` asks a running
+classifier to switch to the installed files (one atomic set of its `model`, `labels` and
+`model_card` parameters: the node loads and checks the model beside the one it serves, docs/
+ros_interface.md), and says when none is up. Nothing here imports torch; rclpy is imported only
+to notify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+import fcntl
+import json
+import os
+from pathlib import Path
+import shutil
+
+JOURNAL = '.install-pending.json'
+LOCK = '.install.lock'
+DEFAULT_NODE = '/waste_classifier'
+
+
+def promote_decision(current: dict, new: dict, base_names: list, max_drop: float,
+                     station: str = 'station') -> tuple[bool, str]:
+    """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases.
+
+    `current` and `new` map each evaluation set's name to training.evaluate's per-source
+    result (its `top1` in 0..1); `max_drop` is a fraction (0.01 = one point).
+    """
+    if station not in current:
+        return False, 'no station val photos to judge on'
+    gain = new[station]['top1'] - current[station]['top1']
+    if gain <= 0:
+        return False, f'not better on the station ({100 * gain:+.1f} points)'
+    for name in base_names:
+        drop = current[name]['top1'] - new[name]['top1']
+        if drop > max_drop:
+            return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
+    return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
+        f'{100 * max_drop:g} point(s) worse'
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_durably(source, temporary: Path) -> None:
+    """Write bytes or a file's contents to `temporary` and flush them to disk."""
+    with open(temporary, 'wb') as out:
+        if isinstance(source, bytes):
+            out.write(source)
+        else:
+            with open(source, 'rb') as stream:
+                shutil.copyfileobj(stream, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _complete(folder: Path) -> list[Path]:
+    """Do the renames the journal names (those not done yet), then remove the journal."""
+    journal = folder / JOURNAL
+    renames = json.loads(journal.read_text(encoding='utf-8'))
+    for temporary, final in renames:
+        if (folder / temporary).exists():
+            os.replace(folder / temporary, folder / final)
+    _fsync_dir(folder)
+    journal.unlink()
+    _fsync_dir(folder)
+    return [folder / final for _, final in renames]
+
+
+def _finish_locked(folder: Path) -> list[Path]:
+    finished = _complete(folder) if (folder / JOURNAL).exists() else []
+    for stray in folder.glob('.*.install.tmp'):  # staged by an install killed before its journal
+        stray.unlink()
+    return finished
+
+
+class _Locked:
+    """An exclusive lock on the folder's install lock file: one install at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self._file = open(folder / LOCK, 'a')
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()  # closing releases the lock
+
+
+def finish_interrupted_install(folder: Path) -> list[Path]:
+    """Complete an install a kill interrupted after staging; return the files it finished."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    with _Locked(folder):
+        return _finish_locked(folder)
+
+
+def install(files: Sequence[Path], target_dir: Path) -> list[Path]:
+    """Copy `files` into target_dir (same names), all or nothing; return the installed paths."""
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with _Locked(target_dir):
+        _finish_locked(target_dir)
+        renames = []
+        for path in map(Path, files):
+            temporary = f'.{path.name}.{os.getpid()}.install.tmp'
+            _write_durably(path, target_dir / temporary)
+            renames.append((temporary, path.name))
+        journal = json.dumps(renames).encode('utf-8')
+        staged_journal = target_dir / f'{JOURNAL}.{os.getpid()}.install.tmp'
+        _write_durably(journal, staged_journal)
+        os.replace(staged_journal, target_dir / JOURNAL)  # from here on the install completes
+        return _complete(target_dir)
+
+
+@dataclass(frozen=True)
+class NodeAnswer:
+    """What a running classifier said to a switch request."""
+
+    node: str
+    running: bool
+    switched: bool
+    reason: str
+
+    def __str__(self) -> str:
+        if not self.running:
+            return f'no classifier node {self.node} is running ({self.reason}); it loads the ' \
+                'new model when it starts'
+        if self.switched:
+            return f'{self.node} switched to the new model'
+        return f'{self.node} refused the new model and keeps its own: {self.reason}'
+
+
+def notify_running_node(model: Path, labels: Path | None = None, model_card: Path | None = None,
+                        node: str = DEFAULT_NODE, timeout: float = 5.0,
+                        reply_timeout: float = 300.0) -> NodeAnswer:
+    """Ask the classifier `node` (fully qualified) to switch to `model` with one parameter set.
+
+    `labels` and `model_card` default to the files beside the model. Uses the ROS environment of
+    the calling process (ROS_DOMAIN_ID and so on) in a context of its own, so a caller that runs
+    rclpy already is not disturbed. Waits at most `timeout` seconds for the node to appear and
+    `reply_timeout` for its answer: the node answers once the new model is loaded and checked,
+    which on a Jetson includes building its TensorRT engine (minutes the first time).
+    """
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParametersAtomically
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    model = Path(model).resolve()
+    values = {'model': model,
+              'labels': Path(labels).resolve() if labels else model.with_name('labels.txt'),
+              'model_card': (Path(model_card).resolve() if model_card
+                             else model.with_name('model_card.json'))}
+    request = SetParametersAtomically.Request(parameters=[
+        Parameter(name=name, value=ParameterValue(type=ParameterType.PARAMETER_STRING,
+                                                  string_value=str(value)))
+        for name, value in values.items()])
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        client_node = rclpy.create_node(f'waste_promotion_{os.getpid()}', context=context,
+                                        start_parameter_services=False)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(client_node)
+        client = client_node.create_client(SetParametersAtomically,
+                                           f'{node}/set_parameters_atomically')
+        if not client.wait_for_service(timeout_sec=timeout):
+            return NodeAnswer(node, False, False, f'no answer within {timeout:g} s')
+        future = client.call_async(request)
+        executor.spin_until_future_complete(future, timeout_sec=reply_timeout)
+        if not future.done():
+            return NodeAnswer(node, True, False, f'no reply within {reply_timeout:g} s')
+        result = future.result().result
+        return NodeAnswer(node, True, result.successful, result.reason)
+    finally:
+        rclpy.try_shutdown(context=context)
