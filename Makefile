@@ -49,7 +49,7 @@ evaluate: env
 		--json outputs/eval/metrics.json
 
 # A new classifier layer on the station's reviewed photos (waste-review's dataset) plus the base
-# sources; installed over model/ only with RETRAIN_ARGS=--promote or when it wins (README).
+# sources; installed over model/ only with RETRAIN_ARGS=--promote or when it wins (docs/flywheel.md).
 STATION ?= station_dataset
 retrain: env
 	@$(ROS) python -m training.retrain --station $(STATION) --dataset $(DATASET) $(RETRAIN_ARGS)

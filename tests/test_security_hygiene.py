@@ -10,8 +10,7 @@ no `shell=True`, no os.system/os.popen, no eval/exec, no pickle-family modules, 
 `weights_only=True`. The checker is tested on bad snippets first, so a pass means something.
 The real checkpoint loaders refuse a checkpoint with a planted object, and the code in it never
 runs. The shipped model must match the sha256 in its card (the node refuses it otherwise; the
-refusal itself is tested in test_robustness_config.py), and the README text tells how to run
-with SROS2.
+refusal itself is tested in test_robustness_config.py).
 """
 
 import ast
@@ -191,12 +190,3 @@ def test_the_shipped_model_matches_its_card():
     assert expected, f'{card} has no onnx_sha256, so the node cannot check the model'
     assert sha256_file(model) == expected, f'{model} does not match the sha256 in {card}'
 
-
-def test_the_readme_text_explains_sros2():
-    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    assert '## Running with SROS2' in readme, 'README.md has no SROS2 section'
-    section = readme.split('## Running with SROS2', 1)[1].split('\n## ', 1)[0]
-    for term in ('ros2 security create_keystore', 'ros2 security create_enclave',
-                 'ROS_SECURITY_KEYSTORE', 'ROS_SECURITY_ENABLE=true',
-                 'ROS_SECURITY_STRATEGY=Enforce', 'ROS_SECURITY_ENCLAVE_OVERRIDE'):
-        assert term in section, f'the SROS2 section does not mention {term}'

@@ -282,6 +282,7 @@ def wrap(model: nn.Module, context: Context) -> nn.Module:
     device_ids = [context.device] if context.device.type == 'cuda' else None
     # Only parameters that require a gradient now are reduced (frozen ones are left out); the
     # BatchNorm buffers are rank 0's at the start, then follow each rank's own batches and are
-    # averaged by average_buffers() before validation (README, "Training on many machines").
+    # averaged by average_buffers() before validation (docs/training.md, "Training on many
+    # machines").
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids,
                                                forward_sync_buffers=False)
