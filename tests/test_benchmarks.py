@@ -13,7 +13,7 @@ import sys
 import pytest
 from tiny_model import write_model_dir
 
-from benchmarks.report import markdown
+from benchmarks.report import check_targets, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,11 +50,45 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     overlay = {phase['name']: phase['overlay_frames_received'] for phase in figures['phases']}
     assert overlay['camera_1280x720_overlay'] > 0
     assert overlay['camera_1280x720'] == 0
-    assert all(isinstance(target['passed'], bool) for target in figures['targets'])
+    # Every target was measured, and its verdict is its figure against its limit.
+    targets = figures['targets']
+    assert len(targets) == 10, [target['name'] for target in targets]
+    for target in targets:
+        assert target['measured'] is not None, target
+        comparison, limit = target['target'].split()
+        assert target['passed'] == _holds(target['measured'], comparison, float(limit)), target
 
+    # The report shows this run's figures: each target's verdict, each phase's processed FPS.
     text = report.read_text()
-    assert text == markdown(figures)
-    assert '## Targets' in text and figures['machine']['cpu_model'] in text
+    assert figures['machine']['cpu_model'] in text
+    for target in targets:
+        verdict = 'PASS' if target['passed'] else 'FAIL'
+        assert f"| {target['name']} | {target['measured']:.1f} ({target['target']}) | " \
+            f'{verdict} |' in text, target
+    for phase in figures['phases']:
+        assert f"| {phase['name']} | {phase['size']} |" in text, phase['name']
+        row = next(line for line in text.splitlines()
+                   if line.startswith(f"| {phase['name']} | {phase['size']} |"))
+        assert f" {phase['processed_fps']:.1f} |" in row, (phase['name'], row)
+
+
+def _holds(measured: float, comparison: str, limit: float) -> bool:
+    return measured >= limit if comparison == '>=' else measured <= limit
+
+
+def test_targets_fail_on_a_slow_or_missing_figure():
+    figures = json.loads((ROOT / 'benchmarks' / 'results.json').read_text())
+    verdicts = {target['name']: target['passed'] for target in check_targets(figures)}
+    assert all(verdicts.values()), verdicts  # the committed run met every target
+    camera = next(phase for phase in figures['phases'] if phase['name'] == 'camera_1280x720')
+    camera['latency_ms']['p50'] = 20.5
+    del camera['processed_fps']
+    figures['raw']['inference']['fps'] = 200.0  # the flood now needs 140 FPS
+    failed = [target['name'] for target in check_targets(figures) if not target['passed']]
+    assert failed == ['1280x720 at 30 FPS: processed FPS >= 29.5',
+                      '1280x720 at 30 FPS: latency p50 <= 20 ms',
+                      'flooded 640x480: processed FPS >= 0.7 x raw inference FPS (the faster of '
+                      'the two raw rows)']
 
 
 def test_a_node_that_cannot_start_fails_the_run_fast(tmp_path):
