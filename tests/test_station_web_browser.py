@@ -388,16 +388,23 @@ def test_a_taken_port_stops_the_node_with_one_fatal_line():
 
 
 @pytest.mark.parametrize('second', [signal.SIGINT, signal.SIGTERM], ids=['int', 'term'])
-def test_two_stop_signals_with_a_page_open_end_station_web_with_0(page, classifier, tmp_path,
-                                                                  second):
+def test_two_stop_signals_with_pages_open_end_station_web_with_0_within_2_s(
+        browser, page, classifier, tmp_path, second):
     station = start_station(tmp_path / 'inbox', tmp_path / 'dataset')
+    pages = [page] + [browser.new_page() for _ in range(2)]
     try:
-        page.goto(station.url)
-        expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        for each in pages:  # three pages, each with its WebSocket streaming frames
+            each.goto(station.url)
+            expect(each.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        started = time.monotonic()
         station.process.send_signal(signal.SIGINT)  # Ctrl-C under ros2 launch: two at once
         station.process.send_signal(second)
         assert station.wait_exit(5) == 0, station.output
+        took = time.monotonic() - started
+        assert took < 2.0, f'station_web took {took:.2f} s to stop with 3 pages open'
         assert 'Traceback' not in station.output
         expect(page.get_by_test_id('connection')).to_have_attribute('data-state', 'lost')
     finally:
+        for each in pages[1:]:
+            each.close()
         station.kill()

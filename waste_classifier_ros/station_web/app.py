@@ -7,20 +7,24 @@ Routes: `/` and `/static/<file>` (the page, from a fixed list), `/ws` (a WebSock
 state as JSON text, live frames as binary JPEG), `/api/state`, `/api/stats`, `/api/review`
 (GET), `/captures/<class>/<name>.jpg` (a pending capture's photo) and the review moves
 `/api/review/{label,skip,discard,undo}` (POST, JSON). Every refusal is a 4xx with a JSON
-`{"error": reason}`; an unexpected failure is a 500 saying to look at the node's log, which gets
-the traceback. `WebServer` runs the application on an event loop in a thread of its own.
+`{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP parser refuses
+(`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the node's log, which
+gets the traceback. `WebServer` runs the application on an event loop in a thread of its own.
 """
 
 import asyncio
 from collections.abc import Callable
+from http import HTTPStatus
 import json
+import logging
 from pathlib import Path
 import threading
 import time
 import traceback
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.http_exceptions import BadHttpMethod
 
 from waste_classifier_ros.image_codec import CodecError
 from waste_classifier_ros.review import ReviewError
@@ -36,6 +40,10 @@ HEARTBEAT_S = 1.0  # state is re-sent at least this often, so ages and silence s
 STATE_INTERVAL_S = 0.1  # and at most ten times a second per browser
 TOKEN_HEADER = 'X-Station-Token'
 NO_STORE = {'Cache-Control': 'no-store'}
+MAX_URL = 4096  # longer request targets get a 414; the parser itself reads lines up to:
+MAX_LINE = 64 * 1024
+SHUTDOWN_S = 0.5  # open requests and WebSockets get this long to finish when the node stops
+HTTP_LOG = logging.getLogger('station_web.http')
 
 
 class Live:
@@ -122,47 +130,41 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     @web.middleware
     async def refusals(request, handler):
         try:
-            if loopback:
-                host = urlsplit('//' + request.host).hostname or ''
-                if not guard.is_loopback(host):
-                    raise guard.PageError(403, f'this page listens on this machine only; Host '
-                                               f'{request.host!r} is not a local name')
+            if len(request.raw_path) > MAX_URL:
+                raise guard.PageError(414, f'request target of {len(request.raw_path)} '
+                                           f'characters; at most {MAX_URL}')
+            if loopback and not guard.is_loopback(_host_name(request.host)):
+                raise guard.PageError(403, f'this page listens on this machine only; Host '
+                                           f'{request.host[:80]!r} is not a local name')
             return await handler(request)
         except web.HTTPException as error:
             if error.status < 400:
                 raise
-            reason = f'no such page: {request.path}' if error.status == 404 else error.reason
-            return _error(error.status, reason)
+            return _error(error.status, _http_reason(request, error))
         except guard.PageError as error:
-            return _error(error.status, str(error))
+            return _error(error.status, desk.scrub(str(error)))
         except ReviewError as error:
-            return _error(409, str(error))
+            return _error(409, desk.scrub(str(error)))
         except Exception as error:  # noqa: BLE001 - a request must not take the server down
-            log(f'{request.method} {request.path} failed:\n{traceback.format_exc()}')
+            log(f'{request.method} {request.path[:200]} failed:\n{traceback.format_exc()}')
             return _error(500, f'internal error ({type(error).__name__}); the station_web log '
                                'has the details')
 
     def same_site(request) -> None:
         """Refuse what another site's page in the same browser sends (writes, the stream)."""
         origin = request.headers.get('Origin')
-        if origin and urlsplit(origin).netloc != request.host:
-            raise guard.PageError(403, f'cross-site request from {origin} refused')
+        if origin and _netloc(origin) != request.host:
+            raise guard.PageError(403, f'cross-site request from {origin[:80]!r} refused')
 
     async def write_body(request) -> dict:
-        """Return the JSON body of a review move, once the request may write at all."""
+        """Return the JSON body of a write, once the request may write at all."""
         same_site(request)
         if token and not guard.token_matches(token, request.headers.get(TOKEN_HEADER)):
             raise guard.PageError(401, 'labelling needs the token that station_web printed at '
                                        'start (open the page with ?token=...)')
         if request.content_type != 'application/json':
             raise guard.PageError(415, 'send the request as JSON (Content-Type: application/json)')
-        try:
-            body = await request.json()
-        except ValueError:
-            raise guard.PageError(400, 'the request body is not valid JSON') from None
-        if not isinstance(body, dict):
-            raise guard.PageError(400, 'the request body must be a JSON object')
-        return body
+        return guard.json_object(await request.read())
 
     async def in_thread(function, *args):
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
@@ -174,16 +176,21 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
         return web.Response(body=(STATIC_DIR / name).read_bytes(),
                             content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
 
+    sockets = set()
+
     async def websocket(request):
         same_site(request)
-        ws = web.WebSocketResponse(heartbeat=20.0)
+        # JPEGs do not compress: per-message deflate would only cost CPU.
+        ws = web.WebSocketResponse(heartbeat=20.0, timeout=SHUTDOWN_S, compress=False)
         await ws.prepare(request)
         feeder = asyncio.create_task(live.feed(ws))
+        sockets.add(ws)
         try:
             async for message in ws:  # the page sends nothing; this notices when it closes
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
+            sockets.discard(ws)
             feeder.cancel()
         return ws
 
@@ -233,9 +240,11 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
 
     async def stop_live(app):
         encoder.pop().cancel()
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b'station_web stops')
+                               for ws in list(sockets)), return_exceptions=True)
         await in_thread(desk.close)
 
-    app = web.Application(middlewares=[refusals])
+    app = web.Application(middlewares=[refusals], client_max_size=guard.MAX_JSON_BYTES)
     app.router.add_get('/', page)
     app.router.add_get('/static/{name}', page)
     app.router.add_get('/ws', websocket)
@@ -249,6 +258,30 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     return app
 
 
+def _host_name(host: str) -> str:
+    try:
+        return urlsplit('//' + host).hostname or ''
+    except ValueError:  # '[::1', an unclosed IPv6 literal
+        raise guard.PageError(400, f'malformed Host header {host[:80]!r}') from None
+
+
+def _netloc(url: str) -> str:
+    try:
+        return urlsplit(url).netloc
+    except ValueError:
+        raise guard.PageError(403, f'malformed Origin header {url[:80]!r}') from None
+
+
+def _http_reason(request, error: web.HTTPException) -> str:
+    if error.status == 404:
+        return f'no such page: {request.path[:200]}'
+    if isinstance(error, web.HTTPMethodNotAllowed):
+        return (f'{request.method[:20]} is not allowed on {request.path[:200]}; allowed: '
+                f'{", ".join(sorted(error.allowed_methods))}')
+    detail = error.text or ''  # aiohttp's detail, when it has more than "<status>: <reason>"
+    return detail[:200] if detail and not detail.startswith(f'{error.status}:') else error.reason
+
+
 def _call_soon(loop, callback) -> None:
     """Run `callback` on `loop` from another thread; nothing once the loop has closed."""
     try:
@@ -257,13 +290,37 @@ def _call_soon(loop, callback) -> None:
         pass
 
 
+class JsonErrorProtocol(web.RequestHandler):
+    """aiohttp's connection handler, answering what its HTTP parser refuses as JSON.
+
+    A request line longer than MAX_LINE, an over-long header, a method the parser does not know
+    or broken framing never reach the application's middleware: aiohttp answers them from here
+    (by default in plain text, with a traceback in the log). Logged in one line instead.
+    """
+
+    def handle_error(self, request, status: int = 500, exc=None, message=None):
+        reason = (message or (str(exc) if exc else '') or HTTPStatus(status).phrase)
+        reason = reason.strip().splitlines()[0][:200] if reason.strip() else 'unreadable'
+        if isinstance(exc, BadHttpMethod) and 'HTTPS' not in reason:
+            status, reason = 405, 'unknown HTTP method; this page answers GET, HEAD and POST'
+        self.logger.warning('refused a malformed request (%d): %r', status, reason)
+        if request.writer.output_size > 0:
+            raise ConnectionError('the answer had started; the connection is closed')
+        response = _error(status, f'malformed request: {reason}')
+        response.force_close()
+        return response
+
+    def log_exception(self, message, *args, exc_info=None, **kwargs) -> None:
+        self.logger.error(f'{message % args}: {exc_info!r}')
+
+
 class WebServer:
     """An aiohttp application served from an event loop in a daemon thread."""
 
     def __init__(self, app: web.Application):
         self._app = app
         self._loop = asyncio.new_event_loop()
-        self._runner = None
+        self._runner = self._listener = None
         self._thread = threading.Thread(target=self._loop.run_forever, name='station_web',
                                         daemon=True)
 
@@ -274,18 +331,30 @@ class WebServer:
             timeout)
 
     async def _start(self, host, port) -> int:
-        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self._app, handle_signals=False,
+                                     shutdown_timeout=SHUTDOWN_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, shutdown_timeout=1.0)
+        server, loop = self._runner.server, asyncio.get_running_loop()
+
+        def connection():
+            return JsonErrorProtocol(server, loop=loop, access_log=None, logger=HTTP_LOG,
+                                     max_line_size=MAX_LINE)
         try:
-            await site.start()
+            self._listener = await loop.create_server(connection, host, port)
         except OSError:
             await self._runner.cleanup()
             raise
-        return self._runner.addresses[0][1]
+        return self._listener.sockets[0].getsockname()[1]
 
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._runner is not None and self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout)
+    async def _stop(self) -> None:
+        self._listener.close()
+        await self._runner.cleanup()
+
+    def stop(self, timeout: float = 1.5) -> None:
+        if self._listener is not None and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout)
+            except TimeoutError:
+                pass  # the daemon thread goes with the process
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)

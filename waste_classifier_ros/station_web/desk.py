@@ -59,26 +59,45 @@ class ReviewDesk:
         try:
             session = self._open()
         except (ReviewError, guard.PageError) as error:
-            return {'enabled': True, 'problem': str(error), 'classes': self._classes()}
+            return {'enabled': True, 'problem': self.scrub(str(error)),
+                    'classes': self._classes()}
         pending = session.pending()
         progress = session.progress()
         return {'enabled': True, 'problem': '', 'classes': session.classes,
-                'inbox': str(self.inbox), 'dataset': str(self.dataset), 'progress': progress,
+                'progress': progress,
                 'current': _capture_view(pending[0]) if pending else None,
-                'unreadable': session.problems[:5]}
+                'unreadable': [self.scrub(problem) for problem in session.problems[:5]]}
+
+    def scrub(self, text: str) -> str:
+        """`text` with the inbox's and the dataset's place on this machine left out."""
+        roots = sorted((root for root in (self.inbox, self.dataset) if root), key=lambda r:
+                       -len(str(r)))
+        for root in roots:
+            text = text.replace(str(root), '<inbox>' if root == self.inbox else '<dataset>')
+        return text
 
     def label(self, capture_id: str, label: str) -> dict:
-        return self._act(lambda session: session.label(guard.capture_id(capture_id), label),
-                         lambda action: f'{action.capture_id} -> {action.destination}')
+        return self._act(lambda session: session.label(self._waiting(capture_id), label),
+                         lambda action: f'{action.capture_id} -> '
+                                        f'{self.scrub(str(action.destination))}')
 
     def discard(self, capture_id: str) -> dict:
-        return self._act(lambda session: session.discard(guard.capture_id(capture_id)),
+        return self._act(lambda session: session.discard(self._waiting(capture_id)),
                          lambda action: f'{action.capture_id} discarded (kept in '
-                                        f'{action.destination.parent})')
+                                        f'{self.scrub(str(action.destination.parent))})')
 
     def skip(self, capture_id: str) -> dict:
-        return self._act(lambda session: session.skip(guard.capture_id(capture_id)),
+        return self._act(lambda session: session.skip(self._waiting(capture_id)),
                          lambda _: f'{capture_id} skipped (back at the end)')
+
+    def _waiting(self, capture_id) -> str:
+        """Return a well-formed id of a capture in the inbox; PageError 404 when there is none."""
+        capture_id = guard.capture_id(capture_id)
+        image = self.inbox / capture_id
+        if not (image.is_file() and image.with_suffix('.json').is_file()):
+            raise guard.PageError(404, f'no capture {capture_id} in the inbox (reviewed or '
+                                       'removed meanwhile?)')
+        return capture_id
 
     def undo(self) -> dict:
         return self._act(lambda session: session.undo(),
