@@ -32,11 +32,14 @@ DEFAULT_NODE = '/waste_classifier'
 
 
 def promote_decision(current: dict, new: dict, base_names: list, max_drop: float,
-                     station: str = 'station') -> tuple[bool, str]:
+                     station: str = 'station',
+                     max_class_drop: float | None = None) -> tuple[bool, str]:
     """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases.
 
     `current` and `new` map each evaluation set's name to training.evaluate's per-source
-    result (its `top1` in 0..1); `max_drop` is a fraction (0.01 = one point).
+    result (its `top1` in 0..1, `per_class` recalls); `max_drop` is a fraction (0.01 = one
+    point). With `max_class_drop`, no class's recall on a base source's val may fall by more
+    than that fraction either; the reason then names the source and the class that blocked.
     """
     if station not in current:
         return False, 'no station val photos to judge on'
@@ -47,8 +50,17 @@ def promote_decision(current: dict, new: dict, base_names: list, max_drop: float
         drop = current[name]['top1'] - new[name]['top1']
         if drop > max_drop:
             return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
+        for cls, row in current[name]['per_class'].items() if max_class_drop is not None \
+                else ():
+            after = new[name]['per_class'][cls]['recall']
+            if row['support'] and row['recall'] - after > max_class_drop:
+                return False, (f'{name} {cls} recall {100 * row["recall"]:.1f}% -> '
+                               f'{100 * after:.1f}% ({100 * (row["recall"] - after):.1f} points, '
+                               f'class limit {100 * max_class_drop:g})')
     return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
-        f'{100 * max_drop:g} point(s) worse'
+        f'{100 * max_drop:g} point(s) worse' + (
+            '' if max_class_drop is None else
+            f', no class more than {100 * max_class_drop:g} points')
 
 
 def _fsync_dir(folder: Path) -> None:
