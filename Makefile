@@ -31,6 +31,8 @@ test: env lint pytest
 lint: env
 	@echo '[lint] ruff (ament_flake8 + ament_pep257 rules)'
 	@$(VENV)/bin/ruff check .
+	@echo '[lint] hadolint docker/Dockerfile.*'
+	@$(VENV)/bin/hadolint docker/Dockerfile.jetson docker/Dockerfile.x86
 
 pytest: env
 	@$(ROS) python -m pytest $(PYTEST_ARGS)

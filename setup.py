@@ -25,14 +25,24 @@ setup(
         (f'share/{PACKAGE}/samples', glob('samples/*.jpg')),
     ],
     package_data={f'{PACKAGE}.station_web': ['static/*']},
-    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime',
-                      'aiohttp'],
+    # The core: what the classifier and the media source need to classify camera frames (the
+    # jetson backend needs jetson-inference from the robot's image instead of onnxruntime). The
+    # ROS 2 packages come from package.xml. Optional features import their library when they
+    # are switched on (waste_classifier_ros/extras.py names the same packages).
+    install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime'],
     zip_safe=True,
     maintainer='waste_classifier_ros maintainers',
     maintainer_email='maintainers@waste-classifier-ros.invalid',
     description='Waste classification for ROS 2 with jetson-inference or ONNX Runtime.',
     license='Apache-2.0',
-    extras_require={'test': ['pytest']},
+    extras_require={
+        'recording': ['mcap'],  # record_path, MCAP playback in the media source
+        'web': ['aiohttp'],  # station_web (web:=true)
+        # training/ (not installed by this file; run from the source tree): python -m training.*
+        'training': ['torch', 'torchvision', 'timm', 'albumentations', 'hydra-core', 'onnx',
+                     'tensorboard', 'tqdm', 'matplotlib'],
+        'test': ['pytest', 'pytest-timeout', 'hypothesis'],
+    },
     entry_points={
         'console_scripts': [
             f'classifier_node = {PACKAGE}.classifier_node:main',

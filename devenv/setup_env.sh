@@ -10,6 +10,9 @@
 #   5. Debian's chromium for the station page's browser tests, when /usr/bin/chromium is missing
 #   6. this package, editable, laid out like `colcon build --symlink-install` (share/ with a
 #      link per file, lib/waste_classifier_ros/ executables) so ros2 launch and ros2 run find it
+#   7. a wheelhouse (.venv/.wheelhouse) of the robot's runtime: the ROS 2 wheels of
+#      devenv/runtime_wheels.txt and what setup.py's install_requires pulls in, for the test that
+#      installs the package into a fresh environment (tests/test_closure.py)
 # Each step is skipped when its inputs are unchanged (stamp files in .venv/.stamps), so a second
 # run with nothing changed takes seconds. On failure it names the step and keeps its log.
 set -euo pipefail
@@ -24,7 +27,7 @@ ROS_WHEELS=(ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-diag
             ros-rosidl-core-generators ros-ament-cmake ros-ament-cmake-ros-core
             ros-ament-cmake-include-directories ros-ament-package catkin-pkg
             colcon-common-extensions ros-std-srvs)
-STEP_COUNT=6
+STEP_COUNT=7
 step_no=0
 start=$SECONDS
 
@@ -129,4 +132,17 @@ say "$(tail -n 1 "$LOGS/link_install.log")"
 import rclpy, sensor_msgs.msg, vision_msgs.msg, diagnostic_msgs.msg, onnxruntime, cv2
 import waste_classifier_ros
 PY
+begin "wheelhouse of the runtime closure (devenv/runtime_wheels.txt + setup.py install_requires)"
+hash=$(inputs_hash "$ROOT/devenv/runtime_wheels.txt" "$ROOT/setup.py")
+if is_current wheelhouse "$hash"; then say "up to date"; else
+  wheels="$VENV/.wheelhouse"; rm -rf "$wheels"; log="$LOGS/wheelhouse.log"
+  { "$VENV/bin/python" -m pip download --disable-pip-version-check --progress-bar off \
+      -d "$wheels" -r "$ROOT/devenv/runtime_wheels.txt" setuptools wheel "$ROOT" \
+    && for sdist in "$wheels"/*.tar.gz; do  # built once here, not in every fresh environment
+      [ -e "$sdist" ] || continue
+      "$VENV/bin/python" -m pip wheel --no-deps -w "$wheels" "$sdist" && rm "$sdist"
+    done; } > "$log" 2>&1 || fail "pip download of the runtime wheels failed" "$log"
+  mark wheelhouse "$hash"
+fi
+
 printf '[setup] environment ready in %ds: %s\n' "$((SECONDS - start))" "$VENV"

@@ -1,9 +1,11 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""No import circles among the project's own modules (imports inside functions count too)."""
+"""No import circles among the project's own modules; the nodes never reach the training stack."""
 
 import ast
 from pathlib import Path
+import subprocess
+import sys
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ('training', 'waste_classifier_ros', 'benchmarks')
@@ -69,3 +71,61 @@ def test_no_import_circles():
     assert 'training.train' in graph and 'training.checkpoints' in graph['training.train']
     cycle = find_cycle(graph)
     assert cycle is None, 'import circle: ' + ' -> '.join(cycle)
+
+
+# What a robot runs: the nodes. Their imports, wherever in a file, never reach the training stack;
+# at import time they load no optional feature's library either (extras.py).
+NODES = ('waste_classifier_ros.classifier_node', 'waste_classifier_ros.media_source_node',
+         'waste_classifier_ros.station_web.node')
+TRAINING_STACK = {'torch', 'torchvision', 'timm', 'albumentations', 'hydra', 'tensorboard'}
+OPTIONAL_AT_IMPORT = {'mcap', 'aiohttp', 'onnxruntime'}
+
+
+def every_import(path: Path) -> set:
+    """Every module name ``path`` imports, wherever in the file, dotted prefixes included."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f'{node.module}.{alias.name}' for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split('.')
+            found.update('.'.join(parts[:i]) for i in range(1, len(parts) + 1))
+    return found
+
+
+def reached_from(roots) -> set:
+    """Return the module names imported, directly or through project modules, from `roots`."""
+    files = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob('*.py')}
+    seen, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in files:
+            todo.extend(every_import(files[name]) - seen)
+    return seen
+
+
+def test_the_nodes_never_reach_the_training_stack():
+    reached = reached_from(NODES)
+    assert 'waste_classifier_ros.backends.onnx_runtime' in reached  # the scan follows imports
+    assert not {n.split('.')[0] for n in reached} & TRAINING_STACK
+    assert not [n for n in reached if n.split('.')[0] == 'training']
+    assert 'mcap' in reached and 'aiohttp' in reached  # as features switched on
+
+
+def test_importing_the_nodes_loads_no_optional_library():
+    code = ('import sys\n'
+            f'for name in {sorted(NODES)!r}:\n'
+            '    __import__(name)\n'
+            'print(sorted({m.split(".")[0] for m in sys.modules}))\n')
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    loaded = set(ast.literal_eval(run.stdout.strip().splitlines()[-1]))
+    assert 'rclpy' in loaded
+    assert not loaded & (TRAINING_STACK | OPTIONAL_AT_IMPORT | {'training'})

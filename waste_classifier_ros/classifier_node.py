@@ -44,6 +44,7 @@ from waste_classifier_ros.backends import BackendError, create_backend, resolve_
 from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError, load_bins
 from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, Thresholds, make_sidecar
 from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
+from waste_classifier_ros.extras import MissingLibraryError
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
@@ -246,16 +247,7 @@ class WasteClassifier(Node):
         self.image_readers = [self.image_sub]
         self.recorder = None
         if params['record_path']:
-            self.recorder = Recorder(Path(params['record_path']).expanduser(), {
-                self.image_sub.topic_name: 'sensor_msgs/msg/Image',
-                self.classification_pub.topic_name: 'vision_msgs/msg/Classification'})
-            # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
-            # Unlike the classifier's (newest frame only) it queues, so that a frame that comes
-            # while the executor is busy is recorded rather than replaced.
-            record_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=RECORD_QUEUE_DEPTH,
-                                    reliability=image_qos.reliability)
-            self.image_readers.append(self.create_subscription(
-                Image, 'image', self.on_image_to_record, record_qos, raw=True))
+            self._start_recording(Path(params['record_path']).expanduser(), image_qos)
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -273,6 +265,23 @@ class WasteClassifier(Node):
             f'(sha256 {self.files.sha256[:12]}, {len(self.files.labels)} classes, {card}), '
             f'bins {bins_file}, listening on {self.image_sub.topic_name} '
             f'({"reliable" if params["reliable"] else "best effort"})')
+
+    def _start_recording(self, path: Path, image_qos: QoSProfile):
+        try:
+            self.recorder = Recorder(path, {
+                self.image_sub.topic_name: 'sensor_msgs/msg/Image',
+                self.classification_pub.topic_name: 'vision_msgs/msg/Classification'})
+        except MissingLibraryError as error:
+            # An optional feature: the node classifies without it.
+            self.get_logger().error(f'not recording: {error}')
+            return
+        # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
+        # Unlike the classifier's (newest frame only) it queues, so that a frame that comes
+        # while the executor is busy is recorded rather than replaced.
+        record_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=RECORD_QUEUE_DEPTH,
+                                reliability=image_qos.reliability)
+        self.image_readers.append(self.create_subscription(
+            Image, 'image', self.on_image_to_record, record_qos, raw=True))
 
     def on_image(self, msg: Image, info):
         job = self._accept(msg, info)

@@ -29,6 +29,7 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from waste_classifier_ros.extras import MissingLibraryError
 from waste_classifier_ros.recording import RecordingError, image_topic, read_messages
 from waste_classifier_ros.shutdown import ros_session
 
@@ -135,7 +136,7 @@ def _one_pass(resource: Resource, width: int, height: int):
 def _recorded(resource: Resource) -> tuple[str, int, float]:
     try:
         return image_topic(resource.location)
-    except RecordingError as error:
+    except (RecordingError, MissingLibraryError) as error:
         raise ResourceError(str(error)) from None
 
 

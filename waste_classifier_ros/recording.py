@@ -10,7 +10,9 @@ rosbag2 concatenates them), channels with `cdr` messages, each message's data th
 CDR exactly as rclpy (`rclpy.serialization`) or a raw subscription gives it, log and publish
 time in nanoseconds. `Recorder` writes from a bounded queue on its own thread, so a slow disk
 drops recorded messages (counted), never classifier frames. `read_messages` plays one topic of a
-recording back as ROS messages.
+recording back as ROS messages. The `mcap` library is imported when a recording is made or read
+(extras.py: a missing one raises MissingLibrary naming the package), so importing this module
+needs only rclpy.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import threading
 from typing import Iterator
 
 from ament_index_python.packages import get_package_share_directory
-from mcap.reader import make_reader
-from mcap.writer import CompressionType, Writer
 from rclpy.serialization import deserialize_message
+
+from waste_classifier_ros.extras import require
 
 PRIMITIVES = frozenset({
     'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32',
@@ -97,6 +99,9 @@ class Recorder:
     """Write serialised messages of some topics into a new MCAP file, off the caller's thread."""
 
     def __init__(self, path: Path, topics: dict[str, str], queue_size: int = 64) -> None:
+        require('recording')
+        from mcap.writer import CompressionType, Writer
+
         self.path = Path(path)
         if self.path.exists():
             raise RecordingError(f'{self.path}: exists already; recordings are never overwritten')
@@ -145,6 +150,9 @@ class Recorder:
 
 def image_topic(path: Path) -> tuple[str, int, float]:
     """Find the first sensor_msgs/msg/Image topic of a recording: (topic, messages, seconds)."""
+    require('recording')
+    from mcap.reader import make_reader
+
     try:
         file = open(path, 'rb')
     except OSError as error:
@@ -168,6 +176,9 @@ def image_topic(path: Path) -> tuple[str, int, float]:
 
 def read_messages(path: Path, topic: str, message_type: type) -> Iterator:
     """Yield the messages of one topic of a recording as `message_type`, in log-time order."""
+    require('recording')
+    from mcap.reader import make_reader
+
     with open(path, 'rb') as file:
         for _, _, message in make_reader(file).iter_messages(topics=[topic]):
             yield deserialize_message(message.data, message_type)

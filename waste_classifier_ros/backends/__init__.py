@@ -16,6 +16,7 @@ import numpy as np
 
 # The engine interface lives in .base, which the engine modules import: re-exported here.
 from waste_classifier_ros.backends.base import Backend, BackendError, as_probabilities
+from waste_classifier_ros.extras import MissingLibraryError, require
 from waste_classifier_ros.model_card import (
     ModelCardError,
     read_card,
@@ -78,6 +79,10 @@ def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecut
                 raise BackendError(f'backend jetson: cannot import jetson-inference ({error})')
             log(f'backend auto: jetson-inference not available ({error}), using onnxruntime')
     if backend is None:
+        try:
+            require('onnxruntime')
+        except MissingLibraryError as error:
+            raise BackendError(str(error)) from None
         from waste_classifier_ros.backends import onnx_runtime
         backend = onnx_runtime.OnnxRuntimeBackend(files.model, execution_providers, num_threads,
                                                   log)

@@ -25,10 +25,10 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.diagnostics import classifier_status_name
+from waste_classifier_ros.extras import MissingLibraryError, require
 from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
-from waste_classifier_ros.station_web.app import WebServer, make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, RawFrame
 from waste_classifier_ros.station_web.state import StationState
@@ -88,6 +88,8 @@ class StationWeb(Node):
         self.frames = FrameHub()
         self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
         log = self.get_logger()
+        require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
+        from waste_classifier_ros.station_web.app import make_app
         self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
                             token=self.token, loopback=loopback, log=log.error)
         self.overlay_topic = f'{classifier}/overlay'
@@ -105,6 +107,7 @@ class StationWeb(Node):
 
     def start_web(self) -> int:
         """Start serving; return the port. OSError when the address cannot be listened on."""
+        from waste_classifier_ros.station_web.app import WebServer
         self.server = WebServer(self.app)
         port = self.server.start(self.host, self.port)
         log = self.get_logger()
@@ -171,7 +174,8 @@ def listening_station_web() -> StationWeb:
 
 def main(args=None) -> int:
     # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.shutdown).
-    return spin_node(listening_station_web, (ParameterException, ListenError), NODE_NAME, args)
+    return spin_node(listening_station_web, (ParameterException, ListenError, MissingLibraryError),
+                     NODE_NAME, args)
 
 
 if __name__ == '__main__':
