@@ -31,3 +31,24 @@ def test_temperature_undoes_overconfidence_and_keeps_predictions():
         assert row['nll_after'] < row['nll_before']
     np.testing.assert_array_equal(calibration.softmax(logits['a'], t).argmax(1),
                                   logits['a'].argmax(1))
+
+
+def test_the_temperature_is_what_the_hand_written_search_found():
+    # Golden-section search on log T (the code before scipy) found these; captured from it.
+    rng = np.random.default_rng(7)
+
+    def source(n: int, scale: float) -> tuple:
+        labels = rng.integers(0, 5, n)
+        logits = rng.normal(0, 1, (n, 5))
+        logits[np.arange(n), labels] += 2.0
+        return logits * scale, labels
+
+    (a, a_labels), (b, b_labels) = source(300, 3.0), source(120, 0.5)
+    t = calibration.fit_temperature({'a': a, 'b': b}, {'a': a_labels, 'b': b_labels})
+    assert t == pytest.approx(0.6852797837452982, rel=1e-6)
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 1.5, (4000, 5))
+    labels = np.array([rng.choice(5, p=p) for p in calibration.softmax(true_logits)])
+    t = calibration.fit_temperature({'a': 3 * true_logits[:2000], 'b': 3 * true_logits[2000:]},
+                                    {'a': labels[:2000], 'b': labels[2000:]})
+    assert t == pytest.approx(2.906491297807244, rel=1e-6)

@@ -23,6 +23,7 @@ import os
 from typing import Iterator
 
 import numpy as np
+from timm.utils import distribute_bn
 import torch
 from torch import nn
 import torch.distributed as dist
@@ -183,19 +184,14 @@ def rank_seed(seed: int) -> int:
 
 
 def average_buffers(model: nn.Module) -> None:
-    """Average the floating-point buffers (BatchNorm running statistics) over all ranks.
+    """Average the BatchNorm running statistics over all ranks (timm's ``distribute_bn``).
 
     Each rank's running mean follows its own share of the batches, so the average is the running
     mean of the whole batches; afterwards every rank holds the same model for validation and
-    rank 0 saves it. Integer buffers (batch counters) are equal on every rank and left alone.
+    rank 0 saves it. Batch counters are equal on every rank and left alone. One process: nothing.
     """
-    if not dist.is_initialized():
-        return
-    world_size = dist.get_world_size()
-    for buffer in model.buffers():
-        if buffer.is_floating_point():
-            dist.all_reduce(buffer)
-            buffer.div_(world_size)
+    if dist.is_initialized():
+        distribute_bn(model, dist.get_world_size(), reduce=True)
 
 
 class BalancedDistributedSampler(torch.utils.data.Sampler):

@@ -22,15 +22,15 @@ and only rank 0 writes logs, TensorBoard and checkpoints.
 Checkpoints hold only tensors and plain containers (training.checkpoints).
 """
 
+from dataclasses import dataclass, field
 import logging
-import math
 import os
 from pathlib import Path
 import shlex
 import shutil
 import sys
 import time
-from typing import Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import cv2
 import hydra
@@ -38,6 +38,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+from timm.optim import param_groups_weight_decay
+from timm.scheduler import CosineLRScheduler
 from timm.utils import ModelEmaV3
 import torch
 from torch import nn
@@ -69,26 +71,44 @@ def train_size(cfg, epoch: int) -> int:
     return min(cfg.input_size, int(size) // 32 * 32)
 
 
-def learning_rate(cfg, epoch: int, step: int, steps_per_epoch: int) -> float:
-    """Constant head_lr for the head-only epochs, then linear warm-up and cosine decay."""
-    if epoch < cfg.head_epochs:
-        return cfg.head_lr
-    done = (epoch - cfg.head_epochs) * steps_per_epoch + step
-    total = max(1, (cfg.epochs - cfg.head_epochs) * steps_per_epoch)
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: DictConfig,
+                   steps_per_epoch: int) -> CosineLRScheduler:
+    """Return timm's per-step linear warm-up and cosine decay over the fine-tuning epochs.
+
+    The head-only epochs before it run at the constant ``head_lr`` (``set_learning_rate``). The
+    warm-up climbs from ``lr / warm-up steps`` to ``lr`` (before timm: ``lr * (step + 1) /
+    warm-up steps``, at most ``lr / warm-up steps`` apart); the cosine from ``lr`` down to
+    ``min_lr`` is what it was, step for step.
+    """
     warmup = cfg.warmup_epochs * steps_per_epoch
-    if done < warmup:
-        return cfg.lr * (done + 1) / warmup
-    progress = (done - warmup) / max(1, total - warmup)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+    total = max(1, (cfg.epochs - cfg.head_epochs) * steps_per_epoch)
+    return CosineLRScheduler(optimizer, t_initial=max(1, total - warmup), lr_min=cfg.min_lr,
+                             warmup_t=warmup, warmup_lr_init=cfg.lr / max(1, warmup),
+                             warmup_prefix=True, t_in_epochs=False)
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list:
-    """No weight decay on biases and normalisation parameters (the usual AdamW practice)."""
-    decay, no_decay = [], []
-    for param in model.parameters():
-        (no_decay if param.ndim <= 1 else decay).append(param)
-    return [{'params': decay, 'weight_decay': weight_decay},
-            {'params': no_decay, 'weight_decay': 0.0}]
+def set_learning_rate(optimizer: torch.optim.Optimizer, scheduler: CosineLRScheduler,
+                      cfg: DictConfig, epoch: int, step: int, steps_per_epoch: int) -> float:
+    """Set and return the learning rate of one step: ``head_lr``, then the scheduler's."""
+    if epoch < cfg.head_epochs:
+        for group in optimizer.param_groups:
+            group['lr'] = cfg.head_lr
+    else:
+        scheduler.step_update((epoch - cfg.head_epochs) * steps_per_epoch + step)
+    return optimizer.param_groups[0]['lr']
+
+
+def make_ema(model: nn.Module, decay: float) -> Optional[ModelEmaV3]:
+    """Return timm's EMA of the weights with warm-up, or None for ``decay`` 0.
+
+    With ``warmup_power`` 1 the average is the plain mean of every step's weights until that
+    mean would weigh the newest step less than ``1 - decay`` (after ``1 / (1 - decay)`` steps),
+    then the exponential average with ``decay``; so a run shorter than the average's span does
+    not keep its untrained start. ``ModelEmaV3.update`` takes the step count for this.
+    """
+    if decay <= 0:
+        return None
+    return ModelEmaV3(model, decay=decay, use_warmup=True, warmup_power=1.0)
 
 
 def set_trainable(model: nn.Module, frozen_modules, head_only: bool) -> None:
@@ -120,35 +140,73 @@ def resolve_device(name: str) -> torch.device:
     return torch.device('cuda' if name != 'cpu' and torch.cuda.is_available() else 'cpu')
 
 
-def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, device,
-                    writer, wandb_run, ema=None) -> dict:
+@dataclass
+class Parts:
+    """What one run trains with: the model, its frozen stem, optimizer, schedule and EMA."""
+
+    model: nn.Module
+    frozen: List[nn.Module]
+    optimizer: torch.optim.Optimizer
+    scheduler: CosineLRScheduler
+    criterion: nn.Module
+    scaler: torch.amp.GradScaler
+    ema: Optional[ModelEmaV3]
+    device: torch.device
+
+    @property
+    def kept(self) -> nn.Module:
+        """Return the model that is validated, kept and exported: the EMA when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+
+def build_parts(cfg: DictConfig, num_classes: int, device: torch.device,
+                steps_per_epoch: int) -> Parts:
+    """Create the model, AdamW over timm's weight-decay groups, schedule, loss, scaler, EMA."""
+    model = models.create_model(cfg.arch, num_classes, cfg.pretrained, cfg.weights)
+    model = model.to(device, memory_format=torch.channels_last)
+    # No weight decay on biases and normalisation parameters (the usual AdamW practice).
+    optimizer = torch.optim.AdamW(param_groups_weight_decay(model, cfg.weight_decay), lr=cfg.lr)
+    return Parts(model=model, frozen=models.stem_modules(model, cfg.freeze_stages),
+                 optimizer=optimizer, scheduler=make_scheduler(optimizer, cfg, steps_per_epoch),
+                 criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing),
+                 scaler=torch.amp.GradScaler(device.type,
+                                             enabled=device.type == 'cuda' and cfg.amp),
+                 # An exponential moving average of the weights (timm's, as in its train
+                 # script) is validated, kept and exported; the raw weights go on training.
+                 ema=make_ema(model, cfg.ema_decay), device=device)
+
+
+def train_one_epoch(model: nn.Module, parts: Parts, loader: torch.utils.data.DataLoader,
+                    cfg: DictConfig, epoch: int, writer: Optional[SummaryWriter],
+                    wandb_run: Any) -> Dict[str, float]:
+    """Train ``model`` (``parts.model``, maybe DDP-wrapped) one epoch; return its statistics."""
     steps = len(loader)
+    device = parts.device
     seen, loss_sum, correct = 0, 0.0, 0
     start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=False, mininterval=2,
                dynamic_ncols=True, disable=not distributed.is_main())
     for step, (images, targets) in enumerate(bar):
-        lr = learning_rate(cfg, epoch, step, steps)
-        for group in optimizer.param_groups:
-            group['lr'] = lr
+        lr = set_learning_rate(parts.optimizer, parts.scheduler, cfg, epoch, step, steps)
         images = images.to(device, non_blocking=True).contiguous(
             memory_format=torch.channels_last)
         targets = targets.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=scaler.is_enabled()):
+        with torch.autocast(device.type, dtype=torch.float16,
+                            enabled=parts.scaler.is_enabled()):
             logits = model(images)
-            loss = criterion(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        if ema is not None:
-            ema.update(model)
+            loss = parts.criterion(logits, targets)
+        parts.optimizer.zero_grad(set_to_none=True)
+        parts.scaler.scale(loss).backward()
+        parts.scaler.step(parts.optimizer)
+        parts.scaler.update()
+        global_step = epoch * steps + step
+        if parts.ema is not None:
+            parts.ema.update(model, step=global_step + 1)
 
         seen += len(targets)
         loss_sum += loss.item() * len(targets)
         correct += (logits.argmax(1) == targets).sum().item()
         bar.set_postfix(loss=f'{loss_sum / seen:.3f}', lr=f'{lr:.1e}', refresh=False)
-        global_step = epoch * steps + step
         if step % 10 == 0 and writer is not None:
             writer.add_scalar('train/loss', loss.item(), global_step)
             writer.add_scalar('train/lr', lr, global_step)
@@ -165,16 +223,6 @@ def train_one_epoch(model, criterion, optimizer, scaler, loader, cfg, epoch, dev
     if wandb_run is not None:
         wandb_run.log({f'train/{key}': value for key, value in stats.items()}, step=epoch + 1)
     return stats
-
-
-def warn_if_ema_outlasts_run(decay: float, steps: int) -> None:
-    """Warn when an EMA this slow would still carry more than 5% of the untrained start."""
-    start_share = decay ** steps
-    if start_share > 0.05:
-        log.warning('ema_decay %g averages over about %d steps, but this run has %d: %.0f%% of '
-                    'the kept (EMA) weights would still be the untrained start; pass ema_decay=0 '
-                    'or a smaller decay for a short run', decay, round(1 / (1 - decay)), steps,
-                    100 * start_share)
 
 
 @torch.no_grad()
@@ -199,7 +247,7 @@ def predict_shared(model, dataset, batch_size: int, device) -> tuple:
             distributed.gather_rows(labels, len(dataset)))
 
 
-def validate(model, val_sets: dict, batch_size: int, classes, device) -> tuple:
+def validate(model, val_sets: dict, batch_size: int, classes, device) -> dict:
     """Per-source and combined metrics of the model on every source's validation set.
 
     Under torchrun every process scores its share and gets all predictions back, so every
@@ -320,12 +368,21 @@ def run(cfg: DictConfig, out_dir) -> dict:
         return _train(cfg, Path(out_dir), context)
 
 
-def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict:
-    wall_start = time.perf_counter()
-    main_process = distributed.is_main()
-    if main_process:
+@dataclass
+class History:
+    """Where a run stands: the next epoch, time spent, the best epoch so far, how it was run."""
+
+    command: str
+    start_epoch: int = 0
+    previous_seconds: float = 0.0
+    best: Optional[Dict[str, Any]] = None
+    resumes: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def _prepare_process(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> None:
+    """Make the run folder (rank 0), set threads and the seed, log the config and device."""
+    if distributed.is_main():
         out_dir.mkdir(parents=True, exist_ok=True)
-    device = context.device
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.workers:
@@ -334,60 +391,127 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
         cv2.setNumThreads(1)
     torch.manual_seed(cfg.seed)
     log.info('config:\n%s', OmegaConf.to_yaml(cfg))
-    log.info('device %s%s', device, ' with mixed precision' if device.type == 'cuda' and cfg.amp
-             else '')
+    log.info('device %s%s', context.device,
+             ' with mixed precision' if context.device.type == 'cuda' and cfg.amp else '')
 
+
+def _load_logged(cfg: DictConfig) -> Tuple[List[str], sources.MultiSourceData]:
+    """Load the classes and every source, and log what came in."""
     load_start = time.perf_counter()
     classes, multi = load_data(cfg)
     log.info('classes %s; %d training images from %d source(s); loaded in %.1f s; '
              'file list sha256 %s', classes, len(multi.train.labels), len(multi.val),
              time.perf_counter() - load_start, multi.info['files_sha256'][:16])
+    return classes, multi
 
-    model = models.create_model(cfg.arch, len(classes), cfg.pretrained, cfg.weights)
-    model = model.to(device, memory_format=torch.channels_last)
-    frozen = models.stem_modules(model, cfg.freeze_stages)
-    optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
-    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda' and cfg.amp)
-    # An exponential moving average of the weights (timm's, as in its train script) is what is
-    # validated, kept and exported when ema_decay > 0; the raw weights go on training.
-    ema = ModelEmaV3(model, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
-    kept = ema.module if ema is not None else model
 
-    start_epoch, previous_seconds, best = 0, 0.0, None
-    command, resumes = reproduce_command(), []
-    if cfg.resume:
-        checkpoint = load_checkpoint(to_absolute_path(cfg.resume))
-        if checkpoint['classes'] != classes or checkpoint['arch'] != cfg.arch:
-            raise ValueError(f'{cfg.resume}: checkpoint is {checkpoint["arch"]} over '
-                             f'{checkpoint["classes"]}, not {cfg.arch} over {classes}')
-        model.load_state_dict(checkpoint.get('raw_model', checkpoint['model']))
-        if ema is not None:
-            ema.module.load_state_dict(checkpoint['model'])
-        optimizer.load_state_dict(checkpoint['optimizer'])
-        start_epoch = checkpoint['epoch']
-        previous_seconds = checkpoint['train_seconds']
-        best = checkpoint['best']
-        # The run is still reproduced by its first command; the resumes are kept as history.
-        command = checkpoint['command']
-        resumes = checkpoint.get('resumes', []) + [
-            {'after_epoch': start_epoch, 'command': reproduce_command(),
-             'world_size': context.world_size}]
-        log.info('resumed from %s after epoch %d', cfg.resume, start_epoch)
-        distributed.log_world_size_change(checkpoint.get('world_size', 1), context.world_size,
-                                          cfg.batch_size)
-
-    train_data = data.AugmentedImages(multi.train, None)
+def _balanced_sampler(cfg: DictConfig, multi: sources.MultiSourceData, num_classes: int,
+                      context: distributed.Context
+                      ) -> Tuple[distributed.BalancedDistributedSampler, int]:
+    """Return this process's share of the balanced draw and its batch size."""
     weights = sources.sample_weights(multi.train.labels, multi.train_source_ids,
                                      [s['weight'] for s in multi.info['sources']],
-                                     len(classes), cfg.balance_power)
-    batch_size = distributed.local_batch_size(cfg.batch_size, context.world_size)
+                                     num_classes, cfg.balance_power)
     # Seeded with seed * 1000 + epoch, every process the same draw; each takes its share.
     sampler = distributed.BalancedDistributedSampler(weights, len(multi.train.labels),
                                                      cfg.seed * 1000, context.rank,
                                                      context.world_size)
-    if ema is not None:
-        warn_if_ema_outlasts_run(cfg.ema_decay, cfg.epochs * (len(sampler) // batch_size))
+    return sampler, distributed.local_batch_size(cfg.batch_size, context.world_size)
+
+
+def _resume(cfg: DictConfig, parts: Parts, classes: List[str],
+            context: distributed.Context) -> History:
+    """Load weights, EMA and optimizer from ``cfg.resume``; return where that run stood."""
+    checkpoint = load_checkpoint(to_absolute_path(cfg.resume))
+    if checkpoint['classes'] != classes or checkpoint['arch'] != cfg.arch:
+        raise ValueError(f'{cfg.resume}: checkpoint is {checkpoint["arch"]} over '
+                         f'{checkpoint["classes"]}, not {cfg.arch} over {classes}')
+    parts.model.load_state_dict(checkpoint.get('raw_model', checkpoint['model']))
+    if parts.ema is not None:
+        parts.ema.module.load_state_dict(checkpoint['model'])
+    parts.optimizer.load_state_dict(checkpoint['optimizer'])
+    start_epoch = checkpoint['epoch']
+    log.info('resumed from %s after epoch %d', cfg.resume, start_epoch)
+    distributed.log_world_size_change(checkpoint.get('world_size', 1), context.world_size,
+                                      cfg.batch_size)
+    # The run is still reproduced by its first command; the resumes are kept as history.
+    return History(command=checkpoint['command'], start_epoch=start_epoch,
+                   previous_seconds=checkpoint['train_seconds'], best=checkpoint['best'],
+                   resumes=checkpoint.get('resumes', []) + [
+                       {'after_epoch': start_epoch, 'command': reproduce_command(),
+                        'world_size': context.world_size}])
+
+
+def _carry_best_along(cfg: DictConfig, out_dir: Path) -> None:
+    """On a resume into a new run folder, copy the best epoch kept so far into it (rank 0)."""
+    if distributed.is_main() and cfg.resume and not (out_dir / 'best.ckpt').exists():
+        earlier_best = Path(to_absolute_path(cfg.resume)).with_name('best.ckpt')
+        if earlier_best.is_file():
+            shutil.copyfile(earlier_best, out_dir / 'best.ckpt')
+
+
+def _epoch_loader(cfg: DictConfig, train_data: data.AugmentedImages,
+                  sampler: distributed.BalancedDistributedSampler, batch_size: int, epoch: int,
+                  device: torch.device) -> torch.utils.data.DataLoader:
+    """Return an epoch's loader: its size's augmentation, this process's seeds, the new draw."""
+    epoch_seed = cfg.seed * 1000 + epoch
+    train_data.augment = transforms.train_augmentation(train_size(cfg, epoch),
+                                                       cfg.augment_strength,
+                                                       cfg.new_background_p)
+    # Each process augments its share with a stream of its own (rank 0: one process's).
+    train_data.augment.set_random_seed(distributed.rank_seed(epoch_seed))
+    sampler.set_epoch(epoch)
+    return torch.utils.data.DataLoader(
+        train_data, batch_size=batch_size, drop_last=True, sampler=sampler,
+        num_workers=cfg.workers, worker_init_fn=data.seed_worker,
+        pin_memory=device.type == 'cuda',
+        generator=torch.Generator().manual_seed(distributed.rank_seed(epoch_seed)))
+
+
+def _save_epoch(out_dir: Path, state: Dict[str, Any], improved: bool) -> None:
+    """Write best.ckpt (when the epoch improved) and last.ckpt, in that order."""
+    # best.ckpt first: a last.ckpt on disk always has the best.ckpt it names beside it.
+    if improved:
+        save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}, 'raw_model': {}})
+    save_checkpoint(out_dir / 'last.ckpt', state)
+
+
+def _log_epoch(cfg: DictConfig, epoch: int, stats: Dict[str, float], metrics: dict,
+               improved: bool, elapsed: float, world_size: int) -> None:
+    log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%s, %.0f s, %.0f CPU s)'
+             ' | worst source %s top-1 %.4f%s | %.1f min so far\n%s', epoch + 1,
+             cfg.epochs, train_size(cfg, epoch), stats['loss'], stats['accuracy'],
+             distributed.format_throughput(stats['images_per_s'], world_size),
+             stats['seconds'], stats['cpu_seconds'], metrics['selection']['worst_source'],
+             metrics['selection']['worst_top1'], ' (best so far)' if improved else '',
+             elapsed / 60, format_epoch(metrics))
+
+
+def _log_end(cfg: DictConfig, metrics: Optional[dict], best: Optional[Dict[str, Any]],
+             total: float, checkpoint: Path) -> None:
+    if metrics is not None:
+        log.info('final val metrics per source (last epoch):\n%s', '\n'.join(
+            f'{name}:\n{format_metrics(m)}' for name, m in metrics['per_source'].items()))
+    if best is None:
+        log.warning('no epoch was trained (epochs=%d), so there is no kept model', cfg.epochs)
+    else:
+        log.info('kept epoch %s (worst source %s, top-1 %.4f) as %s', best['epoch'],
+                 best['worst_source'], best['worst_top1'], checkpoint)
+    log.info('training finished: %d epochs, total wall time %.1f min (%.0f s); checkpoint %s',
+             cfg.epochs, total / 60, total, checkpoint)
+
+
+def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict:
+    wall_start = time.perf_counter()
+    main_process = distributed.is_main()
+    device = context.device
+    _prepare_process(cfg, out_dir, context)
+    classes, multi = _load_logged(cfg)
+    sampler, batch_size = _balanced_sampler(cfg, multi, len(classes), context)
+    parts = build_parts(cfg, len(classes), device, len(sampler) // batch_size)
+    history = (_resume(cfg, parts, classes, context) if cfg.resume
+               else History(command=reproduce_command()))
+    train_data = data.AugmentedImages(multi.train, None)
     val_sets = {name: data.PreprocessedImages(image_set) for name, image_set in multi.val.items()}
     writer = SummaryWriter(str(out_dir / 'tb')) if main_process else None
     wandb_run = start_wandb(cfg, out_dir) if main_process else None
@@ -398,77 +522,46 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
         'input_size': cfg.input_size,
         'preprocessing': DESCRIPTION,
         'config': OmegaConf.to_container(cfg, resolve=True),
-        'command': command,
+        'command': history.command,
         'dataset': multi.info,
         'world_size': context.world_size,
     }
-    if main_process and cfg.resume and not (out_dir / 'best.ckpt').exists():
-        # A resume into a new run folder carries the best epoch kept so far along.
-        earlier_best = Path(to_absolute_path(cfg.resume)).with_name('best.ckpt')
-        if earlier_best.is_file():
-            shutil.copyfile(earlier_best, out_dir / 'best.ckpt')
-    metrics = None
-    for epoch in range(start_epoch, cfg.epochs):
-        epoch_seed = cfg.seed * 1000 + epoch
-        size = train_size(cfg, epoch)
-        train_data.augment = transforms.train_augmentation(size, cfg.augment_strength,
-                                                           cfg.new_background_p)
-        # Each process augments its share with a stream of its own (rank 0: one process's).
-        train_data.augment.set_random_seed(distributed.rank_seed(epoch_seed))
-        sampler.set_epoch(epoch)
-        loader = torch.utils.data.DataLoader(
-            train_data, batch_size=batch_size, drop_last=True, sampler=sampler,
-            num_workers=cfg.workers, worker_init_fn=data.seed_worker,
-            pin_memory=device.type == 'cuda',
-            generator=torch.Generator().manual_seed(distributed.rank_seed(epoch_seed)))
-        set_trainable(model, frozen, head_only=epoch < cfg.head_epochs)
+    _carry_best_along(cfg, out_dir)
+    best, metrics = history.best, None
+    for epoch in range(history.start_epoch, cfg.epochs):
+        loader = _epoch_loader(cfg, train_data, sampler, batch_size, epoch, device)
+        set_trainable(parts.model, parts.frozen, head_only=epoch < cfg.head_epochs)
         # Wrapped anew each epoch: DDP reduces the gradients of what trains in this epoch.
-        stats = train_one_epoch(distributed.wrap(model, context), criterion, optimizer, scaler,
-                                loader, cfg, epoch, device, writer, wandb_run, ema)
-        distributed.average_buffers(kept)
-        metrics = validate(kept, val_sets, 2 * cfg.batch_size, classes, device)
+        stats = train_one_epoch(distributed.wrap(parts.model, context), parts, loader, cfg,
+                                epoch, writer, wandb_run)
+        distributed.average_buffers(parts.kept)
+        metrics = validate(parts.kept, val_sets, 2 * cfg.batch_size, classes, device)
         if main_process:
             log_metrics(metrics, epoch, writer, wandb_run)
-        elapsed = previous_seconds + time.perf_counter() - wall_start
+        elapsed = history.previous_seconds + time.perf_counter() - wall_start
         improved = is_better(metrics['selection'], best)
         if improved:
             best = dict(metrics['selection'], epoch=epoch + 1)
-        log.info('epoch %d/%d size %d: loss %.4f train-acc %.3f (%s, %.0f s, %.0f CPU s)'
-                 ' | worst source %s top-1 %.4f%s | %.1f min so far\n%s', epoch + 1,
-                 cfg.epochs, size, stats['loss'], stats['accuracy'],
-                 distributed.format_throughput(stats['images_per_s'], context.world_size),
-                 stats['seconds'], stats['cpu_seconds'], metrics['selection']['worst_source'],
-                 metrics['selection']['worst_top1'], ' (best so far)' if improved else '',
-                 elapsed / 60, format_epoch(metrics))
-        state.update(resumes=resumes, epoch=epoch + 1, model=kept.state_dict(),
-                     optimizer=optimizer.state_dict(), metrics=metrics, best=best,
+        _log_epoch(cfg, epoch, stats, metrics, improved, elapsed, context.world_size)
+        state.update(resumes=history.resumes, epoch=epoch + 1, model=parts.kept.state_dict(),
+                     optimizer=parts.optimizer.state_dict(), metrics=metrics, best=best,
                      train_seconds=elapsed, train=stats)
-        if ema is not None:
-            state['raw_model'] = model.state_dict()
-        if not main_process:
-            continue
-        # best.ckpt first: a last.ckpt on disk always has the best.ckpt it names beside it.
-        if improved:
-            save_checkpoint(out_dir / 'best.ckpt', {**state, 'optimizer': {}, 'raw_model': {}})
-        save_checkpoint(out_dir / 'last.ckpt', state)
+        if parts.ema is not None:
+            state['raw_model'] = parts.model.state_dict()
+        if main_process:
+            _save_epoch(out_dir, state, improved)
     if writer is not None:
         writer.close()
     if wandb_run is not None:
         wandb_run.finish()
-    total = previous_seconds + time.perf_counter() - wall_start
+    total = history.previous_seconds + time.perf_counter() - wall_start
     if best is not None and main_process:
         val_loaders = {name: torch.utils.data.DataLoader(dataset, batch_size=2 * cfg.batch_size)
                        for name, dataset in val_sets.items()}
         calibrate(out_dir / 'best.ckpt', val_loaders, device, total)
-    if metrics is not None:
-        log.info('final val metrics per source (last epoch):\n%s', '\n'.join(
-            f'{name}:\n{format_metrics(m)}' for name, m in metrics['per_source'].items()))
-    log.info('kept epoch %s (worst source %s, top-1 %.4f) as %s', best['epoch'],
-             best['worst_source'], best['worst_top1'], out_dir / 'best.ckpt')
-    log.info('training finished: %d epochs, total wall time %.1f min (%.0f s); checkpoint %s',
-             cfg.epochs, total / 60, total, out_dir / 'best.ckpt')
+    _log_end(cfg, metrics, best, total, out_dir / 'best.ckpt')
     return {'metrics': metrics, 'best': best, 'checkpoint': str(out_dir / 'best.ckpt'),
-            'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': kept}
+            'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': parts.kept}
 
 
 @hydra.main(version_base='1.3', config_path='conf', config_name='train')
