@@ -245,3 +245,18 @@ def test_shipped_card_lists_its_sources_and_matches_the_shipped_file():
         assert source['licence'] and sum(source['train'].values()) > 0
     assert set(card['metrics']['val_per_source']) == set(names)
     assert card['calibration']['temperature'] > 0
+
+
+def test_one_parser_reads_name_folder_and_class_map(tmp_path):
+    (tmp_path / 'floor.yaml').write_text('class_map:\n  Glass Bottles: glass\n  Blurry: null\n')
+    folder = tmp_path / 'floor'
+    assert sources.parse_named_folder(f'floor={folder}:{tmp_path / "floor.yaml"}', '--base') == (
+        'floor', folder, {'Glass Bottles': 'glass', 'Blurry': None})
+    assert sources.parse_named_folder(f'shelf={folder}', '--eval') == ('shelf', folder, None)
+    assert sources.parse_named_folder(str(folder), '--data', name_optional=True) == (
+        'floor', folder, None)
+    for item in (str(folder), f'={folder}', 'floor='):
+        with pytest.raises(ValueError, match=r'--base .*: expected NAME=DIR\[:CLASS_MAP.yaml\]'):
+            sources.parse_named_folder(item, '--base')
+    with pytest.raises(ValueError, match='cannot read the class map'):
+        sources.parse_named_folder(f'floor={folder}:{tmp_path / "missing.yaml"}', '--base')

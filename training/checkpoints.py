@@ -9,22 +9,20 @@ containers, so reading one never runs code from the file. Evaluation and export 
 module, not the training loop.
 """
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from training import models
+from waste_classifier_ros.atomic_files import atomic_write
 
 CHECKPOINT_FORMAT = 'waste_classifier_ros.training/2'
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write then rename, so an interrupted save never leaves a half-written checkpoint."""
-    tmp = path.with_suffix('.tmp')
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(Path(path), lambda out: torch.save(state, out))
 
 
 def load_checkpoint(path) -> dict:

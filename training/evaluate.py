@@ -34,6 +34,7 @@ import numpy as np
 from training import data, sources
 from training.calibration import expected_calibration_error
 from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix, plot_mistakes
+from training.sources import read_class_map
 from waste_classifier_ros import model_card
 from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 
@@ -169,20 +170,6 @@ def evaluate_sources(classifier, folders: dict, batch_size: int = 32) -> dict:
             'folders': {name: str(folder) for name, (folder, _) in folders.items()}}
 
 
-def read_class_map(path) -> dict:
-    """Read a class map from YAML: a plain mapping, or a source config with ``class_map``."""
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f'{path}: cannot read the class map ({error})') from None
-    loaded = loaded.get('class_map', loaded) if isinstance(loaded, dict) else loaded
-    if not isinstance(loaded, dict):
-        raise ValueError(f'{path}: expected a mapping of folder -> class (or null)')
-    return loaded
-
-
 def folders_to_evaluate(args) -> dict:
     """Collect name -> (folder, class_map) from --dataset and --data/--class-map."""
     folders = {}
@@ -201,12 +188,10 @@ def folders_to_evaluate(args) -> dict:
             raise ValueError(f'--class-map {item!r}: expected NAME=FILE')
         maps[name] = read_class_map(path)
     for item in args.data:
-        name, sep, folder = item.partition('=')
-        if not sep:
-            name, folder = Path(item).resolve().name, item
+        name, folder, class_map = sources.parse_named_folder(item, '--data', name_optional=True)
         if name in folders:
             raise ValueError(f'--data {item!r}: a source named {name!r} is already evaluated')
-        folders[name] = (Path(folder), maps.pop(name, None))
+        folders[name] = (folder, maps.pop(name, class_map))
     if maps:
         raise ValueError(f'--class-map names no --data source: {sorted(maps)}')
     if not folders:
@@ -229,8 +214,9 @@ def parse_args(argv=None):
     parser.add_argument('--model', required=True, help='a .onnx file or a training .ckpt')
     parser.add_argument('--dataset', help='evaluate every source of training/conf/dataset/NAME')
     parser.add_argument('--split', default='val', help='split of --dataset sources (val)')
-    parser.add_argument('--data', action='append', default=[], metavar='[NAME=]DIR',
-                        help='folder of <class>/* image folders (repeatable)')
+    parser.add_argument('--data', action='append', default=[], metavar='[NAME=]DIR[:MAP]',
+                        help='folder of <class>/* image folders, with its YAML class map '
+                        '(repeatable)')
     parser.add_argument('--class-map', action='append', default=[], metavar='NAME=FILE',
                         help='YAML class map for the --data source NAME')
     parser.add_argument('--labels', help='labels.txt of an ONNX model (default: beside it)')

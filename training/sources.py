@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 import hashlib
 import logging
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from training.data import IMAGE_SUFFIXES, ImageSet, list_classes, load_images, shrink
+from training.data import ImageSet, list_classes, load_images, shrink
+from waste_classifier_ros.atomic_files import is_image
 from waste_classifier_ros.preprocessing import resize_rgb
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,37 @@ def sources_from_config(sources: Mapping, base: Path = Path('.')) -> list:
     if not sources:
         raise ValueError('no training sources configured (sources is empty)')
     return [Source.from_config(name, entry, base) for name, entry in sources.items()]
+
+
+def read_class_map(path: Union[str, Path]) -> dict:
+    """Read a class map from YAML: a plain mapping, or a source config with ``class_map``."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f'{path}: cannot read the class map ({error})') from None
+    loaded = loaded.get('class_map', loaded) if isinstance(loaded, dict) else loaded
+    if not isinstance(loaded, dict):
+        raise ValueError(f'{path}: expected a mapping of folder -> class (or null)')
+    return loaded
+
+
+def parse_named_folder(item: str, option: str, name_optional: bool = False
+                       ) -> Tuple[str, Path, Optional[dict]]:
+    """Parse ``NAME=DIR[:CLASS_MAP.yaml]`` into (name, folder, class map or None).
+
+    With ``name_optional``, a bare ``DIR`` is named after the folder. A missing part is a
+    ValueError naming ``option`` and the expected form.
+    """
+    name, sep, rest = item.partition('=')
+    if not sep and name_optional:
+        name, rest = Path(item).resolve().name, item
+    if not name or not rest:
+        form = '[NAME=]DIR[:CLASS_MAP.yaml]' if name_optional else 'NAME=DIR[:CLASS_MAP.yaml]'
+        raise ValueError(f'{option} {item!r}: expected {form}')
+    folder, _, class_map = rest.partition(':')
+    return name, Path(folder), read_class_map(class_map) if class_map else None
 
 
 @dataclass
@@ -114,7 +146,7 @@ def list_mapped(name: str, split_dir: Path, class_map: Optional[Mapping],
         if target is None:
             continue
         files = sorted(p for p in (split_dir / folder).iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                       if p.is_file() and is_image(p))
         if not files:
             raise ValueError(f'source {name!r}: class folder {split_dir / folder} has '
                              'no images')

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from waste_classifier_ros import image_codec
+from waste_classifier_ros.atomic_files import fsync_dir, write_durably
 
 TMP = '.tmp'
 UNSURE, BIN_CHANGE, REQUEST = 'unsure', 'bin_change', 'request'
@@ -95,21 +96,6 @@ def make_sidecar(stamp: tuple[int, int], frame_id: str, model_sha256: str, label
                      for i in order],
             'reason': reason, 'bin': bin_name, 'roi': [float(v) for v in roi],
             'width': frame.width, 'height': frame.height, 'encoding': frame.encoding}
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, 'xb') as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def list_captures(inbox: Path) -> list[tuple[str, Path, int]]:
@@ -243,15 +229,15 @@ class CaptureWriter:
             stem = f'{stamp:%Y%m%dT%H%M%S}_{self._sequence:06d}'
             temporary = (tmp / f'{stem}.jpg', tmp / f'{stem}.json')
             try:
-                _fsync_write(temporary[0], encoded.tobytes())
-                _fsync_write(temporary[1], sidecar)
+                write_durably(temporary[0], encoded.tobytes())
+                write_durably(temporary[1], sidecar)
                 if self._link_pair(temporary, folder / f'{stem}.jpg'):
                     break
                 # else: a name from an earlier run in the same second; take the next one
             finally:  # a full disk leaves nothing behind either
                 for path in temporary:
                     path.unlink(missing_ok=True)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self._stored += size
 
     @staticmethod

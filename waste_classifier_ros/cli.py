@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from waste_classifier_ros import image_codec
+from waste_classifier_ros.atomic_files import is_image
 from waste_classifier_ros.backends import (
     BACKENDS,
     BackendError,
@@ -29,8 +30,6 @@ from waste_classifier_ros.bins import UNKNOWN_BIN, BinsError, load_bins
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
-
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
 
 
 def parse_args(argv=None):
@@ -60,7 +59,7 @@ def image_files(paths):
     """Yield the given files and the images under the given folders, in name order."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES)
+            yield from sorted(p for p in path.rglob('*') if is_image(p))
         else:
             yield path
 

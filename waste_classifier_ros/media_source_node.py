@@ -29,11 +29,11 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from waste_classifier_ros.atomic_files import IMAGE_SUFFIXES
 from waste_classifier_ros.extras import MissingLibraryError
 from waste_classifier_ros.recording import RecordingError, image_topic, read_messages
 from waste_classifier_ros.shutdown import ros_session
 
-IMAGE_SUFFIXES = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'})
 _UNSUPPORTED_SCHEMES = ('csi', 'rtp', 'rtsp', 'webrtc', 'http', 'https')
 # Still images have no pace of their own; rate 0 shows each for a second.
 _STILL_RATE = 1.0

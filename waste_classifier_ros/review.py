@@ -30,9 +30,10 @@ import json
 import math
 import os
 from pathlib import Path, PurePosixPath
-import shutil
 import stat
 from typing import Sequence
+
+from waste_classifier_ros.atomic_files import temporary_name, write_durably
 
 DISCARDED = '.discarded'
 LOCK_NAME = '.review.lock'
@@ -110,15 +111,12 @@ def _place(source: Path, target: Path) -> bool:
     except OSError as error:
         if error.errno != errno.EXDEV:
             raise
-    temporary = target.with_name(f'.{target.name}.{os.getpid()}.tmp')
-    with open(source, 'rb') as reader, open(temporary, 'xb') as writer:
-        shutil.copyfileobj(reader, writer)
-        writer.flush()
-        os.fsync(writer.fileno())
+    temporary = temporary_name(target)
     try:
+        write_durably(temporary, Path(source))
         _place(temporary, target)
     finally:
-        temporary.unlink()
+        temporary.unlink(missing_ok=True)
     return False
 
 
