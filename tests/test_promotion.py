@@ -41,20 +41,20 @@ def install_killed_at(new: Path, target: Path, step: str) -> int:
         from pathlib import Path
         from waste_classifier_ros import promotion
         step = {step!r}
-        real_write, real_replace = promotion._write_durably, os.replace
+        real_write, real_replace = promotion.write_durably, os.replace
         written = []
-        def write(source, temporary):
+        def write(temporary, source, exclusive):
             if step == 'staging' and len(written) == 1:
                 # Half of the second file, then killed.
                 Path(temporary).write_bytes(Path(source).read_bytes()[:100])
                 os.kill(os.getpid(), signal.SIGKILL)
-            real_write(source, temporary)
+            real_write(temporary, source, exclusive)
             written.append(temporary)
         def replace(source, target):
             real_replace(source, target)
             if step == 'renaming' and Path(target).name == {FILES[0]!r}:
                 os.kill(os.getpid(), signal.SIGKILL)
-        promotion._write_durably = write
+        promotion.write_durably = write
         os.replace = replace
         promotion.install([Path({str(new)!r}) / name for name in {list(FILES)!r}],
                           Path({str(target)!r}))

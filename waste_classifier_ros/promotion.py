@@ -24,7 +24,8 @@ import fcntl
 import json
 import os
 from pathlib import Path
-import shutil
+
+from waste_classifier_ros.atomic_files import atomic_write, fsync_dir, write_durably
 
 JOURNAL = '.install-pending.json'
 LOCK = '.install.lock'
@@ -63,26 +64,6 @@ def promote_decision(current: dict, new: dict, base_names: list, max_drop: float
             f', no class more than {100 * max_class_drop:g} points')
 
 
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _write_durably(source, temporary: Path) -> None:
-    """Write bytes or a file's contents to `temporary` and flush them to disk."""
-    with open(temporary, 'wb') as out:
-        if isinstance(source, bytes):
-            out.write(source)
-        else:
-            with open(source, 'rb') as stream:
-                shutil.copyfileobj(stream, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
-
-
 def _complete(folder: Path) -> list[Path]:
     """Do the renames the journal names (those not done yet), then remove the journal."""
     journal = folder / JOURNAL
@@ -90,9 +71,9 @@ def _complete(folder: Path) -> list[Path]:
     for temporary, final in renames:
         if (folder / temporary).exists():
             os.replace(folder / temporary, folder / final)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     journal.unlink()
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return [folder / final for _, final in renames]
 
 
@@ -134,12 +115,11 @@ def install(files: Sequence[Path], target_dir: Path) -> list[Path]:
         renames = []
         for path in map(Path, files):
             temporary = f'.{path.name}.{os.getpid()}.install.tmp'
-            _write_durably(path, target_dir / temporary)
+            write_durably(target_dir / temporary, path, exclusive=False)
             renames.append((temporary, path.name))
-        journal = json.dumps(renames).encode('utf-8')
-        staged_journal = target_dir / f'{JOURNAL}.{os.getpid()}.install.tmp'
-        _write_durably(journal, staged_journal)
-        os.replace(staged_journal, target_dir / JOURNAL)  # from here on the install completes
+        fsync_dir(target_dir)
+        # From here on the install completes, now or at the next look.
+        atomic_write(target_dir / JOURNAL, json.dumps(renames).encode('utf-8'))
         return _complete(target_dir)
 
 
