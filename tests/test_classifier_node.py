@@ -330,7 +330,7 @@ def _value(value):
     ('roi', [0.5, 0.5, 0.8, 0.8], 'must lie inside the frame'),
     ('roi', [0.0, 0.0, 1.0], 'needs 4 values'),
     ('roi', [float('nan'), 0.0, 0.5, 0.5], 'must lie inside the frame'),
-    ('model', '/tmp/other.onnx', 'read-only'),
+    ('model', '/tmp/other.onnx', 'other.onnx: model file not found'),
     ('smoothing_window', 'three', 'type'),
 ])
 def test_invalid_parameters_are_rejected_with_the_reason_and_the_old_value_stays(

@@ -10,6 +10,12 @@ out of the executor's wait set, so newer frames wait in DDS (keep last 1, each r
 previous without being deserialised) and the inference thread takes the newest itself when it is
 done: a slow model makes the node skip frames, counted from the publication sequence numbers,
 instead of queueing latency or spending CPU on frames it would throw away.
+
+The model can be set while the node runs (`model`, `labels`, `model_card`, one parameter set):
+the parameter callback loads and checks the new one beside the one serving (live_model.py) and
+refuses the set with the reason when a check fails; while it loads, the inference thread takes
+the frames from the subscription itself, so classifying never stops; a frame reads the model
+once, so the switch falls between two frames.
 """
 
 import ctypes
@@ -40,11 +46,12 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
 
 from waste_classifier_ros import image_codec
-from waste_classifier_ros.backends import BackendError, create_backend, resolve_model_files, top_k
-from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError, load_bins
+from waste_classifier_ros.backends import BackendError, top_k
+from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError
 from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, Thresholds, make_sidecar
 from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.extras import MissingLibraryError
+from waste_classifier_ros.live_model import LiveModel, check_replacement, load_model
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
@@ -70,12 +77,15 @@ def _ints(low, high):
 
 # Every parameter: name -> (default, descriptor). config/classifier.yaml holds the same defaults.
 PARAMETERS = {
+    # Settable at run time: a set loads and checks the new model beside the serving one, then
+    # switches between two frames; a failing check refuses the set with the reason.
     'model': ('', _describe(
-        "ONNX model file; '' = the shipped model/waste_classifier.onnx", True)),
-    'labels': ('', _describe("labels.txt, one class per line; '' = beside the model", True)),
+        "ONNX model file; '' = the shipped model/waste_classifier.onnx. Settable at run time "
+        '(with labels and model_card in the same set when they are not beside it)')),
+    'labels': ('', _describe("labels.txt, one class per line; '' = beside the model")),
     'model_card': ('', _describe(
         "model_card.json whose sha256 and classes must match; '' = beside the model, "
-        'checked when present', True)),
+        'checked when present')),
     'backend': ('auto', _describe(
         'auto | jetson | onnxruntime; auto = jetson-inference where it imports', True)),
     'execution_providers': (['CPUExecutionProvider'], _describe(
@@ -129,13 +139,17 @@ PARAMETERS = {
         "MCAP file (rosbag2 format) to record the image and ~/classification topics into; "
         "'' = no recording; an existing file is refused", True)),
 }
+MODEL_PARAMETERS = ('model', 'labels', 'model_card')
 RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
            'overlay_show_fps', 'stall_timeout', 'diagnostics_period', 'capture_enabled',
            'capture_min_score', 'capture_min_margin', 'capture_min_interval', 'capture_max_mb',
            'capture_jpeg_quality')
 
-STARTUP_ERRORS = (ModelCardError, BackendError, BinsError, ParameterException, RecordingError)
+MODEL_ERRORS = (ModelCardError, BackendError, BinsError)
+STARTUP_ERRORS = (*MODEL_ERRORS, ParameterException, RecordingError)
 RECORD_QUEUE_DEPTH = 10  # frames the recorder's subscription may hold: 1/3 s at 30 FPS
+# While the executor loads a new model, the inference thread looks for frames this often.
+LOADING_POLL = 0.002  # seconds
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -209,12 +223,15 @@ class WasteClassifier(Node):
         self.settings = Settings(**{name: params[name] for name in RUNTIME})
         self.diagnostics_name = classifier_status_name(self.get_fully_qualified_name())
         log = self.get_logger()
-        self.files = resolve_model_files(params['model'], params['labels'], params['model_card'])
-        self.backend = create_backend(params['backend'], self.files,
-                                      params['execution_providers'], params['num_threads'],
-                                      log=log.info)
-        bins_file = params['bins_file'] or share_path('config', 'bins.yaml')
-        self.bins = load_bins(bins_file, self.files.labels)
+        self._engine = {'backend': params['backend'],
+                        'bins_file': params['bins_file'] or share_path('config', 'bins.yaml'),
+                        'execution_providers': params['execution_providers'],
+                        'num_threads': params['num_threads'], 'log': log.info}
+        # What a frame is classified with; replaced whole by a model parameter set.
+        self.live = load_model(params['model'], params['labels'], params['model_card'],
+                               **self._engine)
+        self._incoming = None
+        self._loading = False
         self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
                                   self.settings.frames_to_confirm)
         self._decider_settings = self.settings
@@ -259,11 +276,9 @@ class WasteClassifier(Node):
         self._running = True
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
-        card = self.files.card_path or 'no model card'
         log.info(
-            f'ready: {self.backend.name} backend, model {self.files.model} '
-            f'(sha256 {self.files.sha256[:12]}, {len(self.files.labels)} classes, {card}), '
-            f'bins {bins_file}, listening on {self.image_sub.topic_name} '
+            f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
+            f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
             f'({"reliable" if params["reliable"] else "best effort"})')
 
     def _start_recording(self, path: Path, image_qos: QoSProfile):
@@ -320,13 +335,27 @@ class WasteClassifier(Node):
             if job is not None:
                 return job
 
+    def _next_job(self):
+        """Wait for the next frame to classify; None when the node closes.
+
+        Frames come from on_image. While the executor is held up loading a model (a model
+        parameter set), on_image cannot run, so this thread takes them from DDS itself.
+        """
+        with self._slot_changed:
+            while self._running:
+                if self._slot is not None:
+                    job, self._slot = self._slot, None
+                    return job
+                if self._loading:
+                    job = self._take_waiting()
+                    if job is not None:
+                        self._gate.open = False
+                        return job
+                self._slot_changed.wait(LOADING_POLL if self._loading else None)
+        return None
+
     def _work(self):
-        while True:
-            with self._slot_changed:
-                self._slot_changed.wait_for(lambda: self._slot is not None or not self._running)
-                if not self._running:
-                    return
-                job, self._slot = self._slot, None
+        while (job := self._next_job()) is not None:
             try:
                 # Frames that arrived meanwhile are taken here, without a round trip through
                 # the executor; only when none is waiting does the subscription go back to it.
@@ -347,13 +376,13 @@ class WasteClassifier(Node):
 
     def process(self, frame, header, received: float):
         """Classify one frame and publish everything that follows from it."""
-        settings = self.settings
+        settings, live = self.settings, self.live
         try:
-            probabilities = self.backend.classify_frame(image_codec.crop(frame, settings.roi))
+            probabilities = live.backend.classify_frame(image_codec.crop(frame, settings.roi))
         except Exception as error:  # noqa: BLE001 - one failed frame must not stop the node
             reason = f'{type(error).__name__}: {error}'
             self.stats.failed(reason)
-            self.get_logger().error(f'{self.backend.name} failed on a frame: {reason}',
+            self.get_logger().error(f'{live.backend.name} failed on a frame: {reason}',
                                     throttle_duration_sec=5.0)
             return
         best = top_k(probabilities, settings.top_k)
@@ -361,13 +390,13 @@ class WasteClassifier(Node):
             self.decider.configure(settings.smoothing_window, settings.threshold,
                                    settings.frames_to_confirm)
             self._decider_settings = settings
-        decision = self.decider.update(self.bins.probabilities(probabilities))
+        decision = self.decider.update(live.bins.probabilities(probabilities))
         if settings.capture_enabled and self.capture_writer is not None:
-            self.capture(frame, header, probabilities, best, decision is not None, settings)
+            self.capture(frame, header, probabilities, best, decision is not None, settings, live)
         if not self.context.ok():
             return
         classification = Classification(header=header, results=[
-            ObjectHypothesis(class_id=self.files.labels[index], score=score)
+            ObjectHypothesis(class_id=live.files.labels[index], score=score)
             for index, score in best])
         self.classification_pub.publish(classification)
         if self.recorder is not None:
@@ -376,13 +405,14 @@ class WasteClassifier(Node):
                               self.get_clock().now().nanoseconds)
         latency = time.monotonic() - received
         if decision is not None:
-            self.publish_bin(header, decision)
+            self.publish_bin(header, decision, live.bins)
         overlaid = self.overlay_pub.get_subscription_count() > 0
         if overlaid:
-            self.publish_overlay(frame, header, best[0], settings)
+            self.publish_overlay(frame, header, best[0], settings, live)
         self.stats.processed(time.monotonic(), latency, overlaid)
 
-    def capture(self, frame, header, probabilities, best, bin_changed: bool, settings):
+    def capture(self, frame, header, probabilities, best, bin_changed: bool, settings,
+                live: LiveModel):
         """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
         # Top two whatever top_k is: the margin needs the runner-up.
         reason = self.capture_policy.reason(
@@ -392,11 +422,11 @@ class WasteClassifier(Node):
             return
         current = self.decider.current
         bin_name = UNKNOWN if current is None or current.index is None else \
-            self.bins.bins[current.index].name
+            live.bins.bins[current.index].name
         sidecar = make_sidecar((header.stamp.sec, header.stamp.nanosec), header.frame_id,
-                               self.files.sha256, self.files.labels, probabilities, reason,
+                               live.files.sha256, live.files.labels, probabilities, reason,
                                bin_name, settings.roi, frame)
-        self.capture_writer.submit(frame, sidecar, self.files.labels[best[0][0]],
+        self.capture_writer.submit(frame, sidecar, live.files.labels[best[0][0]],
                                    settings.capture_jpeg_quality)
 
     def _start_capture(self):
@@ -417,9 +447,9 @@ class WasteClassifier(Node):
             response.message = f'the next frame will be saved into {self._capture_inbox}'
         return response
 
-    def publish_bin(self, header, decision):
-        order = sorted(range(len(self.bins.bins)), key=lambda i: -decision.scores[i])
-        results = [ObjectHypothesis(class_id=self.bins.bins[i].name,
+    def publish_bin(self, header, decision, bins):
+        order = sorted(range(len(bins.bins)), key=lambda i: -decision.scores[i])
+        results = [ObjectHypothesis(class_id=bins.bins[i].name,
                                     score=float(decision.scores[i])) for i in order]
         if decision.index is None:
             results.insert(0, ObjectHypothesis(class_id=UNKNOWN,
@@ -427,10 +457,10 @@ class WasteClassifier(Node):
         self.bin_pub.publish(Classification(header=header, results=results))
         self.get_logger().info(f'bin decision: {results[0].class_id} ({results[0].score:.2f})')
 
-    def publish_overlay(self, frame, header, best, settings):
+    def publish_overlay(self, frame, header, best, settings, live: LiveModel):
         current = self.decider.current
         shown = UNKNOWN_BIN if current is None or current.index is None else \
-            self.bins.bins[current.index]
+            live.bins.bins[current.index]
         fps = self.stats.fps(time.monotonic()) if settings.overlay_show_fps else None
         msg = self._overlay_msg
         if (msg.height, msg.width) != (frame.height, frame.width):
@@ -440,7 +470,7 @@ class WasteClassifier(Node):
         # Drawn straight into the message's buffer, reused frame after frame: publish()
         # serialises before it returns, and fresh 2.7 MB buffers cost copies and page faults.
         bgr = np.frombuffer(msg.data, np.uint8).reshape(frame.height, frame.width, 3)
-        annotate(image_codec.to_bgr(frame, out=bgr), self.files.labels[best[0]], best[1],
+        annotate(image_codec.to_bgr(frame, out=bgr), live.files.labels[best[0]], best[1],
                  shown.label, shown.colour, fps, settings.roi)
         msg.header = header
         self.overlay_pub.publish(msg)
@@ -449,7 +479,7 @@ class WasteClassifier(Node):
         self.label_info_pub.publish(LabelInfo(
             header=self._header(),
             class_map=[VisionClass(class_id=index, class_name=name)
-                       for index, name in enumerate(self.files.labels)],
+                       for index, name in enumerate(self.live.files.labels)],
             threshold=float(self.settings.threshold)))
 
     def on_diagnostics_timer(self):
@@ -459,9 +489,10 @@ class WasteClassifier(Node):
         # classifier's and, when recording, the recorder's): 0 means no camera is connected; a
         # driver that is connected but silent shows here as 1.
         image_publishers = min(reader.get_publisher_count() for reader in self.image_readers)
+        live = self.live
         values += [('image_publishers', str(image_publishers)),
-                   ('backend', self.backend.name), ('model', str(self.files.model)),
-                   ('model_sha256', self.files.sha256)]
+                   ('backend', live.backend.name), ('model', str(live.files.model)),
+                   ('model_sha256', live.files.sha256)]
         writer = self.capture_writer
         if writer is not None:
             values += [*((f'captures_{k}', str(v)) for k, v in writer.counts.items()),
@@ -472,7 +503,7 @@ class WasteClassifier(Node):
             values += [(f'recording_{k}', str(v)) for k, v in self.recorder.counts.items()]
         self.diagnostics_pub.publish(DiagnosticArray(header=self._header(), status=[
             DiagnosticStatus(level=bytes([level]), name=self.diagnostics_name,
-                             message=message, hardware_id=self.backend.name,
+                             message=message, hardware_id=live.backend.name,
                              values=[KeyValue(key=k, value=v) for k, v in values])]))
 
     def on_set_parameters(self, parameters) -> SetParametersResult:
@@ -483,10 +514,41 @@ class WasteClassifier(Node):
                 problem = roi_problem(parameter.value)
                 if problem:
                     return SetParametersResult(successful=False, reason=problem)
+        files = {p.name: p.value for p in parameters if p.name in MODEL_PARAMETERS}
+        if files:
+            try:
+                self._incoming = self._load_beside({
+                    **{name: self.get_parameter(name).value for name in MODEL_PARAMETERS},
+                    **files})
+            except MODEL_ERRORS as error:
+                self.get_logger().error(f'model not switched: {error}')
+                return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
+    def _load_beside(self, files: dict) -> LiveModel:
+        """Load and check a model while the serving one goes on classifying."""
+        with self._slot_changed:
+            self._loading = True  # the inference thread takes the frames meanwhile
+            self._slot_changed.notify()
+        try:
+            return check_replacement(self.live, load_model(
+                files['model'], files['labels'], files['model_card'], **self._engine))
+        finally:
+            self._loading = False
+
+    def _switch_model(self):
+        previous, self.live, self._incoming = self.live, self._incoming, None
+        self.publish_label_info()
+        self.get_logger().info(
+            f'model switched: now {self.live.describe()}, before sha256 '
+            f'{previous.files.sha256[:12]}')
+
     def on_parameters_set(self, parameters):
+        if self._incoming is not None:
+            self._switch_model()
         changes = {p.name: p.value for p in parameters if p.name in RUNTIME}
+        if not changes:
+            return
         if 'roi' in changes:
             changes['roi'] = tuple(changes['roi'])
         self.settings = replace(self.settings, **changes)

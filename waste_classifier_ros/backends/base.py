@@ -20,6 +20,8 @@ class Backend(abc.ABC):
     name = ''
     # Side of the square the frame is stretched to (preprocessing.resize_rgb) before `classify`.
     input_size = INPUT_SIZE
+    # The network's input tensor.
+    input_name = ''
 
     @property
     @abc.abstractmethod

@@ -23,6 +23,7 @@ OUTPUT_BLOB = 'output_0'
 
 class JetsonBackend(Backend):
     name = 'jetson'
+    input_name = INPUT_BLOB
 
     def __init__(self, model_path, labels_path, input_size: int):
         import jetson_inference

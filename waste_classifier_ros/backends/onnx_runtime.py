@@ -50,7 +50,7 @@ class OnnxRuntimeBackend(Backend):
                                f'({reason})') from None
         model_input = self._session.get_inputs()[0]
         model_output = self._session.get_outputs()[0]
-        self._input_name = model_input.name
+        self.input_name = model_input.name
         self._output_name = model_output.name
         shape = model_input.shape
         if len(shape) != 4 or shape[1] != 3:
@@ -71,5 +71,5 @@ class OnnxRuntimeBackend(Backend):
 
     def classify(self, rgb: np.ndarray) -> np.ndarray:
         tensor = to_tensor(rgb, self.input_size)
-        scores = self._session.run([self._output_name], {self._input_name: tensor})[0]
+        scores = self._session.run([self._output_name], {self.input_name: tensor})[0]
         return as_probabilities(scores[0])
