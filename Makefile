@@ -33,6 +33,8 @@ lint: env
 	@$(VENV)/bin/ruff check .
 	@echo '[lint] hadolint docker/Dockerfile.*'
 	@$(VENV)/bin/hadolint docker/Dockerfile.jetson docker/Dockerfile.x86
+	@echo '[lint] mypy waste_classifier_ros training (mypy.ini)'
+	@$(VENV)/bin/mypy
 
 pytest: env
 	@$(ROS) python -m pytest $(PYTEST_ARGS)
@@ -61,4 +63,4 @@ flywheel-demo: env
 	@$(ROS) python -m waste_classifier_ros.flywheel_demo $(FLYWHEEL_ARGS)
 
 clean:
-	rm -rf build install log .pytest_cache demo_output bench_output outputs flywheel_output
+	rm -rf build install log .pytest_cache .mypy_cache demo_output bench_output outputs flywheel_output

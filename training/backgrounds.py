@@ -19,6 +19,8 @@ uses (wood, tiles, dark speckled plastic) and scores a model on the result:
 import argparse
 import json
 from pathlib import Path
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -40,7 +42,7 @@ _MIN_VALUE = 90         # HSV value (0..255) of a pale backdrop
 _FLOOD_STEP = 6         # per-step colour difference the flood fill may cross (follows shading)
 
 
-def backdrop_mask(rgb: np.ndarray):
+def backdrop_mask(rgb: np.ndarray) -> Optional[np.ndarray]:
     """Return a float mask (1 = backdrop) of a plain pale backdrop, or None if there is none."""
     height, width = rgb.shape[:2]
     band = max(2, round(_BORDER * min(height, width)))
@@ -64,11 +66,11 @@ def backdrop_mask(rgb: np.ndarray):
     # Nearly all backdrop means the object was lost in it; nearly none means no backdrop.
     if not 0.15 <= share <= 0.95:
         return None
-    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.5)
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(opened.astype(np.float32), (0, 0), 1.5)
 
 
-def surface(height: int, width: int, family: str, rng) -> np.ndarray:
+def surface(height: int, width: int, family: str, rng: np.random.Generator) -> np.ndarray:
     """Paint a synthetic HxWx3 uint8 surface of one family."""
     if family == 'colour':
         return np.full((height, width, 3), rng.integers(0, 256, 3), np.uint8)
@@ -112,7 +114,8 @@ def _noise(height, width, rng, base, contrast, fine=False):
     return np.clip(base + texture * contrast / 3, 0, 255).astype(np.uint8)
 
 
-def replace_backdrop(rgb, rng, families):
+def replace_backdrop(rgb: np.ndarray, rng: np.random.Generator,
+                     families: Sequence[str]) -> Optional[np.ndarray]:
     """`rgb` with its plain backdrop replaced by a surface of one of `families`, else None."""
     mask = backdrop_mask(rgb)
     if mask is None:
@@ -123,7 +126,8 @@ def replace_backdrop(rgb, rng, families):
     return blended.astype(np.uint8)
 
 
-def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
+def probe(model_path: Path, data_dir: Path, seed: int = 0,
+          sheet_skip: Sequence[str] = ()) -> Tuple[dict, List[Tuple[np.ndarray, str, str]]]:
     """Score a model on `data_dir` with backdrops replaced by probe surfaces.
 
     Returns (metrics, examples): per-class accuracy on the images whose backdrop was found,
@@ -134,7 +138,8 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
     labels = classify.classes
     # Separate generators, so that which images make the sheet never changes the surfaces.
     rng, picks = np.random.default_rng(seed), np.random.default_rng(seed + 1)
-    per_class, examples = {}, []
+    per_class: Dict[str, Dict[str, int]] = {}
+    examples: List[Tuple[np.ndarray, str, str]] = []
     for path, index in list_mapped(Path(data_dir).name, Path(data_dir), None, labels)[0]:
         name = labels[index]
         counts = per_class.setdefault(name, {'images': 0, 'replaced': 0, 'correct': 0,
@@ -153,15 +158,16 @@ def probe(model_path: Path, data_dir: Path, seed: int = 0, sheet_skip=()):
             counts['called_organic'] += int(labels[predicted] == 'organic')
             if name not in sheet_skip and len(examples) < 40 and picks.random() < 0.2:
                 examples.append((replaced, name, labels[predicted]))
-    replaced = sum(c['replaced'] for c in per_class.values())
+    total = sum(c['replaced'] for c in per_class.values())
     correct = sum(c['correct'] for c in per_class.values())
     metrics = {'model': str(model_path), 'data': str(data_dir), 'surfaces': PROBE_FAMILIES,
-               'replaced': replaced, 'top1': correct / replaced if replaced else None,
+               'replaced': total, 'top1': correct / total if total else None,
                'per_class': per_class}
     return metrics, examples
 
 
-def contact_sheet(examples, columns: int = 8, tile=(160, 120)) -> np.ndarray:
+def contact_sheet(examples: Sequence[Tuple[np.ndarray, str, str]], columns: int = 8,
+                  tile: Tuple[int, int] = (160, 120)) -> np.ndarray:
     """BGR sheet of probe images captioned truth -> prediction (red when wrong)."""
     tiles = []
     for rgb, truth, predicted in examples:
@@ -176,7 +182,7 @@ def contact_sheet(examples, columns: int = 8, tile=(160, 120)) -> np.ndarray:
     return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--model', required=True,
                         help='ONNX model (labels.txt beside it) or training checkpoint')
@@ -200,7 +206,8 @@ def main(argv=None):
         Path(args.json).write_text(json.dumps(metrics, indent=2) + '\n', encoding='utf-8')
     if args.png:
         cv2.imwrite(args.png, contact_sheet(examples))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -11,9 +11,11 @@ cannot dictate the confidence of a small one, and the export folds 1/T into the 
 layer, so the deployed softmax is already calibrated.
 """
 
-from typing import Mapping
+from pathlib import Path
+from typing import Any, Dict, Mapping, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
 BINS = 15
@@ -26,13 +28,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def negative_log_likelihood(logits: np.ndarray, labels, temperature: float) -> float:
+def negative_log_likelihood(logits: np.ndarray, labels: ArrayLike, temperature: float) -> float:
     probabilities = softmax(logits, temperature)
     picked = probabilities[np.arange(len(probabilities)), np.asarray(labels)]
     return float(-np.log(np.maximum(picked, 1e-12)).mean())
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels, bins: int = BINS) -> float:
+def expected_calibration_error(probabilities: np.ndarray, labels: ArrayLike,
+                               bins: int = BINS) -> float:
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     confidence = probabilities.max(axis=1)
@@ -65,7 +68,7 @@ def fit_temperature(logits: Mapping[str, np.ndarray], labels: Mapping[str, np.nd
 def calibration_report(logits: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray],
                        temperature: float) -> dict:
     """ECE and NLL of every source before (T=1) and after scaling by ``temperature``."""
-    report = {'temperature': temperature, 'bins': BINS, 'per_source': {}}
+    report: Dict[str, Any] = {'temperature': temperature, 'bins': BINS, 'per_source': {}}
     for name in logits:
         before, after = softmax(logits[name]), softmax(logits[name], temperature)
         report['per_source'][name] = {
@@ -78,7 +81,7 @@ def calibration_report(logits: Mapping[str, np.ndarray], labels: Mapping[str, np
 
 
 def plot_reliability(logits: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray],
-                     temperature: float, path, bins: int = BINS) -> None:
+                     temperature: float, path: Union[str, Path], bins: int = BINS) -> None:
     """Reliability diagrams, one panel per source: accuracy per confidence bin, before/after."""
     import matplotlib
     matplotlib.use('Agg')

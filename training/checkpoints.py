@@ -10,6 +10,7 @@ module, not the training loop.
 """
 
 from pathlib import Path
+from typing import Union
 
 import torch
 from torch import nn
@@ -25,7 +26,7 @@ def save_checkpoint(path: Path, state: dict) -> None:
     atomic_write(Path(path), lambda out: torch.save(state, out))
 
 
-def load_checkpoint(path) -> dict:
+def load_checkpoint(path: Union[str, Path]) -> dict:
     """Read a checkpoint without running code from it; a foreign file is a ValueError."""
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)

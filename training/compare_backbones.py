@@ -21,6 +21,7 @@ from pathlib import Path
 import sys
 import tempfile
 import time
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from hydra import compose, initialize_config_dir
 import numpy as np
@@ -34,7 +35,8 @@ CONF_DIR = str(Path(__file__).parent / 'conf')
 
 
 @torch.no_grad()
-def embed(model: torch.nn.Module, images, size: int, batch_size: int = 32) -> np.ndarray:
+def embed(model: models.Network, images: Sequence[np.ndarray], size: int,
+          batch_size: int = 32) -> np.ndarray:
     """Pooled pre-logit features of each image through the deployment stretch at ``size``."""
     features = []
     for first in range(0, len(images), batch_size):
@@ -86,7 +88,8 @@ def onnx_latency_ms(model: torch.nn.Module, size: int, repeats: int = 30) -> flo
     return 1000 * float(np.median(times))
 
 
-def compare(candidates, data, classes, balance_power: float) -> list:
+def compare(candidates: Sequence[Tuple[str, int]], data: sources.MultiSourceData,
+            classes: Sequence[str], balance_power: float) -> list:
     train = data.train
     weights = sources.sample_weights(train.labels, data.train_source_ids,
                                      [s['weight'] for s in data.info['sources']],
@@ -100,7 +103,7 @@ def compare(candidates, data, classes, balance_power: float) -> list:
         mean, std = train_features.mean(0), train_features.std(0) + 1e-6
         head = fit_linear_head((train_features - mean) / std, np.asarray(train.labels),
                                weights, len(classes))
-        row = {'arch': arch, 'size': size, 'per_source': {}}
+        row: Dict[str, Any] = {'arch': arch, 'size': size, 'per_source': {}}
         for name, val_set in data.val.items():
             features = (embed(model, val_set.images, size) - mean) / std
             with torch.no_grad():
@@ -127,7 +130,7 @@ def format_row(row: dict) -> str:
             f'({row["embed_seconds"]:.0f} s)')
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('candidates', nargs='+', help='arch:size, e.g. efficientnet_lite0:224')
     parser.add_argument('--overrides', nargs='*', default=[],

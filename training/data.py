@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union, cast
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from waste_classifier_ros.preprocessing import normalize_chw
 log = logging.getLogger(__name__)
 
 
-def list_classes(split_dir) -> list:
+def list_classes(split_dir: Union[str, Path]) -> List[str]:
     """Class names of a split folder: its sub-folders, alphabetically."""
     split_dir = Path(split_dir)
     if not split_dir.is_dir():
@@ -37,7 +38,7 @@ def list_classes(split_dir) -> list:
     return classes
 
 
-def read_rgb(path):
+def read_rgb(path: Union[str, Path]) -> Optional[np.ndarray]:
     """Decode an image file to HxWx3 uint8 RGB, or None when it cannot be decoded."""
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
@@ -74,9 +75,10 @@ class ImageSet:
         return {name: int(n) for name, n in zip(self.classes, per_class)}
 
 
-def load_images(samples, classes, prepare, workers: int = 2) -> ImageSet:
+def load_images(samples: Sequence[Tuple[Path, int]], classes: Sequence[str],
+                prepare: Callable[[np.ndarray], np.ndarray], workers: int = 2) -> ImageSet:
     """Decode every sample once and apply ``prepare`` (a resize) to it; skip unreadable files."""
-    def decode(sample):
+    def decode(sample: Tuple[Path, int]) -> Optional[np.ndarray]:
         rgb = read_rgb(sample[0])
         return None if rgb is None else prepare(rgb)
 
@@ -103,7 +105,7 @@ class AugmentedImages(torch.utils.data.Dataset):
     reseeded per epoch and per worker so runs and resumed runs see the same augmentations.
     """
 
-    def __init__(self, image_set: ImageSet, augment):
+    def __init__(self, image_set: ImageSet, augment: Any):
         self.image_set = image_set
         self.augment = augment
 
@@ -133,4 +135,5 @@ class PreprocessedImages(torch.utils.data.Dataset):
 def seed_worker(worker_id: int) -> None:
     """Give each DataLoader worker its own augmentation stream derived from the loader seed."""
     info = torch.utils.data.get_worker_info()
-    info.dataset.augment.set_random_seed(torch.initial_seed() % 2**32)
+    if info is not None:  # None outside a DataLoader worker
+        cast(AugmentedImages, info.dataset).augment.set_random_seed(torch.initial_seed() % 2**32)

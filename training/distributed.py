@@ -23,6 +23,7 @@ import os
 from typing import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 from timm.utils import distribute_bn
 import torch
 from torch import nn
@@ -126,7 +127,7 @@ def _communication_device() -> torch.device:
     return torch.device('cpu')
 
 
-def all_reduce_sum(values) -> np.ndarray:
+def all_reduce_sum(values: ArrayLike) -> np.ndarray:
     """Sum a list or array of numbers element-wise over all ranks (float64; one process: as is)."""
     array = np.asarray(values, dtype=np.float64)
     if not dist.is_initialized():

@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 import shlex
 import sys
+from typing import Mapping, Optional, Sequence, Union
 import warnings
 
 import numpy as np
@@ -41,7 +42,7 @@ class WithSoftmax(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, images):
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images).softmax(dim=1)
 
 
@@ -91,8 +92,8 @@ def check_onnx(path: Path, num_classes: int, input_size: int) -> onnx.ModelProto
     return graph_model
 
 
-def parity_images(data_dir, classes, count: int, input_size: int,
-                  class_map=None) -> np.ndarray:
+def parity_images(data_dir: Union[str, Path], classes: Sequence[str], count: int, input_size: int,
+                  class_map: Optional[Mapping] = None) -> np.ndarray:
     """Up to ``count`` real images spread over the classes, through the shared preprocessing."""
     samples, _ = sources.list_mapped(Path(data_dir).name, Path(data_dir), class_map, classes)
     picked = [samples[i] for i in np.linspace(0, len(samples) - 1, min(count, len(samples)),
@@ -174,7 +175,7 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
     }
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--checkpoint', required=True, help='training checkpoint (best.ckpt)')
     parser.add_argument('--out', default='model', help='output folder (default: model/)')
@@ -186,7 +187,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args.opset < 17:
         raise SystemExit('--opset must be 17 or newer')

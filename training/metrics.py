@@ -9,11 +9,13 @@ so a user's folder with only a few classes is scored on the classes it has.
 """
 
 from pathlib import Path
+from typing import Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+def confusion_matrix(labels: ArrayLike, predictions: ArrayLike, num_classes: int) -> np.ndarray:
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
     return matrix
@@ -24,7 +26,7 @@ def _safe_ratio(numerator, denominator):
                      where=denominator > 0)
 
 
-def compute_metrics(probabilities, labels, classes) -> dict:
+def compute_metrics(probabilities: ArrayLike, labels: ArrayLike, classes: Sequence[str]) -> dict:
     """Top-1, top-5, per-class precision/recall/F1, macro-F1 and the confusion matrix."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
@@ -68,7 +70,7 @@ def format_metrics(metrics: dict) -> str:
     return '\n'.join(lines)
 
 
-def plot_confusion_matrix(metrics: dict, path, title: str = '') -> None:
+def plot_confusion_matrix(metrics: dict, path: Union[str, Path], title: str = '') -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -94,7 +96,8 @@ def plot_confusion_matrix(metrics: dict, path, title: str = '') -> None:
     plt.close(fig)
 
 
-def plot_mistakes(mistakes: list, images: list, path, title: str, columns: int = 6) -> None:
+def plot_mistakes(mistakes: list, images: list, path: Union[str, Path], title: str,
+                  columns: int = 6) -> None:
     """Tile misclassified photos, each captioned true -> predicted (score) and its file name.
 
     ``mistakes`` are training.evaluate's entries, ``images`` their RGB pictures (None for a file

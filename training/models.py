@@ -13,6 +13,7 @@ for with ``pretrained=False``; missing weights are an error that names the file 
 import importlib
 from pathlib import Path
 import re
+from typing import Any, List, Optional, Union, cast
 
 import timm
 import torch
@@ -20,6 +21,10 @@ from torch import nn
 import torchvision
 
 from waste_classifier_ros.preprocessing import MEAN, STD
+
+# A timm EfficientNet or a torchvision ResNet, reached into by attribute (conv_stem, blocks,
+# get_classifier, ...), which torch's nn.Module types as Tensor | Module: so, for mypy, Any.
+Network = Any
 
 LITE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')
 ARCHS = LITE_ARCHS + ('resnet18',)
@@ -56,7 +61,7 @@ def lite_wheel_weights(arch: str) -> Path:
     return Path(getattr(module, f'EfficientnetLite{n}ModelFile').get_model_file_path())
 
 
-def rename_lite_state_dict(state_dict: dict, model: nn.Module) -> dict:
+def rename_lite_state_dict(state_dict: dict, model: Network) -> dict:
     """Map lukemelas-style EfficientNet keys onto a timm EfficientNet's names.
 
     The flat ``_blocks.N`` index is matched to timm's ``blocks.stage.index`` in order; the first
@@ -76,7 +81,7 @@ def rename_lite_state_dict(state_dict: dict, model: nn.Module) -> dict:
     return renamed
 
 
-def fold_input_normalisation(model: nn.Module, mean, std) -> None:
+def fold_input_normalisation(model: Network, mean: Any, std: Any) -> None:
     """Make a network trained on [-1, 1] inputs accept ImageNet mean/std inputs instead.
 
     The shared preprocessing normalises with ImageNet mean/std (what jetson-inference does),
@@ -99,7 +104,8 @@ def _load_state_dict(path: Path) -> dict:
     return state.get('state_dict', state) if isinstance(state, dict) else state
 
 
-def create_model(arch: str, num_classes: int, pretrained: bool = True, weights=None) -> nn.Module:
+def create_model(arch: str, num_classes: int, pretrained: bool = True,
+                 weights: Optional[Union[str, Path]] = None) -> Network:
     """Build ``arch`` with a fresh ``num_classes`` head.
 
     pretrained=True loads ImageNet weights (from ``weights`` when given, else the default
@@ -108,7 +114,7 @@ def create_model(arch: str, num_classes: int, pretrained: bool = True, weights=N
     if arch not in ARCHS:
         raise ValueError(f'unknown arch {arch!r}; choose one of {", ".join(ARCHS)}')
     if arch == 'resnet18':
-        model = torchvision.models.resnet18(num_classes=1000)
+        model: Network = torchvision.models.resnet18(num_classes=1000)
         if pretrained:
             path = Path(weights) if weights else default_resnet18_weights()
             if not path.is_file():
@@ -134,11 +140,13 @@ def create_model(arch: str, num_classes: int, pretrained: bool = True, weights=N
     return model
 
 
-def head_module(model: nn.Module) -> nn.Module:
-    return model.fc if isinstance(model, torchvision.models.ResNet) else model.get_classifier()
+def head_module(model: Network) -> nn.Linear:
+    """Return the classifier layer."""
+    return cast(nn.Linear, model.fc if isinstance(model, torchvision.models.ResNet)
+                else model.get_classifier())
 
 
-def stem_modules(model: nn.Module, stages: int) -> list:
+def stem_modules(model: Network, stages: int) -> List[nn.Module]:
     """Return the stem and the first ``stages`` stages, the low-level filters kept frozen."""
     if isinstance(model, torchvision.models.ResNet):
         layers = [model.layer1, model.layer2, model.layer3, model.layer4]

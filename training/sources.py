@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from training.data import ImageSet, list_classes, load_images, shrink
 from waste_classifier_ros.atomic_files import is_image
@@ -141,7 +142,7 @@ def list_mapped(name: str, split_dir: Path, class_map: Optional[Mapping],
         raise ValueError(f'source {name!r}: {split_dir} is not a directory of class folders')
     folders = resolve_folders(name, split_dir, class_map, classes)
     index = {cls: i for i, cls in enumerate(classes)}
-    samples = []
+    samples: list[tuple[Path, int]] = []
     for folder, target in folders.items():
         if target is None:
             continue
@@ -208,20 +209,19 @@ def format_counts(described: Sequence[Mapping], classes: Sequence[str]) -> str:
     return '\n'.join(lines)
 
 
-def sample_weights(labels: Sequence[int], source_ids: Sequence[int],
-                   source_weights: Sequence[float], num_classes: int,
-                   balance_power: float) -> np.ndarray:
+def sample_weights(labels: ArrayLike, source_ids: ArrayLike, source_weights: ArrayLike,
+                   num_classes: int, balance_power: float) -> np.ndarray:
     """Per-sample draw probabilities (summing to 1) of the class- and source-balanced draw.
 
     P(class c) is proportional to n_c ** (1 - balance_power); within c, source s gets
     weight_s / (sum of the weights of the sources that have c); within (s, c) it is uniform.
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    source_ids = np.asarray(source_ids, dtype=np.int64)
+    label_array = np.asarray(labels, dtype=np.int64)
+    source_array = np.asarray(source_ids, dtype=np.int64)
     weights = np.asarray(source_weights, dtype=np.float64)
     num_sources = len(weights)
     pair_counts = np.zeros((num_sources, num_classes))
-    np.add.at(pair_counts, (source_ids, labels), 1)
+    np.add.at(pair_counts, (source_array, label_array), 1)
     class_counts = pair_counts.sum(axis=0)
     class_share = np.where(class_counts > 0, class_counts ** (1 - balance_power), 0.0)
     class_share /= class_share.sum()
@@ -229,7 +229,7 @@ def sample_weights(labels: Sequence[int], source_ids: Sequence[int],
     source_share = np.where(has_class, weights[:, None], 0.0)
     source_share = source_share / np.maximum(source_share.sum(axis=0, keepdims=True), 1e-300)
     pair_probability = class_share[None, :] * source_share / np.maximum(pair_counts, 1)
-    probabilities = pair_probability[source_ids, labels]
+    probabilities = pair_probability[source_array, label_array]
     return probabilities / probabilities.sum()
 
 

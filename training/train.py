@@ -30,7 +30,7 @@ import shlex
 import shutil
 import sys
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import cv2
 import hydra
@@ -60,7 +60,7 @@ from waste_classifier_ros.preprocessing import DESCRIPTION
 log = logging.getLogger(__name__)
 
 
-def train_size(cfg, epoch: int) -> int:
+def train_size(cfg: DictConfig, epoch: int) -> int:
     """Training resolution of an epoch: ramp up in steps of 32, full size for the last epochs."""
     ramp_epochs = cfg.epochs - cfg.head_epochs - cfg.full_size_epochs
     fine_tune_epoch = epoch - cfg.head_epochs
@@ -111,7 +111,7 @@ def make_ema(model: nn.Module, decay: float) -> Optional[ModelEmaV3]:
     return ModelEmaV3(model, decay=decay, use_warmup=True, warmup_power=1.0)
 
 
-def set_trainable(model: nn.Module, frozen_modules, head_only: bool) -> None:
+def set_trainable(model: nn.Module, frozen_modules: List[nn.Module], head_only: bool) -> None:
     """Freeze the stem (always) or everything but the head (head-only epochs).
 
     Frozen parts also stay in eval mode so their BatchNorm statistics keep the ImageNet values.
@@ -212,9 +212,9 @@ def train_one_epoch(model: nn.Module, parts: Parts, loader: torch.utils.data.Dat
             writer.add_scalar('train/lr', lr, global_step)
     seconds = time.perf_counter() - start
     # Summed over the processes (each trained its share of every batch); throughput in total.
-    total_seen, loss_sum, correct, images_per_s, processes = map(float, distributed.all_reduce_sum(
-        [seen, loss_sum, correct, seen / seconds, 1]))
-    stats = {'loss': loss_sum / total_seen, 'accuracy': correct / total_seen,
+    total_seen, total_loss, total_correct, images_per_s, processes = map(
+        float, distributed.all_reduce_sum([seen, loss_sum, correct, seen / seconds, 1]))
+    stats = {'loss': total_loss / total_seen, 'accuracy': total_correct / total_seen,
              'images_per_s': images_per_s, 'images_per_s_per_process': images_per_s / processes,
              'seconds': seconds, 'cpu_seconds': time.process_time() - cpu_start}
     if writer is not None:
@@ -226,7 +226,8 @@ def train_one_epoch(model: nn.Module, parts: Parts, loader: torch.utils.data.Dat
 
 
 @torch.no_grad()
-def predict_logits(model, loader, device) -> tuple:
+def predict_logits(model: nn.Module, loader: torch.utils.data.DataLoader,
+                   device: torch.device) -> Tuple[np.ndarray, np.ndarray]:
     """Float32 logits and labels over a loader, in eval mode."""
     model.eval()
     num_classes = models.head_module(model).out_features
@@ -238,7 +239,8 @@ def predict_logits(model, loader, device) -> tuple:
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
-def predict_shared(model, dataset, batch_size: int, device) -> tuple:
+def predict_shared(model: nn.Module, dataset: data.PreprocessedImages, batch_size: int,
+                   device: torch.device) -> Tuple[np.ndarray, np.ndarray]:
     """Logits and labels over a dataset, each process on its share, gathered in dataset order."""
     share = torch.utils.data.Subset(dataset, distributed.shard(len(dataset)))
     logits, labels = predict_logits(
@@ -247,7 +249,8 @@ def predict_shared(model, dataset, batch_size: int, device) -> tuple:
             distributed.gather_rows(labels, len(dataset)))
 
 
-def validate(model, val_sets: dict, batch_size: int, classes, device) -> dict:
+def validate(model: nn.Module, val_sets: dict, batch_size: int, classes: List[str],
+             device: torch.device) -> dict:
     """Per-source and combined metrics of the model on every source's validation set.
 
     Under torchrun every process scores its share and gets all predictions back, so every
@@ -272,12 +275,13 @@ def selection_score(per_source: dict) -> dict:
             'mean_macro_f1': float(np.mean([m['macro_f1'] for m in per_source.values()]))}
 
 
-def is_better(score: dict, best) -> bool:
+def is_better(score: dict, best: Optional[dict]) -> bool:
     key = (score['worst_top1'], score['mean_macro_f1'])
     return best is None or key > (best['worst_top1'], best['mean_macro_f1'])
 
 
-def log_metrics(metrics: dict, epoch: int, writer, wandb_run) -> None:
+def log_metrics(metrics: dict, epoch: int, writer: Optional[SummaryWriter],
+                wandb_run: Any) -> None:
     scalars = {}
     for name, source_metrics in metrics['per_source'].items():
         scalars[f'val_{name}/top1'] = source_metrics['top1']
@@ -286,7 +290,8 @@ def log_metrics(metrics: dict, epoch: int, writer, wandb_run) -> None:
                         for cls, row in source_metrics['per_class'].items()})
     scalars['val/worst_source_top1'] = metrics['selection']['worst_top1']
     for key, value in scalars.items():
-        writer.add_scalar(key, value, epoch + 1)
+        if writer is not None:
+            writer.add_scalar(key, value, epoch + 1)
     if wandb_run is not None:
         wandb_run.log(scalars, step=epoch + 1)
 
@@ -302,7 +307,7 @@ def format_epoch(metrics: dict) -> str:
     return '\n'.join(lines)
 
 
-def start_wandb(cfg, out_dir: Path):
+def start_wandb(cfg: DictConfig, out_dir: Path) -> Any:
     if not cfg.wandb.enabled:
         return None
     try:
@@ -332,7 +337,7 @@ def load_data(cfg: DictConfig, val_size: Optional[int] = None) -> tuple:
                                          val_size or cfg.input_size)
 
 
-def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None:
+def calibrate(path: Path, val_loaders: dict, device: torch.device, run_seconds: float) -> None:
     """Fit the temperature on the kept model's validation logits; store it and the ECE report.
 
     The run's whole wall time is stored beside it (the kept epoch may not be the last).
@@ -341,7 +346,7 @@ def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None
     the resume calibrates the right weights.
     """
     kept = load_checkpoint(path)
-    model = model_from_checkpoint(kept).to(device, memory_format=torch.channels_last)
+    model = model_from_checkpoint(kept).to(device).to(memory_format=torch.channels_last)
     outputs = {name: predict_logits(model, loader, device) for name, loader in val_loaders.items()}
     logits = {name: out[0] for name, out in outputs.items()}
     labels = {name: out[1] for name, out in outputs.items()}
@@ -358,7 +363,7 @@ def calibrate(path: Path, val_loaders: dict, device, run_seconds: float) -> None
                                  path.with_name('reliability.png'))
 
 
-def run(cfg: DictConfig, out_dir) -> dict:
+def run(cfg: DictConfig, out_dir: Union[str, Path]) -> dict:
     """Train as configured, writing checkpoints and TensorBoard logs to out_dir.
 
     Under torchrun every process trains its share (training.distributed) and only rank 0

@@ -16,6 +16,8 @@ Randomness comes from the pipeline's own generator: ``pipeline.set_random_seed(s
 (and per DataLoader worker) makes runs and resumed runs see the same augmentations.
 """
 
+from typing import Any, Sequence
+
 import albumentations as alb
 import cv2
 import numpy as np
@@ -31,18 +33,18 @@ class DeploymentStretch(alb.ImageOnlyTransform):
         super().__init__(p=1.0)
         self.size = size
 
-    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return resize_rgb(np.ascontiguousarray(img), self.size)
 
 
 class NewBackground(alb.ImageOnlyTransform):
     """A synthetic surface in place of a plain photo backdrop, when there is one."""
 
-    def __init__(self, families=TRAIN_FAMILIES, p: float = 0.5):
+    def __init__(self, families: Sequence[str] = TRAIN_FAMILIES, p: float = 0.5):
         super().__init__(p=p)
         self.families = families
 
-    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         replaced = replace_backdrop(img, self.random_generator, self.families)
         return img if replaced is None else replaced
 

@@ -12,6 +12,7 @@ frame does not flip the bin flap.
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import yaml
@@ -37,7 +38,7 @@ UNKNOWN_BIN = Bin(UNKNOWN, 'Unknown', UNKNOWN_COLOUR)
 class BinMap:
     """Which bin each class (by output index) goes in."""
 
-    def __init__(self, bins, class_bins):
+    def __init__(self, bins: Sequence[Bin], class_bins: Sequence[int]):
         self.bins = tuple(bins)
         self._class_bins = np.asarray(class_bins, dtype=np.intp)
 
@@ -50,7 +51,7 @@ class BinMap:
                            minlength=len(self.bins))
 
 
-def load_bins(path, labels) -> BinMap:
+def load_bins(path: str | Path, labels: Sequence[str]) -> BinMap:
     """Read a bins file; every label must be in exactly one bin and every class must be a label."""
     try:
         document = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
@@ -65,8 +66,8 @@ def load_bins(path, labels) -> BinMap:
         raise BinsError(f'{path}: expected a "bins:" mapping of bin name -> label, colour, '
                         'classes')
     index_of = {label: index for index, label in enumerate(labels)}
-    class_bins = {}
-    bins = []
+    class_bins: dict[str, int] = {}
+    bins: list[Bin] = []
     for name, entry in entries.items():
         where = f'{path}: bin "{name}"'
         if name == UNKNOWN:
@@ -103,7 +104,7 @@ def _parse_colour(value, where) -> tuple:
 class Decision:
     """A confirmed bin: its index in BinMap.bins, or None for unknown, and the smoothed sums."""
 
-    index: object
+    index: int | None
     scores: np.ndarray
 
 
@@ -111,11 +112,11 @@ class BinDecider:
     """Moving average over the last `window` frames, then a debounce of `frames_to_confirm`."""
 
     def __init__(self, window: int, threshold: float, frames_to_confirm: int):
-        self._history = deque(maxlen=window)
+        self._history: deque[np.ndarray] = deque(maxlen=window)
         self.threshold = threshold
         self.frames_to_confirm = frames_to_confirm
-        self.current = None
-        self._candidate = None
+        self.current: Decision | None = None
+        self._candidate: int | None = None
         self._streak = 0
 
     def configure(self, window: int, threshold: float, frames_to_confirm: int) -> None:
@@ -124,7 +125,7 @@ class BinDecider:
         self.threshold = threshold
         self.frames_to_confirm = frames_to_confirm
 
-    def update(self, bin_probabilities: np.ndarray):
+    def update(self, bin_probabilities: np.ndarray) -> Decision | None:
         """Add one frame; return the new Decision when the confirmed bin changes, else None."""
         self._history.append(bin_probabilities)
         scores = np.mean(self._history, axis=0)

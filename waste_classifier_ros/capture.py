@@ -72,6 +72,7 @@ class CapturePolicy:
             return REQUEST
         top1 = scores[0]
         top2 = scores[1] if len(scores) > 1 else 0.0
+        reason: str | None
         if top1 < thresholds.min_score or top1 - top2 < thresholds.min_margin:
             reason = UNSURE  # says more about the frame than a bin change that comes with it
         else:
@@ -185,7 +186,12 @@ class CaptureWriter:
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every queued capture is written or failed; False on timeout."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def join() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=join, daemon=True).start()
         return done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:

@@ -13,6 +13,7 @@ not be read, 2 when the model, labels, card or bins file is unusable.
 import argparse
 from pathlib import Path
 import sys
+from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -32,7 +33,7 @@ from waste_classifier_ros.overlay import annotate
 from waste_classifier_ros.paths import share_path
 
 
-def parse_args(argv=None):
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='waste-classify', description=__doc__.strip().splitlines()[0])
     parser.add_argument('paths', nargs='+', type=Path, metavar='PATH',
@@ -55,7 +56,7 @@ def parse_args(argv=None):
     return args
 
 
-def image_files(paths):
+def image_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Yield the given files and the images under the given folders, in name order."""
     for path in paths:
         if path.is_dir():
@@ -64,7 +65,7 @@ def image_files(paths):
             yield path
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         files = resolve_model_files(args.model, args.labels, args.model_card)

@@ -21,11 +21,13 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Callable, Mapping, Sequence
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
+from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
@@ -52,7 +54,7 @@ class Result:
     stamp: tuple
     label: str = ''
     score: float = 0.0
-    overlay: object = None
+    overlay: np.ndarray | None = None
 
     @property
     def truth(self) -> str:
@@ -80,7 +82,7 @@ def add_playback_arguments(parser: argparse.ArgumentParser, samples_help: str, o
                         help='seconds to wait for each step before giving up')
 
 
-def parse_args(argv=None):
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='waste-classifier-demo', description=__doc__.strip().splitlines()[0])
     add_playback_arguments(
@@ -90,7 +92,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def ros_args(params_file, overrides) -> list:
+def ros_args(params_file: str | Path, overrides: Mapping[str, object]) -> list[str]:
     args = ['--ros-args', '--params-file', str(params_file)]
     for name, value in overrides.items():
         args += ['-p', f'{name}:={value}']
@@ -100,23 +102,23 @@ def ros_args(params_file, overrides) -> list:
 class NodeRun:
     """A node of this package in a child process, its output kept in a log file."""
 
-    def __init__(self, module, args, log_path: Path):
+    def __init__(self, module: str, args: Sequence[str], log_path: Path):
         self.log_path = log_path
         with open(log_path, 'w', encoding='utf-8') as log:
             self.process = subprocess.Popen(
                 [sys.executable, '-u', '-m', f'waste_classifier_ros.{module}', *args],
                 stdout=log, stderr=subprocess.STDOUT)
 
-    def log_tail(self, lines=15) -> str:
+    def log_tail(self, lines: int = 15) -> str:
         text = self.log_path.read_text(encoding='utf-8', errors='replace').splitlines()
         return '\n'.join('    ' + line for line in text[-lines:])
 
-    def check_running(self, what):
+    def check_running(self, what: str) -> None:
         if self.process.poll() is not None:
             raise DemoError(f'{self.log_path.stem} exited with code {self.process.returncode} '
                             f'while {what}:\n{self.log_tail()}')
 
-    def stop(self, timeout=10.0) -> int:
+    def stop(self, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
@@ -129,15 +131,18 @@ class NodeRun:
 class Listener:
     """The demo's own rclpy node: records what the two nodes publish."""
 
-    def __init__(self, node):
+    def __init__(self, node: Node):
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         # Best effort matches a publisher of either reliability; locally nothing is lost.
         any_publisher = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
         latched = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.node = node
-        self.images, self.classifications, self.overlays, self.bins, self.label_info = (
-            [], [], [], [], [])
+        self.images: list[Image] = []
+        self.classifications: list[Classification] = []
+        self.overlays: list[Image] = []
+        self.bins: list[Classification] = []
+        self.label_info: list[LabelInfo] = []
         self.classifier_image_publishers = 0
         self._classifier_status = classifier_status_name(f'/{CLASSIFIER}')
         self.image_sub = node.create_subscription(Image, 'image', self.images.append, reliable)
@@ -160,7 +165,8 @@ class Listener:
         return (self.image_sub.get_publisher_count() > 0
                 and self.classifier_image_publishers > 0)
 
-    def spin_until(self, predicate, timeout, what, watch=()) -> bool:
+    def spin_until(self, predicate: Callable[[], bool], timeout: float, what: str,
+                   watch: Sequence[NodeRun] = ()) -> bool:
         """Spin until predicate() holds (True) or the timeout passes (False).
 
         A watched run that ends meanwhile raises DemoError with the end of its log.
@@ -179,7 +185,7 @@ def _stamp(header) -> tuple:
     return header.stamp.sec, header.stamp.nanosec
 
 
-def collect_results(files, listener) -> list:
+def collect_results(files: Sequence[Path], listener: Listener) -> list[Result]:
     """Match classifications and overlays to files through the stamps of the images, in order."""
     if len(listener.images) != len(files):
         raise DemoError(f'the media source published {len(listener.images)} images for '
@@ -198,11 +204,13 @@ def collect_results(files, listener) -> list:
     return list(results.values())
 
 
-def contact_sheet(results) -> np.ndarray:
+def contact_sheet(results: Sequence[Result]) -> np.ndarray:
     """Tile the overlays (the photo where none came) with file name and a right/wrong bar."""
     tiles = []
     for result in results:
         image = result.overlay if result.overlay is not None else cv2.imread(str(result.path))
+        if image is None:  # neither an overlay nor a readable photo: a black tile with its name
+            image = np.zeros((TILE[1], TILE[0], 3), np.uint8)
         tile = cv2.resize(image, TILE, interpolation=cv2.INTER_AREA)
         bar = np.full((24, TILE[0], 3), (60, 150, 60) if result.correct else (40, 40, 200),
                       np.uint8)
@@ -213,14 +221,15 @@ def contact_sheet(results) -> np.ndarray:
     return np.vstack([np.hstack(tiles[i:i + COLUMNS]) for i in range(0, len(tiles), COLUMNS)])
 
 
-def class_bins(label_info) -> dict:
+def class_bins(label_info: LabelInfo) -> dict[str, str]:
     """Class name -> bin name, from the shipped bins file and the classifier's labels."""
     labels = [vision_class.class_name for vision_class in label_info.class_map]
     bin_map = load_bins(share_path('config', 'bins.yaml'), labels)
     return {label: bin_map.bin_of(index).name for index, label in enumerate(labels)}
 
 
-def report(results, bin_messages, bins_of, output: Path) -> int:
+def report(results: Sequence[Result], bin_messages: Sequence[Classification],
+           bins_of: Mapping[str, str], output: Path) -> int:
     """Print the per-photo lines, the bin decisions and the accuracy; write the PNGs."""
     width = max(len(r.path.name) for r in results)
     print(f'\n{"photo":<{width}}  {"predicted":<10} {"conf":>5}  {"bin":<16} check')
@@ -249,7 +258,7 @@ def report(results, bin_messages, bins_of, output: Path) -> int:
     return sum(not r.label for r in results)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     files = [Path(p) for p in parse_resource(str(args.samples)).images]
     args.output.mkdir(parents=True, exist_ok=True)
     environ = apply_local_ros_environ()
@@ -265,7 +274,7 @@ def run(args) -> int:
         classifier = NodeRun('classifier_node', ros_args(
             share_path('config', 'classifier.yaml'), overrides), args.output / 'classifier.log')
         runs.append(classifier)
-        if not listener.spin_until(lambda: listener.label_info, args.timeout,
+        if not listener.spin_until(lambda: bool(listener.label_info), args.timeout,
                                    'loading the model', watch=[classifier]):
             raise DemoError(f'the classifier published no label_info within {args.timeout:g} s:'
                             f'\n{classifier.log_tail()}')
@@ -303,7 +312,7 @@ def run(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(parse_args(argv))
     except (DemoError, ResourceError) as error:

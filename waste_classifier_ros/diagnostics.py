@@ -50,17 +50,17 @@ class PipelineStats:
     def __init__(self, now: float):
         self._lock = threading.Lock()
         self._started = now
-        self._last_frame = None
+        self._last_frame: float | None = None
         self._input = _Rate()
         self._output = _Rate()
-        self._latencies = deque(maxlen=LATENCY_SAMPLES)
-        self._sequences = {}
+        self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._sequences: dict[object, int] = {}
         self.counts = {'received': 0, 'processed': 0, 'skipped': 0, 'rejected': 0,
                        'failed': 0, 'overlaid': 0}
         self.last_rejection = ''
         self.last_failure = ''
 
-    def received(self, now: float, publisher=None, sequence=None) -> None:
+    def received(self, now: float, publisher: object = None, sequence: int | None = None) -> None:
         """
         Count a frame taken from the subscription.
 
@@ -101,7 +101,8 @@ class PipelineStats:
         with self._lock:
             return self._output.per_second(now)
 
-    def report(self, now: float, stall_timeout: float):
+    def report(self, now: float,
+               stall_timeout: float) -> tuple[int, str, list[tuple[str, str]]]:
         """Return (level, message, [(key, value), ...]) for the current state."""
         with self._lock:
             input_fps = self._input.per_second(now)

@@ -11,11 +11,16 @@ way for publishers and tests.
 """
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
 from waste_classifier_ros.preprocessing import resize_rgb
+
+# What a sensor_msgs/Image's data may be: bytes, array.array('B') (rclpy), a memoryview, an
+# ndarray; anything with the buffer protocol (typing's Buffer needs Python 3.12).
+Buffer = Any
 
 # Canonical name -> bytes per pixel. YUV 4:2:2 packs two pixels in four bytes.
 _BYTES_PER_PIXEL = {
@@ -68,7 +73,7 @@ def canonical_encoding(encoding: str) -> str:
     return name
 
 
-def decode(encoding: str, height: int, width: int, step: int, data) -> Frame:
+def decode(encoding: str, height: int, width: int, step: int, data: Buffer) -> Frame:
     """View the bytes of a sensor_msgs/Image as a Frame; raise CodecError if they are malformed."""
     name = canonical_encoding(encoding)
     if height <= 0 or width <= 0:
@@ -89,7 +94,7 @@ def decode(encoding: str, height: int, width: int, step: int, data) -> Frame:
     return Frame(rows.reshape(height, width, _BYTES_PER_PIXEL[name]), name)
 
 
-def crop(frame: Frame, roi) -> Frame:
+def crop(frame: Frame, roi: Sequence[float]) -> Frame:
     """Cut the normalised region (x, y, w, h) out of a frame as a view, at least one pixel."""
     x, y, w, h = roi
     left, right = _span(x, w, frame.width)
@@ -111,7 +116,7 @@ def _span(start: float, length: float, size: int):
     return first, last
 
 
-def to_rgb(frame: Frame, size=None) -> np.ndarray:
+def to_rgb(frame: Frame, size: int | None = None) -> np.ndarray:
     """
     Return the frame as uint8 RGB, stretched to size x size first when size is given.
 
@@ -153,7 +158,7 @@ def _stretch_yuv422_to_rgb(pixels: np.ndarray, encoding: str, size: int) -> np.n
     return np.ascontiguousarray(doubled[:, ::2])
 
 
-def to_bgr(frame: Frame, out=None) -> np.ndarray:
+def to_bgr(frame: Frame, out: np.ndarray | None = None) -> np.ndarray:
     """Return a full-size BGR copy of the frame for OpenCV drawing, written into `out` if given."""
     if frame.encoding == 'bgr8':
         if out is None:
@@ -163,7 +168,7 @@ def to_bgr(frame: Frame, out=None) -> np.ndarray:
     return cv2.cvtColor(frame.pixels, _TO_BGR[frame.encoding], dst=out)
 
 
-def encode(rgb: np.ndarray, encoding: str, padding: int = 0):
+def encode(rgb: np.ndarray, encoding: str, padding: int = 0) -> tuple[int, bytes]:
     """Pack an HxWx3 RGB image as (step, bytes) in the given encoding, rows padded by `padding`."""
     name = canonical_encoding(encoding)
     pixels = rgb if name == 'rgb8' else cv2.cvtColor(rgb, _FROM_RGB[name])

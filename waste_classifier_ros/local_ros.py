@@ -15,6 +15,7 @@ from pathlib import Path
 import shutil
 import subprocess
 import tempfile
+from typing import IO, Mapping
 
 from waste_classifier_ros.paths import share_path
 
@@ -22,7 +23,7 @@ from waste_classifier_ros.paths import share_path
 # 0 is left to the user's default domain.
 _DOMAIN_IDS = 100
 _RESERVATIONS = Path(tempfile.gettempdir()) / 'waste_classifier_ros-domains'
-_held = []  # open, locked reservation files: released when this process ends
+_held: list[IO[str]] = []  # open, locked reservation files: released when this process ends
 
 
 def fastdds_profile() -> Path:
@@ -102,7 +103,8 @@ def domain_id_is_reserved(domain_id: int) -> bool:
         return _alive(_owner_of(domain_id))
 
 
-def local_ros_environ(base=None, domain_id=None, owner_pid=None) -> dict:
+def local_ros_environ(base: Mapping[str, str] | None = None, domain_id: int | None = None,
+                      owner_pid: int | None = None) -> dict[str, str]:
     """Return a copy of `base` (default os.environ) set up for a machine-local ROS graph.
 
     Without `domain_id` it reserves one for this process, or for process `owner_pid`.
@@ -121,7 +123,7 @@ def local_ros_environ(base=None, domain_id=None, owner_pid=None) -> dict:
     return environ
 
 
-def apply_local_ros_environ(domain_id=None) -> dict:
+def apply_local_ros_environ(domain_id: int | None = None) -> dict[str, str]:
     """Set up this process's own environment (before rclpy.init) and return it."""
     environ = local_ros_environ(domain_id=domain_id)
     os.environ.update(environ)

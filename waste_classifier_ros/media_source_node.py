@@ -118,7 +118,7 @@ def _one_pass(resource: Resource, width: int, height: int):
             yield _read_image(path)
         return
     if resource.kind == 'recording':
-        yield from read_messages(resource.location, _recorded(resource)[0], Image)
+        yield from read_messages(Path(resource.location), _recorded(resource)[0], Image)
         return
     capture = _open_capture(resource, width, height)
     try:
@@ -135,7 +135,7 @@ def _one_pass(resource: Resource, width: int, height: int):
 
 def _recorded(resource: Resource) -> tuple[str, int, float]:
     try:
-        return image_topic(resource.location)
+        return image_topic(Path(resource.location))
     except (RecordingError, MissingLibraryError) as error:
         raise ResourceError(str(error)) from None
 

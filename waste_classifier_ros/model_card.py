@@ -11,6 +11,7 @@ sha256 of the ONNX file, so a runtime can refuse a model that does not match its
 import hashlib
 import json
 from pathlib import Path
+from typing import Sequence
 
 CARD_VERSION = 1
 
@@ -19,7 +20,7 @@ class ModelCardError(ValueError):
     """The model, its labels or its card disagree, or one of them cannot be read."""
 
 
-def sha256_file(path) -> str:
+def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, 'rb') as stream:
         for block in iter(lambda: stream.read(1 << 20), b''):
@@ -27,7 +28,7 @@ def sha256_file(path) -> str:
     return digest.hexdigest()
 
 
-def read_labels(path) -> list:
+def read_labels(path: str | Path) -> list[str]:
     """Read a jetson-inference labels.txt: one class name per line, in output order."""
     try:
         lines = Path(path).read_text(encoding='utf-8').splitlines()
@@ -41,16 +42,16 @@ def read_labels(path) -> list:
     return labels
 
 
-def write_labels(path, classes) -> None:
+def write_labels(path: str | Path, classes: Sequence[str]) -> None:
     Path(path).write_text(''.join(f'{name}\n' for name in classes), encoding='utf-8')
 
 
-def write_card(path, card: dict) -> None:
+def write_card(path: str | Path, card: dict) -> None:
     Path(path).write_text(json.dumps({'card_version': CARD_VERSION, **card}, indent=2) + '\n',
                           encoding='utf-8')
 
 
-def read_card(path) -> dict:
+def read_card(path: str | Path) -> dict:
     try:
         card = json.loads(Path(path).read_text(encoding='utf-8'))
     except OSError as error:
@@ -62,7 +63,8 @@ def read_card(path) -> dict:
     return card
 
 
-def verify(model_path, card: dict, labels: list, card_path='model card') -> None:
+def verify(model_path: str | Path, card: dict, labels: list,
+           card_path: str | Path = 'model card') -> None:
     """Check that the ONNX file and labels are the ones the card describes."""
     expected = card.get('onnx_sha256')
     if expected:

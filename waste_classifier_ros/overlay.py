@@ -7,6 +7,8 @@ Drawn with OpenCV's built-in Hershey fonts (nothing is allocated per frame that 
 BGR image the caller owns. The node only calls this while ~/overlay has a subscriber.
 """
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 
@@ -19,8 +21,9 @@ def _bgr(rgb) -> tuple:
     return tuple(int(channel) for channel in reversed(rgb))
 
 
-def annotate(bgr: np.ndarray, label: str, score: float, bin_label: str, bin_colour,
-             fps=None, roi=(0.0, 0.0, 1.0, 1.0)) -> np.ndarray:
+def annotate(bgr: np.ndarray, label: str, score: float, bin_label: str,
+             bin_colour: Sequence[int], fps: float | None = None,
+             roi: Sequence[float] = (0.0, 0.0, 1.0, 1.0)) -> np.ndarray:
     """Draw on `bgr` in place and return it; `bin_colour` is RGB, `fps` None leaves it out."""
     height, width = bgr.shape[:2]
     # Text sized to the frame so it reads the same on a 320x240 and a 1920x1080 stream.

@@ -22,5 +22,5 @@ def share_dir() -> Path:
         return _SOURCE_TREE
 
 
-def share_path(*parts) -> Path:
+def share_path(*parts: str) -> Path:
     return share_dir().joinpath(*parts)

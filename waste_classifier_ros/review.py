@@ -187,7 +187,7 @@ class ReviewSession:
         self._lock.truncate(0)
         self._lock.write(f'pid {os.getpid()}\n')
         self._lock.flush()
-        self._shown: dict[str, tuple] = {}
+        self._shown: dict[str, tuple | None] = {}
         self._skipped: list[str] = []
         self._done: list[tuple[Action, Path, tuple]] = []
         self._counts = {'labelled': 0, 'discarded': 0}
@@ -276,11 +276,12 @@ class ReviewSession:
         image = self._image_path(capture_id)
         if capture_id not in self._shown:
             self._read(capture_id, shown=True)
-        if self._shown[capture_id] is None:
+        shown = self._shown[capture_id]
+        if shown is None:
             raise CaptureChangedError(f'{image}: changed since it was shown; look at it again '
-                                 'before deciding')
+                                      'before deciding')
         try:
-            moved = _move_pair(image, target, self._shown[capture_id])
+            moved = _move_pair(image, target, shown)
         except CaptureChangedError:
             self._shown[capture_id] = None  # refused until listed or shown again
             raise

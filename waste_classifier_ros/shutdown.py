@@ -82,7 +82,8 @@ def spin_node(make_node: Callable[[], Node], startup_errors: tuple[type[Exceptio
 
     ``make_node`` raising one of ``startup_errors`` (bad parameters, a missing model, a port in
     use) is logged as fatal under ``logger_name`` and returns 1; a stop signal returns 0. The
-    node must have a ``close()`` that releases what it holds beside the ROS entities.
+    node's ``close()`` releases what it holds beside the ROS entities (``destroy_node()``
+    for a node without one).
     """
     with ros_session(args) as executor:
         try:
@@ -93,5 +94,5 @@ def spin_node(make_node: Callable[[], Node], startup_errors: tuple[type[Exceptio
         try:
             rclpy.spin(node, executor)
         finally:
-            node.close()
+            getattr(node, 'close', node.destroy_node)()
     return 0
