@@ -103,9 +103,9 @@ def _classifications(probe, received, count, what):
 
 
 # name, bad value, text the reason must contain; the cases tests/test_classifier_node.py checks
-# (threshold 1.5, top_k 0, ROI outside or of 3 values, model) are left to it. A wrong type is
-# refused by rclpy itself, before the node's callback, with its generic "Wrong parameter type,
-# expected '3' got '4'".
+# (threshold 1.5, top_k 0, ROI outside or of 3 values) and tests/test_model_swap.py (model) are
+# left to them. A wrong type is refused by rclpy itself, before the node's callback, with its
+# generic "Wrong parameter type, expected '3' got '4'".
 BAD_PARAMETERS = [
     ('threshold', -0.1, 'threshold'),
     ('threshold', 'high', 'type'),
@@ -122,7 +122,7 @@ BAD_PARAMETERS = [
     ('stall_timeout', math.inf, 'stall_timeout'),
     ('roi', 'all', 'type'),
     ('overlay_show_fps', 'yes', 'type'),
-    ('labels', '/tmp/labels.txt', 'read-only'),
+    ('labels', '/nonexistent/labels.txt', 'cannot read labels file'),
     ('backend', 'jetson', 'read-only'),
     ('bins_file', '/tmp/bins.yaml', 'read-only'),
     ('reliable', True, 'read-only'),
