@@ -52,13 +52,15 @@ evaluate: env
 	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --dataset $(DATASET) \
 		--json outputs/eval/metrics.json
 
-# A new classifier layer on the station's reviewed photos (waste-review's dataset) plus the base
-# sources; installed over model/ only with RETRAIN_ARGS=--promote or when it wins (docs/flywheel.md).
+# The model adapted to the station's reviewed photos (waste-review's dataset) plus the base
+# sources (the last blocks by default; RETRAIN_ARGS='--scope head|all'); installed over model/
+# only with RETRAIN_ARGS=--promote or when it wins by the rule (docs/flywheel.md).
 STATION ?= station_dataset
 retrain: env
 	@$(ROS) python -m training.retrain --station $(STATION) --dataset $(DATASET) $(RETRAIN_ARGS)
 
-# The whole loop offline: capture -> review -> retrain -> before/after on a new style.
+# The whole loop offline: capture -> review -> retrain -> before/after on a new style, then the
+# learning curve of its station (FLYWHEEL_ARGS="--curve-scopes ''" skips it).
 flywheel-demo: env
 	@$(ROS) python -m waste_classifier_ros.flywheel_demo $(FLYWHEEL_ARGS)
 

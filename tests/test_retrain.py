@@ -4,6 +4,7 @@
 
 import json
 from pathlib import Path
+import shutil
 
 import cv2
 import numpy as np
@@ -66,11 +67,26 @@ def test_the_promote_rule():
                                         ['waste7'], 0.01)[0]
 
 
+def test_the_per_class_guard_names_the_class_that_blocked():
+    def result(top1, trash):
+        return {'top1': top1, 'per_class': {'trash': {'recall': trash, 'support': 21},
+                                            'glass': {'recall': 0.9, 'support': 75}}}
+    # The issue's run: top-1 within the 1-point limit, trash 76% -> 62%.
+    current = {'station': result(0.45, 0.5), 'waste7': result(0.952, 0.762)}
+    new = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.619)}
+    assert retrain.promote_decision(current, new, ['waste7'], 0.01)[0]
+    wins, reason = retrain.promote_decision(current, new, ['waste7'], 0.01, 'station', 0.10)
+    assert not wins and reason.startswith('waste7 trash recall 76.2% -> 61.9%')
+    two_photos = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.667)}
+    assert retrain.promote_decision(current, two_photos, ['waste7'], 0.01, 'station', 0.10)[0]
+
+
 def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, capsys):
     tmp_path, model, base, station = setup
     install_dir = tmp_path / 'installed'
     args = ['--station', str(station), '--base', f'base={base}', '--model', str(model),
             '--install-dir', str(install_dir), '--steps', '400', '--lr', '0.05', '--anchor', '0',
+            '--scope', 'head', '--batch-size', '8', '--node', '',
             '--station-weight', '4', '--png', str(tmp_path / 'bars.png'),
             '--cache', str(tmp_path / 'cache')]
     assert retrain.main([*args, '--out', str(tmp_path / 'out')]) == 0
@@ -83,7 +99,11 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     assert '== station (9 images)' in printed and 'top-1' in printed
     card = model_card.read_card(install_dir / 'model_card.json')
     assert card['parent']['onnx_sha256'] == model_card.sha256_file(model)
-    assert card['retrain']['data']['train'] == {'base': 42, 'station': 18}
+    assert card['retrain']['train'] == {'base': 42, 'station': 18}
+    # The new layer's temperature is fitted on the station's val and folded in.
+    station_ece = card['calibration']['per_source']['station']
+    assert station_ece['nll_after'] <= station_ece['nll_before']
+    assert report['comparison']['station']['new']['ece'] >= 0
     assert card['retrain']['comparison']['station']['new']['top1'] == pytest.approx(
         station_result['new']['top1'])
     # The installed files are a model the node accepts: sha256 and classes match the card.
@@ -93,7 +113,7 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     assert not list(install_dir.glob('.*.tmp'))
     # A second run reads the training features from the cache, unchanged, and learns the same.
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()}
-    assert len(cached) == 2
+    assert len(cached) == 3  # base, station train, station val
     assert retrain.main([*args, '--out', str(tmp_path / 'again')]) == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()} == cached
     assert (tmp_path / 'again' / 'waste_classifier.onnx').read_bytes() == (
@@ -108,7 +128,8 @@ def test_without_station_val_only_promote_installs(setup, capsys):
         folder.rmdir()
     (station / 'val').rmdir()
     args = ['--station', str(station), '--base', f'base={base}', '--model', str(model),
-            '--install-dir', str(tmp_path / 'installed'), '--steps', '20', '--cache', '']
+            '--install-dir', str(tmp_path / 'installed'), '--steps', '20', '--cache', '',
+            '--scope', 'head', '--batch-size', '8', '--node', '']
     assert retrain.main([*args, '--out', str(tmp_path / 'a')]) == 0
     assert 'no station val photos to judge on' in capsys.readouterr().out
     assert not (tmp_path / 'installed').exists()
@@ -117,10 +138,46 @@ def test_without_station_val_only_promote_installs(setup, capsys):
         tmp_path / 'b' / 'waste_classifier.onnx').read_bytes()
 
 
-def test_a_station_class_that_is_not_a_project_class_is_refused(setup, capsys):
-    tmp_path, model, base, station = setup
+def corrupt(station: Path) -> str:
+    path = station / 'train' / 'glass' / 'broken.jpg'
+    path.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG after all')
+    return 'broken.jpg'
+
+
+def one_class(station: Path) -> str:
+    for folder in (station / 'train').iterdir():
+        if folder.name != 'glass':
+            shutil.rmtree(folder)
+    return 'photos of 1 class(es) only (glass)'
+
+
+def too_few(station: Path) -> str:
+    shutil.rmtree(station / 'train' / 'trash')
+    for photo in (station / 'train').glob('*/[2-9].png'):
+        photo.unlink()
+    return '4 reviewed photos, fewer than one batch (8)'
+
+
+def unknown_class(station: Path) -> str:
     (station / 'train' / 'banana').mkdir()
+    shutil.copyfile(station / 'train' / 'glass' / '0.png', station / 'train' / 'banana' / '0.png')
+    return 'station/train/banana'
+
+
+def empty_class(station: Path) -> str:
+    (station / 'train' / 'paper').mkdir()
+    return 'class folder'
+
+
+@pytest.mark.parametrize('spoil', [corrupt, one_class, too_few, unknown_class, empty_class])
+@pytest.mark.parametrize('scope', ['head', 'blocks'])
+def test_bad_station_input_is_refused_before_anything_is_written(setup, capsys, spoil, scope):
+    tmp_path, model, base, station = setup
+    expected = spoil(station)
+    before = {p.name: p.read_bytes() for p in model.parent.iterdir()}
     assert retrain.main(['--station', str(station), '--base', f'base={base}',
-                         '--model', str(model), '--out', str(tmp_path / 'out'),
-                         '--cache', '']) == 2
-    assert 'station/train/banana' in capsys.readouterr().err
+                         '--model', str(model), '--out', str(tmp_path / 'out'), '--promote',
+                         '--cache', '', '--scope', scope, '--batch-size', '8']) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
+    assert {p.name: p.read_bytes() for p in model.parent.iterdir()} == before

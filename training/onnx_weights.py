@@ -12,21 +12,24 @@ function:
 
 * ``model_from_onnx`` builds the timm network named by the card's ``arch`` and loads each
   convolution's ``W'`` (matched by the ONNX node name,
-  ``/model/blocks/blocks.1/blocks.1.0/conv_pw/Conv`` -> ``blocks.1.0.conv_pw``), with its
-  BatchNorm made the identity plus ``b'`` (``gamma=1``, ``beta=b'``, ``mean=0``,
-  ``var=1-eps``). In eval mode it gives the ONNX outputs (the tests hold
-  it to 1e-4 on the sample photos). Its logits are the temperature-scaled ones the card states.
+  ``/model/blocks/blocks.1/blocks.1.0/conv_pw/Conv`` -> ``blocks.1.0.conv_pw``), each output
+  channel scaled to unit RMS with that scale ``c`` as its BatchNorm's weight and the rest of the
+  BatchNorm the identity plus ``b'`` (``gamma=c``, ``beta=b'``, ``mean=0``, ``var=1-eps``).
+  The scaling matters for fine-tuning: folded weights range from RMS 0.015 to 1 by layer, so
+  an optimiser step of one size would barely move some layers and wreck others. In eval mode
+  it gives the ONNX outputs (the tests hold it to 1e-4 on the sample photos). Its logits are
+  the temperature-scaled ones the card states.
 * ``unfold_batchnorm`` gives every BatchNorm statistics again: the per-channel mean ``m`` and
   variance ``v`` of its input measured on photos (the base sources' training photos), with
-  ``gamma = sqrt(v + eps)`` and ``beta = m + b'``, so eval-mode outputs stay the same while the
-  statistics are real ones. Only then does re-estimating the statistics on a station's photos
-  (training.adapt, label-free) mean what it means for a network trained with BatchNorm: each
-  channel standardised on the station's statistics and mapped back to the scale and shift it had
-  on the base sources.
+  ``gamma = c * sqrt(v + eps)`` and ``beta = b' + c * m``, so eval-mode outputs stay the same
+  while the statistics are real ones. Only then does re-estimating the statistics on a
+  station's photos (training.adapt, label-free) mean what it means for a network trained with
+  BatchNorm: each channel standardised on the station's statistics and mapped back to the scale
+  and shift it had on the base sources.
 """
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import onnx
@@ -102,8 +105,12 @@ def model_from_onnx(path: Path, arch: str | None = None) -> nn.Module:
             if weight.shape != conv.weight.shape:
                 raise ValueError(f'{path}: {name} is {tuple(weight.shape)}, {arch} expects '
                                  f'{tuple(conv.weight.shape)}')
-            conv.weight.copy_(weight)
-            norm.weight.fill_(1.0)
+            # Each output channel's weights at unit RMS, the scale moved into the BatchNorm's
+            # weight: an optimiser step then means the same for every layer (BatchNorm gave
+            # the original weights that scale freedom; the folded ones range over 100x).
+            scale = weight.square().mean(dim=(1, 2, 3)).sqrt().clamp_min(1e-12)
+            conv.weight.copy_(weight / scale.view(-1, 1, 1, 1))
+            norm.weight.copy_(scale)
             norm.bias.copy_(torch.from_numpy(values[node.input[2]].copy()))
             norm.running_mean.zero_()
             norm.running_var.fill_(1.0 - norm.eps)
@@ -121,12 +128,13 @@ def batchnorms(model: nn.Module) -> list:
 def unfold_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
     """Give each BatchNorm of a rebuilt model the statistics of its input on ``batches``.
 
-    Eval-mode outputs are unchanged (up to float rounding): ``gamma = sqrt(v + eps)`` and
-    ``beta = m + b'`` undo the standardisation by the measured mean ``m`` and variance ``v``.
+    Eval-mode outputs are unchanged (up to float rounding): ``gamma = c * sqrt(v + eps)`` and
+    ``beta = b' + c * m`` undo the standardisation by the measured mean ``m`` and variance
+    ``v``.
     Returns the number of images measured.
     """
     norms = batchnorms(model)
-    sums = {id(m): [0.0, 0.0, 0] for m in norms}
+    sums: dict[int, list[Any]] = {id(m): [0.0, 0.0, 0] for m in norms}
 
     def measure(module, inputs):
         x = inputs[0].double()
@@ -153,8 +161,8 @@ def unfold_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
         var = (squares / n - mean.square()).clamp_min(0.0)
         if not torch.allclose(module.running_mean, torch.zeros_like(module.running_mean)):
             raise ValueError('unfold_batchnorm expects the folded form of model_from_onnx')
-        module.weight.copy_(torch.sqrt(var + module.eps).float())
-        module.bias.add_(mean.float())
+        module.bias.add_(module.weight * mean.float())
+        module.weight.mul_(torch.sqrt(var + module.eps).float())
         module.running_mean.copy_(mean.float())
         module.running_var.copy_(var.float())
     return count

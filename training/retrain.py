@@ -40,12 +40,15 @@ import onnx
 from onnx import numpy_helper
 import torch
 
-from training import evaluate, sources
+from training import adapt, calibration, data, evaluate, export, sources
+from training.train import resolve_device
 from waste_classifier_ros import model_card
+from waste_classifier_ros.preprocessing import INPUT_SIZE, resize_rgb
 from waste_classifier_ros.promotion import install, notify_running_node, promote_decision
 
 log = logging.getLogger('training.retrain')
 STATION = 'station'
+DEFAULT_SCOPE = 'blocks'
 
 
 class HeadlessModel:
@@ -248,11 +251,44 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'class map YAML; shown, not used by the rule')
     parser.add_argument('--station-weight', type=float, default=1.0,
                         help="the station source's weight in the balanced draw")
+    parser.add_argument('--max-class-drop', type=float, default=10.0,
+                        help="points of recall any class of a base source's val may lose for "
+                        'the rule (default 10: two photos of waste7 trash pass, three block)')
+    parser.add_argument('--scope', choices=adapt.SCOPES, default=DEFAULT_SCOPE,
+                        help='what learns: the last layer (head), the last stages with the head '
+                        f'(blocks) or the whole network (all); default {DEFAULT_SCOPE}')
+    parser.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
+                        help='where blocks/all train: auto = CUDA when torch sees a GPU')
+    parser.add_argument('--label-free', action='store_true',
+                        help="re-estimate the normalisation statistics on the station's "
+                        'unlabelled photos (--inbox and its reviewed photos) first')
+    parser.add_argument('--inbox', type=Path,
+                        help='unreviewed captures (class folders) for --label-free')
     parser.add_argument('--balance-power', type=float, default=0.5)
-    parser.add_argument('--steps', type=int, default=300)
-    parser.add_argument('--lr', type=float, default=3e-3)
+    parser.add_argument('--batch-size', type=int, default=32,
+                        help='photos per step; the station needs at least this many')
+    parser.add_argument('--lr', type=float,
+                        help='learning rate (default: head 3e-3, blocks 1e-3, all 3e-4)')
+    parser.add_argument('--epochs', type=int, default=12,
+                        help='blocks/all: at most this many epochs (early stopping on the '
+                        "station's val)")
+    parser.add_argument('--patience', type=int, default=3,
+                        help='blocks/all: stop after this many epochs without a better '
+                        'station top-1')
+    parser.add_argument('--samples-per-epoch', type=int, default=0,
+                        help="blocks/all: photos drawn per epoch (0 = twice the station's "
+                        'training photos, at least 512)')
+    parser.add_argument('--blocks-from', type=int, default=5,
+                        help='blocks: the first trained stage (EfficientNet-Lite has 0..6)')
+    parser.add_argument('--views', type=int, default=2,
+                        help='blocks: cached views per photo (1 = the deployment view only, '
+                        'more = plus augmented ones)')
+    parser.add_argument('--base-per-class', type=int, default=0,
+                        help='blocks/all: at most this many training photos per class of each '
+                        'base source (0 = all)')
+    parser.add_argument('--steps', type=int, default=300, help='head: optimiser steps')
     parser.add_argument('--anchor', type=float, default=0.01,
-                        help='pull of the new layer towards the current one (L2)')
+                        help='head: pull of the new layer towards the current one (L2)')
     parser.add_argument('--init', choices=('parent', 'fresh'), default='parent',
                         help='start from the current layer (default) or from zero weights; '
                         'fresh also drops the pull towards the current layer')
@@ -296,6 +332,143 @@ def eval_folders(args, bases: list) -> dict:
     return folders
 
 
+def capped(samples: list, per_class: int) -> list:
+    """At most ``per_class`` samples of each label, spread evenly over the sorted files."""
+    if not per_class:
+        return samples
+    out = []
+    for label in sorted({label for _, label in samples}):
+        mine = [sample for sample in samples if sample[1] == label]
+        step = max(1, len(mine) / per_class)
+        out += [mine[int(i * step)] for i in range(min(per_class, len(mine)))]
+    return out
+
+
+def check_station(split: sources.SourceSplit, classes: list, batch_size: int) -> None:
+    """Refuse a station the retrain cannot learn from, naming the problem, before any work."""
+    found = sorted({classes[label] for _, label in split.samples})
+    root = split.source.root / split.split
+    if len(found) < 2:
+        raise ValueError(f'{root}: photos of {len(found)} class(es) only ({", ".join(found)}); '
+                         'a retrain needs reviewed photos of at least two classes')
+    if len(split.samples) < batch_size:
+        raise ValueError(f'{root}: {len(split.samples)} reviewed photos, fewer than one batch '
+                         f'({batch_size}); review more captures (or pass a smaller '
+                         '--batch-size)')
+    corrupt = [str(path) for path, _ in split.samples if data.read_rgb(path) is None]
+    if corrupt:
+        raise ValueError(f'{len(corrupt)} station photo(s) cannot be decoded, e.g. '
+                         f'{corrupt[0]}: remove or replace them, then retrain')
+    missing = [c for c in classes if c not in found]
+    if missing:
+        log.info('the station has no reviewed photos of %s: the base sources alone teach '
+                 'them', ', '.join(missing))
+
+
+def unlabelled_photos(inbox: Path | None, train: adapt.Photos, station_id: int) -> list:
+    """Collect the station's camera photos without labels: inbox captures and train photos."""
+    photos = [train.images[i] for i in np.flatnonzero(train.source_ids == station_id)]
+    if inbox is not None:
+        files = sorted(p for p in Path(inbox).glob('*/*') if p.suffix.lower() in
+                       data.IMAGE_SUFFIXES and not p.parent.name.startswith('.'))
+        decoded = [data.read_rgb(path) for path in files]
+        photos += [resize_rgb(rgb, INPUT_SIZE) for rgb in decoded if rgb is not None]
+        log.info('label-free: %d inbox captures (%d unreadable skipped) and %d reviewed photos',
+                 sum(rgb is not None for rgb in decoded),
+                 sum(rgb is None for rgb in decoded), len(photos) - len(files))
+    return photos
+
+
+def retrain_head(args, parent: HeadlessModel, train_splits: list, weights: list) -> tuple:
+    """Learn the last layer on cached features: (new ONNX graph, facts, calibration)."""
+    classes = parent.classes
+    folders = {split.source.name: (split.source.root / split.split, split.source.class_map)
+               for split in train_splits}
+    if (args.station / 'val').is_dir():
+        folders['station val'] = (args.station / 'val', None)
+    cached = features_of(parent, folders, Path(args.cache) if args.cache else None)
+    names = [split.source.name for split in train_splits]
+    x = np.concatenate([cached[n][0] for n in names])
+    y = np.concatenate([cached[n][1] for n in names])
+    ids = np.concatenate([np.full(len(cached[n][1]), i) for i, n in enumerate(names)])
+    draw = sources.sample_weights(y, ids, weights, len(classes), args.balance_power)
+    start = parent.head()
+    if args.init == 'fresh':
+        start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
+    lr = args.lr or 3e-3
+    weight, bias = fit_head(x, y, draw, *start, args.steps, lr,
+                            args.anchor if args.init == 'parent' else 0.0)
+    report = None
+    if 'station val' in cached:
+        features, labels_val = cached['station val'][:2]
+        logits = {STATION: features @ weight.T + bias}
+        temperature = calibration.fit_temperature(logits, {STATION: labels_val})
+        report = calibration.calibration_report(logits, {STATION: labels_val}, temperature)
+        weight, bias = weight / temperature, bias / temperature
+    method = {'scope': 'head',
+              'method': "new classifier layer on the parent's cached features, "
+                        + ("started from and anchored to the parent's layer"
+                           if args.init == 'parent' else 'started from zero'),
+              'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
+              'train': {n: int(len(cached[n][1])) for n in names}}
+    return parent.with_head(weight, bias), method, report
+
+
+def retrain_adapted(args, classes: list, train_splits: list, weights: list,
+                    bases: list) -> tuple:
+    """Fine-tune the last blocks or the whole network (training.adapt): (model, facts, T)."""
+    device = resolve_device(args.device)
+    train = adapt.concat([adapt.decode(capped(split.samples, args.base_per_class)
+                                       if i < len(bases) else split.samples, classes,
+                                       source_id=i)
+                          for i, split in enumerate(train_splits)])
+    station_val = None
+    if (args.station / 'val').is_dir():
+        station_val = adapt.decode(sources.list_mapped(STATION, args.station / 'val', None,
+                                                       classes)[0], classes)
+    base_val = {s.name: adapt.decode(sources.list_source_split(s, 'val', classes).samples,
+                                     classes) for s in bases}
+    unlabelled = unlabelled_photos(args.inbox, train, len(bases)) if args.label_free else None
+    base_images = [train.images[i] for i in np.flatnonzero(train.source_ids < len(bases))]
+    model, exported = adapt.rebuild(args.model, unlabelled, base_images[::4], args.batch_size)
+    settings = adapt.Settings(
+        scope=args.scope, blocks_from=args.blocks_from, views=args.views, epochs=args.epochs,
+        patience=args.patience, batch_size=args.batch_size,
+        lr=args.lr or adapt.DEFAULT_LR[args.scope], station_weight=args.station_weight,
+        balance_power=args.balance_power, max_drop=args.max_drop / 100,
+        max_class_drop=args.max_class_drop / 100, samples_per_epoch=args.samples_per_epoch)
+    adapter = adapt.Adapter(model, exported, settings, classes, device)
+    cached = adapter.inputs(train, settings.views, 'train')
+    station_set = (station_val, adapter.inputs(station_val, 1, 'station val')) \
+        if station_val else None
+    base_sets = {n: (p, adapter.inputs(p, 1, f'{n} val')) for n, p in base_val.items()}
+    fit = adapter.fit(train, cached, weights, station_set, base_sets)
+    report = None
+    if station_set:
+        report = adapt.fold_new_temperature(model, adapter.evaluate({STATION: station_set}))
+    model.cpu()
+    method = {'scope': args.scope,
+              'method': {'blocks': f'stages {args.blocks_from}.. of the network, the head '
+                                   'convolution and the classifier layer fine-tuned on cached '
+                                   'outputs of the frozen stages',
+                         'all': 'the whole network fine-tuned (BatchNorm statistics frozen)'}
+              [args.scope] + (", normalisation statistics re-estimated on the station's "
+                              'unlabelled photos' if args.label_free else ''),
+              'settings': vars(settings), 'device': str(device),
+              'label_free': bool(args.label_free),
+              'train': {split.source.name: int((train.source_ids == i).sum())
+                        for i, split in enumerate(train_splits)},
+              'history': fit['history'], 'kept_epoch': fit['kept_epoch']}
+    return model, method, report
+
+
+def save_model(graph, path: Path) -> None:
+    """Write an ONNX file under a temporary name, then rename: never half written."""
+    temporary = path.with_name(f'.{path.name}.tmp')
+    onnx.save(graph, str(temporary))
+    os.replace(temporary, path)
+
+
 def run(args) -> dict:
     started = time.monotonic()
     labels = args.model.with_name('labels.txt')
@@ -307,36 +480,41 @@ def run(args) -> dict:
     station = sources.Source(STATION, args.station, None, args.station_weight,
                              "the station's own photos")
     train_splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
-    train = features_of(parent, {split.source.name: (split.source.root / 'train',
-                                                    split.source.class_map)
-                                 for split in train_splits},
-                        Path(args.cache) if args.cache else None)
-    names = list(train)
-    x = np.concatenate([train[n][0] for n in names])
-    y = np.concatenate([train[n][1] for n in names])
-    ids = np.concatenate([np.full(len(train[n][1]), i) for i, n in enumerate(names)])
-    draw = sources.sample_weights(y, ids, [s.weight for s in bases + [station]], len(classes),
-                                  args.balance_power)
-    start = parent.head()
-    if args.init == 'fresh':
-        start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
-    weight, bias = fit_head(x, y, draw, *start, args.steps, args.lr,
-                            args.anchor if args.init == 'parent' else 0.0)
+    check_station(train_splits[-1], classes, args.batch_size)
+    if (args.station / 'val').is_dir():
+        sources.list_mapped(STATION, args.station / 'val', None, classes)  # names checked
+    weights = [s.weight for s in bases + [station]]
+    if args.scope == 'head':
+        graph, method, calibrated = retrain_head(args, parent, train_splits, weights)
+        model = None
+    else:
+        model, method, calibrated = retrain_adapted(args, classes, train_splits, weights, bases)
+        graph = adapt.to_onnx(model)
     stamp = datetime.datetime.now(datetime.timezone.utc)
     out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
     out.mkdir(parents=True, exist_ok=True)
     new_path = out / args.model.name
-    onnx.save(parent.with_head(weight, bias), str(new_path))
+    save_model(graph, new_path)
+    if model is not None:
+        check = adapt.normalised(adapt.decode(train_splits[-1].samples[:16], classes).images)
+        difference = export.parity(model, new_path, check.numpy())
+        if not difference <= 1e-4:
+            new_path.unlink()
+            raise ValueError(f'the exported model differs from PyTorch by {difference:.1e}')
+        method['export_parity_max_abs_diff'] = difference
     shutil.copyfile(labels, out / 'labels.txt')
+    log.info('new model written (%.0f s so far); evaluating the current and the new model',
+             time.monotonic() - started)
 
     folders = eval_folders(args, bases)
     current = evaluate.evaluate_sources(evaluate.OnnxClassifier(args.model, labels),
                                         folders)['per_source']
     new = evaluate.evaluate_sources(evaluate.OnnxClassifier(new_path, labels),
                                     folders)['per_source']
-    wins, reason = promote_decision(current, new, [s.name for s in bases], args.max_drop / 100)
+    wins, reason = promote_decision(current, new, [s.name for s in bases], args.max_drop / 100,
+                                    STATION, args.max_class_drop / 100)
     table = side_by_side(current, new, classes)
-    keep = ('num_images', 'top1', 'macro_f1')
+    keep = ('num_images', 'top1', 'macro_f1', 'ece')
     comparison = {name: {'current': {k: current[name][k] for k in keep},
                          'new': {k: new[name][k] for k in keep},
                          'recall_current': {c: current[name]['per_class'][c]['recall']
@@ -345,36 +523,37 @@ def run(args) -> dict:
                                         for c in classes}}
                   for name in folders}
     card = {key: value for key, value in parent_card.items()
-            if key not in ('metrics', 'training', 'reproduce', 'export', 'calibration')}
+            if key not in ('metrics', 'training', 'reproduce', 'export', 'calibration',
+                           'retrain')}
+    duration = round(time.monotonic() - started, 1)
     card.update({
         'model_file': new_path.name,
         'onnx_sha256': model_card.sha256_file(new_path),
         'onnx_bytes': new_path.stat().st_size,
         'classes': classes,
-        'parent': {'onnx_sha256': model_card.sha256_file(args.model), 'path': str(args.model)},
+        'parent': {'onnx_sha256': model_card.sha256_file(args.model), 'path': str(args.model),
+                   'retrain': parent_card.get('retrain', {}).get('command')},
+        'calibration': calibrated,
         'retrain': {
-            'method': "new classifier layer on the parent's cached features, "
-                      + ("started from and anchored to the parent's layer"
-                         if args.init == 'parent' else 'started from zero'),
+            **method,
             'command': 'python -m training.retrain ' + ' '.join(sys.argv[1:]),
-            'steps': args.steps, 'lr': args.lr, 'anchor': args.anchor,
             'balance_power': args.balance_power, 'station_weight': args.station_weight,
-            'data': {'train': {n: int(len(train[n][1])) for n in names},
-                     'files_sha256': sources.files_sha256(train_splits),
+            'data': {'files_sha256': sources.files_sha256(train_splits),
                      'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}
                                  for s in bases + [station]]},
             'comparison': comparison,
             'rule': f'better top-1 on the station val, at most {args.max_drop:g} point(s) worse '
-                    'on any base source val',
+                    f'on any base source val and no class of one more than '
+                    f'{args.max_class_drop:g} points',
             'wins_by_rule': wins, 'decision': reason,
             'date': stamp.isoformat(timespec='seconds'),
-            'duration_s': round(time.monotonic() - started, 1),
+            'duration_s': duration,
         },
     })
     model_card.write_card(out / 'model_card.json', card)
-    report = {'out': str(out), 'wins_by_rule': wins, 'decision': reason,
-              'comparison': comparison, 'table': table}
-    (out / 'comparison.json').write_text(json.dumps(report, indent=1) + '\n')
+    report = {'out': str(out), 'model': str(new_path), 'scope': args.scope,
+              'wins_by_rule': wins, 'decision': reason, 'comparison': comparison,
+              'calibration': calibrated, 'duration_s': duration, 'table': table}
     for png in filter(None, (out / 'comparison.png', args.png)):
         plot(current, new, classes, png)
     installed = None
@@ -385,6 +564,9 @@ def run(args) -> dict:
             answer = notify_running_node(installed / new_path.name, node=args.node)
             report['node'] = {'switched': answer.switched, 'message': str(answer)}
     report['installed'] = str(installed) if installed else None
+    (out / 'comparison.json').write_text(json.dumps(report, indent=1) + '\n')
+    log.info('retrain finished in %.1f min (%.0f s)', (time.monotonic() - started) / 60,
+             time.monotonic() - started)
     return report
 
 

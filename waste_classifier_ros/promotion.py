@@ -51,17 +51,18 @@ def promote_decision(current: dict, new: dict, base_names: list, max_drop: float
         drop = current[name]['top1'] - new[name]['top1']
         if drop > max_drop:
             return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
-        for cls, row in current[name]['per_class'].items() if max_class_drop is not None \
-                else ():
+        if max_class_drop is None:
+            continue
+        for cls, row in current[name]['per_class'].items():
             after = new[name]['per_class'][cls]['recall']
             if row['support'] and row['recall'] - after > max_class_drop:
                 return False, (f'{name} {cls} recall {100 * row["recall"]:.1f}% -> '
                                f'{100 * after:.1f}% ({100 * (row["recall"] - after):.1f} points, '
                                f'class limit {100 * max_class_drop:g})')
+    classes = '' if max_class_drop is None else \
+        f', no class more than {100 * max_class_drop:g} points'
     return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
-        f'{100 * max_drop:g} point(s) worse' + (
-            '' if max_class_drop is None else
-            f', no class more than {100 * max_class_drop:g} points')
+        f'{100 * max_drop:g} point(s) worse{classes}'
 
 
 def _complete(folder: Path) -> list[Path]:

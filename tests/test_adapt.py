@@ -1,0 +1,159 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Adapting the shipped network: weights rebuilt from ONNX, scopes, label-free statistics, kills.
+
+The network is the repository's own waste7 model (model/permissive/, EfficientNet-Lite0); the
+stations are tiny generated folders of coloured photos, so each retrain runs in seconds.
+"""
+
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import pytest
+
+torch = pytest.importorskip('torch')
+
+from test_retrain import photos  # noqa: E402
+from tiny_model import COLOURS, GREY  # noqa: E402
+
+from training import adapt, data, retrain  # noqa: E402
+from training.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
+from waste_classifier_ros.preprocessing import to_tensor  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = [ROOT / 'model' / 'waste_classifier.onnx',
+          ROOT / 'model' / 'permissive' / 'waste_classifier.onnx']
+
+
+def sample_batch() -> np.ndarray:
+    return np.concatenate([to_tensor(data.read_rgb(path))
+                           for path in sorted((ROOT / 'samples').glob('*.jpg'))])
+
+
+@pytest.mark.parametrize('path', MODELS, ids=['shipped', 'permissive'])
+def test_rebuilt_weights_give_the_onnx_outputs_on_the_samples(path):
+    import onnxruntime
+
+    images = sample_batch()
+    expected = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider']).run(
+        None, {'input_0': images})[0]
+    model = model_from_onnx(path)
+    with torch.no_grad():
+        rebuilt = model(torch.from_numpy(images)).softmax(1).numpy()
+    assert np.abs(rebuilt - expected).max() < 1e-4
+    # Statistics measured back into the BatchNorms: the same function.
+    assert unfold_batchnorm(model, [torch.from_numpy(images)]) == len(images)
+    with torch.no_grad():
+        unfolded = model(torch.from_numpy(images)).softmax(1).numpy()
+    assert np.abs(unfolded - expected).max() < 1e-4
+    assert not torch.allclose(model.bn1.running_var, torch.ones_like(model.bn1.running_var))
+
+
+def test_label_free_step_changes_only_normalisation_statistics():
+    model = model_from_onnx(MODELS[1])
+    images = sample_batch()
+    unfold_batchnorm(model, [torch.from_numpy(images)])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rgb = [np.full((224, 224, 3), colour, np.uint8) for colour in COLOURS.values()] * 5
+    assert adapt.reestimate_statistics(model, rgb, 8, torch.device('cpu')) == 32
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    statistics = {k for k in before if k.endswith(('running_mean', 'running_var',
+                                                   'num_batches_tracked'))}
+    assert changed and changed <= statistics
+    assert 'bn1.running_mean' in changed and 'conv_head.weight' not in changed
+    with pytest.raises(ValueError, match='too few'):
+        adapt.reestimate_statistics(model, rgb[:3], 8, torch.device('cpu'))
+
+
+def copy_model(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ('waste_classifier.onnx', 'labels.txt', 'model_card.json'):
+        shutil.copyfile(MODELS[1].with_name(name), folder / name)
+    return folder / 'waste_classifier.onnx'
+
+
+@pytest.fixture(scope='module')
+def station(tmp_path_factory):
+    root = tmp_path_factory.mktemp('adapt')
+    base = photos(root / 'base', COLOURS, per_class=(4, 2))
+    station = photos(root / 'station', {'trash': GREY, 'glass': COLOURS['glass'],
+                                        'metal': COLOURS['metal']}, per_class=(6, 3), seed=1)
+    return root, base, station
+
+
+def weights(path: Path) -> dict:
+    return {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+
+
+def conv_weights(path: Path) -> dict:
+    graph = onnx.load(str(path)).graph
+    values = weights(path)
+    return {node.name: values[node.input[1]] for node in graph.node if node.op_type == 'Conv'}
+
+
+FAST = ['--batch-size', '8', '--epochs', '2', '--samples-per-epoch', '16', '--views', '1',
+        '--max-class-drop', '100', '--node', '', '--cache', '']
+
+
+@pytest.mark.parametrize('scope', ['head', 'blocks', 'all'])
+def test_each_scope_adapts_end_to_end(station, tmp_path, scope, capsys):
+    root, base, station_dir = station
+    model = copy_model(tmp_path / 'model')
+    out = tmp_path / 'out'
+    assert retrain.main(['--station', str(station_dir), '--base', f'base={base}',
+                         '--model', str(model), '--out', str(out), '--scope', scope,
+                         '--promote', *FAST]) == 0
+    report = json.loads((out / 'comparison.json').read_text())
+    assert report['scope'] == scope and report['installed'] == str(model.parent)
+    card = json.loads((model.parent / 'model_card.json').read_text())
+    assert card['retrain']['scope'] == scope and card['parent']['onnx_sha256']
+    # Temperature fitted on the station's val, ECE before and after reported.
+    assert card['calibration']['per_source']['station']['ece_after'] >= 0
+    parent, new = conv_weights(MODELS[1]), conv_weights(out / 'waste_classifier.onnx')
+    # Weights the scope did not train come back through the export up to float rounding.
+    changed = {name for name in parent
+               if not np.allclose(parent[name], new[name], rtol=1e-4, atol=1e-6)}
+    if scope == 'head':
+        assert not changed  # only the classifier layer moved
+        assert set(weights(MODELS[1])) == set(weights(out / 'waste_classifier.onnx'))
+    elif scope == 'blocks':
+        assert '/model/conv_stem/Conv' not in changed and '/model/conv_head/Conv' in changed
+        assert not any('blocks.4' in name for name in changed)
+    else:
+        assert '/model/conv_stem/Conv' in changed and '/model/conv_head/Conv' in changed
+    assert 'station' in capsys.readouterr().out
+
+
+def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp_path):
+    root, base, station_dir = station
+    model = copy_model(tmp_path / 'model')
+    before = {p.name: p.read_bytes() for p in model.parent.iterdir()}
+    log = tmp_path / 'retrain.log'
+    with open(log, 'w') as stream:
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'training.retrain', '--station', str(station_dir),
+             '--base', f'base={base}', '--model', str(model), '--out', str(tmp_path / 'out'),
+             '--scope', 'all', '--promote', *FAST[:4], '--epochs', '20', *FAST[6:]],
+            stdout=stream, stderr=subprocess.STDOUT, cwd=ROOT,
+            env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while 'all epoch 1/20' not in log.read_text():
+            assert process.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, 'the retrain never reached its first epoch'
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(30)
+    assert {p.name: p.read_bytes() for p in model.parent.iterdir()} == before
+    assert not (tmp_path / 'out' / 'waste_classifier.onnx').exists()

@@ -1,0 +1,458 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Adapt the deployed network to a station: the last layer, the last blocks or the whole network.
+
+training.retrain calls this for ``--scope blocks`` and ``--scope all``. The network is rebuilt
+from the ONNX file (training.onnx_weights), split into a frozen trunk and a trained top:
+
+==========  ========================================  =======================================
+scope       trained (the top)                         frozen trunk, run once per photo
+==========  ========================================  =======================================
+``head``    the classifier layer                      everything up to the pooled features
+``blocks``  stages ``blocks_from``.. + head conv +    stem and the first ``blocks_from``
+            classifier                                stages
+``all``     every weight but the BatchNorm statistics (none)
+==========  ========================================  =======================================
+
+The trunk's outputs are computed once per photo and view (the deployment view plus
+``views - 1`` augmented ones) and the top trains on them, so ``head`` and ``blocks`` cost a
+fraction of a forward pass per step; ``all`` augments every step. The draw is training.sources'
+class- and source-balanced one over the base sources plus the station. Each epoch scores the
+station's val photos and the base sources' val photos; the kept epoch is the one with the best
+station top-1 among those no base source's val lost more than ``max_drop`` top-1 or
+``max_class_drop`` recall of a class on (the promote rule's guard; when every epoch broke it,
+the best on the station, which the rule will then refuse), and training stops after
+``patience`` epochs without a better station top-1. BatchNorm layers stay in eval mode (their
+statistics frozen; a few hundred photos are too few to re-estimate them in training).
+
+Label-free (``reestimate_statistics``): the normalisation statistics of every BatchNorm
+re-estimated on the station's unlabelled photos (its inbox captures and reviewed photos, labels
+unused), after ``onnx_weights.unfold_batchnorm`` gave them their base-source values.
+
+The kept model gets a new temperature fitted on the station's val (training.calibration), folded
+into its classifier layer, and is exported through training.export.
+"""
+
+from dataclasses import dataclass, field
+import logging
+import math
+from pathlib import Path
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from training import calibration, data, models, sources, transforms
+from training.metrics import compute_metrics
+from training.onnx_weights import batchnorms
+from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+
+log = logging.getLogger('training.adapt')
+SCOPES = ('head', 'blocks', 'all')
+DEFAULT_LR = {'blocks': 1e-3, 'all': 3e-4}
+
+
+@dataclass
+class Photos:
+    """Decoded photos in the deployment view (stretched to the input size), with labels."""
+
+    images: list
+    labels: np.ndarray
+    source_ids: np.ndarray
+    paths: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def decode(samples: Sequence, classes: Sequence[str], size: int = 224,
+           source_id: int = 0) -> Photos:
+    """Decode (path, label) samples to the deployment view; unreadable files are an error."""
+    image_set = data.load_images(samples, classes, lambda rgb: resize_rgb(rgb, size))
+    if image_set.skipped:
+        raise ValueError(f'{len(image_set.skipped)} photo(s) cannot be decoded, e.g. '
+                         f'{image_set.skipped[0]}: remove or replace them')
+    return Photos(image_set.images, np.asarray(image_set.labels, dtype=np.int64),
+                  np.full(len(image_set.labels), source_id, dtype=np.int64), image_set.paths)
+
+
+def concat(parts: Sequence[Photos]) -> Photos:
+    return Photos([image for part in parts for image in part.images],
+                  np.concatenate([part.labels for part in parts]),
+                  np.concatenate([part.source_ids for part in parts]),
+                  [path for part in parts for path in part.paths])
+
+
+def top_of(model: nn.Module, scope: str, blocks_from: int) -> nn.Module:
+    """Return the trained part, sharing the model's modules (model == top after the trunk)."""
+    if scope == 'all':
+        return model
+    if scope != 'blocks':
+        raise ValueError(f'scope {scope!r}: training.adapt trains blocks or all')
+    net: Any = model  # a timm EfficientNet
+    if not 0 < blocks_from < len(net.blocks):
+        raise ValueError(f'blocks_from={blocks_from}: the network has stages 1 to '
+                         f'{len(net.blocks) - 1} to start training from')
+    return nn.Sequential(*net.blocks[blocks_from:], net.conv_head, net.bn2, net.global_pool,
+                         net.classifier)
+
+
+def set_top_training(top: nn.Module, training: bool) -> None:
+    """Train mode for the top (dropout, drop path) with every BatchNorm kept in eval mode."""
+    top.train(training)
+    for norm in batchnorms(top):
+        norm.eval()
+
+
+def normalised(images: Sequence[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack([normalize_chw(np.ascontiguousarray(i)) for i in images]))
+
+
+def batches_of(images: Sequence[np.ndarray], batch_size: int, desc: str,
+               augment: Optional[Callable] = None):
+    """Normalised batches of the photos (optionally augmented), with a progress bar."""
+    for first in tqdm(range(0, len(images), batch_size), desc=desc, leave=False,
+                      mininterval=2, dynamic_ncols=True):
+        chunk = images[first:first + batch_size]
+        if augment is not None:
+            chunk = [augment(image=image)['image'] for image in chunk]
+        yield normalised(chunk)
+
+
+def stage_output(graph: onnx.GraphProto, blocks_from: int) -> str:
+    """Name of the tensor stage ``blocks_from - 1`` of an exported network ends in."""
+    prefix = f'/model/blocks/blocks.{blocks_from - 1}/'
+    names = [node.output[0] for node in graph.node if node.name.startswith(prefix)]
+    if not names:
+        raise ValueError(f'the ONNX graph has no stage {blocks_from - 1} '
+                         '(not a network exported by training.export?)')
+    return names[-1]
+
+
+class Trunk:
+    """The frozen stages of the network in ONNX Runtime, two to four times faster than PyTorch.
+
+    The exported model read up to stage ``blocks_from - 1`` (or up to the tensor ``output``).
+    """
+
+    def __init__(self, model: onnx.ModelProto, blocks_from: int, threads: int = 0,
+                 output: Optional[str] = None) -> None:
+        import onnxruntime
+
+        graph = onnx.ModelProto()
+        graph.CopyFrom(model)
+        self.name = output or stage_output(graph.graph, blocks_from)
+        del graph.graph.output[:]
+        graph.graph.output.append(onnx.helper.make_tensor_value_info(
+            self.name, onnx.TensorProto.FLOAT, None))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
+                                                    providers=['CPUExecutionProvider'])
+
+    def __call__(self, photos: 'Photos', views: int, strength: float, seed: int,
+                 batch_size: int, desc: str) -> torch.Tensor:
+        """Run the trunk on every photo and view; float16 [N, views, C, H, W] on the CPU.
+
+        View 0 is the deployment view; views 1.. are training augmentations (seeded).
+        """
+        out = []
+        for view in range(views):
+            augment = None
+            if view:
+                augment = transforms.train_augmentation(224, strength)
+                augment.set_random_seed(seed * 100 + view)
+            rows = [torch.from_numpy(self.session.run(None, {'input_0': batch.numpy()})[0])
+                    .half() for batch in batches_of(photos.images, batch_size,
+                                                    f'{desc} view {view + 1}/{views}', augment)]
+            out.append(torch.cat(rows))
+        return torch.stack(out, dim=1)
+
+
+def reestimate_statistics(model: nn.Module, photos: Sequence[np.ndarray], batch_size: int,
+                          device: torch.device) -> int:
+    """AdaBN: every BatchNorm's statistics measured again on ``photos`` (labels unused).
+
+    Layer by layer in one pass: each BatchNorm normalises with the statistics of the batch it
+    sees while its running statistics become the cumulative average over all batches. Nothing
+    but ``running_mean``, ``running_var`` and ``num_batches_tracked`` changes.
+    """
+    if len(photos) < batch_size:
+        raise ValueError(f'{len(photos)} unlabelled photos are too few to measure the '
+                         f'normalisation statistics (at least {batch_size})')
+    norms = batchnorms(model)
+    momenta = [norm.momentum for norm in norms]
+    model.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+        norm.train()
+    order = np.random.default_rng(0).permutation(len(photos))
+    usable = len(photos) // batch_size * batch_size  # full batches: no tiny last batch
+    with torch.no_grad():
+        for batch in batches_of([photos[i] for i in order[:usable]], batch_size,
+                                'normalisation statistics'):
+            model(batch.to(device))
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.eval()
+    return usable
+
+
+@dataclass
+class Settings:
+    """What the top trains with; the defaults are the measured ones (docs/flywheel.md)."""
+
+    scope: str = 'blocks'
+    blocks_from: int = 5
+    views: int = 2
+    augment_strength: float = 0.6
+    epochs: int = 12
+    patience: int = 3
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    station_weight: float = 1.0
+    balance_power: float = 0.5
+    samples_per_epoch: int = 0      # 0: twice the station's training photos, at least 512
+    max_drop: float = 0.01
+    max_class_drop: float = 0.10
+    seed: int = 0
+
+
+@dataclass
+class Scored:
+    """Logits and labels of one evaluation set, with its metrics."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+    metrics: dict
+
+
+def score(logits: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Scored:
+    return Scored(logits, labels, compute_metrics(calibration.softmax(logits), labels, classes))
+
+
+def guard_failure(start: dict, now: dict, max_drop: float, max_class_drop: float) -> str:
+    """Why ``now`` breaks the guard against ``start`` (name -> metrics), or ''."""
+    for name in start:
+        drop = start[name]['top1'] - now[name]['top1']
+        if drop > max_drop:
+            return f'{name} top-1 {100 * drop:.1f} points lower'
+        for cls, row in start[name]['per_class'].items():
+            if row['support'] and row['recall'] - now[name]['per_class'][cls]['recall'] \
+                    > max_class_drop:
+                return f'{name} {cls} recall {100 * row["recall"]:.0f}% -> ' \
+                       f'{100 * now[name]["per_class"][cls]["recall"]:.0f}%'
+    return ''
+
+
+class Adapter:
+    """Trains the top of a rebuilt network on cached trunk outputs (or on photos for ``all``)."""
+
+    def __init__(self, model: nn.Module, exported: onnx.ModelProto, settings: Settings,
+                 classes: Sequence[str], device: torch.device) -> None:
+        """``model``: the network rebuilt from ``exported`` (the same function)."""
+        self.model, self.settings, self.classes, self.device = model, settings, classes, device
+        self.top = top_of(model, settings.scope, settings.blocks_from)
+        self.trunk = Trunk(exported, settings.blocks_from) if settings.scope != 'all' else None
+        self.model.to(device)
+
+    def inputs(self, photos: Photos, views: int, desc: str) -> Optional[torch.Tensor]:
+        """Return what the top reads per photo: cached trunk outputs (None for ``all``)."""
+        if self.trunk is None:
+            return None
+        return self.trunk(photos, views, self.settings.augment_strength, self.settings.seed,
+                          2 * self.settings.batch_size, desc)
+
+    @torch.no_grad()
+    def logits(self, photos: Photos, cached: torch.Tensor) -> np.ndarray:
+        set_top_training(self.top, False)
+        rows = []
+        size = 2 * self.settings.batch_size
+        if self.settings.scope == 'all':
+            for batch in batches_of(photos.images, size, 'scoring'):
+                rows.append(self.top(batch.to(self.device)).float().cpu())
+        else:
+            for first in range(0, len(cached), size):
+                rows.append(self.top(cached[first:first + size, 0].to(self.device).float())
+                            .float().cpu())
+        return torch.cat(rows).numpy()
+
+    def evaluate(self, sets: dict) -> dict:
+        """Score every set: name -> (photos, cached) gives name -> Scored."""
+        return {name: score(self.logits(photos, cached), photos.labels, self.classes)
+                for name, (photos, cached) in sets.items()}
+
+    def fit(self, train: Photos, train_cached: Optional[torch.Tensor],
+            source_weights: Sequence[float],
+            station_val: Optional[tuple], base_val: dict) -> dict:
+        """Train the top; keep the best guarded epoch. Returns the history and the choice."""
+        s = self.settings
+        torch.manual_seed(s.seed)
+        rng = np.random.default_rng(s.seed)
+        draw = sources.sample_weights(train.labels, train.source_ids, source_weights,
+                                      len(self.classes), s.balance_power)
+        station_count = int((train.source_ids == len(source_weights) - 1).sum())
+        per_epoch = s.samples_per_epoch or max(512, 2 * station_count)
+        steps = max(1, per_epoch // s.batch_size)
+        for norm in batchnorms(self.top):  # a BatchNorm's weight holds its channel's scale
+            norm.weight.requires_grad_(False)
+        params = [p for p in self.top.parameters() if p.requires_grad]
+        decay = [p for p in params if p.ndim > 1]
+        no_decay = [p for p in params if p.ndim <= 1]
+        optimizer = torch.optim.AdamW([{'params': decay, 'weight_decay': s.weight_decay},
+                                       {'params': no_decay, 'weight_decay': 0.0}], lr=s.lr)
+        total = s.epochs * steps
+        augment = transforms.train_augmentation(224, s.augment_strength)
+        augment.set_random_seed(s.seed)
+        criterion = nn.CrossEntropyLoss()
+        labels = torch.from_numpy(train.labels)
+
+        start_base = {n: r.metrics for n, r in self.evaluate(base_val).items()}
+        start_station = self.evaluate({'station': station_val})['station'] \
+            if station_val else None
+        history = [{'epoch': 0, 'station_top1': start_station.metrics['top1']
+                    if start_station else None,
+                    'base_top1': {n: m['top1'] for n, m in start_base.items()},
+                    'guard': ''}]
+        # (key, state, epoch) of the best epoch within the guard, and of any (the fallback).
+        best: dict[str, tuple[Any, Any, int]] = {'guarded': (None, None, 0),
+                                                 'any': (None, None, 0)}
+        since_best, best_station = 0, -1.0
+        for epoch in range(1, s.epochs + 1):
+            set_top_training(self.top, True)
+            tic = time.perf_counter()
+            losses = []
+            bar = tqdm(range(steps), desc=f'{s.scope} epoch {epoch}/{s.epochs}', leave=False,
+                       mininterval=2, dynamic_ncols=True)
+            for step in bar:
+                lr = 0.5 * s.lr * (1 + math.cos(math.pi * ((epoch - 1) * steps + step) / total))
+                for group in optimizer.param_groups:
+                    group['lr'] = lr
+                index = rng.choice(len(train), size=s.batch_size, p=draw)
+                if train_cached is None:  # scope all: augmented photos
+                    batch = normalised([augment(image=train.images[i])['image'] for i in index])
+                else:
+                    view = torch.from_numpy(rng.integers(0, train_cached.shape[1], len(index)))
+                    batch = train_cached[torch.from_numpy(index), view].float()
+                loss = criterion(self.top(batch.to(self.device)),
+                                 labels[torch.from_numpy(index)].to(self.device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                bar.set_postfix(loss=f'{np.mean(losses):.3f}', refresh=False)
+            base_now = {n: r.metrics for n, r in self.evaluate(base_val).items()}
+            station_now = self.evaluate({'station': station_val})['station'] \
+                if station_val else None
+            guard = guard_failure(start_base, base_now, s.max_drop, s.max_class_drop)
+            station_top1 = station_now.metrics['top1'] if station_now else None
+            history.append({'epoch': epoch, 'loss': float(np.mean(losses)),
+                            'station_top1': station_top1,
+                            'base_top1': {n: m['top1'] for n, m in base_now.items()},
+                            'guard': guard, 'seconds': round(time.perf_counter() - tic, 1)})
+            log.info('%s epoch %d/%d: loss %.3f, station val %s, %s%s (%.0f s)', s.scope, epoch,
+                     s.epochs, np.mean(losses),
+                     f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
+                     ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
+                     f'; guard: {guard}' if guard else '', time.perf_counter() - tic)
+            # Without station val the last epoch is kept (no early stopping possible).
+            key = (station_top1 if station_top1 is not None else epoch,
+                   -calibration.negative_log_likelihood(station_now.logits, station_now.labels,
+                                                        1.0) if station_now else 0.0)
+            for kind in ('any',) if guard else ('any', 'guarded'):
+                if best[kind][0] is None or key > best[kind][0]:
+                    best[kind] = (key, {k: v.detach().clone()
+                                        for k, v in self.model.state_dict().items()}, epoch)
+            if station_top1 is not None and station_top1 > best_station:
+                best_station, since_best = station_top1, 0
+            else:
+                since_best += 1
+                if since_best >= s.patience:
+                    log.info('stopping: no better station top-1 for %d epochs', s.patience)
+                    break
+        guarded = best['guarded'][1] is not None
+        if not guarded:
+            log.warning('every epoch broke the guard on the base sources; keeping the best on '
+                        'the station (the promote rule will say which class blocked)')
+        _, state, kept = best['guarded' if guarded else 'any']
+        self.model.load_state_dict(state)
+        set_top_training(self.top, False)
+        return {'history': history, 'kept_epoch': kept, 'within_guard': guarded,
+                'steps_per_epoch': steps}
+
+
+def fold_new_temperature(model: nn.Module, scored: dict) -> dict:
+    """Fit one temperature on ``scored`` (name -> Scored logits) and fold it into the head.
+
+    Returns the calibration report (ECE and NLL before and after, per set).
+    """
+    logits = {name: r.logits for name, r in scored.items()}
+    labels = {name: r.labels for name, r in scored.items()}
+    value = calibration.fit_temperature(logits, labels)
+    report = calibration.calibration_report(logits, labels, value)
+    head: Any = models.head_module(model)
+    with torch.no_grad():
+        head.weight.div_(value)
+        head.bias.div_(value)
+    return report
+
+
+def unfold_temperature(model: nn.Module, value: float) -> None:
+    """Undo a folded temperature: the head outputs the logits it was trained to output."""
+    head: Any = models.head_module(model)
+    with torch.no_grad():
+        head.weight.mul_(value)
+        head.bias.mul_(value)
+
+
+def parent_temperature(model_path) -> float:
+    """Return the temperature folded into the parent's head (1.0 when its card names none)."""
+    card = model_path.with_name('model_card.json')
+    if not card.exists():
+        return 1.0
+    from waste_classifier_ros import model_card
+
+    return float((model_card.read_card(card).get('calibration') or {}).get('temperature', 1.0))
+
+
+def rebuild(model_path, unlabelled: Optional[Sequence[np.ndarray]] = None,
+            base_photos: Optional[Sequence[np.ndarray]] = None,
+            batch_size: int = 32) -> tuple:
+    """(network, its ONNX graph) of the parent, with the parent's temperature taken out.
+
+    With ``unlabelled`` station photos, every BatchNorm first gets its statistics on
+    ``base_photos`` back (onnx_weights.unfold_batchnorm) and then re-estimated on the station's
+    photos (label-free); the returned graph is the re-estimated network exported again.
+    """
+    from training.onnx_weights import model_from_onnx, unfold_batchnorm
+
+    model = model_from_onnx(model_path)
+    exported = onnx.load(str(model_path))
+    if unlabelled is not None and base_photos is not None:
+        measured = unfold_batchnorm(model, batches_of(list(base_photos), 2 * batch_size,
+                                                      'base statistics'))
+        used = reestimate_statistics(model, list(unlabelled), batch_size, torch.device('cpu'))
+        log.info('label-free: normalisation statistics re-estimated on %d station photos '
+                 '(base statistics from %d photos)', used, measured)
+        exported = to_onnx(model)
+    unfold_temperature(model, parent_temperature(model_path))
+    return model, exported
+
+
+def to_onnx(model: nn.Module) -> onnx.ModelProto:
+    """Export the network as training.export does (softmax inside), in memory."""
+    import tempfile
+
+    from training.export import export_onnx
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / 'model.onnx'
+        export_onnx(model.cpu().eval(), path, 224, 17)
+        return onnx.load(path)

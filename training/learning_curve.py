@@ -1,0 +1,260 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+r"""
+How much labelling buys what: station accuracy against the number of labelled photos, per scope.
+
+    python -m training.learning_curve --station my_station/ --dataset permissive \\
+        --scopes head,blocks --counts 0,25,50,100,200,all --out outputs/curve
+
+For each scope and each count n, the retrain's method (training.retrain's last layer, or
+training.adapt's last blocks or whole network) learns from the first n of the station's
+reviewed training photos (a fixed shuffle, as an operator labels them in no particular order)
+plus the base sources, and is scored on the station's held-out val photos, every base source's
+val and any ``--eval`` folder. n = 0 is the model as it is (with ``--label-free``: its
+normalisation statistics re-estimated on the station's photos, no labels). Photos are decoded
+and the frozen part of the network is run once for all counts. Writes ``curve.json``,
+``curve.png`` and a Markdown table (``curve.md``), and prints the table.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+from pathlib import Path
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+
+from training import adapt, calibration, retrain, sources
+from training.metrics import compute_metrics
+from waste_classifier_ros import model_card
+
+log = logging.getLogger('training.learning_curve')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--station', type=Path, required=True)
+    parser.add_argument('--dataset', default='field')
+    parser.add_argument('--base', action='append', default=[], metavar='NAME=DIR[:MAP]')
+    parser.add_argument('--model', type=Path, default=Path('model/waste_classifier.onnx'))
+    parser.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]')
+    parser.add_argument('--scopes', default='head,blocks')
+    parser.add_argument('--counts', default='0,25,50,100,200,all')
+    parser.add_argument('--inbox', type=Path, help='unreviewed captures for --label-free')
+    parser.add_argument('--label-free', action='store_true',
+                        help='re-estimate the normalisation statistics on the station photos')
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='a training.adapt.Settings field, e.g. --set lr=3e-4')
+    parser.add_argument('--variant', action='append', default=[],
+                        metavar='NAME:KEY=VALUE[,KEY=VALUE]',
+                        help='blocks/all: one more curve with these training settings changed '
+                        '(those that do not change the cached trunk: lr, epochs, ...)')
+    parser.add_argument('--base-per-class', type=int, default=0)
+    parser.add_argument('--out', type=Path, default=Path('outputs/curve'))
+    parser.add_argument('--title', default='')
+    return parser.parse_args(argv)
+
+
+def settings_from(items: list, scope: str,
+                  start: adapt.Settings | None = None) -> adapt.Settings:
+    settings = dataclasses.replace(start) if start else adapt.Settings(scope=scope)
+    for item in items:
+        key, _, value = item.partition('=')
+        if not hasattr(settings, key):
+            raise ValueError(f'--set {item}: no setting {key!r}')
+        setattr(settings, key, type(getattr(settings, key))(value))
+    return settings
+
+
+def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
+               weights: list, classes: list, balance_power: float) -> dict:
+    """Fit the last layer (training.retrain's fit_head) at every count: name -> metrics."""
+    parent = retrain.HeadlessModel(model_path, model_path.with_name('labels.txt'))
+    trunk = adapt.Trunk(parent.model, 0, output=parent.features)
+    features = {name: trunk(p, 1, 0.0, 0, 64, name)[:, 0].float().numpy()
+                for name, p in photos.items()}
+    start = parent.head()
+    results = {}
+    for n in counts:
+        if n == 0:
+            weight, bias = start
+        else:
+            keep = np.concatenate([np.flatnonzero(photos['train'].source_ids
+                                                  != len(weights) - 1),
+                                   np.flatnonzero(photos['train'].source_ids
+                                                  == len(weights) - 1)[order[:n]]])
+            train = photos['train']
+            draw = sources.sample_weights(train.labels[keep], train.source_ids[keep], weights,
+                                          len(classes), balance_power)
+            weight, bias = retrain.fit_head(features['train'][keep], train.labels[keep], draw,
+                                            *start, 300, 3e-3, 0.01)
+        results[n] = {name: compute_metrics(calibration.softmax(f @ weight.T + bias),
+                                            photos[name].labels, classes)
+                      for name, f in features.items() if name != 'train'}
+    return results
+
+
+def adapted_curves(model, exported, settings, variants: dict, photos: dict, counts: list,
+                   order: np.ndarray, weights: list, classes: list, base_names: list) -> dict:
+    """Name -> the curve of the settings with each variant's changes, on one trunk cache."""
+    adapter = adapt.Adapter(model, exported, settings, classes, torch.device('cpu'))
+    cached = {name: adapter.inputs(p, settings.views if name == 'train' else 1, name)
+              for name, p in photos.items()}
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    curves = {}
+    for name, changes in variants.items():
+        adapter.settings = settings_from(changes, settings.scope, settings)
+        curves[name] = one_curve(adapter, start, cached, photos, counts, order, weights,
+                                 base_names)
+    return curves
+
+
+def one_curve(adapter, start: dict, cached: dict, photos: dict, counts: list,
+              order: np.ndarray, weights: list, base_names: list) -> dict:
+    model = adapter.model
+    train = photos['train']
+    station_rows = np.flatnonzero(train.source_ids == len(weights) - 1)
+    results = {}
+    for n in counts:
+        model.load_state_dict(start)
+        info = None
+        if n:
+            keep = np.concatenate([np.flatnonzero(train.source_ids != len(weights) - 1),
+                                   station_rows[order[:n]]])
+            subset = adapt.Photos([train.images[i] for i in keep], train.labels[keep],
+                                  train.source_ids[keep])
+            info = adapter.fit(subset, None if cached['train'] is None else
+                               cached['train'][torch.from_numpy(keep)], weights,
+                               (photos['station'], cached['station']),
+                               {b: (photos[b], cached[b]) for b in base_names})
+        scored = adapter.evaluate({name: (p, cached[name]) for name, p in photos.items()
+                                   if name != 'train'})
+        results[n] = {name: s.metrics for name, s in scored.items()}
+        if info:
+            results[n]['_fit'] = {'kept_epoch': info['kept_epoch'],
+                                  'epochs_run': len(info['history']) - 1}
+    return results
+
+
+def table(curves: dict, counts: list, names: list) -> str:
+    lines = ['| scope | labelled photos | ' + ' | '.join(names) + ' |',
+             '|---|---|' + '---|' * len(names)]
+    for scope, results in curves.items():
+        for n in counts:
+            lines.append(f'| {scope} | {n} | ' + ' | '.join(
+                f'{100 * results[n][name]["top1"]:.1f}%' for name in names) + ' |')
+    return '\n'.join(lines)
+
+
+def plot(curves: dict, counts: list, names: list, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.8), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        for scope, results in curves.items():
+            axis.plot(counts, [100 * results[n][name]['top1'] for n in counts], 'o-',
+                      label=scope)
+        axis.set_title(name)
+        axis.set_xlabel('labelled station photos')
+        axis.set_ylabel('top-1 (%)')
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def run(args) -> dict:
+    started = time.monotonic()
+    classes = model_card.read_labels(args.model.with_name('labels.txt'))
+    bases = retrain.base_sources(args.dataset, args.base)
+    station = sources.Source(retrain.STATION, args.station, None)
+    splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
+    photos = {'train': adapt.concat([
+        adapt.decode(retrain.capped(split.samples, args.base_per_class)
+                     if i < len(bases) else split.samples, classes, source_id=i)
+        for i, split in enumerate(splits)])}
+    photos['station'] = adapt.decode(
+        sources.list_source_split(station, 'val', classes).samples, classes)
+    for source in bases:
+        photos[source.name] = adapt.decode(sources.list_source_split(source, 'val',
+                                                                     classes).samples, classes)
+    for item in args.eval:
+        name, folder, class_map = retrain._named_folder(item, '--eval')
+        photos[name] = adapt.decode(sources.list_mapped(name, folder, class_map, classes)[0],
+                                    classes)
+    count = int((photos['train'].source_ids == len(bases)).sum())
+    counts = sorted({count if c == 'all' else min(int(c), count)
+                     for c in args.counts.split(',')})
+    order = np.random.default_rng(0).permutation(count)
+    weights = [s.weight for s in bases] + [1.0]
+    names = [n for n in photos if n != 'train']
+    curves, fits = {}, {}
+    for scope in args.scopes.split(','):
+        settings = settings_from(args.set, scope)
+        unlabelled = None
+        if args.label_free:
+            unlabelled = retrain.unlabelled_photos(args.inbox, photos['train'], len(bases))
+        base_stats = [photos['train'].images[i]
+                      for i in np.flatnonzero(photos['train'].source_ids < len(bases))[::4]]
+        tic = time.monotonic()
+        model, exported = adapt.rebuild(args.model, unlabelled, base_stats)
+        if scope == 'head':
+            path = args.model
+            if args.label_free:
+                path = args.out / 'label_free' / args.model.name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                retrain.save_model(exported, path)
+                shutil.copyfile(args.model.with_name('labels.txt'), path.with_name('labels.txt'))
+            curves[scope] = head_curve(path, photos, counts, order, weights, classes, 0.5)
+        else:
+            variants = {scope: []} | {
+                f'{scope} {v.partition(":")[0]}': v.partition(':')[2].split(',')
+                for v in args.variant}
+            curves |= adapted_curves(model, exported, settings, variants, photos, counts,
+                                     order, weights, classes, [s.name for s in bases])
+        fits[scope] = {'seconds': round(time.monotonic() - tic, 1),
+                       'settings': vars(settings) if scope != 'head' else
+                       {'steps': 300, 'lr': 3e-3, 'anchor': 0.01}}
+        log.info('%s done in %.0f s', scope, time.monotonic() - tic)
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = table(curves, counts, names)
+    report = {'command': 'python -m training.learning_curve ' + ' '.join(sys.argv[1:]),
+              'counts': counts, 'label_free': args.label_free, 'fits': fits,
+              'curves': {scope: {str(n): {name: {'top1': r[name]['top1'],
+                                                 'recall': {c: r[name]['per_class'][c]['recall']
+                                                            for c in classes}}
+                                          for name in names} | {'fit': r.get('_fit')}
+                                 for n, r in results.items()}
+                         for scope, results in curves.items()},
+              'table': text, 'seconds': round(time.monotonic() - started, 1)}
+    (args.out / 'curve.json').write_text(json.dumps(report, indent=1) + '\n')
+    (args.out / 'curve.md').write_text(text + '\n')
+    plot(curves, counts, names, args.out / 'curve.png', args.title)
+    return report
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format='[curve] %(message)s')
+    args = parse_args(argv)
+    torch.set_num_threads(2)
+    try:
+        report = run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f'learning_curve: {error}', file=sys.stderr)
+        return 2
+    print(report['table'])
+    print(f'{args.out / "curve.png"}, {args.out / "curve.json"} ({report["seconds"]:.0f} s)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
