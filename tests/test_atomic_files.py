@@ -98,3 +98,15 @@ def test_image_suffixes_in_any_case():
     assert {'.jpg', '.png', '.webp'} <= IMAGE_SUFFIXES
     assert is_image(Path('a/B.JPG')) and is_image(Path('c.Tiff'))
     assert not is_image(Path('c.json')) and not is_image(Path('jpg'))
+
+
+def test_it_needs_only_the_standard_library():
+    # The node, the flywheel and training all import it: no ROS, no numpy, no torch.
+    code = ('import sys, waste_classifier_ros.atomic_files\n'
+            'print(sorted({m.split(".")[0] for m in sys.modules}))\n')
+    run = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    loaded = set(run.stdout.split("'")[1::2])
+    assert 'waste_classifier_ros' in loaded
+    assert not loaded & {'rclpy', 'numpy', 'cv2', 'torch', 'yaml'}, loaded
