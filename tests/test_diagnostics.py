@@ -45,3 +45,17 @@ def test_stall_warning_before_the_first_frame_and_after_the_last():
     level, message, values = stats.report(now=6.0, stall_timeout=1.0)
     assert level == WARN and 'no image for 3.5 s' in message
     assert dict(values)['input_fps'] == '0.0'
+
+
+def test_the_rate_is_the_same_whenever_it_is_read_and_falls_when_frames_stop():
+    # The overlay reads the FPS just before a frame's tick, /diagnostics between frames: at
+    # 1 FPS they showed 0.5 and 1.0 (a window count depends on where its edge falls).
+    stats = PipelineStats(now=0.0)
+    readings = []
+    for second in range(1, 11):
+        readings.append(stats.fps(second - 1e-6))  # just before this frame
+        stats.processed(float(second), latency_s=0.01, overlaid=True)
+        readings.append(stats.fps(second + 0.5))  # between frames
+    assert readings[6:] == [1.0] * len(readings[6:]), readings
+    assert 0.0 < stats.fps(11.5) < stats.fps(10.5) == 1.0  # no frame since 10.0
+    assert stats.fps(12.1) == 0.0  # none inside the last 2 s

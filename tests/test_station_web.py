@@ -23,7 +23,7 @@ from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, RawFrame, encode_jpeg
-from waste_classifier_ros.station_web.state import SILENT_AFTER_S, StationState
+from waste_classifier_ros.station_web.state import SETTLE_S, SILENT_AFTER_S, StationState
 
 CAPTURE = 'plastic/20261130T101500_000012.jpg'
 STALLED = 'no image for 4.2 s: camera stalled or not connected?'
@@ -95,33 +95,82 @@ class Clock:
 
 def test_state_colours_bins_from_the_bins_file_and_reports_stalls_and_silence():
     clock = Clock()
-    state = StationState(share_path('config', 'bins.yaml'), clock)
+    state = StationState(share_path('config', 'bins.yaml'), clock, wall=lambda: 1000.0)
     changes = []
     state.add_listener(lambda: changes.append(state.version))
     assert state.snapshot()['health']['status'] == 'waiting'
     state.set_label_info(CLASSES, 0.5)
-    state.set_bin('glass', 0.93)
-    state.set_classification([('glass', 0.9), ('plastic', 0.05)])
+    state.set_classification([('glass', 0.9), ('plastic', 0.05)], (7, 0))
+    state.set_bin('glass', 0.93, (7, 0))
     snapshot = state.snapshot()
     assert snapshot['bin'] == {'name': 'glass', 'label': 'Glass', 'colour': '#2ca02c',
-                               'score': 0.93, 'age_s': 0.0}
-    assert snapshot['top_k'][1] == {'class': 'plastic', 'score': 0.05, 'bin': 'mixed_recycling'}
+                               'score': 0.93, 'age_s': 0.0, 'at': 1000.0}
+    assert snapshot['frame']['top_k'][1] == {'class': 'plastic', 'score': 0.05,
+                                             'bin': 'mixed_recycling'}
     assert snapshot['class_bins']['cardboard'] == 'paper_recycling'
     state.set_bin('unknown', 0.6)
     assert state.snapshot()['bin']['label'] == 'Unknown'
     state.set_diagnostics(0, 'classifying at 30.0 FPS', {
         'processed_fps': '30.0', 'frames_skipped': '4', 'frames_rejected': '1',
-        'latency_p50_ms': 'nan'})
+        'latency_p50_ms': 'nan', 'captures_written': '3', 'capture_inbox_mb': '1.5',
+        'captures_dropped_queue_full': '2'})
     health = state.snapshot()['health']
     assert (health['status'], health['fps'], health['skipped'], health['rejected']) == (
         'ok', 30.0, 4.0, 1.0)
     assert health['latency_p50_ms'] is None
-    state.set_diagnostics(1, STALLED, {})
-    assert state.snapshot()['health']['status'] == 'stalled'
+    capture = state.snapshot()['capture']
+    assert (capture['enabled'], capture['written'], capture['dropped'], capture['inbox_mb'],
+            capture['max_mb']) == (True, 3.0, 2.0, 1.5, None)
+    state.set_capture_settings(True, 500.0)
+    assert state.snapshot()['capture']['max_mb'] == 500.0
+    state.set_diagnostics(1, STALLED, {'seconds_since_last_frame': '4.0'})
+    health = state.snapshot()['health']
+    assert (health['status'], health['live_until']) == ('stalled', 996.0)
     clock.now += SILENT_AFTER_S + 1
     health = state.snapshot()['health']
     assert health['status'] == 'silent' and 'not reporting' in health['message']
-    assert changes == list(range(1, 7))
+    assert health['live_until'] == 1000.0
+    assert changes == sorted(set(changes)) and len(changes) == 6
+
+
+def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
+    clock = Clock()
+    state = StationState(share_path('config', 'bins.yaml'), clock)
+    state.set_label_info(CLASSES, 0.5)
+
+    def shown():
+        snapshot = state.snapshot()
+        frame, decision = snapshot['frame'], snapshot['bin']
+        return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+    state.set_bin('glass', 0.9, (1, 0))  # the latched decision at start: shown at once
+    assert shown() == (None, 'glass')
+    state.set_classification([('metal', 0.9)], (2, 0))
+    assert shown() == (None, 'glass')  # held back: its frame's bin may follow
+    state.set_bin('mixed_recycling', 0.8, (2, 0))
+    assert shown() == ('metal', 'mixed_recycling')  # together
+    state.set_classification([('metal', 0.95)], (3, 0))
+    state.set_classification([('glass', 0.6)], (4, 0))  # frame 3 needed no new bin
+    assert shown() == ('metal', 'mixed_recycling')
+    state.set_bin('glass', 0.7, (5, 0))  # before its frame's classification (another topic)
+    assert shown() == ('metal', 'mixed_recycling')
+    state.set_classification([('glass', 0.9)], (5, 0))
+    assert shown() == ('glass', 'mixed_recycling')  # frame 4, decided before frame 5
+    clock.now += 2 * SETTLE_S
+    state.settle()
+    assert shown() == ('glass', 'glass')
+    state.set_classification([('paper', 0.9)], (0, 0))  # a camera without stamps: by order
+    state.set_bin('paper_recycling', 0.9, (0, 0))
+    assert shown() == ('paper', 'paper_recycling')
+    history = state.history()
+    assert [entry['name'] for entry in history] == ['paper_recycling', 'glass',
+                                                    'mixed_recycling', 'glass']
+    assert (history[0]['class'], history[2]['class']) == ('paper', 'metal')
+    counts = state.snapshot()['counts']
+    assert {b['name']: b['count'] for b in counts['bins']} == {
+        'glass': 2, 'mixed_recycling': 1, 'paper_recycling': 1}
+    state.set_bin('unknown', 0.5, (0, 0))  # no item: unknown is not counted
+    assert state.snapshot()['counts']['total'] == 4
+    assert state.reset_counts()['total'] == 0 and len(state.history()) == 5
 
 
 def test_state_names_a_bins_file_that_does_not_fit_the_classes():

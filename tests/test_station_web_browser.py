@@ -24,6 +24,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from station_web_support import files_under, write_capture
+from std_msgs.msg import Header
 from tiny_model import CLASSES, COLOURS, solid
 from vision_msgs.msg import Classification
 
@@ -57,13 +58,19 @@ LIVE_PIXEL_IS = '''([r, g, b]) => {
 
 
 class Camera:
-    """A camera in the test process: a solid-colour 320x240 frame at CAMERA_HZ while running."""
+    """A camera in the test process: a solid-colour frame at CAMERA_HZ while running.
+
+    320x240 by default; `sizes` and `colours`, when set, are taken in turn, one per frame.
+    """
 
     def __init__(self, context):
         self.node = rclpy.create_node('test_camera', context=context)
         self.publisher = self.node.create_publisher(Image, '/image', 1)
         self.colour = COLOURS['glass']
+        self.colours = None
+        self.sizes = [(240, 320)]
         self.running = True
+        self._count = 0
         self.node.create_timer(1.0 / CAMERA_HZ, self._tick)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
@@ -72,9 +79,14 @@ class Camera:
 
     def _tick(self):
         if self.running:
-            rgb = solid(self.colour, height=240, width=320)
-            self.publisher.publish(Image(height=240, width=320, encoding='rgb8', step=960,
-                                         data=rgb.tobytes()))
+            self._count += 1
+            height, width = self.sizes[self._count % len(self.sizes)]
+            colour = self.colours[self._count % len(self.colours)] if self.colours \
+                else self.colour
+            rgb = solid(colour, height=height, width=width)
+            header = Header(stamp=self.node.get_clock().now().to_msg(), frame_id='camera')
+            self.publisher.publish(Image(header=header, height=height, width=width,
+                                         encoding='rgb8', step=3 * width, data=rgb.tobytes()))
 
     def close(self):
         self.executor.shutdown()
@@ -99,9 +111,11 @@ def camera(ros_context):
 
 
 @pytest.fixture(scope='module')
-def classifier(model, camera):
-    with NodeProcess('waste_classifier_ros.classifier_node',
-                     params={'model': str(model), **CLASSIFIER_PARAMS}) as node:
+def classifier(model, camera, tmp_path_factory):
+    captures = tmp_path_factory.mktemp('classifier_captures')  # not the station's inbox
+    with NodeProcess('waste_classifier_ros.classifier_node', params={
+            'model': str(model), **CLASSIFIER_PARAMS, 'capture_enabled': True,
+            'capture_inbox': str(captures)}) as node:
         node.wait_for_output('ready:', timeout=60)
         yield node
 
@@ -129,6 +143,16 @@ def page(browser):
     page.set_default_timeout(WAIT_MS)
     yield page
     page.close()
+
+
+def expect_not_live(page, why: str) -> None:
+    """Check the page says unmistakably it is not live: banner with since when, grey, stale bin."""
+    banner = page.get_by_test_id('not-live')
+    expect(banner).to_be_visible()
+    expect(banner).to_have_text(re.compile(rf'^Not live since \d\d:\d\d:\d\d: {why}'))
+    expect(page.get_by_test_id('bin')).to_have_attribute('data-stale', 'true')
+    expect(page.get_by_test_id('bin')).to_contain_text('not live')
+    expect(page.get_by_test_id('live')).to_have_css('filter', re.compile('grayscale'))
 
 
 def last_bin(received) -> str:
@@ -205,9 +229,11 @@ def test_stalled_warning_appears_when_frames_stop_and_clears_when_they_return(pa
         expect(stall).to_be_visible()
         expect(stall).to_contain_text('Camera stalled')
         expect(health).to_have_attribute('data-status', 'stalled')
+        expect_not_live(page, 'the camera stalled')
     finally:
         camera.running = True
     expect(stall).to_be_hidden()
+    expect(page.get_by_test_id('not-live')).to_be_hidden()
     expect(health).to_have_attribute('data-status', 'ok')
 
 
@@ -293,13 +319,20 @@ def test_beyond_localhost_a_write_without_the_token_is_refused(page, classifier,
             station.output
         page.goto(url)
         expect(page.get_by_test_id('capture')).to_have_attribute('data-id', f'glass/{name}.jpg')
+        expect(page.get_by_test_id('view-only')).to_be_visible()  # said up front
+        expect(page.get_by_test_id('view-only')).to_contain_text('View only')
         page.keyboard.press('2')
-        expect(page.get_by_test_id('review-message')).to_contain_text('refused (401)')
+        expect(page.get_by_test_id('review-message')).to_contain_text('view only')
+        status = page.evaluate('''async (id) => (await fetch('/api/review/label', {
+          method: 'POST', headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({id, label: 'glass'})})).status''', f'glass/{name}.jpg')
+        assert status == 401  # the server refuses what the page would not send
         assert files_under(inbox) == before and files_under(dataset) == set()
 
         page.goto(f'{url}?token={token}')
         assert 'token' not in page.url  # taken out of the address bar
         expect(page.get_by_test_id('capture')).to_have_attribute('data-id', f'glass/{name}.jpg')
+        expect(page.get_by_test_id('view-only')).to_be_hidden()
         page.keyboard.press('2')
         expect(page.get_by_test_id('progress')).to_contain_text('1 labelled')
         assert files_under(dataset) == {f'{split_for(name + ".jpg")}/glass/{name}.jpg',
@@ -329,12 +362,15 @@ def test_the_page_outlives_the_classifier_and_recovers_when_it_returns(page, mod
             first.kill()
         expect(health).to_have_attribute('data-status', 'silent')
         expect(page.get_by_test_id('stall')).to_contain_text('classifier not reporting')
+        expect_not_live(page, 'the classifier is not reporting')
         assert page.request.get(station.url + 'api/review').status == 200  # web side runs on
         with NodeProcess('waste_classifier_ros.classifier_node', params=params,
                          name=name) as second:
             second.wait_for_output('ready:', timeout=60)
             expect(health).to_have_attribute('data-status', 'ok')
             expect(page.get_by_test_id('stall')).to_be_hidden()
+            expect(page.get_by_test_id('not-live')).to_be_hidden()
+            expect(page.get_by_test_id('bin')).to_have_attribute('data-stale', 'false')
         assert station.process.poll() is None
     finally:
         assert station.stop() == 0, station.output
@@ -404,7 +440,154 @@ def test_two_stop_signals_with_pages_open_end_station_web_with_0_within_2_s(
         assert took < 2.0, f'station_web took {took:.2f} s to stop with 3 pages open'
         assert 'Traceback' not in station.output
         expect(page.get_by_test_id('connection')).to_have_attribute('data-state', 'lost')
+        expect_not_live(page, 'no connection')
     finally:
         for each in pages[1:]:
             each.close()
         station.kill()
+
+
+# The operator's page: steady layout, one truth per frame, keys, liveness, the shift ---------
+DESKTOP, PHONE = {'width': 1280, 'height': 800}, {'width': 412, 'height': 915}
+# Samples (top of the review card, shape of the live frame) at every animation frame.
+SAMPLE_LAYOUT = '''(ms) => new Promise((resolve) => {
+  const card = document.querySelector('[data-testid=review-card]');
+  const live = document.querySelector('[data-testid=live]');
+  const out = [];
+  const end = performance.now() + ms;
+  const step = () => {
+    const tops = ['header', '.live-box', '.bin-panel', '.side', '#review h2'].map(
+      (s) => Math.round(document.querySelector(s).getBoundingClientRect().bottom));
+    out.push([card.getBoundingClientRect().top + window.scrollY,
+              live.naturalWidth ? live.naturalWidth / live.naturalHeight : 0, tops]);
+    if (performance.now() < end) requestAnimationFrame(step); else resolve(out);
+  };
+  step();
+})'''
+# Samples (bin shown, top class of the bars) at every animation frame.
+SAMPLE_TRUTH = '''(ms) => new Promise((resolve) => {
+  const out = [];
+  const end = performance.now() + ms;
+  const step = () => {
+    const row = document.querySelector('[data-testid=classes] .bar-row');
+    const bin = document.querySelector('[data-testid=bin]').dataset.bin;
+    out.push([bin, row ? row.dataset.class : '']);
+    if (performance.now() < end) requestAnimationFrame(step); else resolve(out);
+  };
+  step();
+})'''
+
+
+@pytest.mark.parametrize('viewport', [DESKTOP, PHONE], ids=['desktop', 'phone'])
+def test_frames_of_different_shapes_move_nothing_below_the_live_view(browser, camera, station,
+                                                                     viewport):
+    write_capture(station.inbox, 'glass', '20261130T101502_000001', score=0.4)
+    # square, 4:3, 16:9; four a cycle, so that every third frame (what max_rate shows) varies
+    camera.sizes = [(320, 320), (240, 320), (180, 320), (240, 320)]
+    page = browser.new_page(viewport=viewport)
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('review-card')).to_be_visible()
+        expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        samples = page.evaluate(SAMPLE_LAYOUT, 4000)
+        shapes = {round(ratio, 2) for _, ratio, _ in samples if ratio}
+        assert {1.0, 1.33, 1.78} <= shapes, f'the frames shown had shapes {shapes}'
+        tops = [top for top, _, _ in samples]
+        moved = {str(above) for _, _, above in samples}  # the bottoms of what is above it
+        assert max(tops) - min(tops) <= 2, f'the review card moved by {max(tops) - min(tops)} ' \
+                                           f'px; header, live, bin, side, heading: {moved}'
+    finally:
+        camera.sizes = [(240, 320)]
+        page.close()
+        for path in station.inbox.rglob('20261130T101502_000001.*'):
+            path.unlink()
+
+
+def test_bin_and_bars_shown_together_always_come_from_one_frame(browser, camera, station):
+    camera.colours = [COLOURS['glass'], COLOURS['metal']]  # every frame decides a new bin
+    page = browser.new_page(viewport=DESKTOP)
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('classes').locator('.bar-row')).not_to_have_count(0)
+        class_bins = page.request.get(station.url + 'api/state').json()['class_bins']
+        samples = page.evaluate(SAMPLE_TRUTH, 5000)
+    finally:
+        camera.colours = None
+        page.close()
+    shown = [(bin_name, top) for bin_name, top in samples if bin_name and top]
+    changes = sum(1 for a, b in zip(shown, shown[1:]) if a != b)
+    assert changes >= 10, f'the page showed only {changes} changes in 5 s'
+    wrong = [(bin_name, top) for bin_name, top in shown if class_bins[top] != bin_name]
+    assert not wrong, f'{len(wrong)} of {len(shown)} samples showed a bin of another frame: ' \
+                      f'{wrong[:5]}'
+
+
+def test_capital_keys_work_and_the_result_shows_without_scrolling(browser, station):
+    names = ['20261130T101503_000001', '20261130T101503_000002']
+    for name in names:
+        write_capture(station.inbox, 'plastic', name, score=0.4)
+    page = browser.new_page(viewport=DESKTOP)
+    progress, message = page.get_by_test_id('progress'), page.get_by_test_id('review-message')
+    try:
+        page.goto(station.url)
+        expect(progress).to_have_text('2 waiting · 0 labelled · 0 discarded · 0 skipped')
+        page.keyboard.press('Shift+KeyS')  # "S" as the button shows it (or Caps Lock)
+        expect(progress).to_have_text('2 waiting · 0 labelled · 0 discarded · 1 skipped')
+        expect(message).to_contain_text('skipped')
+        page.keyboard.press('Shift+KeyD')
+        expect(progress).to_have_text('1 waiting · 0 labelled · 1 discarded · 1 skipped')
+        expect(message).to_contain_text('discarded')
+        box = message.bounding_box()
+        assert page.evaluate('window.scrollY') == 0
+        assert box['y'] >= 0 and box['y'] + box['height'] <= DESKTOP['height'], box
+        expect(message).to_be_in_viewport()
+        page.keyboard.press('Shift+KeyU')
+        expect(progress).to_have_text('2 waiting · 0 labelled · 0 discarded · 1 skipped')
+        expect(message).to_contain_text('undone')
+    finally:
+        page.close()
+        for name in names:
+            for path in station.inbox.rglob(f'{name}.*'):
+                path.unlink()
+
+
+KEY_TO_SHOWN = '''() => {
+  const img = document.querySelector('[data-testid=capture]');
+  const before = img.dataset.id;
+  window.keyToShown = null;
+  document.addEventListener('keydown', () => {
+    const pressed = performance.now();
+    const check = () => {
+      if (img.dataset.id !== before && img.complete && img.naturalWidth) {
+        window.keyToShown = performance.now() - pressed;
+      } else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  }, { capture: true, once: true });
+}'''
+
+
+def test_next_capture_is_shown_within_300_ms_of_the_key(browser, station):
+    names = [f'20261130T101504_00000{i}' for i in range(4)]
+    for name in names:
+        write_capture(station.inbox, 'plastic', name, score=0.4)
+    page = browser.new_page(viewport=DESKTOP)
+    took = []
+    try:
+        page.goto(station.url)
+        capture = page.get_by_test_id('capture')
+        for name in names[:3]:
+            expect(capture).to_have_attribute('data-id', f'plastic/{name}.jpg')
+            page.wait_for_function('document.querySelector("[data-testid=capture]").complete')
+            page.evaluate(KEY_TO_SHOWN)
+            page.keyboard.press('Enter')  # confirm the suggestion
+            page.wait_for_function('window.keyToShown !== null')
+            took.append(page.evaluate('window.keyToShown'))
+    finally:
+        page.close()
+        for root in (station.inbox, station.dataset):
+            for name in names:
+                for path in root.rglob(f'{name}.*'):
+                    path.unlink()
+    print(f'key press to next capture shown: {", ".join(f"{ms:.0f}" for ms in took)} ms')
+    assert max(took) < 300, f'key press to next capture shown took {took} ms'

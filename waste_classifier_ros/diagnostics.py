@@ -32,6 +32,16 @@ def classifier_status_name(node_name: str) -> str:
 
 
 class _Rate:
+    """Events a second over about RATE_WINDOW_S, the same figure whenever it is read.
+
+    Counting the events inside a window gives 1 or 2 at 1 FPS over 2 s, depending on where the
+    window's edge falls between two events (the overlay, drawn just before a frame's tick,
+    showed 0.5 FPS while /diagnostics, read between frames, showed 1.0). So the rate is taken
+    between events: those after the newest one older than the window, over the time from that
+    one to the newest (before any event that old, the count over the window). When events stop,
+    it falls as if the next one came now, and is 0 once none is left inside the window.
+    """
+
     def __init__(self):
         self._events = deque()
 
@@ -39,9 +49,18 @@ class _Rate:
         self._events.append((now, count))
 
     def per_second(self, now: float) -> float:
-        while self._events and self._events[0][0] < now - RATE_WINDOW_S:
-            self._events.popleft()
-        return sum(count for _, count in self._events) / RATE_WINDOW_S
+        events = self._events
+        while len(events) > 1 and events[1][0] < now - RATE_WINDOW_S:
+            events.popleft()
+        if not events:
+            return 0.0
+        start, start_count = events[0]
+        if start >= now - RATE_WINDOW_S:
+            return sum(count for _, count in events) / RATE_WINDOW_S
+        counted = sum(count for _, count in events) - start_count
+        if not counted:
+            return 0.0
+        return min(counted / (events[-1][0] - start), (counted + 1) / (now - start))
 
 
 class PipelineStats:

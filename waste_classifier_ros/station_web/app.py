@@ -3,17 +3,21 @@
 """
 The station page's HTTP side (aiohttp), without ROS.
 
-Routes: `/` and `/static/<file>` (the page, from a fixed list), `/ws` (a WebSocket per browser:
-state as JSON text, live frames as binary JPEG), `/api/state`, `/api/stats`, `/api/review`
-(GET), `/captures/<class>/<name>.jpg` (a pending capture's photo) and the review moves
-`/api/review/{label,skip,discard,undo}` (POST, JSON). Every refusal is a 4xx with a JSON
+Routes: `/`, `/kiosk` (the bin alone, for a screen above the bin), `/favicon.svg` and
+`/static/<file>` (from a fixed list), `/ws` (a WebSocket per browser: state as JSON text, live
+frames as binary JPEG; `/ws?frames=0` state only), `/api/state`, `/api/stats`, `/api/review`,
+`/api/history` (the last bin decisions, with the capture of each while it waits for review),
+`/api/model` (GET), `/captures/<class>/<name>.jpg` (a pending capture's photo), and the writes
+(POST, JSON, same site, the token where one is set): the review moves
+`/api/review/{label,skip,discard,undo}`, `/api/counts/reset`, `/api/capture` (the classifier's
+~/capture service) and `/api/model/promote`. Every refusal is a 4xx with a JSON
 `{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP parser refuses
 (`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the node's log, which
 gets the traceback. `WebServer` runs the application on an event loop in a thread of its own.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 import json
 import logging
@@ -21,7 +25,7 @@ from pathlib import Path
 import threading
 import time
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import BadHttpMethod
@@ -31,11 +35,13 @@ from waste_classifier_ros.review import ReviewError
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, encode_jpeg
+from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import StationState
 
 STATIC_DIR = Path(__file__).resolve().parent / 'static'
 STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
-                'style.css': 'text/css'}
+                'style.css': 'text/css', 'kiosk.html': 'text/html', 'kiosk.js': 'text/javascript',
+                'favicon.svg': 'image/svg+xml', 'common.js': 'text/javascript'}
 HEARTBEAT_S = 1.0  # state is re-sent at least this often, so ages and silence stay current
 STATE_INTERVAL_S = 0.1  # and at most ten times a second per browser
 TOKEN_HEADER = 'X-Station-Token'
@@ -44,6 +50,8 @@ MAX_URL = 4096  # longer request targets get a 414; the parser itself reads line
 MAX_LINE = 64 * 1024
 SHUTDOWN_S = 0.5  # open requests and WebSockets get this long to finish when the node stops
 HTTP_LOG = logging.getLogger('station_web.http')
+PAGES = {'/': 'index.html', '/kiosk': 'kiosk.html', '/favicon.svg': 'favicon.svg',
+         '/favicon.ico': 'favicon.svg'}
 
 
 class Live:
@@ -56,6 +64,15 @@ class Live:
         self._frame_arrived = asyncio.Event()
         self._clients = set()
         self._last_problem = ''
+        self._state_text, self._state_key = '', None
+
+    def state_text(self) -> str:
+        """Return the state as JSON, encoded once for the browsers that get it in one tick."""
+        key = (self.state.version, round(time.monotonic() / STATE_INTERVAL_S))
+        if key != self._state_key:
+            self._state_text = json.dumps({'type': 'state', **self.state.snapshot()})
+            self._state_key = key
+        return self._state_text
 
     def wake(self) -> None:
         for event in self._clients:
@@ -70,12 +87,12 @@ class Live:
         while True:
             await self._frame_arrived.wait()
             self._frame_arrived.clear()
-            sequence, raw = self.frames.newest()
-            if raw is None or sequence == seen:
+            sequence, frame = self.frames.newest()
+            if frame is None or sequence == seen:
                 continue
             seen, started = sequence, loop.time()
             try:
-                self.jpeg = await loop.run_in_executor(None, encode_jpeg, raw)
+                self.jpeg = await loop.run_in_executor(None, self._encode, frame)
             except CodecError as error:
                 if str(error) != self._last_problem:  # once per kind of problem, not per frame
                     self._last_problem = str(error)
@@ -86,12 +103,16 @@ class Live:
             self.wake()
             await asyncio.sleep(max(0.0, started + self.period - loop.time()))
 
-    async def feed(self, ws: web.WebSocketResponse) -> None:
+    def _encode(self, frame) -> bytes:
+        return encode_jpeg(self.frames.decode(frame))
+
+    async def feed(self, ws: web.WebSocketResponse, with_frames: bool = True) -> None:
         """Send state and frames to one browser until it goes; a slow one gets fewer frames."""
         event = asyncio.Event()
         event.set()  # the state goes out at once
         self._clients.add(event)
-        self.frames.add_viewer()
+        if with_frames:
+            self.frames.add_viewer()
         state_sent, jpeg_sent, state_at, later = -1, self.jpeg_sequence, 0.0, None
         try:
             while not ws.closed:
@@ -103,10 +124,10 @@ class Live:
                 wait = state_at + STATE_INTERVAL_S - time.monotonic()
                 if state_sent != self.state.version and wait <= 0:
                     state_sent, state_at, later = self.state.version, time.monotonic(), None
-                    await ws.send_str(json.dumps({'type': 'state', **self.state.snapshot()}))
+                    await ws.send_str(self.state_text())
                 elif state_sent != self.state.version and later is None:
                     later = asyncio.get_running_loop().call_later(wait, event.set)
-                if jpeg_sent != self.jpeg_sequence:
+                if with_frames and jpeg_sent != self.jpeg_sequence:
                     jpeg_sent = self.jpeg_sequence
                     await ws.send_bytes(self.jpeg)
                     self.sent += 1
@@ -114,7 +135,8 @@ class Live:
             pass  # the browser went away mid-send
         finally:
             self._clients.discard(event)
-            self.frames.remove_viewer()
+            if with_frames:
+                self.frames.remove_viewer()
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -123,8 +145,16 @@ def _error(status: int, reason: str) -> web.Response:
 
 
 def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rate: float,
-             token: str, loopback: bool, log: Callable[[str], None]) -> web.Application:
-    """Build the application; `token` '' = labelling needs none (only on a loopback address)."""
+             token: str, loopback: bool, log: Callable[[str], None],
+             capture: Callable[[], Awaitable[dict]] | None = None,
+             models: ModelDesk | None = None) -> web.Application:
+    """Build the application; `token` '' = labelling needs none (only on a loopback address).
+
+    `capture` asks the classifier for a capture and returns {'success', 'message'}; None = the
+    page has no classifier to ask (tests of the plain application). `models` finds and promotes
+    retrained models; None = the model panel shows the model in use only.
+    """
+    models = models or ModelDesk('', '', 0.0)
     live = Live(state, frames, max_rate, log)
 
     @web.middleware
@@ -156,10 +186,13 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
         if origin and _netloc(origin) != request.host:
             raise guard.PageError(403, f'cross-site request from {origin[:80]!r} refused')
 
+    def can_write(request) -> bool:
+        return not token or guard.token_matches(token, request.headers.get(TOKEN_HEADER))
+
     async def write_body(request) -> dict:
         """Return the JSON body of a write, once the request may write at all."""
         same_site(request)
-        if token and not guard.token_matches(token, request.headers.get(TOKEN_HEADER)):
+        if not can_write(request):
             raise guard.PageError(401, 'labelling needs the token that station_web printed at '
                                        'start (open the page with ?token=...)')
         if request.content_type != 'application/json':
@@ -170,7 +203,7 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
     async def page(request):
-        name = request.match_info.get('name', 'index.html')
+        name = request.match_info.get('name') or PAGES.get(request.path, '')
         if name not in STATIC_TYPES:
             raise web.HTTPNotFound()
         return web.Response(body=(STATIC_DIR / name).read_bytes(),
@@ -183,7 +216,7 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
         # JPEGs do not compress: per-message deflate would only cost CPU.
         ws = web.WebSocketResponse(heartbeat=20.0, timeout=SHUTDOWN_S, compress=False)
         await ws.prepare(request)
-        feeder = asyncio.create_task(live.feed(ws))
+        feeder = asyncio.create_task(live.feed(ws, request.query.get('frames') != '0'))
         sockets.add(ws)
         try:
             async for message in ws:  # the page sends nothing; this notices when it closes
@@ -204,8 +237,34 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
             'token_required': bool(token)}, headers=NO_STORE)
 
     async def api_review(request):
-        return web.json_response(dict(await in_thread(desk.view), token_required=bool(token)),
-                                 headers=NO_STORE)
+        return web.json_response(dict(await in_thread(desk.view), token_required=bool(token),
+                                      can_label=can_write(request)), headers=NO_STORE)
+
+    async def api_history(request):
+        stamps = await in_thread(desk.stamps)
+        entries = state.history()
+        for entry in entries:
+            capture_id = stamps.get(tuple(entry['stamp']))
+            entry['thumbnail'] = '/captures/' + quote(capture_id) if capture_id else None
+        return web.json_response({'history': entries}, headers=NO_STORE)
+
+    async def reset_counts(request):
+        await write_body(request)
+        return web.json_response(state.reset_counts(), headers=NO_STORE)
+
+    async def api_model(request):
+        return web.json_response(await in_thread(models.view, *state.model), headers=NO_STORE)
+
+    async def promote(request):
+        body = await write_body(request)
+        answer = await in_thread(models.promote, *state.model, body.get('sha256'))
+        return web.json_response(answer, headers=NO_STORE)
+
+    async def capture_now(request):
+        await write_body(request)
+        if capture is None:
+            raise guard.PageError(503, 'no classifier to ask for a capture')
+        return web.json_response(await capture(), headers=NO_STORE)
 
     async def capture_image(request):
         try:
@@ -245,14 +304,20 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
         await in_thread(desk.close)
 
     app = web.Application(middlewares=[refusals], client_max_size=guard.MAX_JSON_BYTES)
-    app.router.add_get('/', page)
+    for path in PAGES:
+        app.router.add_get(path, page)
     app.router.add_get('/static/{name}', page)
     app.router.add_get('/ws', websocket)
     app.router.add_get('/api/state', api_state)
     app.router.add_get('/api/stats', api_stats)
     app.router.add_get('/api/review', api_review)
+    app.router.add_get('/api/history', api_history)
     app.router.add_get('/captures/{capture_id:.+}', capture_image)
     app.router.add_post('/api/review/{move:label|skip|discard|undo}', review_move)
+    app.router.add_post('/api/counts/reset', reset_counts)
+    app.router.add_post('/api/capture', capture_now)
+    app.router.add_get('/api/model', api_model)
+    app.router.add_post('/api/model/promote', promote)
     app.on_startup.append(start_live)
     app.on_shutdown.append(stop_live)
     return app

@@ -66,6 +66,7 @@ class ReviewDesk:
         return {'enabled': True, 'problem': '', 'classes': session.classes,
                 'progress': progress,
                 'current': _capture_view(pending[0]) if pending else None,
+                'next_image': '/captures/' + quote(pending[1].id) if len(pending) > 1 else None,
                 'unreadable': [self.scrub(problem) for problem in session.problems[:5]]}
 
     def scrub(self, text: str) -> str:
@@ -108,6 +109,20 @@ class ReviewDesk:
         with self._lock:
             done = describe(step(self._open()))
             return dict(self._view(), done=done)
+
+    def stamps(self) -> dict:
+        """{(sec, nanosec): capture id} of the pending captures whose frame had a stamp."""
+        with self._lock:
+            try:
+                pending = self._open().pending() if self.enabled else []
+            except (ReviewError, guard.PageError):
+                return {}
+        found = {}
+        for capture in pending:
+            stamp = capture.sidecar.get('stamp')
+            if isinstance(stamp, dict) and (stamp.get('sec') or stamp.get('nanosec')):
+                found[(stamp.get('sec'), stamp.get('nanosec'))] = capture.id
+        return found
 
     def image(self, capture_id: str) -> Path:
         """Return the JPEG of a pending capture, checked to lie inside the inbox."""

@@ -3,11 +3,12 @@
 """
 The live view without ROS: the newest overlay frame in, one JPEG per tick out for every viewer.
 
-The subscription callback only stores a reference to the newest frame (`put`); the web side
-encodes it at most `max_rate` times a second (`encode_jpeg`, off its event loop) and sends the
-same bytes to every browser, so ten viewers cost one encode. `FrameHub` also counts viewers and
-reports when the first arrives and the last leaves, so the node subscribes to ~/overlay (which
-makes the classifier draw it) only while somebody watches.
+The subscription callback only stores a reference to the newest frame (`put`), as it came (the
+node puts the serialised message); the web side decodes and encodes it at most `max_rate` times
+a second (`decode`, `encode_jpeg`, off its event loop) and sends the same bytes to every browser,
+so ten viewers cost one encode and frames nobody sees cost no deserialising. `FrameHub` also
+counts viewers and reports when the first arrives and the last leaves, so the node subscribes
+to ~/overlay (which makes the classifier draw it) only while somebody watches.
 """
 
 from collections.abc import Callable
@@ -49,7 +50,8 @@ def encode_jpeg(raw: RawFrame) -> bytes:
 class FrameHub:
     """Thread-safe meeting point of the overlay subscription and the browsers."""
 
-    def __init__(self):
+    def __init__(self, decode: Callable[[object], RawFrame] = lambda frame: frame):
+        self.decode = decode
         self._lock = threading.Lock()
         self._frame = None
         self._sequence = 0
@@ -57,14 +59,15 @@ class FrameHub:
         self.on_frame: Callable[[], None] = lambda: None
         self.on_watching: Callable[[bool], None] = lambda watching: None
 
-    def put(self, raw: RawFrame) -> None:
+    def put(self, frame) -> None:
+        """Keep `frame` (what `decode` turns into a RawFrame) as the newest."""
         with self._lock:
-            self._frame = raw
+            self._frame = frame
             self._sequence += 1
         self.on_frame()
 
     def newest(self) -> tuple:
-        """Return (sequence number, RawFrame or None)."""
+        """Return (sequence number, the newest frame as put, or None)."""
         with self._lock:
             return self._sequence, self._frame
 

@@ -7,12 +7,17 @@ It listens like any other node to `<classifier>/classification`, `/bin`, `/label
 `/diagnostics`, and to `<classifier>/overlay` only while a browser watches: the classifier draws
 the overlay only for subscribers, so the subscription is created when the first browser connects
 and destroyed when the last one leaves (the web thread asks through a guard condition; the
-executor's thread does it). Callbacks only hand plain values to StationState and FrameHub.
+executor's thread does it); its frames are taken serialised and only the ones the page shows are
+deserialised. Callbacks only hand plain values to StationState and FrameHub. The page's
+capture button calls the classifier's `~/capture` service; its capture settings are read from
+its parameters now and then.
 
     ros2 run waste_classifier_ros station_web --ros-args -p port:=8080 \
         -p inbox:=/var/station/inbox -p dataset:=/var/station/dataset
 """
 
+import asyncio
+import re
 import secrets
 import sys
 
@@ -20,8 +25,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
+from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.diagnostics import classifier_status_name
@@ -31,13 +39,16 @@ from waste_classifier_ros.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, RawFrame
-from waste_classifier_ros.station_web.state import StationState
+from waste_classifier_ros.station_web.models import ModelDesk
+from waste_classifier_ros.station_web.state import SETTLE_S, StationState
 
 NODE_NAME = 'station_web'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # Best effort and keep last 1: a browser wants the newest frame, never a queue of old ones.
 NEWEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+CAPTURE_TIMEOUT_S = 3.0
+CAPTURE_SETTINGS_PERIOD_S = 5.0
 
 
 def _describe(text, **extra):
@@ -65,6 +76,12 @@ PARAMETERS = {
     'bins_file': ('', _describe(
         "class -> bin YAML for bin names and colours; '' = the shipped config/bins.yaml "
         "(give the classifier's)")),
+    'retrain_dir': ('', _describe(
+        "training.retrain's output folder (outputs/retrain): a result there whose parent is "
+        "the model in use is offered for promotion; '' = none")),
+    'promote_max_drop': (1.0, _describe(
+        'points of top-1 a base source may lose for the promotion rule (retrain --max-drop)',
+        floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
 }
 
 
@@ -85,17 +102,26 @@ class StationWeb(Node):
         loopback = guard.is_loopback(self.host)
         self.token = params['token'] or ('' if loopback else secrets.token_urlsafe(12))
         self.state = StationState(params['bins_file'] or share_path('config', 'bins.yaml'))
-        self.frames = FrameHub()
+        self.frames = FrameHub(decode=_raw_frame)
         self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
         from waste_classifier_ros.station_web.app import make_app
+        self.capture_client = self.create_client(Trigger, f'{classifier}/capture')
         self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
-                            token=self.token, loopback=loopback, log=log.error)
+                            token=self.token, loopback=loopback, log=log.error,
+                            capture=self.capture_now,
+                            models=ModelDesk(params['retrain_dir'], classifier,
+                                             params['promote_max_drop']))
         self.overlay_topic = f'{classifier}/overlay'
+        # In the order the classifier publishes a frame's messages: when both wait, the
+        # classification is taken first, then its bin (state.py, "one truth per frame").
         self.create_subscription(Classification, f'{classifier}/classification',
-                                 self.on_classification, NEWEST)
+                                 self.on_classification, 10)
         self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
+        self.create_timer(SETTLE_S, self.state.settle)
+        self._classifier_parameters = AsyncParameterClient(self, classifier)
+        self.create_timer(CAPTURE_SETTINGS_PERIOD_S, self.read_capture_settings)
         self.create_subscription(LabelInfo, f'{classifier}/label_info', self.on_label_info,
                                  LATCHED)
         self._diagnostics_name = classifier_status_name(classifier)
@@ -126,20 +152,55 @@ class StationWeb(Node):
         """Subscribe to the overlay while a browser watches, and only then."""
         if self.frames.watching and self._overlay_sub is None:
             self._overlay_sub = self.create_subscription(Image, self.overlay_topic,
-                                                         self.on_overlay, NEWEST)
+                                                         self.on_overlay, NEWEST, raw=True)
         elif not self.frames.watching and self._overlay_sub is not None:
             self.destroy_subscription(self._overlay_sub)
             self._overlay_sub = None
 
-    def on_overlay(self, msg: Image):
-        self.frames.put(RawFrame(msg.encoding, msg.height, msg.width, msg.step, msg.data))
+    def on_overlay(self, data: bytes):
+        self.frames.put(data)  # deserialised by the web side, only if it encodes this one
 
     def on_classification(self, msg: Classification):
-        self.state.set_classification([(r.class_id, r.score) for r in msg.results])
+        self.state.set_classification([(r.class_id, r.score) for r in msg.results],
+                                      (msg.header.stamp.sec, msg.header.stamp.nanosec))
 
     def on_bin(self, msg: Classification):
         if msg.results:
-            self.state.set_bin(msg.results[0].class_id, msg.results[0].score)
+            self.state.set_bin(msg.results[0].class_id, msg.results[0].score,
+                               (msg.header.stamp.sec, msg.header.stamp.nanosec))
+
+    def read_capture_settings(self):
+        if not self._classifier_parameters.services_are_ready():
+            return
+        self._classifier_parameters.get_parameters(
+            ['capture_enabled', 'capture_max_mb'], callback=self._on_capture_settings)
+
+    def _on_capture_settings(self, future):
+        result = future.result()
+        values = result.values if result is not None else []
+        if len(values) == 2:
+            self.state.set_capture_settings(values[0].bool_value, values[1].double_value)
+
+    async def capture_now(self) -> dict:
+        """Call the classifier's ~/capture (from the web thread); its answer for the page."""
+        if not self.capture_client.service_is_ready():
+            return {'success': False, 'message': "the classifier's ~/capture service is not "
+                                                 'available (classifier not running?)'}
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+
+        def done(future):
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(
+                future.result()))
+        self.capture_client.call_async(Trigger.Request()).add_done_callback(done)
+        try:
+            response = await asyncio.wait_for(answer, CAPTURE_TIMEOUT_S)
+        except TimeoutError:
+            return {'success': False,
+                    'message': f'the classifier did not answer within {CAPTURE_TIMEOUT_S:g} s'}
+        # The page shows no path of this machine: "saved into /var/..." -> "saved into <path>".
+        return {'success': bool(response.success),
+                'message': re.sub(r'(?<![\w.])/\S+', '<path>', response.message)}
 
     def on_label_info(self, msg: LabelInfo):
         classes = [c.class_name for c in sorted(msg.class_map, key=lambda c: c.class_id)]
@@ -155,6 +216,11 @@ class StationWeb(Node):
     def close(self):
         if self.server is not None:
             self.server.stop()
+
+
+def _raw_frame(data: bytes) -> RawFrame:
+    msg = deserialize_message(data, Image)
+    return RawFrame(msg.encoding, msg.height, msg.width, msg.step, msg.data)
 
 
 class ListenError(Exception):

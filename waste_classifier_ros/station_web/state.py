@@ -4,13 +4,23 @@
 What the page shows about the classifier, kept from its topics, without ROS.
 
 The node's callbacks hand over plain values (`set_label_info`, `set_classification`, `set_bin`,
-`set_diagnostics`); the web side reads `snapshot()`, a JSON-ready dict, whenever a listener
-added with `add_listener` says something changed. Bin names, labels and colours come from the
-same bins file the classifier reads (config/bins.yaml by default), checked against the classes
-of its label_info. Times are time.monotonic() seconds.
+`set_diagnostics`, `set_capture_settings`); the web side reads `snapshot()`, a JSON-ready dict,
+whenever a listener added with `add_listener` says something changed.
+
+One truth per frame: the classifier publishes a frame's top-k on ~/classification and, when that
+frame changed the decision, the new bin on ~/bin right after, on a topic of its own. A
+classification is therefore held back (`incoming`) until its frame's bin has come, the next
+frame's classification has come, or SETTLE_S has passed (`settle`, called by the node's timer);
+only then do its top-k and the bin in force at that frame become the shown `frame`, together.
+Each bin message is one confirmed decision: the last HISTORY_LENGTH are kept for the page's
+history and counted per bin since the shift started (`reset_counts`). Bin names, labels and
+colours come from the same bins file the classifier reads (config/bins.yaml by default).
+Durations use time.monotonic(); times shown to people are wall-clock seconds (time.time()).
 """
 
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 import threading
 import time
@@ -21,35 +31,69 @@ from waste_classifier_ros.diagnostics import WARN
 # Without a /diagnostics message for this long the classifier counts as not reporting (gone,
 # hung, or on another ROS domain); it publishes one every diagnostics_period (1 s by default).
 SILENT_AFTER_S = 5.0
+# How long a frame's top-k waits for the bin its frame may have decided (published right after).
+SETTLE_S = 0.05
+HISTORY_LENGTH = 20
 HEALTH_NUMBERS = {
     'fps': 'processed_fps', 'input_fps': 'input_fps', 'latency_p50_ms': 'latency_p50_ms',
     'latency_p95_ms': 'latency_p95_ms', 'processed': 'frames_processed',
     'skipped': 'frames_skipped', 'rejected': 'frames_rejected', 'failed': 'frames_failed',
 }
+CAPTURE_NUMBERS = {'written': 'captures_written', 'dropped': 'captures_dropped_queue_full',
+                   'evicted': 'captures_evicted', 'failed': 'captures_failed',
+                   'inbox_mb': 'capture_inbox_mb'}
 
 
 def hex_colour(rgb) -> str:
     return '#{:02x}{:02x}{:02x}'.format(*rgb)
 
 
+@dataclass(frozen=True)
+class _Decision:
+    name: str
+    score: float
+    stamp: tuple  # (sec, nanosec) of the frame that decided; (0, 0) when the camera set none
+    at: float  # monotonic
+    wall: float
+
+
+@dataclass(frozen=True)
+class _Frame:
+    top_k: list
+    stamp: tuple
+    arrived: float
+
+
+def _same_or_unknown(a: tuple, b: tuple) -> bool:
+    return a == b or a == (0, 0) or b == (0, 0)
+
+
 class StationState:
     """Thread-safe: ROS callbacks write, the web side reads snapshots."""
 
-    def __init__(self, bins_file: Path, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, bins_file: Path, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time):
         self._bins_file = bins_file
-        self._clock = clock
+        self._clock, self._wall = clock, wall
         self._lock = threading.Lock()
         self._listeners = []
         self.version = 0
+        self.history_version = 0
         self._classes = []
         self._threshold = None
         self._bins = {}
         self._class_bins = {}
         self._bins_problem = ''
-        self._top_k = []
-        self._bin = None
+        self._incoming = None  # a _Frame waiting for its bin
+        self._queued = deque()  # decisions that came before their frame's classification
+        self._bin = None  # the _Decision in force at the shown frame
+        self._frame = None  # the shown _Frame
+        self._history = deque(maxlen=HISTORY_LENGTH)
+        self._counts = {}
+        self._counts_since = wall()
         self._diagnostics = None
-        self._diagnostics_at = None
+        self._diagnostics_at = self._diagnostics_wall = None
+        self._capture_settings = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call `callback()` (from the writer's thread) after every change."""
@@ -81,65 +125,181 @@ class StationState:
             self.version += 1
         self._changed()
 
-    def set_classification(self, results: Sequence[tuple[str, float]]) -> None:
+    def set_classification(self, results: Sequence[tuple[str, float]],
+                           stamp: tuple = (0, 0)) -> None:
+        frame = _Frame([(str(name), float(score)) for name, score in results], tuple(stamp),
+                       self._clock())
         with self._lock:
-            self._top_k = [(str(name), float(score)) for name, score in results]
-            self.version += 1
+            shown = self._incoming is not None
+            if shown:
+                self._commit()
+            self._incoming = frame
+        if shown:
+            self._changed()
+
+    def set_bin(self, name: str, score: float, stamp: tuple = (0, 0)) -> None:
+        decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall())
+        with self._lock:
+            self._record(decision)
+            incoming = self._incoming
+            if incoming is not None and _same_or_unknown(incoming.stamp, decision.stamp):
+                self._queued.append(decision)
+                self._commit()  # this frame's decision: shown with its top-k
+            elif incoming is not None or (self._frame is not None and decision.stamp > (0, 0)
+                                          and self._frame.stamp < decision.stamp):
+                self._queued.append(decision)  # its frame's classification is still to come
+            else:
+                self._bin = decision  # the latched decision at start, or one without frames
+                self.version += 1
         self._changed()
 
-    def set_bin(self, name: str, score: float) -> None:
+    def settle(self) -> None:
+        """Show a held-back frame once its bin had time to come (the node calls this often)."""
         with self._lock:
-            self._bin = (str(name), float(score), self._clock())
-            self.version += 1
+            now = self._clock()
+            if self._incoming is not None and now - self._incoming.arrived >= SETTLE_S:
+                self._commit()
+            elif self._incoming is None and self._queued and \
+                    now - self._queued[0].at >= SILENT_AFTER_S:
+                self._bin = self._queued.pop()  # its frame's classification never came
+                self._queued.clear()
+                self.version += 1
+            else:
+                return
         self._changed()
+
+    def _commit(self) -> None:
+        """Show the incoming frame with the decision in force at it (the lock is held)."""
+        frame, self._incoming = self._incoming, None
+        while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
+                                or self._queued[0].stamp < frame.stamp):
+            self._bin = self._queued.popleft()
+        self._frame = frame
+        if self._history and self._history[-1]['decision'] is self._bin and \
+                self._history[-1]['class'] is None and frame.top_k:
+            self._history[-1]['class'], self._history[-1]['class_score'] = frame.top_k[0]
+        self.version += 1
+
+    def _record(self, decision: _Decision) -> None:
+        """One confirmed decision: into the history and, unless unknown, the counts."""
+        self._history.append({'decision': decision, 'class': None, 'class_score': None})
+        if decision.name != UNKNOWN:
+            self._counts[decision.name] = self._counts.get(decision.name, 0) + 1
+        self.history_version += 1
+        self.version += 1
+
+    def reset_counts(self) -> dict:
+        with self._lock:
+            self._counts, self._counts_since = {}, self._wall()
+            self.version += 1
+            counts = self._counts_view()
+        self._changed()
+        return counts
 
     def set_diagnostics(self, level: int, message: str, values: dict) -> None:
         with self._lock:
             self._diagnostics = (int(level), str(message), dict(values))
-            self._diagnostics_at = self._clock()
+            self._diagnostics_at, self._diagnostics_wall = self._clock(), self._wall()
             self.version += 1
         self._changed()
+
+    def set_capture_settings(self, enabled: bool, max_mb: float) -> None:
+        """Keep the classifier's capture_enabled and capture_max_mb parameters, when read."""
+        with self._lock:
+            if self._capture_settings == (bool(enabled), float(max_mb)):
+                return
+            self._capture_settings = (bool(enabled), float(max_mb))
+            self.version += 1
+        self._changed()
+
+    @property
+    def model(self) -> tuple:
+        """(model path, sha256) the classifier last reported; ('', '') before it did."""
+        with self._lock:
+            values = self._diagnostics[2] if self._diagnostics else {}
+            return values.get('model', ''), values.get('model_sha256', '')
 
     def snapshot(self) -> dict:
         now = self._clock()
         with self._lock:
+            frame = self._frame
             return {
                 'classes': list(self._classes),
                 'threshold': self._threshold,
                 'bins': dict(self._bins),
                 'class_bins': dict(self._class_bins),
                 'bins_problem': self._bins_problem,
-                'top_k': [{'class': name, 'score': score, 'bin': self._class_bins.get(name)}
-                          for name, score in self._top_k],
-                'bin': self._bin_view(now),
+                'frame': None if frame is None else {
+                    'stamp': list(frame.stamp),
+                    'top_k': [{'class': name, 'score': score,
+                               'bin': self._class_bins.get(name)}
+                              for name, score in frame.top_k]},
+                'bin': self._bin_view(self._bin, now),
                 'health': self._health_view(now),
+                'capture': self._capture_view(),
+                'counts': self._counts_view(),
+                'history_version': self.history_version,
+                'server_time': self._wall(),
             }
 
-    def _bin_view(self, now: float):
-        if self._bin is None:
-            return None
-        name, score, at = self._bin
+    def history(self) -> list:
+        """Return the last HISTORY_LENGTH decisions, newest first."""
+        now = self._clock()
+        with self._lock:
+            return [dict(self._bin_view(entry['decision'], now), **{
+                'class': entry['class'], 'class_score': entry['class_score'],
+                'stamp': list(entry['decision'].stamp)}) for entry in reversed(self._history)]
+
+    def _style(self, name: str) -> dict:
         style = self._bins.get(name)
         if style is None:
             style = {'label': UNKNOWN_BIN.label if name == UNKNOWN else name,
                      'colour': hex_colour(UNKNOWN_BIN.colour)}
-        return {'name': name, 'score': score, 'age_s': round(now - at, 1), **style}
+        return style
+
+    def _bin_view(self, decision, now: float):
+        if decision is None:
+            return None
+        return {'name': decision.name, 'score': decision.score,
+                'age_s': round(now - decision.at, 1), 'at': decision.wall,
+                **self._style(decision.name)}
+
+    def _counts_view(self) -> dict:
+        return {'since': self._counts_since, 'total': sum(self._counts.values()),
+                'bins': [dict(self._style(name), name=name, count=count)
+                         for name, count in sorted(self._counts.items(),
+                                                   key=lambda item: -item[1])]}
+
+    def _capture_view(self) -> dict:
+        values = self._diagnostics[2] if self._diagnostics else {}
+        numbers = {name: _number(values.get(key)) for name, key in CAPTURE_NUMBERS.items()}
+        enabled, max_mb = self._capture_settings or (None, None)
+        if enabled is None and self._diagnostics:
+            enabled = 'captures_written' in values  # the writer reports only while capturing
+        return {'enabled': enabled, 'max_mb': max_mb, **numbers,
+                'last_failure': values.get('capture_last_failure', '')}
 
     def _health_view(self, now: float) -> dict:
         if self._diagnostics is None:
-            return {'status': 'waiting', 'stalled': False,
+            return {'status': 'waiting', 'stalled': False, 'live_until': None,
                     'message': 'waiting for the classifier (no /diagnostics yet)'}
         level, message, values = self._diagnostics
         numbers = {name: _number(values.get(key)) for name, key in HEALTH_NUMBERS.items()}
         silent_for = now - self._diagnostics_at
+        live_until = None
         if silent_for > SILENT_AFTER_S:
             status = 'silent'
             message = (f'classifier not reporting: no /diagnostics for {silent_for:.0f} s '
                        f'(last: {message})')
+            live_until = self._diagnostics_wall
         else:
             status = 'ok' if level < WARN else 'stalled' if 'stalled' in message else 'warn'
+            if status == 'stalled':
+                live_until = self._diagnostics_wall - (
+                    _number(values.get('seconds_since_last_frame')) or 0.0)
         return {'status': status, 'stalled': status == 'stalled', 'message': message,
-                'backend': values.get('backend', ''), **numbers}
+                'live_until': live_until, 'backend': values.get('backend', ''),
+                'model_sha256': values.get('model_sha256', ''), **numbers}
 
 
 def _number(text):

@@ -1,14 +1,16 @@
 // Copyright 2026 The waste_classifier_ros Authors. SPDX-License-Identifier: Apache-2.0
-// The station page: one WebSocket for state (JSON) and live frames (JPEG), fetch() for review.
+// The station page: the WebSocket (common.js) for state and live frames, fetch() for the rest.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
 const tokenKey = 'station-token';
 let state = { classes: [], bins: {}, class_bins: {} };
 let review = null;
 let busy = false;
+let canLabel = true;
 let frames = 0;
 let shownUrl = null;
+let historyVersion = -1;
+let modelKey = '';
 
 (function takeToken() {
   const url = new URL(window.location.href);
@@ -20,35 +22,24 @@ let shownUrl = null;
   }
 })();
 
-function setText(id, text) { $(id).textContent = text; }
-function percent(score) { return (100 * score).toFixed(1) + '%'; }
 function number(value, digits) { return value === null || value === undefined ? '–' : value.toFixed(digits); }
-function darkText(hex) {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return 0.299 * r + 0.587 * g + 0.114 * b > 150;
-}
 function binColour(className) {
   const bin = state.bins[state.class_bins[className]];
   return bin ? bin.colour : '#888888';
 }
-
-// Live view and state ---------------------------------------------------------------------
-function connect() {
-  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(`${scheme}//${window.location.host}/ws`);
-  socket.binaryType = 'blob';
-  socket.onopen = () => { $('connection').dataset.state = 'live'; setText('connection', 'live'); };
-  socket.onmessage = (event) => {
-    if (typeof event.data === 'string') renderState(JSON.parse(event.data));
-    else showFrame(event.data);
-  };
-  socket.onclose = () => {
-    $('connection').dataset.state = 'lost';
-    setText('connection', 'connection lost, retrying…');
-    setTimeout(connect, 1000);
-  };
+function headers(json) {
+  const out = json ? { 'Content-Type': 'application/json' } : {};
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) out['X-Station-Token'] = token;
+  return out;
+}
+function say(text, isError) {
+  const box = $('review-message');
+  box.textContent = text;
+  box.classList.toggle('error', Boolean(isError));
 }
 
+// Live view, bin, classes, health ----------------------------------------------------------
 function showFrame(blob) {
   const url = URL.createObjectURL(blob);
   const live = $('live');
@@ -62,20 +53,26 @@ function showFrame(blob) {
 function renderState(next) {
   const classesChanged = JSON.stringify(next.classes) !== JSON.stringify(state.classes);
   state = next;
+  // The bin and the bars come from one frame: next.frame and next.bin, shown together.
   renderBin(next.bin);
-  renderClasses(next.top_k);
+  renderClasses(next.frame ? next.frame.top_k : []);
   renderHealth(next.health);
-  if (classesChanged) { renderClassButtons(); }
+  renderCapture(next.capture);
+  renderCounts(next.counts);
+  if (classesChanged) renderClassButtons();
+  if (next.history_version !== historyVersion) { historyVersion = next.history_version; loadHistory(); }
+  const key = (next.health && next.health.model_sha256) || '';
+  if (key !== modelKey) { modelKey = key; loadModel(); }
 }
 
 function renderBin(bin) {
   const box = $('bin');
   if (!bin) { box.dataset.bin = ''; setText('bin-label', '–'); setText('bin-score', 'no decision yet'); return; }
   box.dataset.bin = bin.name;
-  box.style.background = bin.colour;
+  box.style.setProperty('--bin-colour', bin.colour);
   box.classList.toggle('dark-text', darkText(bin.colour));
   setText('bin-label', bin.label);
-  setText('bin-score', `${percent(bin.score)} · ${bin.age_s.toFixed(0)} s ago`);
+  setText('bin-score', `${percent(bin.score)} · since ${clock(bin.at)}`);
 }
 
 function renderClasses(topK) {
@@ -104,6 +101,7 @@ function renderHealth(health) {
   const box = $('health');
   box.dataset.status = health.status;
   setText('health-message', health.message);
+  $('health-message').title = health.message;
   setText('h-fps', number(health.fps, 1));
   setText('h-latency', health.latency_p50_ms == null ? '–'
     : `${number(health.latency_p50_ms, 1)} / ${number(health.latency_p95_ms, 1)} ms`);
@@ -116,6 +114,141 @@ function renderHealth(health) {
   stall.dataset.kind = health.status;
   stall.textContent = health.status === 'stalled' ? `⚠ Camera stalled: ${health.message}`
     : health.status === 'silent' ? `⚠ ${health.message}` : '';
+}
+
+function renderLiveness(now) {
+  document.body.dataset.live = String(now.live);
+  const banner = $('not-live');
+  banner.hidden = now.live;
+  banner.textContent = now.live ? '' : `Not live${now.since ? ` since ${clock(now.since)}` : ''}: ${now.why}`;
+  $('bin').dataset.stale = String(!now.live);
+  const connection = $('connection');
+  const connected = now.why.indexOf('no connection') < 0;
+  connection.dataset.state = connected ? 'live' : 'lost';
+  connection.textContent = connected ? 'connected' : 'connection lost, retrying…';
+}
+
+// Shift: counts, capture, model, history -----------------------------------------------------
+function renderCounts(counts) {
+  if (!counts) return;
+  setText('counts-since', `since ${clock(counts.since)} · ${counts.total} in all`);
+  $('counts-list').replaceChildren(...counts.bins.map((bin) => {
+    const item = document.createElement('li');
+    item.dataset.bin = bin.name;
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = bin.colour;
+    const count = document.createElement('strong');
+    count.textContent = String(bin.count);
+    item.append(swatch, `${bin.label} `, count);
+    return item;
+  }));
+}
+
+function renderCapture(capture) {
+  if (!capture) return;
+  const on = capture.enabled;
+  setText('c-enabled', on === null ? '–' : on ? 'on' : 'off');
+  $('capture-status').dataset.enabled = String(on);
+  setText('c-inbox', capture.inbox_mb == null ? '–'
+    : `${number(capture.inbox_mb, 1)} MB of ${capture.max_mb == null ? '?' : number(capture.max_mb, 0)} MB`);
+  setText('c-waiting', review && review.progress ? String(review.progress.pending) : '–');
+  setText('c-written', capture.written == null ? '–'
+    : `${number(capture.written, 0)} / ${number(capture.dropped, 0)}`);
+}
+
+async function captureNow() {
+  const result = $('capture-result');
+  result.textContent = 'asking the classifier…';
+  try {
+    const response = await fetch('/api/capture', { method: 'POST', headers: headers(true), body: '{}' });
+    const body = await response.json();
+    const text = response.ok ? body.message : `refused (${response.status}): ${body.error}`;
+    result.textContent = text;
+    result.classList.toggle('error', !response.ok || !body.success);
+    say(`capture: ${text}`, !response.ok || !body.success);
+    if (response.ok && body.success) setTimeout(loadReview, 1000);
+  } catch (error) { result.textContent = `capture failed: ${error}`; }
+}
+
+async function resetCounts() {
+  const response = await fetch('/api/counts/reset', { method: 'POST', headers: headers(true), body: '{}' });
+  const body = await response.json();
+  if (response.ok) { renderCounts(body); say('counts reset', false); }
+  else say(`reset refused (${response.status}): ${body.error}`, true);
+}
+
+async function loadHistory() {
+  try {
+    const body = await (await fetch('/api/history', { cache: 'no-store' })).json();
+    $('history-list').replaceChildren(...body.history.map((entry) => {
+      const item = document.createElement('li');
+      item.dataset.bin = entry.name;
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = entry.colour;
+      const time = document.createElement('time');
+      time.textContent = clock(entry.at);
+      const what = document.createElement('span');
+      what.textContent = `${entry.label} ${percent(entry.score)}`
+        + (entry.class ? ` · ${entry.class} ${percent(entry.class_score)}` : '');
+      item.append(time, swatch, what);
+      if (entry.thumbnail) {
+        const thumb = document.createElement('img');
+        thumb.src = entry.thumbnail;
+        thumb.alt = `captured frame of the ${entry.label} decision`;
+        thumb.loading = 'lazy';
+        thumb.onerror = () => thumb.remove(); // reviewed meanwhile
+        item.append(thumb);
+      }
+      return item;
+    }));
+  } catch (error) { /* the next state retries */ }
+}
+
+function row(table, cells, header) {
+  const tr = document.createElement('tr');
+  for (const text of cells) {
+    const cell = document.createElement(header ? 'th' : 'td');
+    cell.textContent = text;
+    tr.append(cell);
+  }
+  table.append(tr);
+}
+
+async function loadModel() {
+  let body;
+  try { body = await (await fetch('/api/model', { cache: 'no-store' })).json(); } catch (error) { return; }
+  const info = $('model-info');
+  info.replaceChildren();
+  for (const [term, value] of body.live ? [['sha256', body.live.sha256_short], ['trained', body.live.trained],
+    ['sources', body.live.sources.join(', ') || '–'], ['parent', body.live.parent || 'none']] : [['model', body.problem || '–']]) {
+    const dt = document.createElement('dt'); dt.textContent = term;
+    const dd = document.createElement('dd'); dd.textContent = value;
+    info.append(dt, dd);
+  }
+  const candidate = body.candidate;
+  $('candidate').hidden = !candidate;
+  if (!candidate) return;
+  const table = $('candidate-table');
+  table.replaceChildren();
+  row(table, ['top-1 on', 'live', 'retrained'], true);
+  for (const line of candidate.comparison) row(table, [line.name, percent(line.live), percent(line.new)]);
+  setText('candidate-decision', `${candidate.sha256_short}: ${candidate.wins ? 'wins' : 'does not win'} by the rule (${candidate.decision})`);
+  $('promote').disabled = !candidate.wins;
+  $('promote').dataset.sha256 = candidate.sha256;
+}
+
+async function promote() {
+  const button = $('promote');
+  button.disabled = true;
+  say('promoting: installing the retrained model and asking the classifier to switch…', false);
+  try {
+    const response = await fetch('/api/model/promote', {
+      method: 'POST', headers: headers(true), body: JSON.stringify({ sha256: button.dataset.sha256 }) });
+    const body = await response.json();
+    say(response.ok ? body.message : `promote refused (${response.status}): ${body.error}`, !response.ok);
+  } finally { modelKey = ''; loadModel(); }
 }
 
 // Review inbox -----------------------------------------------------------------------------
@@ -147,12 +280,18 @@ function markSuggested() {
 function renderReview(next) {
   const classesChanged = !review || JSON.stringify(next.classes) !== JSON.stringify(review.classes);
   review = next;
+  if (next.can_label !== undefined && next.can_label !== canLabel) {
+    canLabel = next.can_label;
+    $('view-only').hidden = canLabel;
+    document.body.dataset.viewOnly = String(!canLabel);
+  }
   const problem = next.problem || '';
   $('review-problem').hidden = !problem;
   setText('review-problem', problem);
   const progress = next.progress;
   setText('progress', progress ? `${progress.pending} waiting · ${progress.labelled} labelled · `
     + `${progress.discarded} discarded · ${progress.skipped} skipped` : '');
+  setText('c-waiting', progress ? String(progress.pending) : '–');
   const current = next.current;
   $('review-card').hidden = !current;
   $('review-empty').hidden = Boolean(current) || Boolean(problem);
@@ -163,19 +302,14 @@ function renderReview(next) {
     setText('capture-info', `The model said ${current.predicted} (${percent(current.score)}); `
       + `captured because: ${current.reason || 'unknown'}`);
   }
+  if (next.next_image) new Image().src = next.next_image; // shown without a wait after this one
   if (classesChanged) renderClassButtons(); else markSuggested();
-}
-
-function say(text, isError) {
-  const box = $('review-message');
-  box.textContent = text;
-  box.classList.toggle('error', Boolean(isError));
 }
 
 async function loadReview() {
   if (busy) return;
   try {
-    const response = await fetch('/api/review', { cache: 'no-store' });
+    const response = await fetch('/api/review', { cache: 'no-store', headers: headers(false) });
     const body = await response.json();
     if (!busy) renderReview(body);
   } catch (error) { say(`review unavailable: ${error}`, true); }
@@ -183,14 +317,12 @@ async function loadReview() {
 
 async function post(move, payload) {
   if (busy) return;
+  if (!canLabel) { say(`${move}: view only, labelling needs the token (open the page with ?token=…)`, true); return; }
   busy = true;
   document.querySelectorAll('#review button').forEach((b) => { b.disabled = true; });
   try {
-    const headers = { 'Content-Type': 'application/json' };
-    const token = sessionStorage.getItem(tokenKey);
-    if (token) headers['X-Station-Token'] = token;
     const response = await fetch(`/api/review/${move}`, {
-      method: 'POST', headers, body: JSON.stringify(payload || {}),
+      method: 'POST', headers: headers(true), body: JSON.stringify(payload || {}),
     });
     const body = await response.json();
     if (response.ok) { renderReview(body); say(body.done, false); }
@@ -212,20 +344,28 @@ $('skip').addEventListener('click', () => act('skip'));
 $('discard').addEventListener('click', () => act('discard'));
 $('undo').addEventListener('click', () => post('undo'));
 $('undo-empty').addEventListener('click', () => post('undo'));
+$('capture-now').addEventListener('click', captureNow);
+$('counts-reset').addEventListener('click', resetCounts);
+$('promote').addEventListener('click', promote);
 document.addEventListener('keydown', (event) => {
   if (event.altKey || event.metaKey || (event.ctrlKey && event.key !== 'z')) return;
+  const target = event.target;
+  // Enter and Space on a focused control work that control (keyboard use of every button).
+  if ((event.key === 'Enter' || event.key === ' ') && target.closest && target.closest('button, a, input, select, textarea')) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key; // Shift / Caps Lock
   const classes = (review && review.classes) || [];
-  const index = Number.parseInt(event.key, 10);
+  const index = Number.parseInt(key, 10);
   if (index >= 1 && index <= classes.length) label(classes[index - 1]);
-  else if (event.key === 'Enter' && review && review.current) label(review.current.predicted);
-  else if (event.key === 's' || event.key === ' ') act('skip');
-  else if (event.key === 'd' || event.key === 'Delete') act('discard');
-  else if (event.key === 'u' || (event.ctrlKey && event.key === 'z')) post('undo');
+  else if (key === 'Enter' && review && review.current) label(review.current.predicted);
+  else if (key === 's' || key === ' ') act('skip');
+  else if (key === 'd' || key === 'Delete') act('discard');
+  else if (key === 'u' || (event.ctrlKey && key === 'z')) post('undo');
+  else if (key === 'c') captureNow();
   else return;
   event.preventDefault();
 });
 
-connect();
+station({ frames: true, onState: renderState, onFrame: showFrame, onLiveness: renderLiveness });
 loadReview();
 // New captures arrive while the page is open; a hidden tab does not ask.
 setInterval(() => { if (document.visibilityState === 'visible') loadReview(); }, 5000);

@@ -1,0 +1,113 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The page's model panel: the model in use, a retrained one waiting, and its promotion.
+
+The model in use is the one the classifier reports on /diagnostics (path and sha256); its card
+beside it says when it was trained, on which sources and, for an adapted model, its parent. A
+retrain result is waiting when a folder under `retrain_dir` (training.retrain's output,
+`outputs/retrain/<time>/`) holds a model whose card names the model in use as its parent.
+Promoting it applies the rule and the install of training.retrain, both from
+waste_classifier_ros.promotion: `promote_decision` on the comparison it wrote, `install` into the
+folder of the model in use (retrain's default --install-dir), then `notify_running_node` so the
+classifier switches without a restart. No path of this machine goes to the page.
+"""
+
+import datetime
+import json
+from pathlib import Path
+
+from waste_classifier_ros import promotion
+from waste_classifier_ros.model_card import ModelCardError, read_card
+from waste_classifier_ros.station_web import guard
+
+STATION_SOURCE = 'station'  # training.retrain's name for the station's own photos
+CARD, LABELS, COMPARISON = 'model_card.json', 'labels.txt', 'comparison.json'
+
+
+def _date(path: Path) -> str:
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime)
+    return f'{stamp:%Y-%m-%d %H:%M} (file date)'
+
+
+def card_summary(model: Path, sha256: str) -> dict:
+    """Summarise a model for the page: sha256, when trained, sources, parent."""
+    try:
+        card = read_card(model.with_name(CARD))
+    except ModelCardError:
+        card = {}
+    retrain = card.get('retrain') or {}
+    sources = [s.get('name', '?') for s in (retrain.get('data') or {}).get('sources', [])] or \
+        [s.get('name', '?') for s in card.get('sources', [])]
+    trained = retrain.get('date') or (_date(model) if model.is_file() else 'unknown')
+    return {'sha256': sha256, 'sha256_short': sha256[:12], 'trained': trained,
+            'sources': sources, 'name': model.name,
+            'parent': ((card.get('parent') or {}).get('onnx_sha256') or '')[:12]}
+
+
+class ModelDesk:
+    """Finds a waiting retrain result for the model in use and promotes it by the rule."""
+
+    def __init__(self, retrain_dir: str, classifier: str, max_drop_points: float):
+        self.retrain_dir = Path(retrain_dir).expanduser().resolve() if retrain_dir else None
+        self.classifier = classifier
+        self.max_drop = max_drop_points / 100
+
+    def view(self, model: str, sha256: str) -> dict:
+        if not model:
+            return {'live': None, 'candidate': None,
+                    'problem': 'waiting for the classifier to report its model'}
+        found = self._waiting(sha256)
+        return {'live': card_summary(Path(model), sha256), 'problem': '',
+                'candidate': None if found is None else found[1]}
+
+    def _waiting(self, live_sha256: str):
+        """(folder, view) of the newest retrain result whose parent is the live model."""
+        if self.retrain_dir is None or not self.retrain_dir.is_dir():
+            return None
+        for folder in sorted(self.retrain_dir.iterdir(), reverse=True):
+            try:
+                card = read_card(folder / CARD)
+                report = json.loads((folder / COMPARISON).read_text(encoding='utf-8'))
+            except (ModelCardError, OSError, ValueError):
+                continue
+            sha256 = card.get('onnx_sha256', '')
+            if (card.get('parent') or {}).get('onnx_sha256') != live_sha256 or \
+                    sha256 == live_sha256 or not (folder / card.get('model_file', '')).is_file():
+                continue
+            return folder, self._judge(card, report)
+        return None
+
+    def _judge(self, card: dict, report: dict) -> dict:
+        comparison = report.get('comparison') or {}
+        current = {name: {'top1': row['current']['top1']} for name, row in comparison.items()}
+        new = {name: {'top1': row['new']['top1']} for name, row in comparison.items()}
+        bases = [s.get('name') for s in card['retrain']['data']['sources']
+                 if s.get('name') != STATION_SOURCE]
+        wins, reason = promotion.promote_decision(current, new, bases, self.max_drop)
+        return {'sha256': card['onnx_sha256'], 'sha256_short': card['onnx_sha256'][:12],
+                'date': card['retrain'].get('date', ''), 'wins': wins, 'decision': reason,
+                'comparison': [{'name': name, 'live': current[name]['top1'],
+                                'new': new[name]['top1']} for name in comparison]}
+
+    def promote(self, model: str, live_sha256: str, wanted) -> dict:
+        """Install the waiting model `wanted` (its sha256) when the rule says it wins."""
+        found = self._waiting(live_sha256) if model else None
+        if found is None or not isinstance(wanted, str) or found[1]['sha256'] != wanted:
+            raise guard.PageError(409, 'no such retrained model waiting for the model in use '
+                                       '(promoted or replaced meanwhile?); reload the page')
+        folder, view = found
+        if not view['wins']:
+            raise guard.PageError(409, f'the rule says no: {view["decision"]}')
+        card = read_card(folder / CARD)
+        target = Path(model).parent
+        try:
+            promotion.install([folder / card['model_file'], folder / LABELS, folder / CARD],
+                              target)
+        except OSError as error:
+            raise guard.PageError(409, f'could not install the model: {error.strerror}') from None
+        answer = promotion.notify_running_node(target / card['model_file'],
+                                               node=self.classifier)
+        return {'installed': view['sha256_short'], 'switched': answer.switched,
+                'message': f'installed {view["sha256_short"]} ({view["decision"]}); '
+                           f'{answer}'}

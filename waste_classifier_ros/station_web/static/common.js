@@ -1,0 +1,62 @@
+// Copyright 2026 The waste_classifier_ros Authors. SPDX-License-Identifier: Apache-2.0
+// What the page and the kiosk share: the WebSocket, whether what is shown is live, formatting.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const SILENT_SOCKET_MS = 3500; // the server sends the state at least once a second
+
+function setText(id, text) { $(id).textContent = text; }
+function percent(score) { return (100 * score).toFixed(1) + '%'; }
+function clock(seconds) {
+  const d = new Date(seconds * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+function darkText(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return 0.299 * r + 0.587 * g + 0.114 * b > 150;
+}
+
+// Opens /ws (again after a loss) and reports state, frames and liveness to the callbacks.
+// `liveness` is {live, since (seconds or null), why}: not live while the socket is down or
+// silent, while the classifier is not reporting, while the camera is stalled.
+function station({ frames, onState, onFrame, onLiveness }) {
+  let socket = null;
+  let lastMessage = null; // client seconds
+  let lastState = null;
+  let reported = '';
+
+  function liveness() {
+    const now = Date.now() / 1000;
+    if (!socket || socket.readyState !== WebSocket.OPEN || lastMessage === null
+        || now - lastMessage > SILENT_SOCKET_MS / 1000) {
+      return { live: false, since: lastMessage, why: 'no connection to the station page server, retrying' };
+    }
+    const health = lastState ? lastState.health : { status: 'waiting' };
+    if (health.status === 'silent') return { live: false, since: health.live_until, why: 'the classifier is not reporting' };
+    if (health.status === 'stalled') return { live: false, since: health.live_until, why: 'the camera stalled' };
+    if (health.status === 'waiting') return { live: false, since: null, why: 'waiting for the classifier' };
+    return { live: true, since: null, why: '' };
+  }
+
+  function check() {
+    const now = liveness();
+    const key = JSON.stringify(now);
+    if (key !== reported) { reported = key; onLiveness(now); }
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(`${scheme}//${window.location.host}/ws${frames ? '' : '?frames=0'}`);
+    socket.binaryType = 'blob';
+    socket.onmessage = (event) => {
+      lastMessage = Date.now() / 1000;
+      if (typeof event.data === 'string') { lastState = JSON.parse(event.data); onState(lastState); }
+      else if (onFrame) onFrame(event.data);
+      check();
+    };
+    socket.onclose = () => { check(); setTimeout(connect, 1000); };
+  }
+  connect();
+  setInterval(check, 500);
+  return { liveness };
+}
