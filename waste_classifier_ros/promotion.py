@@ -156,6 +156,7 @@ def notify_running_node(model: Path, labels: Path | None = None, model_card: Pat
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
     from rcl_interfaces.srv import SetParametersAtomically
     import rclpy
+    from rclpy.client import Client
     from rclpy.executors import SingleThreadedExecutor
 
     model = Path(model).resolve()
@@ -174,15 +175,18 @@ def notify_running_node(model: Path, labels: Path | None = None, model_card: Pat
                                         start_parameter_services=False)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(client_node)
-        client = client_node.create_client(SetParametersAtomically,
-                                           f'{node}/set_parameters_atomically')
+        client: Client = client_node.create_client(SetParametersAtomically,
+                                                   f'{node}/set_parameters_atomically')
         if not client.wait_for_service(timeout_sec=timeout):
             return NodeAnswer(node, False, False, f'no answer within {timeout:g} s')
         future = client.call_async(request)
         executor.spin_until_future_complete(future, timeout_sec=reply_timeout)
         if not future.done():
             return NodeAnswer(node, True, False, f'no reply within {reply_timeout:g} s')
-        result = future.result().result
+        response = future.result()
+        if response is None:  # the call failed (service gone) rather than answered
+            return NodeAnswer(node, True, False, 'the parameter service call failed')
+        result = response.result
         return NodeAnswer(node, True, result.successful, result.reason)
     finally:
         rclpy.try_shutdown(context=context)

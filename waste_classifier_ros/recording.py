@@ -164,12 +164,14 @@ def image_topic(path: Path) -> tuple[str, int, float]:
             raise RecordingError(f'{path}: not a readable MCAP file ({error})') from None
     if summary is None:
         raise RecordingError(f'{path}: MCAP file without a summary (recording cut short?)')
+    statistics = summary.statistics
+    if statistics is None:
+        raise RecordingError(f'{path}: MCAP file without statistics (message counts and times)')
     for channel in sorted(summary.channels.values(), key=lambda c: c.id):
         schema = summary.schemas.get(channel.schema_id)
         if schema is not None and schema.name == 'sensor_msgs/msg/Image':
-            count = summary.statistics.channel_message_counts.get(channel.id, 0)
-            seconds = (summary.statistics.message_end_time
-                       - summary.statistics.message_start_time) / 1e9
+            count = statistics.channel_message_counts.get(channel.id, 0)
+            seconds = (statistics.message_end_time - statistics.message_start_time) / 1e9
             return channel.topic, count, seconds
     raise RecordingError(f'{path}: no sensor_msgs/msg/Image topic in this recording')
 

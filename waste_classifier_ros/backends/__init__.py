@@ -36,7 +36,7 @@ __all__ = ['BACKENDS', 'Backend', 'BackendError', 'ModelFiles', 'as_probabilitie
 class ModelFiles:
     model: Path
     labels_path: Path
-    card_path: object
+    card_path: Path | None
     labels: list
     sha256: str
     input_size: int = INPUT_SIZE
@@ -55,12 +55,11 @@ def resolve_model_files(model: str = '', labels: str = '', model_card: str = '')
     names = read_labels(labels_path)
     card_path = Path(model_card) if model_card else model_path.with_name('model_card.json')
     card = {}
-    if model_card or card_path.exists():
+    has_card = bool(model_card) or card_path.exists()
+    if has_card:
         card = read_card(card_path)
         verify(model_path, card, names, card_path)
-    else:
-        card_path = None
-    return ModelFiles(model_path, labels_path, card_path, names, sha256,
+    return ModelFiles(model_path, labels_path, card_path if has_card else None, names, sha256,
                       int(card.get('input_size', INPUT_SIZE)))
 
 
@@ -69,7 +68,7 @@ def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecut
     """Build the backend `kind` names; 'auto' means jetson where it imports, else onnxruntime."""
     if kind not in BACKENDS:
         raise BackendError(f"unknown backend '{kind}' (choose one of {', '.join(BACKENDS)})")
-    backend = None
+    backend: Backend | None = None
     if kind in ('auto', 'jetson'):
         from waste_classifier_ros.backends import jetson
         try:
