@@ -29,3 +29,39 @@ def files_under(root: Path) -> set:
     """Every file below `root`, relative, as posix strings (the review lock left out)."""
     return {p.relative_to(root).as_posix() for p in Path(root).rglob('*')
             if p.is_file() and p.name != '.review.lock'}
+
+
+def write_retrain_result(retrain_dir: Path, live_model: Path, wins: bool = True,
+                         name: str = '2026-12-04_22-00-00') -> Path:
+    """Write what training.retrain leaves in outputs/retrain/<time>/ for a child of live_model.
+
+    The child is live_model with another bias (so another sha256, the same classes); its
+    comparison says it is better on the station's val (or worse, with wins=False) and 0.2
+    points worse on the base source waste7. Returns the folder.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    from waste_classifier_ros.model_card import sha256_file, write_card
+
+    folder = Path(retrain_dir) / name
+    folder.mkdir(parents=True)
+    model = onnx.load(str(live_model))
+    for index, tensor in enumerate(model.graph.initializer):
+        if tensor.name == 'bias':
+            bias = numpy_helper.to_array(tensor) + (0.01 if wins else 0.02)
+            model.graph.initializer[index].CopyFrom(numpy_helper.from_array(bias, 'bias'))
+    child = folder / live_model.name
+    onnx.save(model, str(child))
+    (folder / 'labels.txt').write_bytes(live_model.with_name('labels.txt').read_bytes())
+    classes = json.loads(live_model.with_name('model_card.json').read_text())['classes']
+    write_card(folder / 'model_card.json', {
+        'classes': classes, 'input_size': 224, 'model_file': child.name,
+        'onnx_sha256': sha256_file(child),
+        'parent': {'onnx_sha256': sha256_file(live_model), 'path': str(live_model)},
+        'retrain': {'date': '2026-12-04T22:00:00+00:00',
+                    'data': {'sources': [{'name': 'waste7'}, {'name': 'station'}]}}})
+    comparison = {'station': {'current': {'top1': 0.80}, 'new': {'top1': 0.90 if wins else 0.75}},
+                  'waste7': {'current': {'top1': 0.950}, 'new': {'top1': 0.948}}}
+    (folder / 'comparison.json').write_text(json.dumps({'comparison': comparison}))
+    return folder

@@ -13,16 +13,18 @@ from aiohttp.test_utils import TestClient, TestServer
 import cv2
 import numpy as np
 import pytest
-from station_web_support import files_under, write_capture
-from tiny_model import CLASSES
+from station_web_support import files_under, write_capture, write_retrain_result
+from tiny_model import CLASSES, write_model_dir
 
 from waste_classifier_ros import image_codec
+from waste_classifier_ros.model_card import read_card, sha256_file
 from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.review import ReviewError, ReviewSession, split_for
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, RawFrame, encode_jpeg
+from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import SETTLE_S, SILENT_AFTER_S, StationState
 
 CAPTURE = 'plastic/20261130T101500_000012.jpg'
@@ -158,19 +160,23 @@ def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
     clock.now += 2 * SETTLE_S
     state.settle()
     assert shown() == ('glass', 'glass')
+    state.set_classification([('metal', 0.9)], (6, 0))
+    state.set_classification([('metal', 0.9)], (7, 0))  # shows frame 6 before its bin came
+    state.set_bin('mixed_recycling', 0.9, (6, 0))  # late: shown at once with its frame
+    assert shown() == ('metal', 'mixed_recycling')
     state.set_classification([('paper', 0.9)], (0, 0))  # a camera without stamps: by order
     state.set_bin('paper_recycling', 0.9, (0, 0))
     assert shown() == ('paper', 'paper_recycling')
     history = state.history()
-    assert [entry['name'] for entry in history] == ['paper_recycling', 'glass',
-                                                    'mixed_recycling', 'glass']
-    assert (history[0]['class'], history[2]['class']) == ('paper', 'metal')
+    assert [entry['name'] for entry in history] == ['paper_recycling', 'mixed_recycling',
+                                                    'glass', 'mixed_recycling', 'glass']
+    assert (history[0]['class'], history[3]['class']) == ('paper', 'metal')
     counts = state.snapshot()['counts']
     assert {b['name']: b['count'] for b in counts['bins']} == {
-        'glass': 2, 'mixed_recycling': 1, 'paper_recycling': 1}
+        'glass': 2, 'mixed_recycling': 2, 'paper_recycling': 1}
     state.set_bin('unknown', 0.5, (0, 0))  # no item: unknown is not counted
-    assert state.snapshot()['counts']['total'] == 4
-    assert state.reset_counts()['total'] == 0 and len(state.history()) == 5
+    assert state.snapshot()['counts']['total'] == 5
+    assert state.reset_counts()['total'] == 0 and len(state.history()) == 6
 
 
 def test_state_names_a_bins_file_that_does_not_fit_the_classes():
@@ -369,3 +375,31 @@ def test_the_page_and_waste_review_never_hold_one_inbox_at_once(station):
     assert desk.view()['current']['id'] == CAPTURE  # free again once it closed
     desk.close()
     assert files_under(dataset) == set()
+
+
+def test_a_waiting_retrain_result_is_judged_by_the_rule_and_promoted_by_its_install(tmp_path):
+    live = write_model_dir(tmp_path / 'model')
+    live_sha = sha256_file(live)
+    desk = ModelDesk(str(tmp_path / 'retrain'), '', 1.0)  # '' = no node to tell
+    view = desk.view(str(live), live_sha)
+    assert view['live']['sha256_short'] == live_sha[:12] and view['candidate'] is None
+    losing = write_retrain_result(tmp_path / 'retrain', live, wins=False, name='2026-12-04_21')
+    candidate = desk.view(str(live), live_sha)['candidate']
+    assert (candidate['wins'], candidate['decision']) == (False, 'not better on the station '
+                                                                 '(-5.0 points)')
+    with pytest.raises(guard.PageError, match='the rule says no'):
+        desk.promote(str(live), live_sha, candidate['sha256'])
+    write_retrain_result(tmp_path / 'retrain', live, name='2026-12-04_22')
+    candidate = desk.view(str(live), live_sha)['candidate']  # the newest
+    assert candidate['wins'] and candidate['comparison'] == [
+        {'name': 'station', 'live': 0.80, 'new': 0.90},
+        {'name': 'waste7', 'live': 0.950, 'new': 0.948}]
+    assert str(tmp_path) not in json.dumps(desk.view(str(live), live_sha))
+    with pytest.raises(guard.PageError, match='no such retrained model waiting'):
+        desk.promote(str(live), live_sha, sha256_file(losing / live.name))  # not the one shown
+    answer = desk.promote(str(live), live_sha, candidate['sha256'])
+    assert answer['installed'] == candidate['sha256'][:12] and 'no classifier' in \
+        answer['message']
+    assert sha256_file(live) == candidate['sha256']  # installed over the model in use
+    assert read_card(live.with_name('model_card.json'))['parent']['onnx_sha256'] == live_sha
+    assert desk.view(str(live), sha256_file(live))['candidate'] is None  # nothing waits now

@@ -23,11 +23,12 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
-from station_web_support import files_under, write_capture
+from station_web_support import files_under, write_capture, write_retrain_result
 from std_msgs.msg import Header
-from tiny_model import CLASSES, COLOURS, solid
+from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification
 
+from waste_classifier_ros.model_card import sha256_file
 from waste_classifier_ros.review import split_for
 from waste_classifier_ros.station_web.demo import CHROMIUM, CHROMIUM_ARGS
 
@@ -153,6 +154,13 @@ def expect_not_live(page, why: str) -> None:
     expect(page.get_by_test_id('bin')).to_have_attribute('data-stale', 'true')
     expect(page.get_by_test_id('bin')).to_contain_text('not live')
     expect(page.get_by_test_id('live')).to_have_css('filter', re.compile('grayscale'))
+
+
+def empty_inbox(station) -> None:
+    """Remove the captures other tests of the module left in the station's inbox."""
+    for path in station.inbox.rglob('*'):
+        if path.is_file() and path.name != '.review.lock':
+            path.unlink()
 
 
 def last_bin(received) -> str:
@@ -481,6 +489,7 @@ SAMPLE_TRUTH = '''(ms) => new Promise((resolve) => {
 @pytest.mark.parametrize('viewport', [DESKTOP, PHONE], ids=['desktop', 'phone'])
 def test_frames_of_different_shapes_move_nothing_below_the_live_view(browser, camera, station,
                                                                      viewport):
+    empty_inbox(station)
     write_capture(station.inbox, 'glass', '20261130T101502_000001', score=0.4)
     # square, 4:3, 16:9; four a cycle, so that every third frame (what max_rate shows) varies
     camera.sizes = [(320, 320), (240, 320), (180, 320), (240, 320)]
@@ -523,6 +532,7 @@ def test_bin_and_bars_shown_together_always_come_from_one_frame(browser, camera,
 
 
 def test_capital_keys_work_and_the_result_shows_without_scrolling(browser, station):
+    empty_inbox(station)
     names = ['20261130T101503_000001', '20261130T101503_000002']
     for name in names:
         write_capture(station.inbox, 'plastic', name, score=0.4)
@@ -568,6 +578,7 @@ KEY_TO_SHOWN = '''() => {
 
 
 def test_next_capture_is_shown_within_300_ms_of_the_key(browser, station):
+    empty_inbox(station)
     names = [f'20261130T101504_00000{i}' for i in range(4)]
     for name in names:
         write_capture(station.inbox, 'plastic', name, score=0.4)
@@ -591,3 +602,109 @@ def test_next_capture_is_shown_within_300_ms_of_the_key(browser, station):
                     path.unlink()
     print(f'key press to next capture shown: {", ".join(f"{ms:.0f}" for ms in took)} ms')
     assert max(took) < 300, f'key press to next capture shown took {took} ms'
+
+
+def test_history_counts_and_capture_are_at_hand(browser, camera, station, model):
+    page = browser.new_page(viewport=DESKTOP)
+    counts, history = page.get_by_test_id('counts'), page.get_by_test_id('history')
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
+        page.get_by_role('button', name='Reset counts').click()
+        expect(counts).to_contain_text('0 in all')
+        camera.colours = [COLOURS['glass']] * 3 + [COLOURS['metal']] * 3  # a new item every 0.2 s
+        expect(counts).to_contain_text(re.compile(r'\b([6-9]|\d\d+) in all'))
+        expect(counts.locator('li[data-bin=glass]')).to_be_visible()
+        expect(counts.locator('li[data-bin=mixed_recycling]')).to_be_visible()
+        expect(history.locator('li')).to_have_count(20)  # the last 20 decisions
+        camera.colours = None
+        first = history.locator('li').first
+        expect(first).to_have_text(re.compile(r'^\d\d:\d\d:\d\d.*(Glass|Mixed recycling) '
+                                              r'\d+\.\d% · (glass|metal) \d+\.\d%'))
+        total = page.request.get(station.url + 'api/state').json()['counts']['total']
+        assert total >= 6
+        page.reload()  # the counts are the station's, not the tab's
+        expect(counts).to_contain_text(re.compile(r'in all'))
+        shown = int(re.search(r'(\d+) in all', counts.inner_text()).group(1))
+        assert shown >= total
+
+        capture_status = page.get_by_test_id('capture-status')
+        expect(capture_status).to_have_attribute('data-enabled', 'true')
+        expect(capture_status).to_contain_text(re.compile(r'MB of 500 MB'))
+        page.get_by_test_id('capture-now').click()
+        result = page.locator('#capture-result')
+        expect(result).to_have_text('the next frame will be saved into <path>')
+        expect(page.get_by_test_id('review-message')).to_contain_text('capture:')
+
+        expect(page.get_by_test_id('model')).to_contain_text(sha256_file(model)[:12])
+        expect(page.get_by_test_id('candidate')).to_be_hidden()  # no retrain_dir given
+    finally:
+        camera.colours = None
+        page.close()
+
+
+def test_kiosk_themes_favicon_and_the_keyboard(browser, station):
+    page = browser.new_page(viewport={'width': 800, 'height': 480}, color_scheme='dark')
+    try:
+        page.goto(station.url + 'kiosk')
+        kiosk_bin = page.get_by_test_id('bin')
+        expect(kiosk_bin).not_to_have_attribute('data-bin', '')
+        expect(kiosk_bin).to_have_attribute('data-stale', 'false')
+        expect(kiosk_bin).to_have_attribute('aria-live', 'polite')
+        box = kiosk_bin.bounding_box()
+        assert box['width'] >= 790 and box['height'] >= 470  # the whole screen
+        page.goto(station.url)
+        expect(page.get_by_test_id('bin')).to_have_attribute('aria-live', 'polite')
+        assert page.locator('link[rel=icon]').get_attribute('href') == '/favicon.svg'
+        icon = page.request.get(station.url + 'favicon.svg')
+        assert icon.status == 200 and icon.headers['content-type'].startswith('image/svg+xml')
+        dark = page.evaluate('getComputedStyle(document.body).backgroundColor')
+        page.emulate_media(color_scheme='light')
+        light = page.evaluate('getComputedStyle(document.body).backgroundColor')
+        assert (dark, light) == ('rgb(21, 24, 28)', 'rgb(244, 245, 247)')
+
+        # Every control is reached with Tab and worked with Enter, without a mouse.
+        reached = set()
+        for _ in range(20):
+            page.keyboard.press('Tab')
+            reached.add(page.evaluate('document.activeElement.id || '
+                                      'document.activeElement.textContent.trim()'))
+        assert {'Skip to the review inbox', 'Kiosk view', 'counts-reset',
+                'capture-now'} <= reached, reached
+        page.focus('#capture-now')
+        page.keyboard.press('Enter')
+        expect(page.locator('#capture-result')).to_contain_text('saved into')
+    finally:
+        page.close()
+
+
+def test_promote_installs_a_waiting_retrain_result_and_the_classifier_switches(
+        page, model, camera, tmp_path):
+    model_dir = tmp_path / 'model'
+    live = write_model_dir(model_dir)
+    live_sha = sha256_file(live)
+    result = write_retrain_result(tmp_path / 'retrain', live)
+    child_sha = sha256_file(result / live.name)
+    name = 'waste_classifier_p'
+    with NodeProcess('waste_classifier_ros.classifier_node', name=name,
+                     params={'model': str(live), **CLASSIFIER_PARAMS}) as classifier:
+        classifier.wait_for_output('ready:', timeout=60)
+        station = start_station(tmp_path / 'inbox', tmp_path / 'dataset', classifier=f'/{name}',
+                                retrain_dir=str(tmp_path / 'retrain'))
+        try:
+            page.goto(station.url)
+            panel, candidate = page.get_by_test_id('model'), page.get_by_test_id('candidate')
+            expect(panel).to_contain_text(live_sha[:12])
+            expect(candidate).to_be_visible()
+            expect(candidate).to_contain_text(f'{child_sha[:12]}: wins by the rule')
+            expect(candidate).to_contain_text('station80.0%90.0%')
+            page.get_by_test_id('promote').click()
+            expect(page.get_by_test_id('review-message')).to_contain_text(
+                f'installed {child_sha[:12]}')
+            expect(page.get_by_test_id('review-message')).to_contain_text('switched')
+            assert sha256_file(live) == child_sha  # installed where the model in use lives
+            expect(panel).to_contain_text(child_sha[:12])  # what the classifier reports now
+            expect(candidate).to_be_hidden()
+            assert str(tmp_path) not in page.get_by_test_id('review-message').inner_text()
+        finally:
+            assert station.stop() == 0, station.output

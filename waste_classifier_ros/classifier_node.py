@@ -40,7 +40,7 @@ from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
@@ -110,6 +110,9 @@ PARAMETERS = {
     'roi': (FULL_FRAME, _describe(
         'region of interest [x, y, width, height], normalised to the frame (0..1)')),
     'overlay_show_fps': (True, _describe('write the processed FPS on ~/overlay')),
+    'overlay_jpeg_quality': (80, _describe(
+        'JPEG quality of ~/overlay/compressed (encoded only while someone subscribes to it)',
+        True, **_ints(1, 100))),
     'stall_timeout': (3.0, _describe(
         'seconds without an image before /diagnostics warns that the camera stalled',
         **_floats(0.1, 3600.0))),
@@ -242,6 +245,11 @@ class WasteClassifier(Node):
         self.bin_pub = self.create_publisher(Classification, '~/bin', LATCHED)
         self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
         self._overlay_msg = Image()
+        # ~/overlay/compressed: what rqt_image_view, rviz and Foxglove show as the `compressed`
+        # transport of ~/overlay (publish_overlay_compressed).
+        self.overlay_compressed_pub = self.create_publisher(
+            CompressedImage, '~/overlay/compressed', 1)
+        self._overlay_jpeg_quality = params['overlay_jpeg_quality']
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.capture_policy = CapturePolicy()
         self._capture_inbox = Path(params['capture_inbox'] or Path(
@@ -406,7 +414,8 @@ class WasteClassifier(Node):
         latency = time.monotonic() - received
         if decision is not None:
             self.publish_bin(header, decision, live.bins)
-        overlaid = self.overlay_pub.get_subscription_count() > 0
+        overlaid = (self.overlay_pub.get_subscription_count() > 0
+                    or self.overlay_compressed_pub.get_subscription_count() > 0)
         if overlaid:
             self.publish_overlay(frame, header, best[0], settings, live)
         self.stats.processed(time.monotonic(), latency, overlaid)
@@ -473,7 +482,16 @@ class WasteClassifier(Node):
         annotate(image_codec.to_bgr(frame, out=bgr), live.files.labels[best[0]], best[1],
                  shown.label, shown.colour, fps, settings.roi)
         msg.header = header
-        self.overlay_pub.publish(msg)
+        if self.overlay_pub.get_subscription_count() > 0:
+            self.overlay_pub.publish(msg)
+        self.publish_overlay_compressed(bgr, header)
+
+    def publish_overlay_compressed(self, bgr, header):
+        """Publish the drawn overlay as JPEG on ~/overlay/compressed while someone listens."""
+        if self.overlay_compressed_pub.get_subscription_count() > 0:
+            self.overlay_compressed_pub.publish(CompressedImage(
+                header=header, format='jpeg',
+                data=image_codec.to_jpeg(bgr, self._overlay_jpeg_quality)))
 
     def publish_label_info(self):
         self.label_info_pub.publish(LabelInfo(

@@ -168,6 +168,14 @@ def to_bgr(frame: Frame, out: np.ndarray | None = None) -> np.ndarray:
     return cv2.cvtColor(frame.pixels, _TO_BGR[frame.encoding], dst=out)
 
 
+def to_jpeg(bgr: np.ndarray, quality: int) -> bytes:
+    """Encode a BGR image as JPEG of the given quality (1..100); CodecError if OpenCV cannot."""
+    ok, jpeg = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise CodecError('OpenCV could not encode the frame as JPEG')
+    return jpeg.tobytes()
+
+
 def encode(rgb: np.ndarray, encoding: str, padding: int = 0) -> tuple[int, bytes]:
     """Pack an HxWx3 RGB image as (step, bytes) in the given encoding, rows padded by `padding`."""
     name = canonical_encoding(encoding)

@@ -41,10 +41,7 @@ def encode_jpeg(raw: RawFrame) -> bytes:
     if bgr.shape[1] > MAX_WIDTH:
         height = round(bgr.shape[0] * MAX_WIDTH / bgr.shape[1])
         bgr = cv2.resize(bgr, (MAX_WIDTH, max(1, height)), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise image_codec.CodecError('OpenCV could not encode the frame as JPEG')
-    return jpeg.tobytes()
+    return image_codec.to_jpeg(bgr, JPEG_QUALITY)
 
 
 class FrameHub:

@@ -16,6 +16,7 @@ classifier switches without a restart. No path of this machine goes to the page.
 import datetime
 import json
 from pathlib import Path
+import re
 
 from waste_classifier_ros import promotion
 from waste_classifier_ros.model_card import ModelCardError, read_card
@@ -49,6 +50,7 @@ class ModelDesk:
     """Finds a waiting retrain result for the model in use and promotes it by the rule."""
 
     def __init__(self, retrain_dir: str, classifier: str, max_drop_points: float):
+        """`classifier`: the node told to switch after an install ('' = none)."""
         self.retrain_dir = Path(retrain_dir).expanduser().resolve() if retrain_dir else None
         self.classifier = classifier
         self.max_drop = max_drop_points / 100
@@ -106,8 +108,11 @@ class ModelDesk:
                               target)
         except OSError as error:
             raise guard.PageError(409, f'could not install the model: {error.strerror}') from None
-        answer = promotion.notify_running_node(target / card['model_file'],
-                                               node=self.classifier)
-        return {'installed': view['sha256_short'], 'switched': answer.switched,
-                'message': f'installed {view["sha256_short"]} ({view["decision"]}); '
-                           f'{answer}'}
+        switched, said = False, 'no classifier node to tell; it loads the model when it starts'
+        if self.classifier:
+            answer = promotion.notify_running_node(target / card['model_file'],
+                                                   node=self.classifier)
+            switched, said = answer.switched, re.sub(r'(?<![\w.])/[\w.-]+/\S*', '<path>',
+                                                     str(answer))
+        return {'installed': view['sha256_short'], 'switched': switched,
+                'message': f'installed {view["sha256_short"]} ({view["decision"]}); {said}'}

@@ -31,8 +31,10 @@ from waste_classifier_ros.diagnostics import WARN
 # Without a /diagnostics message for this long the classifier counts as not reporting (gone,
 # hung, or on another ROS domain); it publishes one every diagnostics_period (1 s by default).
 SILENT_AFTER_S = 5.0
-# How long a frame's top-k waits for the bin its frame may have decided (published right after).
-SETTLE_S = 0.05
+# How long a frame's top-k waits for the bin its frame may have decided (published right after;
+# a busy machine can delay its callback by tens of milliseconds). A frame's top-k is shown
+# earlier when the next frame's arrives.
+SETTLE_S = 0.15
 HISTORY_LENGTH = 20
 HEALTH_NUMBERS = {
     'fps': 'processed_fps', 'input_fps': 'input_fps', 'latency_p50_ms': 'latency_p50_ms',
@@ -141,12 +143,15 @@ class StationState:
         decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall())
         with self._lock:
             self._record(decision)
-            incoming = self._incoming
-            if incoming is not None and _same_or_unknown(incoming.stamp, decision.stamp):
+            incoming, frame = self._incoming, self._frame
+            if frame is not None and decision.stamp != (0, 0) and frame.stamp == decision.stamp:
+                self._bin = decision  # late for its frame, which is shown already
+                self.version += 1
+            elif incoming is not None and _same_or_unknown(incoming.stamp, decision.stamp):
                 self._queued.append(decision)
                 self._commit()  # this frame's decision: shown with its top-k
-            elif incoming is not None or (self._frame is not None and decision.stamp > (0, 0)
-                                          and self._frame.stamp < decision.stamp):
+            elif incoming is not None or (frame is not None and decision.stamp != (0, 0)
+                                          and frame.stamp < decision.stamp):
                 self._queued.append(decision)  # its frame's classification is still to come
             else:
                 self._bin = decision  # the latched decision at start, or one without frames
