@@ -35,6 +35,10 @@ _TARGETS = (
     ('flooded 640x480: processed FPS >= 0.7 x raw inference FPS (the faster of the two raw '
      'rows)', 'flood_640x480',
      ('processed_fps',), '>=', None),
+    ('1280x720 at 30 FPS, model sets: longest pause in classifications around a set <= 100 ms',
+     'camera_1280x720_swap', ('swap', 'max_gap_ms'), '<=', 100.0),
+    ('1280x720 at 30 FPS, model sets: resident memory after them vs before <= +10 %',
+     'camera_1280x720_swap', ('swap', 'rss_change_pct'), '<=', 10.0),
 )
 _RSS_LIMIT_MB = 400.0
 _RSS_GROWTH_PCT = 5.0
@@ -154,6 +158,55 @@ def _flood_rows(results: dict) -> list:
             for phase in results['phases'] if phase['rate'] == 'flood']
 
 
+def _swap_lines(results: dict) -> list:
+    phase = _phase(results, 'camera_1280x720_swap')
+    swap = phase.get('swap')
+    if not swap:
+        return ['No swap phase in this run.', '']
+    models = ' and '.join(sorted({f'`{Path(model).parent.name}/{Path(model).name}`'
+                                  for model in swap['models']}))
+    return [
+        f"The swap phase ({phase['size']} at {phase['rate']:g} FPS, measured {phase['date']}) "
+        f"sets the node's `model` parameter {swap['count']} times in its "
+        f"{phase['window_s']:.0f} s window, alternately {models}. Reply: the set sent to its "
+        'reply (load, checks, switch). Pause: the longest interval between two '
+        'classifications from 1 s before a set to 1 s after its reply (33 ms at 30 FPS); '
+        'elsewhere: the same between classifications away from every set, for comparison.',
+        '',
+        *_table(['sets', 'reply ms p50', 'reply ms max', 'longest pause around a set ms',
+                 'longest pause elsewhere ms', 'p99 latency ms', 'node RSS MB before the '
+                 'first set -> end of window'], [[
+                     swap['count'], _fmt(swap['reply_ms']['p50']),
+                     _fmt(swap['reply_ms']['max']), _fmt(swap['max_gap_ms']),
+                     _fmt(swap['max_gap_ms_elsewhere']), _fmt(phase['latency_ms']['p99']),
+                     f"{swap['rss_before_mb']:.0f} -> {swap['rss_after_mb']:.0f} "
+                     f"({swap['rss_change_pct']:+.1f} %)"]]),
+    ]
+
+
+def swap_picture(arrivals, sets, path: Path) -> None:
+    """Plot the interval before each classification over time, model sets shaded."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    start = arrivals[0]
+    figure, axis = plt.subplots(figsize=(10, 3.2))
+    for sent, replied in sets:
+        axis.axvspan((sent - start) / 1e9, (replied - start) / 1e9, color='orange', alpha=0.3,
+                     lw=0)
+    axis.plot((arrivals[1:] - start) / 1e9, (arrivals[1:] - arrivals[:-1]) / 1e6, '.',
+              markersize=3)
+    axis.axhline(100, color='red', lw=0.8, ls='--', label='100 ms')
+    axis.set_xlabel('seconds (shaded: a model set, sent to reply)')
+    axis.set_ylabel('ms since the previous classification')
+    axis.set_title('1280x720 at 30 FPS while the model is set at run time')
+    axis.legend(loc='upper right')
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def _throughput_rows() -> list:
     if not TRAINING_THROUGHPUT.is_file():
         return []
@@ -253,6 +306,9 @@ def markdown(results: dict) -> str:
         '',
         *_table(['phase', 'overlay subscribed', 'processed FPS', 'p50 ms', 'p99 ms',
                  'node CPU ms/frame', 'overlay frames received'], _overlay_rows(results)),
+        '## Model sets under load',
+        '',
+        *_swap_lines(results),
         '## Training',
         '',
         *_training_lines((results.get('training') or []) + _throughput_rows()),

@@ -1,16 +1,20 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-One benchmark run: the raw limits, the node over real DDS in seven phases, the training figures.
+One benchmark run: the raw limits, the node over real DDS in eight phases, the training figures.
 
-    python -m benchmarks.run                     # what `make bench` runs (about five minutes)
+    python -m benchmarks.run                     # what `make bench` runs (about six minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
+    python -m benchmarks.run --only camera_1280x720_swap --merge   # one phase into results.json
 
 Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
 process's collector, starts a publisher process, lets the pipeline warm up, then measures a
 window: frames published and processed with stamps inside it, latency percentiles, the node's CPU
 time (psutil) and resident memory. The whole machine's busy time is recorded too, because other
-work on these shared cores shows up in every figure.
+work on these shared cores shows up in every figure. The swap phase also sets the node's `model`
+parameter (alternately --swap-model and the model under test) at even times in its window and
+records each set's reply time, the longest pause between classifications around it, and the
+node's resident memory before the first set and at the end.
 """
 
 import argparse
@@ -25,10 +29,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import psutil
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 import rclpy
 import yaml
 
@@ -64,6 +71,8 @@ class Phase:
     publisher_nice: int = 0
     # Capture on (capture.py), every frame unsure, one capture per CAPTURE_INTERVAL_S.
     capture: bool = False
+    # Model parameter sets spread over the window (the model goes live without a restart).
+    swaps: int = 0
 
     @property
     def size(self) -> str:
@@ -80,6 +89,7 @@ def phases(args) -> list:
         Phase('camera_1280x720_overlay', 1280, 720, 30.0, args.overlay_seconds, overlay=True),
         Phase('flood_640x480_overlay', 640, 480, 0.0, args.overlay_seconds, overlay=True,
               publisher_nice=19),
+        Phase('camera_1280x720_swap', 1280, 720, 30.0, args.swap_seconds, swaps=args.swaps),
     ]
 
 
@@ -200,6 +210,8 @@ class Bench:
         self.collector = collector
         self.work_dir = work_dir
         self.me = psutil.Process()
+        self.set_parameters = collector.node.create_client(
+            SetParameters, f'/{NODE_NAME}/set_parameters')
 
     def node_command(self, phase: Phase) -> list:
         params = {'num_threads': self.args.num_threads}
@@ -248,6 +260,8 @@ class Bench:
                     return '' if code is None else f'the node exited with code {code}'
 
                 self.collector.wait_for_node(_START_TIMEOUT, alive)
+                if phase.swaps and not self.set_parameters.wait_for_service(_START_TIMEOUT):
+                    raise RuntimeError(f'no {self.set_parameters.srv_name} service')
                 matched_s = time.monotonic() - spawned
                 self.collector.watch_overlay(phase.overlay)
                 self.collector.reset()
@@ -281,9 +295,13 @@ class Bench:
             except subprocess.TimeoutExpired:
                 node.kill()
                 node_exit = node.wait()
+        swaps = figures.pop('swaps')
         figures.update(self._results(figures, np.load(stamps_path)))
+        if swaps:
+            figures['swap'] = self._swap_results(phase, swaps, figures['node_rss_end_mb'])
         figures.update({
             'name': phase.name, 'size': phase.size, 'rate': phase.rate or 'flood',
+            'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             'publisher_nice': phase.publisher_nice,
             'overlay_subscribed': phase.overlay, 'node_rss_ready_mb': rss_ready / 2**20,
             'node_matched_after_s': matched_s, 'first_result_after_s': first_result_s,
@@ -304,9 +322,19 @@ class Bench:
         load_start = os.getloadavg()[0]
         t0 = time.time_ns()
         rss = [node.memory_info().rss]
-        end = time.monotonic() + phase.seconds
+        start = time.monotonic()
+        end = start + phase.seconds
+        # Swap k at the middle of the k-th of `swaps` equal slices of the window; the last one
+        # goes back to the model under test (an even count).
+        due = [start + (k + 0.5) * phase.seconds / phase.swaps for k in range(phase.swaps)]
+        models = [self.args.swap_model, self.args.model or str(share_path(
+            'model', 'waste_classifier.onnx'))]
+        swaps = []
         while (remaining := end - time.monotonic()) > 0:
-            time.sleep(min(1.0, remaining))
+            time.sleep(max(0.0, min(1.0, remaining, *(t - time.monotonic() for t in due[:1]))))
+            if due and time.monotonic() >= due[0]:
+                due.pop(0)
+                swaps.append(self._swap(models[len(swaps) % 2], node.memory_info().rss))
             rss.append(node.memory_info().rss)
         t1 = time.time_ns()
         cpu = {name: _cpu_seconds(process) - cpu_start[name]
@@ -325,7 +353,33 @@ class Bench:
             'node_rss_start_mb': rss[0] / 2**20, 'node_rss_end_mb': rss[-1] / 2**20,
             'node_rss_max_mb': max(rss) / 2**20,
             'node_rss_growth_pct': 100.0 * (rss[-1] - rss[0]) / rss[0],
+            'swaps': swaps,
         }
+
+    def _swap_results(self, phase: Phase, swaps: list, rss_end_mb: float) -> dict:
+        """Return the swap figures; save the times behind them and their picture."""
+        stamps, arrivals = self.collector.results()
+        first, last = swaps[0]['sent_ns'] - 2 * 10**9, swaps[-1]['replied_ns'] + 2 * 10**9
+        arrivals = np.sort(arrivals[(arrivals >= first) & (arrivals <= last)])
+        sets = np.array([[swap['sent_ns'], swap['replied_ns']] for swap in swaps])
+        np.savez(self.work_dir / f'{phase.name}.times.npz', arrivals=arrivals, sets=sets)
+        report.swap_picture(arrivals, sets, self.work_dir / f'{phase.name}.png')
+        return swap_figures(swaps, arrivals, rss_end_mb * 2**20)
+
+    def _swap(self, model: str, rss: int) -> dict:
+        """Set the node's model parameter and wait for the reply."""
+        request = SetParameters.Request(parameters=[Parameter(name='model', value=ParameterValue(
+            type=ParameterType.PARAMETER_STRING, string_value=model))])
+        replied = threading.Event()
+        sent = time.time_ns()
+        future = self.set_parameters.call_async(request)
+        future.add_done_callback(lambda _: replied.set())
+        if not replied.wait(_START_TIMEOUT):
+            raise RuntimeError(f'no reply to setting model {model} within {_START_TIMEOUT} s')
+        result = future.result().results[0]
+        if not result.successful:
+            raise RuntimeError(f'the node refused model {model}: {result.reason}')
+        return {'model': model, 'sent_ns': sent, 'replied_ns': time.time_ns(), 'rss': rss}
 
     def _results(self, figures: dict, published_stamps: np.ndarray) -> dict:
         t0, t1 = figures.pop('window')
@@ -352,6 +406,34 @@ class Bench:
         }
 
 
+def swap_figures(swaps: list, arrivals: np.ndarray, rss_end: float) -> dict:
+    """Reply times, the longest pause in classifications around each set, memory after them.
+
+    Around a set means from 1 s before it was sent to 1 s after its reply (ns clock).
+    """
+    gaps, around = [], np.zeros(len(arrivals), bool)
+    for swap in swaps:
+        close = (arrivals >= swap['sent_ns'] - 10**9) & (arrivals <= swap['replied_ns'] + 10**9)
+        near = arrivals[close]
+        around |= close
+        gaps.append(float(np.diff(near).max()) / 1e6 if len(near) > 1 else None)
+    # Pauses between two classifications neither of which is near a set: the machine's own.
+    elsewhere = np.diff(arrivals)[~(around[1:] | around[:-1])]
+    rss_before = swaps[0]['rss']
+    return {
+        'count': len(swaps),
+        'reply_ms': percentiles(np.array([(s['replied_ns'] - s['sent_ns']) / 1e6
+                                          for s in swaps])),
+        'max_gap_ms_per_swap': gaps,
+        'max_gap_ms': None if None in gaps else max(gaps),
+        'max_gap_ms_elsewhere': float(elsewhere.max()) / 1e6 if len(elsewhere) else None,
+        'rss_mb_at_each_set': [s['rss'] / 2**20 for s in swaps],
+        'rss_before_mb': rss_before / 2**20, 'rss_after_mb': rss_end / 2**20,
+        'rss_change_pct': 100.0 * (rss_end - rss_before) / rss_before,
+        'models': [s['model'] for s in swaps],
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--seconds', type=float, default=60.0,
@@ -362,8 +444,20 @@ def main(argv=None):
                         help='seconds of frames before each window opens')
     parser.add_argument('--raw-seconds', type=float, default=15.0,
                         help='seconds of raw inference (preprocessing: a fifth of it per size)')
+    parser.add_argument('--swap-seconds', type=float, default=30.0,
+                        help='measured window of the swap phase')
+    parser.add_argument('--swaps', type=int, default=10,
+                        help='model parameter sets in the swap phase (even: it ends on --model)')
+    permissive = share_path('model', 'permissive', 'waste_classifier.onnx')
+    parser.add_argument('--swap-model', default=str(permissive),
+                        help='the model the swap phase alternates with (default: the shipped '
+                        'permissive model)')
     parser.add_argument('--only', nargs='+', metavar='PHASE',
                         help='run only these node phases (for profiling and A/B runs)')
+    parser.add_argument('--merge', action='store_true',
+                        help='with --only: put the measured phases into the existing --json '
+                        'results (replacing those of the same name, keeping its raw and '
+                        'training figures) and rewrite the report from them')
     parser.add_argument('--node-module', default=NODE_MODULE,
                         help='the node to measure, run as python -m (to compare a variant)')
     parser.add_argument('--model', default='', help="ONNX model ('' = the shipped model)")
@@ -384,6 +478,8 @@ def main(argv=None):
     parser.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results.json'))
     parser.add_argument('--work-dir', default=str(ROOT / 'bench_output'))
     args = parser.parse_args(argv)
+    if args.merge and not args.only:
+        parser.error('--merge measures only the phases --only names')
     if args.num_threads is None:
         args.num_threads = int(params_file_values(args.params_file).get('num_threads', 0))
     files = resolve_model_files(args.model, args.labels, args.model_card)
@@ -391,6 +487,16 @@ def main(argv=None):
     work_dir.mkdir(parents=True, exist_ok=True)
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    if args.merge:
+        # One or more phases measured again into an earlier full run: its other figures stay.
+        results = json.loads(Path(args.json).read_text(encoding='utf-8'))
+        measured = {phase['name']: phase for phase in node_phases(args, work_dir)}
+        order = [phase.name for phase in phases(args)]
+        results['phases'] = sorted(
+            [phase for phase in results['phases'] if phase['name'] not in measured]
+            + list(measured.values()), key=lambda phase: order.index(phase['name']))
+        write_results(args, results)
+        return
     results = {
         'date': started.isoformat(timespec='seconds'),
         'machine': machine(),
@@ -407,7 +513,16 @@ def main(argv=None):
         'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
                           for width, height in ((640, 480), (1280, 720))],
     }
+    results['phases'] = node_phases(args, work_dir)
+    results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)
+    results['duration_s'] = round(
+        (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
+    results['loadavg_at_end'] = list(os.getloadavg())
+    write_results(args, results)
 
+
+def node_phases(args, work_dir: Path) -> list:
+    """Run the node phases (all, or those --only names) on a local ROS graph of their own."""
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
     context = rclpy.context.Context()
@@ -415,20 +530,18 @@ def main(argv=None):
     collector = Collector(context, NODE_NAME)
     try:
         bench = Bench(args, environ, collector, work_dir)
-        results['phases'] = [bench.run_phase(phase) for phase in phases(args)
-                             if not args.only or phase.name in args.only]
+        return [bench.run_phase(phase) for phase in phases(args)
+                if not args.only or phase.name in args.only]
     finally:
         collector.close()
         context.try_shutdown()
 
-    results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)
-    results['duration_s'] = round(
-        (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
-    results['loadavg_at_end'] = list(os.getloadavg())
+
+def write_results(args, results: dict) -> None:
     results['targets'] = report.check_targets(results)
     Path(args.json).write_text(json.dumps(results, indent=2) + '\n', encoding='utf-8')
     Path(args.report).write_text(report.markdown(results), encoding='utf-8')
-    print(f'[bench] wrote {args.report} and {args.json} in {results["duration_s"]:g} s')
+    print(f'[bench] wrote {args.report} and {args.json}')
     failed = [target['name'] for target in results['targets'] if not target['passed']]
     if failed:
         print(f'[bench] targets missed: {", ".join(failed)}')

@@ -22,9 +22,11 @@ pytestmark = pytest.mark.ros
 
 def test_short_benchmark_writes_report_and_results(tmp_path):
     model = write_model_dir(tmp_path / 'model')
+    swap_model = write_model_dir(tmp_path / 'other_model')
     report, results = tmp_path / 'BENCHMARKS.md', tmp_path / 'results.json'
     command = [sys.executable, '-m', 'benchmarks.run', '--seconds', '2', '--flood-seconds', '2',
-               '--overlay-seconds', '2', '--warmup', '0.5', '--raw-seconds', '0.5',
+               '--overlay-seconds', '2', '--swap-seconds', '2', '--swaps', '2', '--warmup', '0.5',
+               '--raw-seconds', '0.5', '--swap-model', str(swap_model),
                '--model', str(model), '--report', str(report), '--json', str(results),
                '--eval-images', '7', '--work-dir', str(tmp_path / 'work')]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
@@ -36,7 +38,8 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert [item['size'] for item in figures['raw']['preprocessing']] == ['640x480', '1280x720']
     assert [phase['name'] for phase in figures['phases']] == [
         'camera_640x480', 'camera_1280x720', 'camera_1280x720_capture', 'flood_640x480',
-        'flood_640x480_equal_priority', 'camera_1280x720_overlay', 'flood_640x480_overlay']
+        'flood_640x480_equal_priority', 'camera_1280x720_overlay', 'flood_640x480_overlay',
+        'camera_1280x720_swap']
     # The capture phase really captured: JPEGs with their sidecars in the phase's inbox.
     captured = list((tmp_path / 'work' / 'capture_inbox').rglob('*.jpg'))
     assert captured and all(path.with_suffix('.json').is_file() for path in captured)
@@ -52,7 +55,11 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert overlay['camera_1280x720'] == 0
     # Every target was measured, and its verdict is its figure against its limit.
     targets = figures['targets']
-    assert len(targets) == 10, [target['name'] for target in targets]
+    assert len(targets) == 12, [target['name'] for target in targets]
+    # The swap phase set the model twice, back to the model under test, and drew its picture.
+    swap = figures['phases'][-1]['swap']
+    assert swap['count'] == 2 and swap['models'] == [str(swap_model), str(model)]
+    assert (tmp_path / 'work' / 'camera_1280x720_swap.png').stat().st_size > 10_000
     for target in targets:
         assert target['measured'] is not None, target
         comparison, limit = target['target'].split()
@@ -70,6 +77,17 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
         row = next(line for line in text.splitlines()
                    if line.startswith(f"| {phase['name']} | {phase['size']} |"))
         assert f" {phase['processed_fps']:.1f} |" in row, (phase['name'], row)
+
+
+    # One phase measured again into the same results: the others and the raw rows stay.
+    again = [*command[:3], '--only', 'camera_640x480', '--merge', *command[3:]]
+    done = subprocess.run(again, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    merged = json.loads(results.read_text())
+    assert [phase['name'] for phase in merged['phases']] == [
+        phase['name'] for phase in figures['phases']]
+    assert merged['phases'][1:] == figures['phases'][1:] and merged['raw'] == figures['raw']
+    assert merged['phases'][0]['date'] > figures['phases'][0]['date']
 
 
 def _holds(measured: float, comparison: str, limit: float) -> bool:

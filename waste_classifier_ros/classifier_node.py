@@ -21,6 +21,7 @@ once, so the switch falls between two frames.
 import ctypes
 import ctypes.util
 from dataclasses import dataclass, replace
+import functools
 import os
 from pathlib import Path
 import sys
@@ -233,6 +234,7 @@ class WasteClassifier(Node):
         # What a frame is classified with; replaced whole by a model parameter set.
         self.live = load_model(params['model'], params['labels'], params['model_card'],
                                **self._engine)
+        self._serving = self.live  # the model the inference thread used last
         self._incoming = None
         self._loading = False
         self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
@@ -385,6 +387,9 @@ class WasteClassifier(Node):
     def process(self, frame, header, received: float):
         """Classify one frame and publish everything that follows from it."""
         settings, live = self.settings, self.live
+        if live is not self._serving:
+            self._serving = live  # the last reference to the model before: free it, trim
+            _return_freed_memory()
         try:
             probabilities = live.backend.classify_frame(image_codec.crop(frame, settings.roi))
         except Exception as error:  # noqa: BLE001 - one failed frame must not stop the node
@@ -555,11 +560,12 @@ class WasteClassifier(Node):
             self._loading = False
 
     def _switch_model(self):
-        previous, self.live, self._incoming = self.live, self._incoming, None
+        before = self.live.files.sha256
+        # From here the old model is held only by the inference thread, which lets it go.
+        self.live, self._incoming = self._incoming, None
         self.publish_label_info()
         self.get_logger().info(
-            f'model switched: now {self.live.describe()}, before sha256 '
-            f'{previous.files.sha256[:12]}')
+            f'model switched: now {self.live.describe()}, before sha256 {before[:12]}')
 
     def on_parameters_set(self, parameters):
         if self._incoming is not None:
@@ -594,15 +600,29 @@ class WasteClassifier(Node):
             self.recorder.close()
 
 
+@functools.cache
+def _libc():
+    name = ctypes.util.find_library('c')
+    return ctypes.CDLL(name) if name else None
+
+
 def _keep_frame_buffers_mapped():
     # Each received frame lands in fresh multi-megabyte buffers; glibc unmaps (or trims) them
     # when freed, so the next frame faults every page in again: about 2000 page faults and 3 ms
     # of CPU per 720p frame (BENCHMARKS.md, finding 7). Higher thresholds keep them mapped.
-    libc_name = ctypes.util.find_library('c')
-    libc = ctypes.CDLL(libc_name) if libc_name else None
+    libc = _libc()
     if libc is not None and hasattr(libc, 'mallopt'):
         libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
         libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
+
+
+def _return_freed_memory():
+    # With those thresholds glibc keeps what a replaced model's engine freed (about 15 MB a
+    # switch, 243 -> 341 MB after 10 switches in `make bench`'s swap phase); trimming once
+    # after a switch gives it back (BENCHMARKS.md, model sets under load).
+    libc = _libc()
+    if libc is not None and hasattr(libc, 'malloc_trim'):
+        libc.malloc_trim(0)
 
 
 def main(args=None) -> int:
