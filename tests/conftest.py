@@ -7,8 +7,10 @@ The environment is set before any test imports rclpy, so the test process and ev
 starts use localhost-only discovery, this run's own domain id and shared-memory-only Fast DDS.
 """
 
+import os
 from pathlib import Path
 import sys
+import tempfile
 
 import pytest
 
@@ -16,6 +18,9 @@ from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_
 
 ROS_ENVIRON = apply_local_ros_environ()
 clean_stale_shared_memory()
+# What nodes keep under $ROS_HOME by default (logs, capture inbox, TensorRT engine cache) goes
+# to a folder of this run, never into the user's ~/.ros.
+os.environ['ROS_HOME'] = tempfile.mkdtemp(prefix='waste_classifier_ros-tests-ros_home-')
 
 sys.path.insert(0, str(Path(__file__).parent))
 # devenv/link_install.py: what setup.py installs, read the one way make env reads it.

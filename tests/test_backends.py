@@ -33,10 +33,11 @@ def no_jetson(monkeypatch):
 
 
 @pytest.fixture
-def jetson_standin(monkeypatch):
+def jetson_standin(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(STANDINS)
     for name in ('jetson_inference', 'jetson_utils'):
         monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setenv('ROS_HOME', str(tmp_path / 'ros_home'))  # the default engine cache
 
 
 def test_model_files_are_found_beside_the_model(files):
@@ -113,6 +114,43 @@ def test_jetson_load_failures_name_the_files(tmp_path, jetson_standin):
     model.write_text('not a model')
     with pytest.raises(BackendError, match='jetson-inference cannot load it'):
         create_backend('jetson', resolve_model_files(str(model)))
+
+
+def test_a_changed_model_gets_an_engine_of_its_own(tmp_path, jetson_standin):
+    import jetson_inference
+    engines = tmp_path / 'engines'
+    model = write_model_dir(tmp_path / 'model')
+    builds = jetson_inference.imageNet.builds
+    builds.clear()
+
+    def answer_to_glass():
+        backend = create_backend('jetson', resolve_model_files(str(model)), engine_cache=engines)
+        return CLASSES[int(np.argmax(backend.classify(solid(COLOURS['glass']))))]
+
+    first = resolve_model_files(str(model)).sha256
+    assert answer_to_glass() == 'glass' and len(builds) == 1
+    # jetson-inference's own cache file, beside the model's copy in the model's sha256 folder.
+    assert builds[0] == f'{engines / first / model.name}.1.1.8602.GPU.FP16.engine'
+    assert answer_to_glass() == 'glass' and len(builds) == 1  # the engine is reused
+    # The same file name, another model (a retrain installed over it): a new engine.
+    write_model_dir(model.parent, shift=1)
+    assert answer_to_glass() == 'metal' and len(builds) == 2
+    second = resolve_model_files(str(model)).sha256
+    assert (engines / second).is_dir()
+    write_model_dir(model.parent)  # back to the first: its engine is found again
+    assert answer_to_glass() == 'glass' and len(builds) == 2
+    # Only the three most recently used folders stay: the second model's goes.
+    for shift in (2, 3):
+        write_model_dir(model.parent, shift=shift)
+        answer_to_glass()
+    kept = {path.name for path in engines.iterdir()}
+    assert len(kept) == 3 and first in kept and second not in kept
+
+
+def test_the_default_engine_cache_is_under_ros_home(files, jetson_standin, tmp_path):
+    backend = create_backend('jetson', files)
+    assert backend.model_in_cache == (tmp_path / 'ros_home' / 'waste_classifier_engines'
+                                      / files.sha256 / files.model.name)
 
 
 def test_jetson_requested_without_jetson_inference_is_an_error(files, no_jetson):

@@ -371,11 +371,14 @@ def test_sigint_stops_the_node_with_exit_code_0(classifier):
     assert classifier.stop(signal.SIGINT, timeout=10) == 0
 
 
-def test_jetson_backend_through_the_standin_and_sigterm(model, probe):
+def test_jetson_backend_through_the_standin_and_sigterm(model, probe, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).parent / 'standins'), os.environ.get('PYTHONPATH', '')]))
-    with NodeProcess(MODULE, params={'model': str(model), 'backend': 'auto'},
+    with NodeProcess(MODULE, params={'model': str(model), 'backend': 'auto',
+                                     'engine_cache': str(tmp_path)},
                      remaps={'image': CAMERA, '__ns': NAMESPACE}, env=env) as node:
+        # The engine is built for this model's sha256 in the engine cache.
+        node.wait_for_output(f'engine cache to {tmp_path / sha256_file(model)}', timeout=30)
         node.wait_for_output('ready: jetson backend', timeout=30)
         camera = Camera(probe)
         assert names(camera.send(700, solid(COLOURS['organic'], 120, 160), 'bgra8'))[0] == \

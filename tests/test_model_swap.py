@@ -3,8 +3,9 @@
 """
 A model set while the classifier runs, over real DDS with real ONNX Runtime and tiny models.
 
-Model A is tests/tiny_model.py's; model B has the same interface with its classes' colours
-rotated, so a glass-coloured frame tells which of the two classified it (A: glass, B: metal).
+Model A is tests/tiny_model.py's; model B (shift=1) has the same interface with its classes'
+colours shifted, so a glass-coloured frame tells which of the two classified it (A: glass, B:
+metal).
 """
 
 from pathlib import Path
@@ -19,7 +20,7 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from ros_harness import NodeProcess
 from test_classifier_node import CAMERA, LATCHED, PREFIX, Camera, Parameters, names
-from tiny_model import CLASSES, COLOURS, solid
+from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros import promotion
@@ -47,12 +48,6 @@ def variant(source: Path, folder: Path, change=None, classes=CLASSES, card=True)
     return path
 
 
-def rotate_classes(model):
-    weights = next(i for i in model.graph.initializer if i.name == 'weights')
-    weights.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(weights), 1, axis=1),
-                                             'weights'))
-
-
 def add_ballast(megabytes: int):
     """Make the file big (an unused constant), so that loading it takes a while."""
     def change(model):
@@ -75,11 +70,8 @@ def resize_input(model):
 @pytest.fixture(scope='module')
 def models(model, tmp_path_factory):
     root = tmp_path_factory.mktemp('models')
-    a = model
-    found = {'a': a, 'b': variant(a, root / 'b', rotate_classes),
-             'big': variant(a, root / 'big', lambda m: (rotate_classes(m),
-                                                        add_ballast(100)(m)))}
-    return found
+    b = write_model_dir(root / 'b', shift=1)
+    return {'a': model, 'b': b, 'big': variant(b, root / 'big', add_ballast(100))}
 
 
 @pytest.fixture(scope='module')

@@ -194,7 +194,8 @@ def _lines_problem(output, case) -> str:
     if 'Traceback' in output:
         return 'the node crashed with a traceback instead of saying why'
     lines = [line for line in output.splitlines() if line.strip()]
-    stray = [line for line in lines if not line.startswith(SEVERITIES)]
+    # jetson-inference logs on its own ([TRT] lines; the stand-in prints its engine build too).
+    stray = [line for line in lines if not line.startswith((*SEVERITIES, '[TRT]'))]
     if stray:
         return f'the error must be one line, but these lines are not log lines: {stray}'
     fatal = [line for line in lines if line.startswith('[FATAL]')]

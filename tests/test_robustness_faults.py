@@ -56,7 +56,8 @@ def node(tmp_path_factory):
     env['WCR_STANDIN_CLASSIFY_SECONDS'] = str(SLOW_INFERENCE_S)
     process = start_classifier(
         NAME, tiny_model(tmp_path_factory.mktemp('model')), env=env,
-        params={'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1})
+        params={'backend': 'jetson', 'reliable': True, 'diagnostics_period': 0.1,
+                'engine_cache': str(tmp_path_factory.mktemp('engines'))})
     yield process
     process.kill()
 

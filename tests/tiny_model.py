@@ -30,9 +30,15 @@ GREY = (128, 128, 128)
 _GAIN = 2.0
 
 
-def build_model(path, num_classes: int = len(CLASSES), softmax: bool = True) -> Path:
-    """Write the ONNX model; num_classes other than 7 makes a model that disagrees with labels."""
+def build_model(path, num_classes: int = len(CLASSES), softmax: bool = True,
+                shift: int = 0) -> Path:
+    """Write the ONNX model; num_classes other than 7 makes a model that disagrees with labels.
+
+    `shift` gives class i the colour of class i - shift: another model of the same interface,
+    whose answers tell it apart (shift 1 calls a glass-coloured frame metal).
+    """
     corners = [_CORNERS[name] for name in CLASSES]
+    corners = corners[-shift:] + corners[:-shift] if shift else corners
     corners = (corners * 2)[:num_classes]
     weights = (_GAIN * np.asarray(corners, dtype=np.float32)).T
     last = 'logits' if softmax else 'output_0'

@@ -22,7 +22,6 @@ import ctypes
 import ctypes.util
 from dataclasses import dataclass, replace
 import functools
-import os
 from pathlib import Path
 import sys
 import threading
@@ -55,7 +54,7 @@ from waste_classifier_ros.extras import MissingLibraryError
 from waste_classifier_ros.live_model import LiveModel, check_replacement, load_model
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.paths import ros_home, share_path
 from waste_classifier_ros.recording import Recorder, RecordingError
 from waste_classifier_ros.shutdown import spin_node
 
@@ -89,6 +88,9 @@ PARAMETERS = {
         'checked when present')),
     'backend': ('auto', _describe(
         'auto | jetson | onnxruntime; auto = jetson-inference where it imports', True)),
+    'engine_cache': ('', _describe(
+        "jetson backend: folder of TensorRT engines, one subfolder per model sha256; '' = "
+        '$ROS_HOME/waste_classifier_engines (~/.ros/waste_classifier_engines)', True)),
     'execution_providers': (['CPUExecutionProvider'], _describe(
         'ONNX Runtime execution providers in order of preference, e.g. '
         'TensorrtExecutionProvider, CUDAExecutionProvider; unavailable ones are skipped', True)),
@@ -230,7 +232,9 @@ class WasteClassifier(Node):
         self._engine = {'backend': params['backend'],
                         'bins_file': params['bins_file'] or share_path('config', 'bins.yaml'),
                         'execution_providers': params['execution_providers'],
-                        'num_threads': params['num_threads'], 'log': log.info}
+                        'num_threads': params['num_threads'], 'log': log.info,
+                        'engine_cache': Path(params['engine_cache']).expanduser()
+                        if params['engine_cache'] else None}
         # What a frame is classified with; replaced whole by a model parameter set.
         self.live = load_model(params['model'], params['labels'], params['model_card'],
                                **self._engine)
@@ -254,8 +258,7 @@ class WasteClassifier(Node):
         self._overlay_jpeg_quality = params['overlay_jpeg_quality']
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.capture_policy = CapturePolicy()
-        self._capture_inbox = Path(params['capture_inbox'] or Path(
-            os.environ.get('ROS_HOME', Path.home() / '.ros')) / 'waste_inbox')
+        self._capture_inbox = Path(params['capture_inbox'] or ros_home() / 'waste_inbox')
         self._capture_queue_size = params['capture_queue_size']
         self.capture_writer = None
         if self.settings.capture_enabled:

@@ -33,13 +33,14 @@ class LiveModel:
 
 def load_model(model: str, labels: str, model_card: str, backend: str, bins_file: Path,
                execution_providers=('CPUExecutionProvider',), num_threads: int = 0,
-               log=print) -> LiveModel:
+               log=print, engine_cache: Path | None = None) -> LiveModel:
     """Find, check and load a model and its bins ('' = the default files, as at startup).
 
     Raises ModelCardError, BackendError or BinsError naming the file and the problem.
     """
     files = resolve_model_files(model, labels, model_card)
-    engine = create_backend(backend, files, execution_providers, num_threads, log=log)
+    engine = create_backend(backend, files, execution_providers, num_threads, log=log,
+                            engine_cache=engine_cache)
     return LiveModel(files, engine, load_bins(bins_file, files.labels))
 
 

@@ -1,7 +1,8 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Where the package's installed files (config, launch, model) live."""
+"""Where the package's installed files (config, launch, model) live, and ROS's own folder."""
 
+import os
 from pathlib import Path
 
 PACKAGE = 'waste_classifier_ros'
@@ -24,3 +25,8 @@ def share_dir() -> Path:
 
 def share_path(*parts: str) -> Path:
     return share_dir().joinpath(*parts)
+
+
+def ros_home() -> Path:
+    """Return $ROS_HOME, or ~/.ros where it is unset (where ROS 2 keeps logs and state)."""
+    return Path(os.environ.get('ROS_HOME') or Path.home() / '.ros')

@@ -24,7 +24,7 @@ from waste_classifier_ros.model_card import (
     sha256_file,
     verify,
 )
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.paths import ros_home, share_path
 from waste_classifier_ros.preprocessing import INPUT_SIZE
 
 BACKENDS = ('auto', 'jetson', 'onnxruntime')
@@ -64,15 +64,21 @@ def resolve_model_files(model: str = '', labels: str = '', model_card: str = '')
 
 
 def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecutionProvider',),
-                   num_threads: int = 0, log=print) -> Backend:
-    """Build the backend `kind` names; 'auto' means jetson where it imports, else onnxruntime."""
+                   num_threads: int = 0, log=print, engine_cache: Path | None = None) -> Backend:
+    """Build the backend `kind` names; 'auto' means jetson where it imports, else onnxruntime.
+
+    `engine_cache`: the jetson backend's TensorRT engines, one folder per model sha256
+    (default $ROS_HOME/waste_classifier_engines; backends/jetson.py says why).
+    """
     if kind not in BACKENDS:
         raise BackendError(f"unknown backend '{kind}' (choose one of {', '.join(BACKENDS)})")
     backend: Backend | None = None
     if kind in ('auto', 'jetson'):
         from waste_classifier_ros.backends import jetson
         try:
-            backend = jetson.JetsonBackend(files.model, files.labels_path, files.input_size)
+            backend = jetson.JetsonBackend(
+                files.model, files.labels_path, files.input_size, files.sha256,
+                engine_cache or ros_home() / 'waste_classifier_engines')
         except ImportError as error:
             if kind == 'jetson':
                 raise BackendError(f'backend jetson: cannot import jetson-inference ({error})')
