@@ -239,6 +239,7 @@ class WasteClassifier(Node):
         self.live = load_model(params['model'], params['labels'], params['model_card'],
                                **self._engine)
         self._serving = self.live  # the model the inference thread used last
+        self._trim = False  # a replaced model was let go: give its memory back
         self._incoming = None
         self._loading = False
         self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
@@ -391,8 +392,8 @@ class WasteClassifier(Node):
         """Classify one frame and publish everything that follows from it."""
         settings, live = self.settings, self.live
         if live is not self._serving:
-            self._serving = live  # the last reference to the model before: free it, trim
-            _return_freed_memory()
+            self._serving = live  # the last reference to the model before: it is freed
+            self._trim = True
         try:
             probabilities = live.backend.classify_frame(image_codec.crop(frame, settings.roi))
         except Exception as error:  # noqa: BLE001 - one failed frame must not stop the node
@@ -509,6 +510,9 @@ class WasteClassifier(Node):
             threshold=float(self.settings.threshold)))
 
     def on_diagnostics_timer(self):
+        if self._trim:  # here, off the inference thread
+            self._trim = False
+            _return_freed_memory()
         level, message, values = self.stats.report(time.monotonic(),
                                                    self.settings.stall_timeout)
         # Publishers matched on the DDS level by every image reader of this node (the
