@@ -16,18 +16,20 @@ def module_name(path: Path) -> str:
     return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
 
 
-def project_imports(path: Path, modules: set) -> set:
-    """Every project module ``path`` imports, wherever in the file the import statement is."""
+def imported_names(path: Path) -> set:
+    """Every name an import statement of ``path`` names (``from a import b``: a and a.b)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module] + [f'{node.module}.{alias.name}' for alias in node.names]
-        else:
-            continue
-        found.update(name for name in names if name in modules)
+            found.update([node.module, *(f'{node.module}.{alias.name}' for alias in node.names)])
     return found
+
+
+def project_imports(path: Path, modules: set) -> set:
+    """Every project module ``path`` imports, wherever in the file the import statement is."""
+    return imported_names(path) & modules
 
 
 def import_graph() -> dict:
@@ -83,18 +85,8 @@ OPTIONAL_AT_IMPORT = {'mcap', 'aiohttp', 'onnxruntime'}
 
 def every_import(path: Path) -> set:
     """Every module name ``path`` imports, wherever in the file, dotted prefixes included."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module] + [f'{node.module}.{alias.name}' for alias in node.names]
-        else:
-            continue
-        for name in names:
-            parts = name.split('.')
-            found.update('.'.join(parts[:i]) for i in range(1, len(parts) + 1))
-    return found
+    return {'.'.join(name.split('.')[:i]) for name in imported_names(path)
+            for i in range(1, name.count('.') + 2)}
 
 
 def reached_from(roots) -> set:
