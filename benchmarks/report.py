@@ -39,6 +39,10 @@ _TARGETS = (
      'camera_1280x720_swap', ('swap', 'max_gap_ms'), '<=', 100.0),
     ('1280x720 at 30 FPS, model sets: resident memory after them vs before <= +10 %',
      'camera_1280x720_swap', ('swap', 'rss_change_pct'), '<=', 10.0),
+    ('1280x720 at 30 FPS, 5 station pages open: processed FPS >= 29.5', 'camera_1280x720_pages',
+     ('processed_fps',), '>=', 29.5),
+    ('1280x720 at 30 FPS, 5 station pages open: station_web CPU <= 0.15 cores',
+     'camera_1280x720_pages', ('pages', 'station_web_cpu_cores'), '<=', 0.15),
 )
 _RSS_LIMIT_MB = 400.0
 _RSS_GROWTH_PCT = 5.0

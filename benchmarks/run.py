@@ -41,6 +41,7 @@ import yaml
 
 from benchmarks import raw, report
 from benchmarks.collector import Collector
+from benchmarks.pages import Pages
 from benchmarks.publisher import READY
 from waste_classifier_ros.backends import resolve_model_files
 from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
@@ -55,6 +56,7 @@ _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 10.0
 # Four times the default rate limit of automatic captures (capture_min_interval 2 s).
 CAPTURE_INTERVAL_S = 0.5
+PAGES = 5  # station pages open in the pages phase
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Phase:
     publisher_nice: int = 0
     # Capture on (capture.py), every frame unsure, one capture per CAPTURE_INTERVAL_S.
     capture: bool = False
+    # Station pages open (benchmarks.pages): station_web and this many viewers of the overlay.
+    pages: int = 0
     # Model parameter sets spread over the window (the model goes live without a restart).
     swaps: int = 0
 
@@ -90,6 +94,7 @@ def phases(args) -> list:
         Phase('flood_640x480_overlay', 640, 480, 0.0, args.overlay_seconds, overlay=True,
               publisher_nice=19),
         Phase('camera_1280x720_swap', 1280, 720, 30.0, args.swap_seconds, swaps=args.swaps),
+        Phase('camera_1280x720_pages', 1280, 720, 30.0, args.seconds, pages=PAGES),
     ]
 
 
@@ -247,6 +252,8 @@ class Bench:
               f'{", overlay subscribed" if phase.overlay else ""}'
               f'{f", publisher nice {phase.publisher_nice}" if phase.publisher_nice else ""}',
               flush=True)
+        pages = Pages(self.environ, self.work_dir / f'{phase.name}.station_web.log',
+                      phase.pages) if phase.pages else None
         with open(log_path, 'w') as log:
             spawned = time.monotonic()
             node = subprocess.Popen(self.node_command(phase), stdout=log, stderr=subprocess.STDOUT,
@@ -274,7 +281,12 @@ class Bench:
                     raise RuntimeError(f'publisher did not start: {line!r}')
                 self.collector.wait_for_result(_START_TIMEOUT, alive)
                 first_result_s = time.monotonic() - spawned
+                if pages:
+                    pages.start(_START_TIMEOUT)
+                    pages.mark()
                 figures = self._measure(phase, node_ps, psutil.Process(publisher.pid))
+                if pages:
+                    figures['pages'] = dict(pages.figures(), station_web_exit_code=pages.stop())
                 strangers = self.collector.strangers()
                 publisher.send_signal(signal.SIGINT)
                 summary = json.loads(publisher.communicate(timeout=_STOP_TIMEOUT)[0]
@@ -289,6 +301,8 @@ class Bench:
                 raise
             finally:
                 self.collector.watch_overlay(False)
+                if pages:
+                    pages.stop()
             node.send_signal(signal.SIGINT)
             try:
                 node_exit = node.wait(_STOP_TIMEOUT)

@@ -39,7 +39,7 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert [phase['name'] for phase in figures['phases']] == [
         'camera_640x480', 'camera_1280x720', 'camera_1280x720_capture', 'flood_640x480',
         'flood_640x480_equal_priority', 'camera_1280x720_overlay', 'flood_640x480_overlay',
-        'camera_1280x720_swap']
+        'camera_1280x720_swap', 'camera_1280x720_pages']
     # The capture phase really captured: JPEGs with their sidecars in the phase's inbox.
     captured = list((tmp_path / 'work' / 'capture_inbox').rglob('*.jpg'))
     assert captured and all(path.with_suffix('.json').is_file() for path in captured)
@@ -55,11 +55,16 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert overlay['camera_1280x720'] == 0
     # Every target was measured, and its verdict is its figure against its limit.
     targets = figures['targets']
-    assert len(targets) == 12, [target['name'] for target in targets]
+    assert len(targets) == 14, [target['name'] for target in targets]
     # The swap phase set the model twice, back to the model under test, and drew its picture.
-    swap = figures['phases'][-1]['swap']
+    swap = figures['phases'][-2]['swap']
     assert swap['count'] == 2 and swap['models'] == [str(swap_model), str(model)]
     assert (tmp_path / 'work' / 'camera_1280x720_swap.png').stat().st_size > 10_000
+    # The pages phase had station_web and five pages, each fed live frames, and stopped it.
+    pages = figures['phases'][-1]['pages']
+    assert pages['count'] == 5 and len(pages['frames_per_page_fps']) == 5
+    assert min(pages['frames_per_page_fps']) > 0 and pages['station_web_cpu_cores'] > 0
+    assert pages['station_web_exit_code'] == 0
     for target in targets:
         assert target['measured'] is not None, target
         comparison, limit = target['target'].split()

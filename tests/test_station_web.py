@@ -23,7 +23,12 @@ from waste_classifier_ros.review import ReviewError, ReviewSession, split_for
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
-from waste_classifier_ros.station_web.frames import FrameHub, RawFrame, encode_jpeg
+from waste_classifier_ros.station_web.frames import (
+    FrameHub,
+    RawFrame,
+    encode_jpeg,
+    image_from_cdr,
+)
 from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import SETTLE_S, SILENT_AFTER_S, StationState
 
@@ -191,8 +196,8 @@ def test_frames_are_scaled_for_browsers_and_viewers_counted():
     step, data = image_codec.encode(rgb, 'rgb8')
     jpeg = encode_jpeg(RawFrame('rgb8', 1080, 1920, step, data))
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == (540, 960, 3)
-    assert abs(int(decoded[270, 480, 0]) - 200) < 8  # blue, in OpenCV's BGR
+    assert decoded.shape == (360, 640, 3)
+    assert abs(int(decoded[180, 320, 0]) - 200) < 8  # blue, in OpenCV's BGR
     with pytest.raises(image_codec.CodecError):
         encode_jpeg(RawFrame('rgb8', 10, 10, 30, b'short'))
     watching = []
@@ -203,6 +208,24 @@ def test_frames_are_scaled_for_browsers_and_viewers_counted():
     hub.remove_viewer()
     hub.remove_viewer()
     assert watching == [True, False]
+
+
+@pytest.mark.parametrize('frame_id', ['', 'c', 'cam', 'camera_01'])
+@pytest.mark.parametrize('encoding, channels', [('rgb8', 3), ('mono8', 1), ('yuyv', 2)])
+def test_a_serialised_image_is_read_as_rclpy_writes_it(frame_id, encoding, channels):
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import Image
+
+    pixels = np.arange(6 * 10 * channels, dtype=np.uint8).tobytes()
+    msg = Image(height=6, width=10, encoding=encoding, step=10 * channels, data=pixels)
+    msg.header.frame_id, msg.header.stamp.sec = frame_id, 17
+    raw = image_from_cdr(serialize_message(msg))
+    assert (raw.encoding, raw.height, raw.width, raw.step) == (encoding, 6, 10, 10 * channels)
+    assert bytes(raw.data) == pixels
+    with pytest.raises(image_codec.CodecError):
+        image_from_cdr(serialize_message(msg)[:-5])  # cut short
+    with pytest.raises(image_codec.CodecError):
+        image_from_cdr(b'{"not": "cdr"}')
 
 
 @pytest.fixture

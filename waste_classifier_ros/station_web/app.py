@@ -89,6 +89,7 @@ class Live:
             self._frame_arrived.clear()
             sequence, frame = self.frames.newest()
             if frame is None or sequence == seen:
+                self.frames.want()
                 continue
             seen, started = sequence, loop.time()
             try:
@@ -97,11 +98,13 @@ class Live:
                 if str(error) != self._last_problem:  # once per kind of problem, not per frame
                     self._last_problem = str(error)
                     self.log(f'overlay frames not shown: {error}')
+                self.frames.want()
                 continue
             self.jpeg_sequence += 1
             self.encoded += 1
             self.wake()
             await asyncio.sleep(max(0.0, started + self.period - loop.time()))
+            self.frames.want()
 
     def _encode(self, frame) -> bytes:
         return encode_jpeg(self.frames.decode(frame))
@@ -293,8 +296,8 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
 
     async def start_live(app):
         loop = asyncio.get_running_loop()
-        state.add_listener(lambda: _call_soon(loop, live.wake))
-        frames.on_frame = lambda: _call_soon(loop, live.frame_arrived)
+        state.add_listener(_Soon(loop, live.wake))
+        frames.on_frame = _Soon(loop, live.frame_arrived)
         encoder.append(asyncio.create_task(live.encode_forever()))
 
     async def stop_live(app):
@@ -347,12 +350,29 @@ def _http_reason(request, error: web.HTTPException) -> str:
     return detail[:200] if detail and not detail.startswith(f'{error.status}:') else error.reason
 
 
-def _call_soon(loop, callback) -> None:
-    """Run `callback` on `loop` from another thread; nothing once the loop has closed."""
-    try:
-        loop.call_soon_threadsafe(callback)
-    except RuntimeError:
-        pass
+class _Soon:
+    """Calls `callback` on `loop` from another thread; calls while one waits are merged.
+
+    The ROS side reports every frame and every state change (30 a second and more); one wake-up
+    of the event loop serves all that came before it ran. Nothing once the loop has closed.
+    """
+
+    def __init__(self, loop, callback: Callable[[], None]):
+        self._loop, self._callback = loop, callback
+        self._waiting = threading.Event()
+
+    def __call__(self) -> None:
+        if self._waiting.is_set():
+            return
+        self._waiting.set()
+        try:
+            self._loop.call_soon_threadsafe(self._run)
+        except RuntimeError:
+            pass
+
+    def _run(self) -> None:
+        self._waiting.clear()
+        self._callback()
 
 
 class JsonErrorProtocol(web.RequestHandler):

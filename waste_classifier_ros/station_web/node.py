@@ -7,10 +7,10 @@ It listens like any other node to `<classifier>/classification`, `/bin`, `/label
 `/diagnostics`, and to `<classifier>/overlay` only while a browser watches: the classifier draws
 the overlay only for subscribers, so the subscription is created when the first browser connects
 and destroyed when the last one leaves (the web thread asks through a guard condition; the
-executor's thread does it); its frames are taken serialised and only the ones the page shows are
-deserialised. Callbacks only hand plain values to StationState and FrameHub. The page's
-capture button calls the classifier's `~/capture` service; its capture settings are read from
-its parameters now and then.
+executor's thread does it); a frame is taken, serialised, only when the web side is ready to
+encode the next one (frame_intake.Gate). Callbacks only hand plain values to StationState and
+FrameHub. The page's capture button calls the classifier's `~/capture` service; its capture
+settings are read from its parameters now and then.
 
     ros2 run waste_classifier_ros station_web --ros-args -p port:=8080 \
         -p inbox:=/var/station/inbox -p dataset:=/var/station/dataset
@@ -27,18 +27,18 @@ from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.diagnostics import classifier_status_name
 from waste_classifier_ros.extras import MissingLibraryError, require
+from waste_classifier_ros.frame_intake import Gate, keep_frame_buffers_mapped
 from waste_classifier_ros.paths import share_path
 from waste_classifier_ros.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
-from waste_classifier_ros.station_web.frames import FrameHub, RawFrame
+from waste_classifier_ros.station_web.frames import FrameHub, image_from_cdr
 from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import SETTLE_S, StationState
 
@@ -102,7 +102,7 @@ class StationWeb(Node):
         loopback = guard.is_loopback(self.host)
         self.token = params['token'] or ('' if loopback else secrets.token_urlsafe(12))
         self.state = StationState(params['bins_file'] or share_path('config', 'bins.yaml'))
-        self.frames = FrameHub(decode=_raw_frame)
+        self.frames = FrameHub(decode=image_from_cdr)
         self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
@@ -114,11 +114,12 @@ class StationWeb(Node):
                             models=ModelDesk(params['retrain_dir'], classifier,
                                              params['promote_max_drop']))
         self.overlay_topic = f'{classifier}/overlay'
-        # In the order the classifier publishes a frame's messages: when both wait, the
-        # classification is taken first, then its bin (state.py, "one truth per frame").
+        # ~/bin before ~/classification: when a busy executor finds a frame's bin and the next
+        # frame's classification both waiting, the bin is taken first and the frame it decided
+        # is shown with it (state.py matches them by the frames' stamps, "one truth per frame").
+        self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
         self.create_subscription(Classification, f'{classifier}/classification',
                                  self.on_classification, 10)
-        self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
         self.create_timer(SETTLE_S, self.state.settle)
         self._classifier_parameters = AsyncParameterClient(self, classifier)
         self.create_timer(CAPTURE_SETTINGS_PERIOD_S, self.read_capture_settings)
@@ -129,6 +130,11 @@ class StationWeb(Node):
         self._overlay_sub = None
         self._watch_changed = self.create_guard_condition(self.follow_viewers)
         self.frames.on_watching = lambda watching: self._watch_changed.trigger()
+        # The overlay is taken only when the web side wants the next frame (max_rate a second
+        # of the classifier's 30): in between, newer frames replace older ones inside DDS.
+        self._overlay_gate = Gate()
+        self._overlay_wanted = self.create_guard_condition(lambda: None)
+        self.frames.want = self.want_overlay
         self.server = None
 
     def start_web(self) -> int:
@@ -151,14 +157,22 @@ class StationWeb(Node):
     def follow_viewers(self):
         """Subscribe to the overlay while a browser watches, and only then."""
         if self.frames.watching and self._overlay_sub is None:
-            self._overlay_sub = self.create_subscription(Image, self.overlay_topic,
-                                                         self.on_overlay, NEWEST, raw=True)
+            self._overlay_gate.open = True
+            self._overlay_sub = self.create_subscription(
+                Image, self.overlay_topic, self.on_overlay, NEWEST, raw=True,
+                callback_group=self._overlay_gate)
         elif not self.frames.watching and self._overlay_sub is not None:
             self.destroy_subscription(self._overlay_sub)
             self._overlay_sub = None
 
     def on_overlay(self, data: bytes):
-        self.frames.put(data)  # deserialised by the web side, only if it encodes this one
+        self._overlay_gate.open = False  # until the web side wants the next one
+        self.frames.put(data)  # read by the web side (frames.image_from_cdr) when it encodes
+
+    def want_overlay(self):
+        """Take the next overlay frame (called from the web thread)."""
+        self._overlay_gate.open = True
+        self._overlay_wanted.trigger()  # the executor waits without the subscription: wake it
 
     def on_classification(self, msg: Classification):
         self.state.set_classification([(r.class_id, r.score) for r in msg.results],
@@ -218,11 +232,6 @@ class StationWeb(Node):
             self.server.stop()
 
 
-def _raw_frame(data: bytes) -> RawFrame:
-    msg = deserialize_message(data, Image)
-    return RawFrame(msg.encoding, msg.height, msg.width, msg.step, msg.data)
-
-
 class ListenError(Exception):
     """The page's address cannot be listened on (in use, not this machine's, no permission)."""
 
@@ -239,6 +248,7 @@ def listening_station_web() -> StationWeb:
 
 
 def main(args=None) -> int:
+    keep_frame_buffers_mapped()  # the overlay: 2.7 MB at 1280x720, 30 times a second
     # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.shutdown).
     return spin_node(listening_station_web, (ParameterException, ListenError, MissingLibraryError),
                      NODE_NAME, args)
