@@ -71,7 +71,7 @@ def resize_input(model):
 def models(model, tmp_path_factory):
     root = tmp_path_factory.mktemp('models')
     b = write_model_dir(root / 'b', shift=1)
-    return {'a': model, 'b': b, 'big': variant(b, root / 'big', add_ballast(100))}
+    return {'a': model, 'b': b, 'big': variant(b, root / 'big', add_ballast(250))}
 
 
 @pytest.fixture(scope='module')
@@ -152,7 +152,7 @@ def test_classifying_goes_on_while_a_big_model_loads(camera, probe, models):
     assert future.result().results[0].successful, future.result().results[0].reason
     assert finished - started > 0.3, \
         f'the big model loaded in {finished - started:.2f} s: too fast to show anything'
-    # Answers all the time it loaded: no pause longer than a few frames.
+    # Answers all the time it loaded (a node that stopped would answer none until the reply).
     gaps = np.diff([started, *[t for t, _ in arrivals if started < t < finished], finished])
     assert len(gaps) > 3 and gaps.max() < 0.5, (finished - started, gaps)
     assert names(camera.send(150, GLASS))[0] == 'metal'
