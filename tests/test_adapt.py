@@ -157,3 +157,26 @@ def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp
         process.wait(30)
     assert {p.name: p.read_bytes() for p in model.parent.iterdir()} == before
     assert not (tmp_path / 'out' / 'waste_classifier.onnx').exists()
+
+
+def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):
+    from training import learning_curve
+
+    root, base, station_dir = station
+    model = copy_model(tmp_path / 'model')
+    out = tmp_path / 'curve'
+    assert learning_curve.main(['--station', str(station_dir), '--base', f'base={base}',
+                                '--model', str(model), '--scopes', 'head,blocks',
+                                '--counts', '0,6,all', '--out', str(out), '--set', 'epochs=1',
+                                '--set', 'batch_size=8', '--set', 'samples_per_epoch=16',
+                                '--set', 'views=1']) == 0
+    report = json.loads((out / 'curve.json').read_text())
+    assert report['counts'] == [0, 6, 18]
+    for scope in ('head', 'blocks'):
+        curve = report['curves'][scope]
+        assert set(curve) == {'0', '6', '18'}
+        # n = 0 is the model as it is: the same for every scope.
+        assert curve['0']['station']['top1'] == report['curves']['head']['0']['station']['top1']
+        assert curve['18']['station']['top1'] > curve['0']['station']['top1']
+    assert (out / 'curve.png').stat().st_size > 5000
+    assert '| blocks | 18 |' in (out / 'curve.md').read_text()

@@ -45,3 +45,13 @@ def test_photos_are_spread_over_each_class_and_interleaved(tmp_path):
         'Glass_00.jpg', 'Glass_02.jpg', 'Glass_04.jpg', 'Glass_06.jpg'}
     played_classes = [truth[name] for name in sorted(truth)]
     assert played_classes != sorted(played_classes)  # not one class after another
+
+
+def test_a_training_step_runs_as_a_module_call_and_a_failure_names_it(tmp_path):
+    from waste_classifier_ros.flywheel_demo import run_module
+
+    log = tmp_path / 'step.log'
+    run_module('training.learning_curve', ['--help'], log, '5. learning curve')
+    assert 'labelled' in log.read_text()
+    with pytest.raises(DemoError, match=r'3\. retrain: training.retrain failed \(2\)'):
+        run_module('training.retrain', ['--station', str(tmp_path / 'none')], log, '3. retrain')

@@ -34,6 +34,7 @@ The kept model gets a new temperature fitted on the station's val (training.cali
 into its classifier layer, and is exported through training.export.
 """
 
+import copy
 from dataclasses import dataclass, field
 import logging
 import math
@@ -220,6 +221,8 @@ class Settings:
     station_weight: float = 1.0
     balance_power: float = 0.5
     samples_per_epoch: int = 0      # 0: twice the station's training photos, at least 512
+    anchor: float = 0.0             # L2 pull of the trained weights towards the starting ones
+    distill: float = 0.0            # base photos' target: this share the starting network's
     max_drop: float = 0.01
     max_class_drop: float = 0.10
     seed: int = 0
@@ -261,6 +264,7 @@ class Adapter:
         self.model, self.settings, self.classes, self.device = model, settings, classes, device
         self.top = top_of(model, settings.scope, settings.blocks_from)
         self.trunk = Trunk(exported, settings.blocks_from) if settings.scope != 'all' else None
+        self.parent: nn.Module = model  # replaced by a frozen copy when ``all`` distils
         self.model.to(device)
 
     def inputs(self, photos: Photos, views: int, desc: str) -> Optional[torch.Tensor]:
@@ -289,6 +293,22 @@ class Adapter:
         return {name: score(self.logits(photos, cached), photos.labels, self.classes)
                 for name, (photos, cached) in sets.items()}
 
+    @torch.no_grad()
+    def teacher(self, cached: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """Return the starting network's probabilities per cached photo and view.
+
+        For ``all`` (no cache) a frozen copy of the starting network answers per batch instead.
+        """
+        if cached is None:
+            self.parent = copy.deepcopy(self.model).eval()
+            return None
+        set_top_training(self.top, False)
+        size = 4 * self.settings.batch_size
+        return torch.stack([torch.cat([self.top(cached[i:i + size, v].float().to(self.device))
+                                       .float().softmax(1).cpu()
+                                       for i in range(0, len(cached), size)])
+                            for v in range(cached.shape[1])], dim=1)
+
     def fit(self, train: Photos, train_cached: Optional[torch.Tensor],
             source_weights: Sequence[float],
             station_val: Optional[tuple], base_val: dict) -> dict:
@@ -304,6 +324,7 @@ class Adapter:
         for norm in batchnorms(self.top):  # a BatchNorm's weight holds its channel's scale
             norm.weight.requires_grad_(False)
         params = [p for p in self.top.parameters() if p.requires_grad]
+        start = [p.detach().clone() for p in params]
         decay = [p for p in params if p.ndim > 1]
         no_decay = [p for p in params if p.ndim <= 1]
         optimizer = torch.optim.AdamW([{'params': decay, 'weight_decay': s.weight_decay},
@@ -311,8 +332,9 @@ class Adapter:
         total = s.epochs * steps
         augment = transforms.train_augmentation(224, s.augment_strength)
         augment.set_random_seed(s.seed)
-        criterion = nn.CrossEntropyLoss()
         labels = torch.from_numpy(train.labels)
+        is_base = torch.from_numpy(train.source_ids != len(source_weights) - 1)
+        teacher = self.teacher(train_cached) if s.distill else None
 
         start_base = {n: r.metrics for n, r in self.evaluate(base_val).items()}
         start_station = self.evaluate({'station': station_val})['station'] \
@@ -336,13 +358,25 @@ class Adapter:
                 for group in optimizer.param_groups:
                     group['lr'] = lr
                 index = rng.choice(len(train), size=s.batch_size, p=draw)
+                rows = torch.from_numpy(index)
                 if train_cached is None:  # scope all: augmented photos
                     batch = normalised([augment(image=train.images[i])['image'] for i in index])
                 else:
                     view = torch.from_numpy(rng.integers(0, train_cached.shape[1], len(index)))
-                    batch = train_cached[torch.from_numpy(index), view].float()
-                loss = criterion(self.top(batch.to(self.device)),
-                                 labels[torch.from_numpy(index)].to(self.device))
+                    batch = train_cached[rows, view].float()
+                batch = batch.to(self.device)
+                target = nn.functional.one_hot(labels[rows], len(self.classes)).float()
+                if teacher is not None:
+                    with torch.no_grad():
+                        soft = teacher[rows, view] if train_cached is not None else \
+                            self.parent(batch).float().softmax(1).cpu()
+                    mix = s.distill * is_base[rows, None].float()
+                    target = (1 - mix) * target + mix * soft
+                logits = self.top(batch)
+                loss = -(target.to(self.device) * logits.log_softmax(1)).sum(1).mean()
+                if s.anchor:
+                    loss = loss + s.anchor * sum((p - p0).square().sum()
+                                                 for p, p0 in zip(params, start))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

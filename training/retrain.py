@@ -170,7 +170,8 @@ def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight:
     x = torch.from_numpy(features.astype(np.float32))
     y = torch.from_numpy(labels.astype(np.int64))
     p = torch.from_numpy(draw.astype(np.float32))
-    start_w, start_b = torch.from_numpy(weight), torch.from_numpy(bias)
+    start_w = torch.from_numpy(np.array(weight, np.float32))
+    start_b = torch.from_numpy(np.array(bias, np.float32))
     w, b = start_w.clone().requires_grad_(), start_b.clone().requires_grad_()
     optimizer = torch.optim.Adam([w, b], lr=lr)
     for _ in range(steps):

@@ -11,7 +11,7 @@
    `waste-review` and the station page use; a fifth go to the station's held-out val by the
    review's fixed rule.
 3. training.retrain (a module call, `python -m training.retrain`, read back from the JSON it
-   writes) adapts the model (`--scope`, default the last blocks) on the base sources plus the
+   writes) adapts the model (`--scope`, default retrain's) on the base sources plus the
    station's photos and compares the current and the new model, on the station's val, on each
    base source's val and on the style's own held-out photos (RealWaste's val, never played).
 4. It prints the before/after figures and writes a PNG. The new model goes into the demo's own
@@ -69,8 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--per-class', type=int, default=40,
                         help="photos played per class folder of the style's train split")
     parser.add_argument('--rate', type=float, default=8.0, help='photos per second')
-    parser.add_argument('--scope', default='blocks', choices=('head', 'blocks', 'all'),
-                        help="the retrain's scope (training.retrain --scope)")
+    parser.add_argument('--scope', choices=('head', 'blocks', 'all'),
+                        help="the retrain's scope (training.retrain --scope; default its own)")
     parser.add_argument('--min-accuracy', type=float, default=80.0,
                         help="held-out top-1 (%%) the retrained model must reach on the style's "
                         'val')
@@ -238,8 +238,9 @@ def retrain(args, station: Path, style_root: Path, logs: Path) -> dict:
     run_module('training.retrain', [
         '--station', str(station), '--dataset', args.base_dataset, '--model', str(args.model),
         '--out', str(out), '--install-dir', str(args.output / 'model'), '--node', '',
-        '--scope', args.scope, '--eval', f'new_style_heldout={style_root / "val"}:{args.style}',
-        '--png', str(args.output / 'flywheel.png')], logs / 'retrain.log', '3. retrain')
+        '--eval', f'new_style_heldout={style_root / "val"}:{args.style}',
+        '--png', str(args.output / 'flywheel.png'),
+        *(['--scope', args.scope] if args.scope else [])], logs / 'retrain.log', '3. retrain')
     report = json.loads((out / 'comparison.json').read_text(encoding='utf-8'))
     print(f'[flywheel] 3. retrained ({report["scope"]} scope, {report["duration_s"]:.0f} s): '
           f'current vs new model, recall per class\n{report["table"]}')
