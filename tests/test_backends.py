@@ -38,6 +38,10 @@ def jetson_standin(monkeypatch, tmp_path):
     for name in ('jetson_inference', 'jetson_utils'):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setenv('ROS_HOME', str(tmp_path / 'ros_home'))  # the default engine cache
+    yield
+    # Imported stand-ins must not outlive the test: a later 'auto' backend would find them.
+    for name in ('jetson_inference', 'jetson_utils'):
+        sys.modules.pop(name, None)
 
 
 def test_model_files_are_found_beside_the_model(files):
