@@ -67,16 +67,17 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            page = browser.new_page(viewport={'width': 1280, 'height': 800}, color_scheme='dark')
             page.goto(url)
             expect(page.get_by_test_id('live')).not_to_have_attribute(
                 'data-frames', '0', timeout=timeout * 1000)
             expect(page.get_by_test_id('bin')).not_to_have_attribute(
                 'data-bin', re.compile('^(unknown)?$'), timeout=timeout * 1000)
             expect(page.get_by_test_id('classes').locator('.bar-row')).not_to_have_count(0)
+            expect(page.get_by_test_id('not-live')).to_be_hidden(timeout=timeout * 1000)
             if with_capture:
                 expect(page.locator('#review-card')).to_be_visible(timeout=timeout * 1000)
-            page.screenshot(path=str(path), full_page=True)
+            page.screenshot(path=str(path))  # what a 1280x800 screen shows, unscrolled
         except AssertionError as error:
             raise DemoError(f'the page did not come alive for the screenshot: {error}') from None
         finally:

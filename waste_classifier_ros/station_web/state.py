@@ -146,6 +146,7 @@ class StationState:
             incoming, frame = self._incoming, self._frame
             if frame is not None and decision.stamp != (0, 0) and frame.stamp == decision.stamp:
                 self._bin = decision  # late for its frame, which is shown already
+                self._name_class(frame)
                 self.version += 1
             elif incoming is not None and _same_or_unknown(incoming.stamp, decision.stamp):
                 self._queued.append(decision)
@@ -180,10 +181,14 @@ class StationState:
                                 or self._queued[0].stamp < frame.stamp):
             self._bin = self._queued.popleft()
         self._frame = frame
+        self._name_class(frame)
+        self.version += 1
+
+    def _name_class(self, frame: _Frame) -> None:
+        """Give the newest decision the top class of the frame that shows it first."""
         if self._history and self._history[-1]['decision'] is self._bin and \
                 self._history[-1]['class'] is None and frame.top_k:
             self._history[-1]['class'], self._history[-1]['class_score'] = frame.top_k[0]
-        self.version += 1
 
     def _record(self, decision: _Decision) -> None:
         """One confirmed decision: into the history and, unless unknown, the counts."""

@@ -36,6 +36,7 @@ function headers(json) {
 function say(text, isError) {
   const box = $('review-message');
   box.textContent = text;
+  box.classList.remove('idle');
   box.classList.toggle('error', Boolean(isError));
 }
 
