@@ -20,6 +20,7 @@ import asyncio
 import re
 import secrets
 import sys
+import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
@@ -48,7 +49,7 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
 # Best effort and keep last 1: a browser wants the newest frame, never a queue of old ones.
 NEWEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
 CAPTURE_TIMEOUT_S = 3.0
-CAPTURE_SETTINGS_PERIOD_S = 5.0
+CAPTURE_SETTINGS_PERIOD_S = 5.0  # how often the classifier's capture settings are read again
 
 
 def _describe(text, **extra):
@@ -122,7 +123,8 @@ class StationWeb(Node):
                                  self.on_classification, 10)
         self.create_timer(SETTLE_S, self.state.settle)
         self._classifier_parameters = AsyncParameterClient(self, classifier)
-        self.create_timer(CAPTURE_SETTINGS_PERIOD_S, self.read_capture_settings)
+        self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S
+        self.create_timer(1.0, self.read_capture_settings)  # soon after the classifier starts
         self.create_subscription(LabelInfo, f'{classifier}/label_info', self.on_label_info,
                                  LATCHED)
         self._diagnostics_name = classifier_status_name(classifier)
@@ -184,8 +186,11 @@ class StationWeb(Node):
                                (msg.header.stamp.sec, msg.header.stamp.nanosec))
 
     def read_capture_settings(self):
-        if not self._classifier_parameters.services_are_ready():
+        now = time.monotonic()
+        if now - self._capture_settings_read < CAPTURE_SETTINGS_PERIOD_S or \
+                not self._classifier_parameters.services_are_ready():
             return
+        self._capture_settings_read = now
         self._classifier_parameters.get_parameters(
             ['capture_enabled', 'capture_max_mb'], callback=self._on_capture_settings)
 
@@ -194,6 +199,8 @@ class StationWeb(Node):
         values = result.values if result is not None else []
         if len(values) == 2:
             self.state.set_capture_settings(values[0].bool_value, values[1].double_value)
+        else:
+            self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S  # ask again in a second
 
     async def capture_now(self) -> dict:
         """Call the classifier's ~/capture (from the web thread); its answer for the page."""
