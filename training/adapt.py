@@ -1,23 +1,23 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Adapt the deployed network to a station: the last layer, the last blocks or the whole network.
+Adapt the deployed network to a station: the last blocks or the whole network.
 
-training.retrain calls this for ``--scope blocks`` and ``--scope all``. The network is rebuilt
-from the ONNX file (training.onnx_weights), split into a frozen trunk and a trained top:
+training.retrain calls this for ``--scope blocks`` and ``--scope all`` (``--scope head``, the
+last layer alone, is retrain's own). The network is rebuilt from the ONNX file
+(training.onnx_weights) and split into a frozen trunk and a trained top:
 
-==========  ========================================  =======================================
-scope       trained (the top)                         frozen trunk, run once per photo
-==========  ========================================  =======================================
-``head``    the classifier layer                      everything up to the pooled features
-``blocks``  stages ``blocks_from``.. + head conv +    stem and the first ``blocks_from``
-            classifier                                stages
-``all``     every weight but the BatchNorm statistics (none)
-==========  ========================================  =======================================
+==========  ==========================================  ===================================
+scope       trained (the top)                           frozen trunk, run once per photo
+==========  ==========================================  ===================================
+``blocks``  stages ``blocks_from``.. (default 4: 4-6),  stem and the first ``blocks_from``
+            the head convolution, the classifier        stages, in ONNX Runtime
+``all``     every weight but the BatchNorm statistics   (none)
+==========  ==========================================  ===================================
 
 The trunk's outputs are computed once per photo and view (the deployment view plus
-``views - 1`` augmented ones) and the top trains on them, so ``head`` and ``blocks`` cost a
-fraction of a forward pass per step; ``all`` augments every step. The draw is training.sources'
+``views - 1`` augmented ones) and the top trains on them, so a ``blocks`` step costs a
+fraction of a forward pass; ``all`` augments every step. The draw is training.sources'
 class- and source-balanced one over the base sources plus the station. Each epoch scores the
 station's val photos and the base sources' val photos; the kept epoch is the one with the best
 station top-1 among those no base source's val lost more than ``max_drop`` top-1 or
@@ -210,11 +210,11 @@ class Settings:
     """What the top trains with; the defaults are the measured ones (docs/flywheel.md)."""
 
     scope: str = 'blocks'
-    blocks_from: int = 5
+    blocks_from: int = 4
     views: int = 2
     augment_strength: float = 0.6
-    epochs: int = 12
-    patience: int = 3
+    epochs: int = 8
+    patience: int = 2
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4

@@ -270,16 +270,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='photos per step; the station needs at least this many')
     parser.add_argument('--lr', type=float,
                         help='learning rate (default: head 3e-3, blocks 1e-3, all 3e-4)')
-    parser.add_argument('--epochs', type=int, default=12,
+    parser.add_argument('--epochs', type=int, default=8,
                         help='blocks/all: at most this many epochs (early stopping on the '
                         "station's val)")
-    parser.add_argument('--patience', type=int, default=3,
+    parser.add_argument('--patience', type=int, default=2,
                         help='blocks/all: stop after this many epochs without a better '
                         'station top-1')
     parser.add_argument('--samples-per-epoch', type=int, default=0,
                         help="blocks/all: photos drawn per epoch (0 = twice the station's "
                         'training photos, at least 512)')
-    parser.add_argument('--blocks-from', type=int, default=5,
+    parser.add_argument('--blocks-from', type=int, default=4,
                         help='blocks: the first trained stage (EfficientNet-Lite has 0..6)')
     parser.add_argument('--views', type=int, default=2,
                         help='blocks: cached views per photo (1 = the deployment view only, '
