@@ -26,6 +26,8 @@ import link_install
 import pytest
 import yaml
 
+from waste_classifier_ros import classifier_parameters
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = 'waste_classifier_ros'
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
@@ -155,9 +157,10 @@ class Launch:
 def declared_parameters(module) -> set:
     """Names a node of this package declares, read from its source without importing it.
 
-    `module` is the dotted module of its console script. Two forms are recognised:
-    declare_parameter('name', ...) with a literal name, and the keys of a module-level dict
-    literal named ...PARAMETERS that the node declares in a loop.
+    `module` is the dotted module of its console script. Three forms are recognised:
+    declare_parameter('name', ...) with a literal name, the keys of a module-level dict literal
+    named ...PARAMETERS that the node declares in a loop, and a ...PARAMETERS made from a
+    `DECLARED` table of parameters (the classifier's, classifier_parameters.py).
     """
     path = ROOT / f'{module.replace(".", "/")}.py'
     names = set()
@@ -165,9 +168,13 @@ def declared_parameters(module) -> set:
         if (isinstance(node, ast.Call) and getattr(node.func, 'attr', '') == 'declare_parameter'
                 and node.args and isinstance(node.args[0], ast.Constant)):
             names.add(node.args[0].value)
-        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
-                getattr(target, 'id', '').endswith('PARAMETERS') for target in node.targets)):
-            names.update(key.value for key in node.value.keys if isinstance(key, ast.Constant))
+        elif isinstance(node, ast.Assign) and any(
+                getattr(target, 'id', '').endswith('PARAMETERS') for target in node.targets):
+            if isinstance(node.value, ast.Dict):
+                names.update(key.value for key in node.value.keys
+                             if isinstance(key, ast.Constant))
+            elif 'DECLARED' in ast.unparse(node.value):
+                names.update(p.name for p in classifier_parameters.DECLARED)
     assert names, f'found no declared parameters in {path}'
     return names
 

@@ -20,7 +20,6 @@ once, so the switch falls between two frames.
 
 import ctypes
 import ctypes.util
-from dataclasses import dataclass, replace
 import functools
 from pathlib import Path
 import sys
@@ -48,7 +47,14 @@ from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionC
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import BackendError, top_k
 from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError
-from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, Thresholds, make_sidecar
+from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, make_sidecar
+from waste_classifier_ros.classifier_parameters import (
+    DECLARED,
+    MODEL_PARAMETERS,
+    RUNTIME,
+    Parameter,
+    Settings,
+)
 from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.extras import MissingLibraryError
 from waste_classifier_ros.live_model import LiveModel, check_replacement, load_model
@@ -60,96 +66,24 @@ from waste_classifier_ros.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-FULL_FRAME = [0.0, 0.0, 1.0, 1.0]
 
 
-def _describe(text, read_only=False, **extra):
-    return ParameterDescriptor(description=text, read_only=read_only, **extra)
+def descriptor(parameter: Parameter) -> ParameterDescriptor:
+    """Return the ROS descriptor of a declared parameter: description, read-only, range."""
+    extra: dict = {}
+    if parameter.range is not None:
+        low, high = parameter.range
+        if isinstance(parameter.default, float):
+            extra['floating_point_range'] = [FloatingPointRange(
+                from_value=float(low), to_value=float(high))]
+        else:
+            extra['integer_range'] = [IntegerRange(from_value=int(low), to_value=int(high))]
+    return ParameterDescriptor(description=parameter.description,
+                               read_only=parameter.read_only, **extra)
 
 
-def _floats(low, high):
-    return {'floating_point_range': [FloatingPointRange(from_value=low, to_value=high)]}
-
-
-def _ints(low, high):
-    return {'integer_range': [IntegerRange(from_value=low, to_value=high)]}
-
-
-# Every parameter: name -> (default, descriptor). config/classifier.yaml holds the same defaults.
-PARAMETERS = {
-    # Settable at run time: a set loads and checks the new model beside the serving one, then
-    # switches between two frames; a failing check refuses the set with the reason.
-    'model': ('', _describe(
-        "ONNX model file; '' = the shipped model/waste_classifier.onnx. Settable at run time "
-        '(with labels and model_card in the same set when they are not beside it)')),
-    'labels': ('', _describe("labels.txt, one class per line; '' = beside the model")),
-    'model_card': ('', _describe(
-        "model_card.json whose sha256 and classes must match; '' = beside the model, "
-        'checked when present')),
-    'backend': ('auto', _describe(
-        'auto | jetson | onnxruntime; auto = jetson-inference where it imports', True)),
-    'engine_cache': ('', _describe(
-        "jetson backend: folder of TensorRT engines, one subfolder per model sha256; '' = "
-        '$ROS_HOME/waste_classifier_engines (~/.ros/waste_classifier_engines)', True)),
-    'execution_providers': (['CPUExecutionProvider'], _describe(
-        'ONNX Runtime execution providers in order of preference, e.g. '
-        'TensorrtExecutionProvider, CUDAExecutionProvider; unavailable ones are skipped', True)),
-    # One thread: a small model gains little from a second one and pays for waking it
-    # (BENCHMARKS.md, finding 2); a robot needs its other cores.
-    'num_threads': (1, _describe('ONNX Runtime intra-op threads, 0 = one per core', True,
-                                 **_ints(0, 64))),
-    'bins_file': ('', _describe("class -> bin YAML; '' = the shipped config/bins.yaml", True)),
-    'reliable': (False, _describe(
-        'subscribe to image RELIABLE instead of best effort (keep last 1 either way)', True)),
-    'top_k': (3, _describe('classes per ~/classification message, most probable first',
-                           **_ints(1, 1000))),
-    'threshold': (0.5, _describe(
-        'minimum smoothed bin probability for a bin decision; below it the bin is unknown',
-        **_floats(0.0, 1.0))),
-    'smoothing_window': (5, _describe('frames averaged before a bin decision',
-                                      **_ints(1, 1000))),
-    'frames_to_confirm': (3, _describe(
-        'frames in a row the same bin must win before the decision changes', **_ints(1, 1000))),
-    'roi': (FULL_FRAME, _describe(
-        'region of interest [x, y, width, height], normalised to the frame (0..1)')),
-    'overlay_show_fps': (True, _describe('write the processed FPS on ~/overlay')),
-    'overlay_jpeg_quality': (80, _describe(
-        'JPEG quality of ~/overlay/compressed (encoded only while someone subscribes to it)',
-        True, **_ints(1, 100))),
-    'stall_timeout': (3.0, _describe(
-        'seconds without an image before /diagnostics warns that the camera stalled',
-        **_floats(0.1, 3600.0))),
-    'diagnostics_period': (1.0, _describe('seconds between /diagnostics messages',
-                                          **_floats(0.05, 60.0))),
-    # Capture for the data flywheel (capture.py); off by default, README says why.
-    'capture_enabled': (False, _describe(
-        'save frames worth labelling (unsure, bin change, ~/capture) into capture_inbox')),
-    'capture_inbox': ('', _describe(
-        "folder of captures, <inbox>/<predicted class>/; '' = $ROS_HOME/waste_inbox "
-        '(~/.ros/waste_inbox)', True)),
-    'capture_min_score': (0.6, _describe(
-        'capture when the top-1 probability is below this', **_floats(0.0, 1.0))),
-    'capture_min_margin': (0.2, _describe(
-        'capture when top-1 minus top-2 probability is below this', **_floats(0.0, 1.0))),
-    'capture_min_interval': (2.0, _describe(
-        'seconds between automatic captures (a ~/capture request is not limited)',
-        **_floats(0.0, 3600.0))),
-    'capture_max_mb': (500.0, _describe(
-        'inbox size bound in MB; the oldest unreviewed captures are removed to stay below it',
-        **_floats(1.0, 1e6))),
-    'capture_jpeg_quality': (90, _describe('JPEG quality of captures', **_ints(50, 100))),
-    'capture_queue_size': (4, _describe(
-        'captures waiting to be written; when full, captures (never frames) are dropped',
-        True, **_ints(1, 64))),
-    'record_path': ('', _describe(
-        "MCAP file (rosbag2 format) to record the image and ~/classification topics into; "
-        "'' = no recording; an existing file is refused", True)),
-}
-MODEL_PARAMETERS = ('model', 'labels', 'model_card')
-RUNTIME = ('top_k', 'threshold', 'smoothing_window', 'frames_to_confirm', 'roi',
-           'overlay_show_fps', 'stall_timeout', 'diagnostics_period', 'capture_enabled',
-           'capture_min_score', 'capture_min_margin', 'capture_min_interval', 'capture_max_mb',
-           'capture_jpeg_quality')
+# Every parameter: name -> (default, descriptor), from the one declaration (classifier_parameters).
+PARAMETERS = {p.name: (p.default, descriptor(p)) for p in DECLARED}
 
 MODEL_ERRORS = (ModelCardError, BackendError, BinsError)
 STARTUP_ERRORS = (*MODEL_ERRORS, ParameterException, RecordingError)
@@ -177,31 +111,6 @@ class _InferenceGate(CallbackGroup):
         pass
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The runtime-changeable parameters, swapped as a whole so a frame sees one consistent set."""
-
-    top_k: int
-    threshold: float
-    smoothing_window: int
-    frames_to_confirm: int
-    roi: tuple
-    overlay_show_fps: bool
-    stall_timeout: float
-    diagnostics_period: float
-    capture_enabled: bool
-    capture_min_score: float
-    capture_min_margin: float
-    capture_min_interval: float
-    capture_max_mb: float
-    capture_jpeg_quality: int
-
-    @property
-    def capture(self) -> Thresholds:
-        return Thresholds(self.capture_min_score, self.capture_min_margin,
-                          self.capture_min_interval)
-
-
 def roi_problem(roi) -> str:
     """Return why `roi` is not a usable normalised [x, y, w, h], or '' when it is."""
     if len(roi) != 4:
@@ -218,21 +127,44 @@ def roi_problem(roi) -> str:
 class WasteClassifier(Node):
     """Raises a STARTUP_ERRORS exception naming the file or parameter when it cannot run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(NODE_NAME)
+        params = self._declare_parameters()
+        self.settings = Settings.of(params)
+        self.diagnostics_name = classifier_status_name(self.get_fully_qualified_name())
+        self._load_first_model(params)
+        self._create_publishers(params['overlay_jpeg_quality'])
+        self._set_up_capture(params['capture_inbox'], params['capture_queue_size'])
+        image_qos = self._subscribe_to_images(params['reliable'])
+        self.recorder: Recorder | None = None
+        if params['record_path']:
+            self._start_recording(Path(params['record_path']).expanduser(), image_qos)
+        self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
+                                                   self.on_diagnostics_timer)
+        self.add_on_set_parameters_callback(self.on_set_parameters)
+        self.add_post_set_parameters_callback(self.on_parameters_set)
+        self.publish_label_info()
+        self._start_inference_thread()
+        self.get_logger().info(
+            f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
+            f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
+            f'({"reliable" if params["reliable"] else "best effort"})')
+
+    def _declare_parameters(self) -> dict:
+        """Declare every parameter (classifier_parameters) and return their values."""
         params = {name: self.declare_parameter(name, default, descriptor).value
                   for name, (default, descriptor) in PARAMETERS.items()}
         problem = roi_problem(params['roi'])
         if problem:
             raise InvalidParameterValueException('roi', params['roi'], problem)
-        params['roi'] = tuple(params['roi'])
-        self.settings = Settings(**{name: params[name] for name in RUNTIME})
-        self.diagnostics_name = classifier_status_name(self.get_fully_qualified_name())
-        log = self.get_logger()
+        return params
+
+    def _load_first_model(self, params: dict) -> None:
+        """Load the model, its engine and bins; set up what a frame is decided with."""
         self._engine = {'backend': params['backend'],
                         'bins_file': params['bins_file'] or share_path('config', 'bins.yaml'),
                         'execution_providers': params['execution_providers'],
-                        'num_threads': params['num_threads'], 'log': log.info,
+                        'num_threads': params['num_threads'], 'log': self.get_logger().info,
                         'engine_cache': Path(params['engine_cache']).expanduser()
                         if params['engine_cache'] else None}
         # What a frame is classified with; replaced whole by a model parameter set.
@@ -240,13 +172,14 @@ class WasteClassifier(Node):
                                **self._engine)
         self._serving = self.live  # the model the inference thread used last
         self._trim = False  # a replaced model was let go: give its memory back
-        self._incoming = None
+        self._incoming: LiveModel | None = None
         self._loading = False
         self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
                                   self.settings.frames_to_confirm)
         self._decider_settings = self.settings
         self.stats = PipelineStats(time.monotonic())
 
+    def _create_publishers(self, overlay_jpeg_quality: int) -> None:
         self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
         self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', LATCHED)
         self.bin_pub = self.create_publisher(Classification, '~/bin', LATCHED)
@@ -256,19 +189,24 @@ class WasteClassifier(Node):
         # transport of ~/overlay (publish_overlay_compressed).
         self.overlay_compressed_pub = self.create_publisher(
             CompressedImage, '~/overlay/compressed', 1)
-        self._overlay_jpeg_quality = params['overlay_jpeg_quality']
+        self._overlay_jpeg_quality = overlay_jpeg_quality
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+    def _set_up_capture(self, inbox: str, queue_size: int) -> None:
+        """Create the capture policy and ~/capture service; the writer too when capture is on."""
         self.capture_policy = CapturePolicy()
-        self._capture_inbox = Path(params['capture_inbox'] or ros_home() / 'waste_inbox')
-        self._capture_queue_size = params['capture_queue_size']
-        self.capture_writer = None
+        self._capture_inbox = Path(inbox or ros_home() / 'waste_inbox')
+        self._capture_queue_size = queue_size
+        self.capture_writer: CaptureWriter | None = None
         if self.settings.capture_enabled:
             self._start_capture()
         self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
+
+    def _subscribe_to_images(self, reliable: bool) -> QoSProfile:
+        """Subscribe to `image` behind the inference gate; return the QoS it uses."""
         image_qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=1,
-            reliability=(ReliabilityPolicy.RELIABLE if params['reliable']
-                         else ReliabilityPolicy.BEST_EFFORT))
+            reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
         self._gate = _InferenceGate()
         # Triggered when inference becomes free, to wake the executor so that it waits on the
         # image subscription again.
@@ -276,24 +214,14 @@ class WasteClassifier(Node):
         self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos,
                                                   callback_group=self._gate)
         self.image_readers = [self.image_sub]
-        self.recorder = None
-        if params['record_path']:
-            self._start_recording(Path(params['record_path']).expanduser(), image_qos)
-        self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
-                                                   self.on_diagnostics_timer)
-        self.add_on_set_parameters_callback(self.on_set_parameters)
-        self.add_post_set_parameters_callback(self.on_parameters_set)
-        self.publish_label_info()
+        return image_qos
 
-        self._slot = None
+    def _start_inference_thread(self) -> None:
+        self._slot: tuple | None = None  # the frame on_image handed over, not yet taken
         self._slot_changed = threading.Condition()
         self._running = True
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
-        log.info(
-            f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
-            f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
-            f'({"reliable" if params["reliable"] else "best effort"})')
 
     def _start_recording(self, path: Path, image_qos: QoSProfile):
         try:
@@ -321,8 +249,10 @@ class WasteClassifier(Node):
             self._slot = job
             self._slot_changed.notify()
 
-    def on_image_to_record(self, data: bytes):
-        self.recorder.add(self.image_sub.topic_name, data, self.get_clock().now().nanoseconds)
+    def on_image_to_record(self, data: bytes) -> None:
+        if self.recorder is not None:  # always: this subscription exists for the recorder
+            self.recorder.add(self.image_sub.topic_name, data,
+                              self.get_clock().now().nanoseconds)
 
     def _accept(self, msg: Image, info):
         """Count a frame and view it; return (frame, header, arrival time), None if malformed."""
@@ -436,7 +366,8 @@ class WasteClassifier(Node):
         reason = self.capture_policy.reason(
             time.monotonic(), [s for _, s in top_k(probabilities, 2)], bin_changed,
             settings.capture)
-        if reason is None:
+        writer = self.capture_writer
+        if reason is None or writer is None:
             return
         current = self.decider.current
         bin_name = UNKNOWN if current is None or current.index is None else \
@@ -444,8 +375,7 @@ class WasteClassifier(Node):
         sidecar = make_sidecar((header.stamp.sec, header.stamp.nanosec), header.frame_id,
                                live.files.sha256, live.files.labels, probabilities, reason,
                                bin_name, settings.roi, frame)
-        self.capture_writer.submit(frame, sidecar, live.files.labels[best[0][0]],
-                                   settings.capture_jpeg_quality)
+        writer.submit(frame, sidecar, live.files.labels[best[0][0]], settings.capture_jpeg_quality)
 
     def _start_capture(self):
         self.capture_writer = CaptureWriter(
@@ -580,9 +510,7 @@ class WasteClassifier(Node):
         changes = {p.name: p.value for p in parameters if p.name in RUNTIME}
         if not changes:
             return
-        if 'roi' in changes:
-            changes['roi'] = tuple(changes['roi'])
-        self.settings = replace(self.settings, **changes)
+        self.settings = self.settings.changed(**changes)
         if 'threshold' in changes:
             self.publish_label_info()
         if 'diagnostics_period' in changes:
