@@ -180,6 +180,21 @@ def test_file_that_is_not_onnx(tmp_path):
         create_backend('onnxruntime', resolve_model_files(str(model)))
 
 
+def test_one_session_opener_for_files_and_serialised_graphs(files):
+    # training.evaluate and retraining open their sessions with the node's open_session.
+    from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
+
+    batch = np.zeros((2, 3, 224, 224), np.float32)
+    from_file = open_session(files.model)
+    from_bytes = open_session(files.model.read_bytes(), num_threads=1)
+    assert input_size(from_bytes) == 224
+    name = from_file.get_inputs()[0].name
+    np.testing.assert_array_equal(from_file.run(None, {name: batch})[0],
+                                  from_bytes.run(None, {name: batch})[0])
+    with pytest.raises(BackendError, match='the ONNX graph: onnxruntime cannot load it'):
+        open_session(b'not a model')
+
+
 def test_label_count_must_match_model_output(tmp_path):
     model = build_model(tmp_path / 'model.onnx', num_classes=5)
     write_labels(tmp_path / 'labels.txt', CLASSES)

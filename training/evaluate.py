@@ -36,7 +36,7 @@ from training.calibration import expected_calibration_error
 from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix, plot_mistakes
 from training.sources import read_class_map
 from waste_classifier_ros import model_card
-from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
+from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
 
 MISTAKES_SHOWN = 24  # per source in the picture; the JSON lists every mistake
 
@@ -45,16 +45,14 @@ class OnnxClassifier:
     """An exported model in ONNX Runtime; classes from the labels.txt beside it."""
 
     def __init__(self, path, labels=None):
-        import onnxruntime
+        # The node's session (its options and load errors), imported only for an ONNX model.
+        from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 
         path = Path(path)
         self.classes = model_card.read_labels(labels or path.with_name('labels.txt'))
-        self.session = onnxruntime.InferenceSession(str(path),
-                                                    providers=['CPUExecutionProvider'])
+        self.session = open_session(path)
         self.input_name = self.session.get_inputs()[0].name
-        self.input_size = self.session.get_inputs()[0].shape[-1]
-        if not isinstance(self.input_size, int):
-            self.input_size = INPUT_SIZE
+        self.input_size = input_size(self.session)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]
