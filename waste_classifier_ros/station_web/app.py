@@ -62,9 +62,9 @@ class Live:
         self.jpeg, self.jpeg_sequence = b'', 0
         self.encoded = self.sent = 0
         self._frame_arrived = asyncio.Event()
-        self._clients = set()
+        self._clients: set[asyncio.Event] = set()
         self._last_problem = ''
-        self._state_text, self._state_key = '', None
+        self._state_text, self._state_key = '', (-1, -1)
 
     def state_text(self) -> str:
         """Return the state as JSON, encoded once for the browsers that get it in one tick."""
@@ -405,7 +405,8 @@ class WebServer:
     def __init__(self, app: web.Application):
         self._app = app
         self._loop = asyncio.new_event_loop()
-        self._runner = self._listener = None
+        self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name='station_web',
                                         daemon=True)
 
@@ -416,24 +417,25 @@ class WebServer:
             timeout)
 
     async def _start(self, host, port) -> int:
-        self._runner = web.AppRunner(self._app, handle_signals=False,
-                                     shutdown_timeout=SHUTDOWN_S)
-        await self._runner.setup()
-        server, loop = self._runner.server, asyncio.get_running_loop()
+        runner = self._runner = web.AppRunner(self._app, handle_signals=False,
+                                              shutdown_timeout=SHUTDOWN_S)
+        await runner.setup()
+        server, loop = runner.server, asyncio.get_running_loop()
 
         def connection():
             return JsonErrorProtocol(server, loop=loop, access_log=None, logger=HTTP_LOG,
                                      max_line_size=MAX_LINE)
         try:
-            self._listener = await loop.create_server(connection, host, port)
+            listener = self._listener = await loop.create_server(connection, host, port)
         except OSError:
-            await self._runner.cleanup()
+            await runner.cleanup()
             raise
-        return self._listener.sockets[0].getsockname()[1]
+        return listener.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
-        self._listener.close()
-        await self._runner.cleanup()
+        if self._listener is not None and self._runner is not None:
+            self._listener.close()
+            await self._runner.cleanup()
 
     def stop(self, timeout: float = 1.5) -> None:
         if self._listener is not None and self._loop.is_running():

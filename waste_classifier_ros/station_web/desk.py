@@ -26,7 +26,7 @@ class ReviewDesk:
         self.dataset = Path(dataset).expanduser().resolve() if dataset else None
         self._classes = classes
         self._lock = threading.Lock()
-        self._session = None
+        self._session: ReviewSession | None = None
 
     @property
     def enabled(self) -> bool:
@@ -44,6 +44,7 @@ class ReviewDesk:
             self._session.close()
             self._session = None
         if self._session is None:
+            assert self.inbox is not None and self.dataset is not None  # enabled
             self.inbox.mkdir(parents=True, exist_ok=True)
             self._session = ReviewSession(self.inbox, self.dataset, classes)
         return self._session
@@ -127,8 +128,8 @@ class ReviewDesk:
     def image(self, capture_id: str) -> Path:
         """Return the JPEG of a pending capture, checked to lie inside the inbox."""
         with self._lock:
-            capture = self._open().get(guard.capture_id(capture_id))
-            return guard.inside(self.inbox, capture.image)
+            session = self._open()
+            return guard.inside(session.inbox, session.get(guard.capture_id(capture_id)).image)
 
     def close(self) -> None:
         with self._lock:

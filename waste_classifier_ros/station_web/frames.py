@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import struct
 import threading
+from typing import Any
 
 import cv2
 
@@ -91,7 +92,7 @@ def encode_jpeg(raw: RawFrame) -> bytes:
 class FrameHub:
     """Thread-safe meeting point of the overlay subscription and the browsers."""
 
-    def __init__(self, decode: Callable[[object], RawFrame] = lambda frame: frame):
+    def __init__(self, decode: Callable[[Any], RawFrame] = lambda frame: frame):
         self.decode = decode
         self._lock = threading.Lock()
         self._frame = None

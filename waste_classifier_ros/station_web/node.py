@@ -121,7 +121,11 @@ class StationWeb(Node):
         self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
         self.create_subscription(Classification, f'{classifier}/classification',
                                  self.on_classification, 10)
-        self.create_timer(SETTLE_S, self.state.settle)
+        # Held-back frames are settled from a guard condition the timer triggers: the executor
+        # runs guard conditions after the subscriptions of its round, so a bin that waits when
+        # the timer fires is taken before its frame is settled without it.
+        settle = self.create_guard_condition(self.state.settle)
+        self.create_timer(SETTLE_S, settle.trigger)
         self._classifier_parameters = AsyncParameterClient(self, classifier)
         self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S
         self.create_timer(1.0, self.read_capture_settings)  # soon after the classifier starts

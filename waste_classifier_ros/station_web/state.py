@@ -78,24 +78,25 @@ class StationState:
         self._bins_file = bins_file
         self._clock, self._wall = clock, wall
         self._lock = threading.Lock()
-        self._listeners = []
+        self._listeners: list[Callable[[], None]] = []
         self.version = 0
         self.history_version = 0
-        self._classes = []
-        self._threshold = None
-        self._bins = {}
-        self._class_bins = {}
+        self._classes: list[str] = []
+        self._threshold: float | None = None
+        self._bins: dict[str, dict] = {}
+        self._class_bins: dict[str, str] = {}
         self._bins_problem = ''
-        self._incoming = None  # a _Frame waiting for its bin
-        self._queued = deque()  # decisions that came before their frame's classification
-        self._bin = None  # the _Decision in force at the shown frame
-        self._frame = None  # the shown _Frame
-        self._history = deque(maxlen=HISTORY_LENGTH)
-        self._counts = {}
+        self._incoming: _Frame | None = None  # a frame waiting for its bin
+        # Decisions that came before their frame's classification.
+        self._queued: deque[_Decision] = deque()
+        self._bin: _Decision | None = None  # the decision in force at the shown frame
+        self._frame: _Frame | None = None  # the shown frame
+        self._history: deque[dict] = deque(maxlen=HISTORY_LENGTH)
+        self._counts: dict[str, int] = {}
         self._counts_since = wall()
-        self._diagnostics = None
-        self._diagnostics_at = self._diagnostics_wall = None
-        self._capture_settings = None
+        self._diagnostics: tuple[int, str, dict] | None = None
+        self._diagnostics_at = self._diagnostics_wall = 0.0  # when it came (with _diagnostics)
+        self._capture_settings: tuple[bool, float] | None = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call `callback()` (from the writer's thread) after every change."""
@@ -177,6 +178,7 @@ class StationState:
     def _commit(self) -> None:
         """Show the incoming frame with the decision in force at it (the lock is held)."""
         frame, self._incoming = self._incoming, None
+        assert frame is not None
         while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
                                 or self._queued[0].stamp < frame.stamp):
             self._bin = self._queued.popleft()
@@ -189,6 +191,7 @@ class StationState:
         if self._history and self._history[-1]['decision'] is self._bin and \
                 self._history[-1]['class'] is None and frame.top_k:
             self._history[-1]['class'], self._history[-1]['class_score'] = frame.top_k[0]
+            self.history_version += 1
 
     def _record(self, decision: _Decision) -> None:
         """One confirmed decision: into the history and, unless unknown, the counts."""
@@ -226,7 +229,7 @@ class StationState:
     def model(self) -> tuple:
         """(model path, sha256) the classifier last reported; ('', '') before it did."""
         with self._lock:
-            values = self._diagnostics[2] if self._diagnostics else {}
+            values: dict = self._diagnostics[2] if self._diagnostics else {}
             return values.get('model', ''), values.get('model_sha256', '')
 
     def snapshot(self) -> dict:
@@ -281,7 +284,7 @@ class StationState:
                                                    key=lambda item: -item[1])]}
 
     def _capture_view(self) -> dict:
-        values = self._diagnostics[2] if self._diagnostics else {}
+        values: dict = self._diagnostics[2] if self._diagnostics else {}
         numbers = {name: _number(values.get(key)) for name, key in CAPTURE_NUMBERS.items()}
         enabled, max_mb = self._capture_settings or (None, None)
         if enabled is None and self._diagnostics:

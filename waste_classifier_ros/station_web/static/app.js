@@ -66,16 +66,6 @@ function renderState(next) {
   if (key !== modelKey) { modelKey = key; loadModel(); }
 }
 
-function renderBin(bin) {
-  const box = $('bin');
-  if (!bin) { box.dataset.bin = ''; setText('bin-label', '–'); setText('bin-score', 'no decision yet'); return; }
-  box.dataset.bin = bin.name;
-  box.style.setProperty('--bin-colour', bin.colour);
-  box.classList.toggle('dark-text', darkText(bin.colour));
-  setText('bin-label', bin.label);
-  setText('bin-score', `${percent(bin.score)} · since ${clock(bin.at)}`);
-}
-
 function renderClasses(topK) {
   const box = $('classes');
   box.replaceChildren(...topK.map((entry) => {
@@ -117,12 +107,8 @@ function renderHealth(health) {
     : health.status === 'silent' ? `⚠ ${health.message}` : '';
 }
 
-function renderLiveness(now) {
-  document.body.dataset.live = String(now.live);
-  const banner = $('not-live');
-  banner.hidden = now.live;
-  banner.textContent = now.live ? '' : `Not live${now.since ? ` since ${clock(now.since)}` : ''}: ${now.why}`;
-  $('bin').dataset.stale = String(!now.live);
+function renderConnection(now) {
+  renderLiveness(now);
   const connection = $('connection');
   const connected = now.why.indexOf('no connection') < 0;
   connection.dataset.state = connected ? 'live' : 'lost';
@@ -136,12 +122,9 @@ function renderCounts(counts) {
   $('counts-list').replaceChildren(...counts.bins.map((bin) => {
     const item = document.createElement('li');
     item.dataset.bin = bin.name;
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = bin.colour;
     const count = document.createElement('strong');
     count.textContent = String(bin.count);
-    item.append(swatch, `${bin.label} `, count);
+    item.append(swatch(bin.colour), `${bin.label} `, count);
     return item;
   }));
 }
@@ -185,15 +168,12 @@ async function loadHistory() {
     $('history-list').replaceChildren(...body.history.map((entry) => {
       const item = document.createElement('li');
       item.dataset.bin = entry.name;
-      const swatch = document.createElement('span');
-      swatch.className = 'swatch';
-      swatch.style.background = entry.colour;
       const time = document.createElement('time');
       time.textContent = clock(entry.at);
       const what = document.createElement('span');
       what.textContent = `${entry.label} ${percent(entry.score)}`
         + (entry.class ? ` · ${entry.class} ${percent(entry.class_score)}` : '');
-      item.append(time, swatch, what);
+      item.append(time, swatch(entry.colour), what);
       if (entry.thumbnail) {
         const thumb = document.createElement('img');
         thumb.src = entry.thumbnail;
@@ -259,12 +239,9 @@ function renderClassButtons() {
     const button = document.createElement('button');
     button.type = 'button';
     button.dataset.class = name;
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = binColour(name);
     const key = document.createElement('kbd');
     key.textContent = String(index + 1);
-    button.append(swatch, `${name} `, key);
+    button.append(swatch(binColour(name)), `${name} `, key);
     button.addEventListener('click', () => label(name));
     return button;
   }));
@@ -366,7 +343,7 @@ document.addEventListener('keydown', (event) => {
   event.preventDefault();
 });
 
-station({ frames: true, onState: renderState, onFrame: showFrame, onLiveness: renderLiveness });
+station({ frames: true, onState: renderState, onFrame: showFrame, onLiveness: renderConnection });
 loadReview();
 // New captures arrive while the page is open; a hidden tab does not ask.
 setInterval(() => { if (document.visibilityState === 'visible') loadReview(); }, 5000);

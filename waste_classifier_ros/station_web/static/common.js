@@ -16,6 +16,35 @@ function darkText(hex) {
   return 0.299 * r + 0.587 * g + 0.114 * b > 150;
 }
 
+// A coloured dot for a bin or class.
+function swatch(colour) {
+  const dot = document.createElement('span');
+  dot.className = 'swatch';
+  dot.style.background = colour;
+  return dot;
+}
+
+// The bin decision into #bin (#bin-label, #bin-score), on the page and in the kiosk.
+function renderBin(bin) {
+  const box = $('bin');
+  if (!bin) { box.dataset.bin = ''; setText('bin-label', '–'); setText('bin-score', 'no decision yet'); return; }
+  box.dataset.bin = bin.name;
+  box.style.setProperty('--bin-colour', bin.colour);
+  box.classList.toggle('dark-text', darkText(bin.colour));
+  setText('bin-label', bin.label);
+  setText('bin-score', `${percent(bin.score)} · since ${clock(bin.at)}`);
+}
+
+// Whether what is shown is live: the body greys the view, #bin is marked stale, #not-live says
+// since when and why.
+function renderLiveness(now) {
+  document.body.dataset.live = String(now.live);
+  $('bin').dataset.stale = String(!now.live);
+  const banner = $('not-live');
+  banner.hidden = now.live;
+  banner.textContent = now.live ? '' : `Not live${now.since ? ` since ${clock(now.since)}` : ''}: ${now.why}`;
+}
+
 // Opens /ws (again after a loss) and reports state, frames and liveness to the callbacks.
 // `liveness` is {live, since (seconds or null), why}: not live while the socket is down or
 // silent, while the classifier is not reporting, while the camera is stalled.
