@@ -151,7 +151,7 @@ class CaptureWriter:
     """A bounded queue and a thread that writes captures atomically into a bounded inbox."""
 
     def __init__(self, inbox: Path, max_bytes: int, queue_size: int = 4,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], object] = print) -> None:
         self.inbox = Path(inbox)
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes

@@ -25,6 +25,7 @@ from pathlib import Path
 import sys
 import threading
 import time
+from typing import Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
@@ -37,8 +38,10 @@ from rcl_interfaces.msg import (
 from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter as RosParameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
+from rclpy.subscription import MessageInfo
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -46,12 +49,13 @@ from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionC
 
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import BackendError, top_k
-from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinsError
+from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinMap, BinsError, Decision
 from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, make_sidecar
 from waste_classifier_ros.classifier_parameters import (
     DECLARED,
     MODEL_PARAMETERS,
     RUNTIME,
+    LiveSettings,
     Parameter,
     Settings,
 )
@@ -90,6 +94,8 @@ STARTUP_ERRORS = (*MODEL_ERRORS, ParameterException, RecordingError)
 RECORD_QUEUE_DEPTH = 10  # frames the recorder's subscription may hold: 1/3 s at 30 FPS
 # While the executor loads a new model, the inference thread looks for frames this often.
 LOADING_POLL = 0.002  # seconds
+# A frame on its way to inference: the pixels, the message's header, the monotonic arrival time.
+Job = tuple[image_codec.Frame, Header, float]
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -111,7 +117,7 @@ class _InferenceGate(CallbackGroup):
         pass
 
 
-def roi_problem(roi) -> str:
+def roi_problem(roi: Sequence[float]) -> str:
     """Return why `roi` is not a usable normalised [x, y, w, h], or '' when it is."""
     if len(roi) != 4:
         return f'roi needs 4 values [x, y, width, height], got {len(roi)}'
@@ -217,13 +223,13 @@ class WasteClassifier(Node):
         return image_qos
 
     def _start_inference_thread(self) -> None:
-        self._slot: tuple | None = None  # the frame on_image handed over, not yet taken
+        self._slot: Job | None = None  # the frame on_image handed over, not yet taken
         self._slot_changed = threading.Condition()
         self._running = True
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
 
-    def _start_recording(self, path: Path, image_qos: QoSProfile):
+    def _start_recording(self, path: Path, image_qos: QoSProfile) -> None:
         try:
             self.recorder = Recorder(path, {
                 self.image_sub.topic_name: 'sensor_msgs/msg/Image',
@@ -240,7 +246,7 @@ class WasteClassifier(Node):
         self.image_readers.append(self.create_subscription(
             Image, 'image', self.on_image_to_record, record_qos, raw=True))
 
-    def on_image(self, msg: Image, info):
+    def on_image(self, msg: Image, info: MessageInfo) -> None:
         job = self._accept(msg, info)
         if job is None:
             return
@@ -254,7 +260,7 @@ class WasteClassifier(Node):
             self.recorder.add(self.image_sub.topic_name, data,
                               self.get_clock().now().nanoseconds)
 
-    def _accept(self, msg: Image, info):
+    def _accept(self, msg: Image, info: MessageInfo) -> Job | None:
         """Count a frame and view it; return (frame, header, arrival time), None if malformed."""
         now = time.monotonic()
         publisher = info['publisher_gid']
@@ -268,7 +274,7 @@ class WasteClassifier(Node):
             return None
         return frame, msg.header, now
 
-    def _take_waiting(self):
+    def _take_waiting(self) -> Job | None:
         """Take the frame that arrived during inference, if any (the executor leaves it alone)."""
         while True:
             with self.image_sub.handle:
@@ -279,7 +285,7 @@ class WasteClassifier(Node):
             if job is not None:
                 return job
 
-    def _next_job(self):
+    def _next_job(self) -> Job | None:
         """Wait for the next frame to classify; None when the node closes.
 
         Frames come from on_image. While the executor is held up loading a model (a model
@@ -291,14 +297,14 @@ class WasteClassifier(Node):
                     job, self._slot = self._slot, None
                     return job
                 if self._loading:
-                    job = self._take_waiting()
-                    if job is not None:
+                    waiting = self._take_waiting()
+                    if waiting is not None:
                         self._gate.open = False
-                        return job
+                        return waiting
                 self._slot_changed.wait(LOADING_POLL if self._loading else None)
         return None
 
-    def _work(self):
+    def _work(self) -> None:
         while (job := self._next_job()) is not None:
             try:
                 # Frames that arrived meanwhile are taken here, without a round trip through
@@ -318,7 +324,7 @@ class WasteClassifier(Node):
             self._gate.open = True
             self._gate_opened.trigger()
 
-    def process(self, frame, header, received: float):
+    def process(self, frame: image_codec.Frame, header: Header, received: float) -> None:
         """Classify one frame and publish everything that follows from it."""
         settings, live = self.settings, self.live
         if live is not self._serving:
@@ -359,8 +365,9 @@ class WasteClassifier(Node):
             self.publish_overlay(frame, header, best[0], settings, live)
         self.stats.processed(time.monotonic(), latency, overlaid)
 
-    def capture(self, frame, header, probabilities, best, bin_changed: bool, settings,
-                live: LiveModel):
+    def capture(self, frame: image_codec.Frame, header: Header, probabilities: np.ndarray,
+                best: list[tuple[int, float]], bin_changed: bool, settings: LiveSettings,
+                live: LiveModel) -> None:
         """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
         # Top two whatever top_k is: the margin needs the runner-up.
         reason = self.capture_policy.reason(
@@ -377,7 +384,7 @@ class WasteClassifier(Node):
                                bin_name, settings.roi, frame)
         writer.submit(frame, sidecar, live.files.labels[best[0][0]], settings.capture_jpeg_quality)
 
-    def _start_capture(self):
+    def _start_capture(self) -> None:
         self.capture_writer = CaptureWriter(
             self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
             self._capture_queue_size, log=self.get_logger().warning)
@@ -385,7 +392,8 @@ class WasteClassifier(Node):
             f'capturing into {self._capture_inbox} (removed {self.capture_writer.recovered} '
             'half-written files left by an earlier run)')
 
-    def on_capture_request(self, request, response):
+    def on_capture_request(self, request: Trigger.Request,
+                           response: Trigger.Response) -> Trigger.Response:
         if self.capture_writer is None:
             response.success = False
             response.message = 'capture is off: set capture_enabled to true first'
@@ -395,7 +403,7 @@ class WasteClassifier(Node):
             response.message = f'the next frame will be saved into {self._capture_inbox}'
         return response
 
-    def publish_bin(self, header, decision, bins):
+    def publish_bin(self, header: Header, decision: Decision, bins: BinMap) -> None:
         order = sorted(range(len(bins.bins)), key=lambda i: -decision.scores[i])
         results = [ObjectHypothesis(class_id=bins.bins[i].name,
                                     score=float(decision.scores[i])) for i in order]
@@ -405,7 +413,8 @@ class WasteClassifier(Node):
         self.bin_pub.publish(Classification(header=header, results=results))
         self.get_logger().info(f'bin decision: {results[0].class_id} ({results[0].score:.2f})')
 
-    def publish_overlay(self, frame, header, best, settings, live: LiveModel):
+    def publish_overlay(self, frame: image_codec.Frame, header: Header, best: tuple[int, float],
+                        settings: LiveSettings, live: LiveModel) -> None:
         current = self.decider.current
         shown = UNKNOWN_BIN if current is None or current.index is None else \
             live.bins.bins[current.index]
@@ -425,21 +434,21 @@ class WasteClassifier(Node):
             self.overlay_pub.publish(msg)
         self.publish_overlay_compressed(bgr, header)
 
-    def publish_overlay_compressed(self, bgr, header):
+    def publish_overlay_compressed(self, bgr: np.ndarray, header: Header) -> None:
         """Publish the drawn overlay as JPEG on ~/overlay/compressed while someone listens."""
         if self.overlay_compressed_pub.get_subscription_count() > 0:
             self.overlay_compressed_pub.publish(CompressedImage(
                 header=header, format='jpeg',
                 data=image_codec.to_jpeg(bgr, self._overlay_jpeg_quality)))
 
-    def publish_label_info(self):
+    def publish_label_info(self) -> None:
         self.label_info_pub.publish(LabelInfo(
             header=self._header(),
             class_map=[VisionClass(class_id=index, class_name=name)
                        for index, name in enumerate(self.live.files.labels)],
             threshold=float(self.settings.threshold)))
 
-    def on_diagnostics_timer(self):
+    def on_diagnostics_timer(self) -> None:
         if self._trim:  # here, off the inference thread
             self._trim = False
             _return_freed_memory()
@@ -466,7 +475,7 @@ class WasteClassifier(Node):
                              message=message, hardware_id=live.backend.name,
                              values=[KeyValue(key=k, value=v) for k, v in values])]))
 
-    def on_set_parameters(self, parameters) -> SetParametersResult:
+    def on_set_parameters(self, parameters: list[RosParameter]) -> SetParametersResult:
         # Types, ranges and read-only are checked by rclpy from the descriptors; the ROI's
         # shape is the one rule they cannot express.
         for parameter in parameters:
@@ -496,17 +505,17 @@ class WasteClassifier(Node):
         finally:
             self._loading = False
 
-    def _switch_model(self):
+    def _switch_model(self, new: LiveModel) -> None:
         before = self.live.files.sha256
         # From here the old model is held only by the inference thread, which lets it go.
-        self.live, self._incoming = self._incoming, None
+        self.live, self._incoming = new, None
         self.publish_label_info()
         self.get_logger().info(
             f'model switched: now {self.live.describe()}, before sha256 {before[:12]}')
 
-    def on_parameters_set(self, parameters):
+    def on_parameters_set(self, parameters: list[RosParameter]) -> None:
         if self._incoming is not None:
-            self._switch_model()
+            self._switch_model(self._incoming)
         changes = {p.name: p.value for p in parameters if p.name in RUNTIME}
         if not changes:
             return
@@ -524,7 +533,7 @@ class WasteClassifier(Node):
     def _header(self) -> Header:
         return Header(stamp=self.get_clock().now().to_msg())
 
-    def close(self):
+    def close(self) -> None:
         with self._slot_changed:
             self._running = False
             self._slot_changed.notify()
@@ -560,7 +569,7 @@ def _return_freed_memory():
         libc.malloc_trim(0)
 
 
-def main(args=None) -> int:
+def main(args: list[str] | None = None) -> int:
     _keep_frame_buffers_mapped()
     # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
     # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).

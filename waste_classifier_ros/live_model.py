@@ -13,8 +13,15 @@ name or size would change what the camera frames are turned into).
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from waste_classifier_ros.backends import Backend, ModelFiles, create_backend, resolve_model_files
+from waste_classifier_ros.backends import (
+    Backend,
+    Log,
+    ModelFiles,
+    create_backend,
+    resolve_model_files,
+)
 from waste_classifier_ros.bins import BinMap, load_bins
 from waste_classifier_ros.model_card import ModelCardError
 
@@ -32,8 +39,9 @@ class LiveModel:
 
 
 def load_model(model: str, labels: str, model_card: str, backend: str, bins_file: Path,
-               execution_providers=('CPUExecutionProvider',), num_threads: int = 0,
-               log=print, engine_cache: Path | None = None) -> LiveModel:
+               execution_providers: Sequence[str] = ('CPUExecutionProvider',),
+               num_threads: int = 0, log: Log = print,
+               engine_cache: Path | None = None) -> LiveModel:
     """Find, check and load a model and its bins ('' = the default files, as at startup).
 
     Raises ModelCardError, BackendError or BinsError naming the file and the problem.

@@ -11,11 +11,12 @@ message names the file and the problem.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 # The engine interface lives in .base, which the engine modules import: re-exported here.
-from waste_classifier_ros.backends.base import Backend, BackendError, as_probabilities
+from waste_classifier_ros.backends.base import Backend, BackendError, Log, as_probabilities
 from waste_classifier_ros.extras import MissingLibraryError, require
 from waste_classifier_ros.model_card import (
     ModelCardError,
@@ -28,7 +29,7 @@ from waste_classifier_ros.paths import ros_home, share_path
 from waste_classifier_ros.preprocessing import INPUT_SIZE
 
 BACKENDS = ('auto', 'jetson', 'onnxruntime')
-__all__ = ['BACKENDS', 'Backend', 'BackendError', 'ModelFiles', 'as_probabilities',
+__all__ = ['BACKENDS', 'Backend', 'BackendError', 'Log', 'ModelFiles', 'as_probabilities',
            'create_backend', 'resolve_model_files', 'top_k']
 
 
@@ -63,8 +64,10 @@ def resolve_model_files(model: str = '', labels: str = '', model_card: str = '')
                       int(card.get('input_size', INPUT_SIZE)))
 
 
-def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecutionProvider',),
-                   num_threads: int = 0, log=print, engine_cache: Path | None = None) -> Backend:
+def create_backend(kind: str, files: ModelFiles,
+                   execution_providers: Sequence[str] = ('CPUExecutionProvider',),
+                   num_threads: int = 0, log: Log = print,
+                   engine_cache: Path | None = None) -> Backend:
     """Build the backend `kind` names; 'auto' means jetson where it imports, else onnxruntime.
 
     `engine_cache`: the jetson backend's TensorRT engines, one folder per model sha256
@@ -99,7 +102,7 @@ def create_backend(kind: str, files: ModelFiles, execution_providers=('CPUExecut
     return backend
 
 
-def _warm_up(backend: Backend, model_path):
+def _warm_up(backend: Backend, model_path: Path) -> None:
     # An engine's first run allocates and plans (ONNX Runtime's arena, a TensorRT engine): done
     # here, it neither stalls the first camera frame (which keep-last-1 would then replace) nor
     # hides a model that loads but cannot run until a camera is connected.
@@ -111,7 +114,7 @@ def _warm_up(backend: Backend, model_path):
         raise BackendError(f'{model_path}: the model loads but fails to run ({reason})') from None
 
 
-def top_k(probabilities: np.ndarray, k: int) -> list:
+def top_k(probabilities: np.ndarray, k: int) -> list[tuple[int, float]]:
     """Return the k most probable (class index, probability) pairs, most probable first."""
     k = min(k, probabilities.size)
     best = np.argpartition(-probabilities, k - 1)[:k]

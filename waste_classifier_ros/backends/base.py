@@ -3,11 +3,15 @@
 """The inference engine interface every backend implements: a frame in, probabilities out."""
 
 import abc
+from typing import Callable
 
 import numpy as np
 
 from waste_classifier_ros import image_codec
 from waste_classifier_ros.preprocessing import INPUT_SIZE
+
+# Where a backend says what it does (print, or a ROS logger's info).
+Log = Callable[[str], object]
 
 
 class BackendError(RuntimeError):

@@ -68,8 +68,8 @@ class JetsonBackend(Backend):
     name = 'jetson'
     input_name = INPUT_BLOB
 
-    def __init__(self, model_path, labels_path, input_size: int, sha256: str,
-                 engine_cache: Path):
+    def __init__(self, model_path: Path, labels_path: Path, input_size: int, sha256: str,
+                 engine_cache: Path) -> None:
         import jetson_inference
         import jetson_utils
         self._cuda_from_numpy = jetson_utils.cudaFromNumpy

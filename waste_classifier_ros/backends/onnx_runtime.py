@@ -8,13 +8,13 @@ Named onnx_runtime so that `import onnxruntime` inside it is the real package.
 """
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
-from waste_classifier_ros.backends.base import Backend, BackendError, as_probabilities
+from waste_classifier_ros.backends.base import Backend, BackendError, Log, as_probabilities
 from waste_classifier_ros.preprocessing import INPUT_SIZE, to_tensor
 
 CPU = ('CPUExecutionProvider',)
@@ -25,7 +25,7 @@ _LOAD_ERRORS = (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidG
 
 def open_session(model: str | Path | bytes, execution_providers: Sequence[str] = CPU,
                  num_threads: int = 0,
-                 log: Callable[[str], object] = print) -> onnxruntime.InferenceSession:
+                 log: Log = print) -> onnxruntime.InferenceSession:
     """Open an ONNX model (a file, or a serialised graph) in ONNX Runtime as the node runs it.
 
     The node, training.evaluate and retraining all open their sessions here. Execution providers
@@ -71,7 +71,7 @@ class OnnxRuntimeBackend(Backend):
     name = 'onnxruntime'
 
     def __init__(self, model_path: str | Path, execution_providers: Sequence[str] = CPU,
-                 num_threads: int = 0, log: Callable[[str], object] = print) -> None:
+                 num_threads: int = 0, log: Log = print) -> None:
         self._session = open_session(model_path, execution_providers, num_threads, log)
         model_input = self._session.get_inputs()[0]
         model_output = self._session.get_outputs()[0]
