@@ -160,7 +160,8 @@ def test_no_error_and_no_review_answer_shows_a_path_of_this_machine(served, capl
     answers.append(served.request(http('POST', '/api/review/label', json.dumps(
         {'id': capture, 'label': 'metal'}).encode(), JSON)))
     assert '<dataset>/' in as_json(answers[-1][2])['done']
-    served.desk._open()._shown[CAPTURES[1]] = None  # as if it changed since it was shown
+    changed = served.inbox / CAPTURES[1]  # listed above; replaced now: its move is refused
+    changed.write_bytes(changed.read_bytes() + b'more')
     for data in (http('POST', '/api/review/label', json.dumps(
             {'id': CAPTURES[1], 'label': 'metal'}).encode(), JSON),
             http('GET', '/captures/glass/broken.jpg'),
@@ -170,6 +171,7 @@ def test_no_error_and_no_review_answer_shows_a_path_of_this_machine(served, capl
         assert 400 <= answers[-1][0] < 500, answers[-1]
     for status, _, body in answers:
         assert root not in body and '/tmp' not in body, body
+    assert answers[2][0] == 409 and '<inbox>/' in as_json(answers[2][2])['error'], answers[2]
     assert_quiet(served, caplog)
 
 
