@@ -1,9 +1,9 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-One benchmark run: the raw limits, the node over real DDS in eight phases, the training figures.
+One benchmark run: the raw limits, the node over real DDS in nine phases, the training figures.
 
-    python -m benchmarks.run                     # what `make bench` runs (about six minutes)
+    python -m benchmarks.run                     # what `make bench` runs (about eight minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
     python -m benchmarks.run --only camera_1280x720_swap --merge   # one phase into results.json
 
@@ -14,7 +14,8 @@ time (psutil) and resident memory. The whole machine's busy time is recorded too
 work on these shared cores shows up in every figure. The swap phase also sets the node's `model`
 parameter (alternately --swap-model and the model under test) at even times in its window and
 records each set's reply time, the longest pause between classifications around it, and the
-node's resident memory before the first set and at the end.
+node's resident memory before the first set and at the end. The pages phase also runs
+station_web with five pages open on the node (benchmarks.pages) and measures its CPU time.
 """
 
 import argparse
