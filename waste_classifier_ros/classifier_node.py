@@ -18,9 +18,6 @@ the frames from the subscription itself, so classifying never stops; a frame rea
 once, so the switch falls between two frames.
 """
 
-import ctypes
-import ctypes.util
-import functools
 from pathlib import Path
 import sys
 import threading
@@ -35,7 +32,6 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
-from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter as RosParameter
@@ -61,6 +57,7 @@ from waste_classifier_ros.classifier_parameters import (
 )
 from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.extras import MissingLibraryError
+from waste_classifier_ros.frame_intake import Gate, keep_frame_buffers_mapped, return_freed_memory
 from waste_classifier_ros.live_model import LiveModel, check_replacement, load_model
 from waste_classifier_ros.model_card import ModelCardError
 from waste_classifier_ros.overlay import annotate
@@ -69,7 +66,6 @@ from waste_classifier_ros.recording import Recorder, RecordingError
 from waste_classifier_ros.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 
 
 def descriptor(parameter: Parameter) -> ParameterDescriptor:
@@ -98,23 +94,6 @@ LOADING_POLL = 0.002  # seconds
 Job = tuple[image_codec.Frame, Header, float]
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-class _InferenceGate(CallbackGroup):
-    """The image subscription's callback group: executable only while inference is idle."""
-
-    def __init__(self):
-        super().__init__()
-        self.open = True
-
-    def can_execute(self, entity) -> bool:
-        return self.open
-
-    def beginning_execution(self, entity) -> bool:
-        return self.open
-
-    def ending_execution(self, entity) -> None:
-        pass
 
 
 def roi_problem(roi: Sequence[float]) -> str:
@@ -213,7 +192,8 @@ class WasteClassifier(Node):
         image_qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=1,
             reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
-        self._gate = _InferenceGate()
+        # The image subscription is executable only while inference is idle.
+        self._gate = Gate()
         # Triggered when inference becomes free, to wake the executor so that it waits on the
         # image subscription again.
         self._gate_opened = self.create_guard_condition(lambda: None)
@@ -451,7 +431,7 @@ class WasteClassifier(Node):
     def on_diagnostics_timer(self) -> None:
         if self._trim:  # here, off the inference thread
             self._trim = False
-            _return_freed_memory()
+            return_freed_memory()
         level, message, values = self.stats.report(time.monotonic(),
                                                    self.settings.stall_timeout)
         # Publishers matched on the DDS level by every image reader of this node (the
@@ -544,33 +524,8 @@ class WasteClassifier(Node):
             self.recorder.close()
 
 
-@functools.cache
-def _libc():
-    name = ctypes.util.find_library('c')
-    return ctypes.CDLL(name) if name else None
-
-
-def _keep_frame_buffers_mapped():
-    # Each received frame lands in fresh multi-megabyte buffers; glibc unmaps (or trims) them
-    # when freed, so the next frame faults every page in again: about 2000 page faults and 3 ms
-    # of CPU per 720p frame (BENCHMARKS.md, finding 7). Higher thresholds keep them mapped.
-    libc = _libc()
-    if libc is not None and hasattr(libc, 'mallopt'):
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
-
-
-def _return_freed_memory():
-    # With those thresholds glibc keeps what a replaced model's engine freed (about 15 MB a
-    # switch, 243 -> 341 MB after 10 switches in `make bench`'s swap phase); trimming once
-    # after a switch gives it back (BENCHMARKS.md, model sets under load).
-    libc = _libc()
-    if libc is not None and hasattr(libc, 'malloc_trim'):
-        libc.malloc_trim(0)
-
-
 def main(args: list[str] | None = None) -> int:
-    _keep_frame_buffers_mapped()
+    keep_frame_buffers_mapped()
     # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
     # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).
     return spin_node(WasteClassifier, STARTUP_ERRORS, NODE_NAME, args)
