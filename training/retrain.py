@@ -3,25 +3,31 @@
 """
 Retrain the deployed model on a station's reviewed photos; install it only when it is better.
 
-    python -m training.retrain --station my_station/ [--dataset field] [--promote]
+    python -m training.retrain --station my_station/ [--dataset field] [--scope blocks] [--promote]
 
-The new model keeps the current model's network and learns a new classifier layer on features
-cached from it (the 1280 pooled features before the last layer, computed once per image with
-ONNX Runtime): a couple of minutes on a CPU from the ONNX file alone, where fine-tuning the whole
-network needs the PyTorch checkpoint and the full recipe's time (README, "The data flywheel",
-has the measured choices). The
-layer starts from the current one and is pulled back towards it (`--anchor`), trained on the
-base sources plus the station's `train/` photos with the class- and source-balanced draw of
-training.sources (the station is one more source, `--station-weight`).
+`--scope` says what learns, on the base sources plus the station's `train/` photos with the
+class- and source-balanced draw of training.sources (the station is one more source,
+`--station-weight`):
 
-Then the current and the new ONNX model are both evaluated, as files, through training.evaluate
-on the station's held-out `val/` photos, on every base source's `val/`, and on any `--eval`
-folder; the per-class recalls are printed side by side. The new model is installed into
-`--install-dir` only with `--promote`, or when it wins by the rule: better top-1 on the station's
-val, and no more than `--max-drop` (1 point) worse on any base source's val (the rule and the
-atomic install are waste_classifier_ros.promotion's); a running classifier (`--node`) is then
-told to switch to it. Its model card records the parent's sha256, the data it saw and the
-comparison.
+* `head`: a new classifier layer on features cached from the current model (the 1280 pooled
+  features before the last layer, computed once per image with ONNX Runtime), started from the
+  current layer and pulled back towards it (`--anchor`);
+* `blocks` (default): the last stages of the network with its head (training.adapt, on weights
+  rebuilt from the ONNX file by training.onnx_weights), the frozen stages run once per photo;
+* `all`: the whole network (training.adapt), slow on a CPU.
+
+A station it cannot learn from (one class, fewer photos than a batch, a photo that cannot be
+decoded, an unknown or empty class folder) is refused before anything is written. The new
+model's temperature is fitted on the station's val and folded in. Then the current and the new
+ONNX model are both evaluated, as files, through training.evaluate on the station's held-out
+`val/` photos, on every base source's `val/`, and on any `--eval` folder; the per-class recalls
+are printed side by side and written with everything else to `comparison.json` (the result a
+caller reads). The new model is installed into `--install-dir` only with `--promote`, or when it
+wins by the rule: better top-1 on the station's val, no more than `--max-drop` (1 point) worse on
+any base source's val and no class of one more than `--max-class-drop` (10 points) (the rule and
+the atomic install are waste_classifier_ros.promotion's); a running classifier (`--node`) is
+then told to switch to it. Its model card records the parent's sha256, the data it saw and the
+comparison (docs/flywheel.md).
 """
 
 import argparse
@@ -459,7 +465,8 @@ def retrain_adapted(args, classes: list, train_splits: list, weights: list,
               'label_free': bool(args.label_free),
               'train': {split.source.name: int((train.source_ids == i).sum())
                         for i, split in enumerate(train_splits)},
-              'history': fit['history'], 'kept_epoch': fit['kept_epoch']}
+              'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
+              'kept_within_guard': fit['within_guard']}
     return model, method, report
 
 
