@@ -51,6 +51,7 @@ from tqdm import tqdm
 from training import calibration, data, models, sources, transforms
 from training.metrics import compute_metrics
 from training.onnx_weights import batchnorms
+from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
 
 log = logging.getLogger('training.adapt')
@@ -143,18 +144,14 @@ class Trunk:
 
     def __init__(self, model: onnx.ModelProto, blocks_from: int, threads: int = 0,
                  output: Optional[str] = None) -> None:
-        import onnxruntime
-
         graph = onnx.ModelProto()
         graph.CopyFrom(model)
         self.name = output or stage_output(graph.graph, blocks_from)
         del graph.graph.output[:]
         graph.graph.output.append(onnx.helper.make_tensor_value_info(
             self.name, onnx.TensorProto.FLOAT, None))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
-                                                    providers=['CPUExecutionProvider'])
+        self.session = open_session(graph.SerializeToString(), num_threads=threads,
+                                    log=log.info)
 
     def __call__(self, photos: 'Photos', views: int, strength: float, seed: int,
                  batch_size: int, desc: str) -> torch.Tensor:

@@ -49,6 +49,7 @@ import torch
 from training import adapt, calibration, data, evaluate, export, sources
 from training.train import resolve_device
 from waste_classifier_ros import model_card
+from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.preprocessing import INPUT_SIZE, resize_rgb
 from waste_classifier_ros.promotion import install, notify_running_node, promote_decision
 
@@ -66,8 +67,6 @@ class HeadlessModel:
     """
 
     def __init__(self, path: Path, labels: Path) -> None:
-        import onnxruntime
-
         self.path = Path(path)
         self.model = onnx.load(str(path))
         self.features, self.weight, self.bias, self.trans_b = find_head(self.model)
@@ -76,13 +75,9 @@ class HeadlessModel:
         graph.CopyFrom(self.model)
         graph.graph.output.append(onnx.helper.make_tensor_value_info(
             self.features, onnx.TensorProto.FLOAT, None))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
-                                                    providers=['CPUExecutionProvider'])
+        self.session = open_session(graph.SerializeToString(), num_threads=1, log=log.info)
         self.input_name = self.session.get_inputs()[0].name
-        size = self.session.get_inputs()[0].shape[-1]
-        self.input_size = size if isinstance(size, int) else 224
+        self.input_size = input_size(self.session)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         probabilities, features = self.session.run(None, {self.input_name: batch})
