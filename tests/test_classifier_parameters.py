@@ -37,7 +37,9 @@ def test_the_yaml_holds_every_default_with_its_type():
 
 def test_each_docs_table_lists_its_parameters_with_default_and_range():
     page = (declared.ROOT / 'docs' / 'flywheel.md').read_text()
-    rows = [line for line in page.splitlines() if line.startswith('| `')]
+    block = declared.BLOCK.search(page)
+    assert block and block.group(2) == 'capture_parameters'
+    rows = [line for line in block.group(3).splitlines() if line.startswith('| `')]
     assert [row.split('`')[1] for row in rows] == [
         'capture_enabled', 'capture_inbox', 'capture_min_score', 'capture_min_margin',
         'capture_min_interval', 'capture_max_mb', 'capture_jpeg_quality', 'capture_queue_size',
