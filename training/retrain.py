@@ -582,6 +582,10 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, model_card.ModelCardError) as error:
         print(f'retrain: {error}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print('retrain: interrupted; nothing was installed (an install already under way is '
+              'all or nothing, and the next one completes it)', file=sys.stderr)
+        return 130
     print(report['table'])
     print(f'rule: {"wins" if report["wins_by_rule"] else "does not win"} '
           f'({report["decision"]}); new model and card in {report["out"]}')
