@@ -583,8 +583,9 @@ def main(argv=None) -> int:
         print(f'retrain: {error}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print('retrain: interrupted; nothing was installed (an install already under way is '
-              'all or nothing, and the next one completes it)', file=sys.stderr)
+        print('retrain: interrupted; the install folder holds the old model, or the whole new '
+              'one if its install had begun (all or nothing; the next install completes it)',
+              file=sys.stderr)
         return 130
     print(report['table'])
     print(f'rule: {"wins" if report["wins_by_rule"] else "does not win"} '
