@@ -18,8 +18,6 @@ import cv2
 import numpy as np
 import torch
 
-# Re-exported for training.retrain, which reads data.IMAGE_SUFFIXES.
-from waste_classifier_ros.atomic_files import IMAGE_SUFFIXES as IMAGE_SUFFIXES
 from waste_classifier_ros.preprocessing import normalize_chw
 
 log = logging.getLogger(__name__)

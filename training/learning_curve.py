@@ -188,7 +188,7 @@ def run(args) -> dict:
         photos[source.name] = adapt.decode(sources.list_source_split(source, 'val',
                                                                      classes).samples, classes)
     for item in args.eval:
-        name, folder, class_map = retrain._named_folder(item, '--eval')
+        name, folder, class_map = sources.parse_named_folder(item, '--eval')
         photos[name] = adapt.decode(sources.list_mapped(name, folder, class_map, classes)[0],
                                     classes)
     count = int((photos['train'].source_ids == len(bases)).sum())

@@ -35,7 +35,6 @@ import datetime
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 import shutil
 import sys
@@ -49,6 +48,7 @@ import torch
 from training import adapt, calibration, data, evaluate, export, sources
 from training.train import resolve_device
 from waste_classifier_ros import model_card
+from waste_classifier_ros.atomic_files import atomic_write, is_image
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.preprocessing import INPUT_SIZE, resize_rgb
 from waste_classifier_ros.promotion import install, notify_running_node, promote_decision
@@ -150,9 +150,7 @@ def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) 
             rows, labels = predictions.probabilities, predictions.labels
             if stored is not None:
                 stored.parent.mkdir(parents=True, exist_ok=True)
-                temporary = stored.with_suffix('.tmp.npz')
-                np.savez(temporary, rows=rows, labels=labels)
-                os.replace(temporary, stored)
+                atomic_write(stored, lambda file: np.savez(file, rows=rows, labels=labels))
         count = len(model.classes)
         out[name] = (rows[:, count:], labels, rows[:, :count])
         log.info('%s: features of %d images from %s', name, len(labels), folder)
@@ -301,19 +299,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _named_folder(item: str, option: str) -> tuple:
-    """NAME=DIR[:CLASS_MAP.yaml] -> (name, folder, class map or None)."""
-    name, sep, rest = item.partition('=')
-    if not sep or not name or not rest:
-        raise ValueError(f'{option} {item!r}: expected NAME=DIR[:CLASS_MAP.yaml]')
-    folder, _, class_map = rest.partition(':')
-    return name, Path(folder), evaluate.read_class_map(class_map) if class_map else None
-
-
 def base_sources(dataset: str, folders: list) -> list:
     if folders:
         return [sources.Source(name, root, class_map)
-                for name, root, class_map in (_named_folder(f, '--base') for f in folders)]
+                for name, root, class_map in
+                (sources.parse_named_folder(folder, '--base') for folder in folders)]
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(Path(__file__).parent / 'conf'),
@@ -322,14 +312,14 @@ def base_sources(dataset: str, folders: list) -> list:
     return sources.sources_from_config(cfg.sources)
 
 
-def eval_folders(args, bases: list) -> dict:
-    folders = {}
+def eval_folders(args, bases: list) -> dict[str, tuple[Path, dict | None]]:
+    folders: dict[str, tuple[Path, dict | None]] = {}
     if (args.station / 'val').is_dir():
         folders[STATION] = (args.station / 'val', None)
     for source in bases:
         folders[source.name] = (source.root / 'val', source.class_map)
     for item in args.eval:
-        name, folder, class_map = _named_folder(item, '--eval')
+        name, folder, class_map = sources.parse_named_folder(item, '--eval')
         folders[name] = (folder, class_map)
     return folders
 
@@ -371,8 +361,8 @@ def unlabelled_photos(inbox: Path | None, train: adapt.Photos, station_id: int) 
     """Collect the station's camera photos without labels: inbox captures and train photos."""
     photos = [train.images[i] for i in np.flatnonzero(train.source_ids == station_id)]
     if inbox is not None:
-        files = sorted(p for p in Path(inbox).glob('*/*') if p.suffix.lower() in
-                       data.IMAGE_SUFFIXES and not p.parent.name.startswith('.'))
+        files = sorted(p for p in Path(inbox).glob('*/*')
+                       if is_image(p) and not p.parent.name.startswith('.'))
         decoded = [data.read_rgb(path) for path in files]
         photos += [resize_rgb(rgb, INPUT_SIZE) for rgb in decoded if rgb is not None]
         log.info('label-free: %d inbox captures (%d unreadable skipped) and %d reviewed photos',
@@ -467,9 +457,7 @@ def retrain_adapted(args, classes: list, train_splits: list, weights: list,
 
 def save_model(graph, path: Path) -> None:
     """Write an ONNX file under a temporary name, then rename: never half written."""
-    temporary = path.with_name(f'.{path.name}.tmp')
-    onnx.save(graph, str(temporary))
-    os.replace(temporary, path)
+    atomic_write(path, lambda file: onnx.save(graph, file))
 
 
 def run(args) -> dict:
