@@ -18,6 +18,7 @@ gets the traceback. `WebServer` runs the application on an event loop in a threa
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 import json
 import logging
@@ -25,6 +26,7 @@ from pathlib import Path
 import threading
 import time
 import traceback
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -147,9 +149,208 @@ def _error(status: int, reason: str) -> web.Response:
                              headers=NO_STORE)
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may use the page: `token` '' = writes need none; `loopback` = local Host names only."""
+
+    token: str
+    loopback: bool
+
+
+Capture = Callable[[], Awaitable[dict]]
+
+STATE = web.AppKey('state', StationState)
+FRAMES = web.AppKey('frames', FrameHub)
+DESK = web.AppKey('desk', ReviewDesk)
+MODELS = web.AppKey('models', ModelDesk)
+LIVE = web.AppKey('live', Live)
+ACCESS = web.AppKey('access', Access)
+LOG: web.AppKey[Callable[[str], None]] = web.AppKey('log')
+CAPTURE: web.AppKey[Capture | None] = web.AppKey('capture')  # None: no classifier to ask
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey('sockets')
+ENCODER: web.AppKey[list[asyncio.Task[None]]] = web.AppKey('encoder')
+
+
+@web.middleware
+async def refusals(request: web.Request,
+                   handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
+    """Answer every refusal and failure as JSON `{"error": reason}` (module docstring)."""
+    app = request.app
+    try:
+        if len(request.raw_path) > MAX_URL:
+            raise guard.PageError(414, f'request target of {len(request.raw_path)} '
+                                       f'characters; at most {MAX_URL}')
+        if app[ACCESS].loopback and not guard.is_loopback(_host_name(request.host)):
+            raise guard.PageError(403, f'this page listens on this machine only; Host '
+                                       f'{request.host[:80]!r} is not a local name')
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return _error(error.status, _http_reason(request, error))
+    except guard.PageError as error:
+        return _error(error.status, app[DESK].scrub(str(error)))
+    except ReviewError as error:
+        return _error(409, app[DESK].scrub(str(error)))
+    except Exception as error:  # noqa: BLE001 - a request must not take the server down
+        app[LOG](f'{request.method} {request.path[:200]} failed:\n{traceback.format_exc()}')
+        return _error(500, f'internal error ({type(error).__name__}); the station_web log '
+                           'has the details')
+
+
+def same_site(request: web.Request) -> None:
+    """Refuse what another site's page in the same browser sends (writes, the stream)."""
+    origin = request.headers.get('Origin')
+    if origin and _netloc(origin) != request.host:
+        raise guard.PageError(403, f'cross-site request from {origin[:80]!r} refused')
+
+
+def can_write(request: web.Request) -> bool:
+    token = request.app[ACCESS].token
+    return not token or guard.token_matches(token, request.headers.get(TOKEN_HEADER))
+
+
+async def write_body(request: web.Request) -> dict:
+    """Return the JSON body of a write, once the request may write at all."""
+    same_site(request)
+    if not can_write(request):
+        raise guard.PageError(401, 'labelling needs the token that station_web printed at '
+                                   'start (open the page with ?token=...)')
+    if request.content_type != 'application/json':
+        raise guard.PageError(415, 'send the request as JSON (Content-Type: application/json)')
+    return guard.json_object(await request.read())
+
+
+async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def _json(body: Any) -> web.Response:
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def page(request: web.Request) -> web.Response:
+    name = request.match_info.get('name') or PAGES.get(request.path, '')
+    if name not in STATIC_TYPES:
+        raise web.HTTPNotFound()
+    return web.Response(body=(STATIC_DIR / name).read_bytes(),
+                        content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    same_site(request)
+    # JPEGs do not compress: per-message deflate would only cost CPU.
+    ws = web.WebSocketResponse(heartbeat=20.0, timeout=SHUTDOWN_S, compress=False)
+    await ws.prepare(request)
+    feeder = asyncio.create_task(request.app[LIVE].feed(ws, request.query.get('frames') != '0'))
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    try:
+        async for message in ws:  # the page sends nothing; this notices when it closes
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        sockets.discard(ws)
+        feeder.cancel()
+    return ws
+
+
+async def api_state(request: web.Request) -> web.Response:
+    return _json(request.app[STATE].snapshot())
+
+
+async def api_stats(request: web.Request) -> web.Response:
+    frames, live = request.app[FRAMES], request.app[LIVE]
+    return _json({'viewers': frames.viewers, 'frames_received': frames.newest()[0],
+                  'frames_encoded': live.encoded, 'frames_sent': live.sent,
+                  'token_required': bool(request.app[ACCESS].token)})
+
+
+async def api_review(request: web.Request) -> web.Response:
+    return _json(dict(await in_thread(request.app[DESK].view),
+                      token_required=bool(request.app[ACCESS].token),
+                      can_label=can_write(request)))
+
+
+async def api_history(request: web.Request) -> web.Response:
+    stamps = await in_thread(request.app[DESK].stamps)
+    entries = request.app[STATE].history()
+    for entry in entries:
+        capture_id = stamps.get(tuple(entry['stamp']))
+        entry['thumbnail'] = '/captures/' + quote(capture_id) if capture_id else None
+    return _json({'history': entries})
+
+
+async def reset_counts(request: web.Request) -> web.Response:
+    await write_body(request)
+    return _json(request.app[STATE].reset_counts())
+
+
+async def api_model(request: web.Request) -> web.Response:
+    return _json(await in_thread(request.app[MODELS].view, *request.app[STATE].model))
+
+
+async def promote(request: web.Request) -> web.Response:
+    body = await write_body(request)
+    return _json(await in_thread(request.app[MODELS].promote, *request.app[STATE].model,
+                                 body.get('sha256')))
+
+
+async def capture_now(request: web.Request) -> web.Response:
+    await write_body(request)
+    capture = request.app[CAPTURE]
+    if capture is None:
+        raise guard.PageError(503, 'no classifier to ask for a capture')
+    return _json(await capture())
+
+
+async def capture_image(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    try:
+        path = await in_thread(desk.image, request.match_info['capture_id'])
+    except ReviewError as error:  # not a pending capture (gone, broken, not a plain file)
+        raise guard.PageError(404, str(error)) from None
+    return web.Response(body=await in_thread(path.read_bytes), content_type='image/jpeg',
+                        headers=NO_STORE)
+
+
+async def review_move(request: web.Request) -> web.Response:
+    body = await write_body(request)
+    desk, classes = request.app[DESK], request.app[STATE].classes
+    move = request.match_info['move']
+    if move == 'undo':
+        result = await in_thread(desk.undo)
+    elif move == 'label':
+        label = body.get('label')
+        if label not in classes:
+            raise guard.PageError(400, f'label {label!r} is not one of the classes '
+                                       f'{", ".join(classes)}')
+        result = await in_thread(desk.label, body.get('id'), label)
+    else:
+        result = await in_thread(getattr(desk, move), body.get('id'))
+    return _json(result)
+
+
+async def start_live(app: web.Application) -> None:
+    loop, live = asyncio.get_running_loop(), app[LIVE]
+    app[STATE].add_listener(_Soon(loop, live.wake))
+    app[FRAMES].on_frame = _Soon(loop, live.frame_arrived)
+    app[ENCODER].append(asyncio.create_task(live.encode_forever()))
+
+
+async def stop_live(app: web.Application) -> None:
+    app[ENCODER].pop().cancel()
+    open_sockets = app[SOCKETS]
+    sockets = list(open_sockets)  # a copy: each closing socket leaves the set
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b'station_web stops')
+                           for ws in sockets), return_exceptions=True)
+    await in_thread(app[DESK].close)
+
+
 def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rate: float,
              token: str, loopback: bool, log: Callable[[str], None],
-             capture: Callable[[], Awaitable[dict]] | None = None,
+             capture: Capture | None = None,
              models: ModelDesk | None = None) -> web.Application:
     """Build the application; `token` '' = labelling needs none (only on a loopback address).
 
@@ -157,156 +358,13 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     page has no classifier to ask (tests of the plain application). `models` finds and promotes
     retrained models; None = the model panel shows the model in use only.
     """
-    models = models or ModelDesk('', '', 0.0)
-    live = Live(state, frames, max_rate, log)
-
-    @web.middleware
-    async def refusals(request, handler):
-        try:
-            if len(request.raw_path) > MAX_URL:
-                raise guard.PageError(414, f'request target of {len(request.raw_path)} '
-                                           f'characters; at most {MAX_URL}')
-            if loopback and not guard.is_loopback(_host_name(request.host)):
-                raise guard.PageError(403, f'this page listens on this machine only; Host '
-                                           f'{request.host[:80]!r} is not a local name')
-            return await handler(request)
-        except web.HTTPException as error:
-            if error.status < 400:
-                raise
-            return _error(error.status, _http_reason(request, error))
-        except guard.PageError as error:
-            return _error(error.status, desk.scrub(str(error)))
-        except ReviewError as error:
-            return _error(409, desk.scrub(str(error)))
-        except Exception as error:  # noqa: BLE001 - a request must not take the server down
-            log(f'{request.method} {request.path[:200]} failed:\n{traceback.format_exc()}')
-            return _error(500, f'internal error ({type(error).__name__}); the station_web log '
-                               'has the details')
-
-    def same_site(request) -> None:
-        """Refuse what another site's page in the same browser sends (writes, the stream)."""
-        origin = request.headers.get('Origin')
-        if origin and _netloc(origin) != request.host:
-            raise guard.PageError(403, f'cross-site request from {origin[:80]!r} refused')
-
-    def can_write(request) -> bool:
-        return not token or guard.token_matches(token, request.headers.get(TOKEN_HEADER))
-
-    async def write_body(request) -> dict:
-        """Return the JSON body of a write, once the request may write at all."""
-        same_site(request)
-        if not can_write(request):
-            raise guard.PageError(401, 'labelling needs the token that station_web printed at '
-                                       'start (open the page with ?token=...)')
-        if request.content_type != 'application/json':
-            raise guard.PageError(415, 'send the request as JSON (Content-Type: application/json)')
-        return guard.json_object(await request.read())
-
-    async def in_thread(function, *args):
-        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-    async def page(request):
-        name = request.match_info.get('name') or PAGES.get(request.path, '')
-        if name not in STATIC_TYPES:
-            raise web.HTTPNotFound()
-        return web.Response(body=(STATIC_DIR / name).read_bytes(),
-                            content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
-
-    sockets = set()
-
-    async def websocket(request):
-        same_site(request)
-        # JPEGs do not compress: per-message deflate would only cost CPU.
-        ws = web.WebSocketResponse(heartbeat=20.0, timeout=SHUTDOWN_S, compress=False)
-        await ws.prepare(request)
-        feeder = asyncio.create_task(live.feed(ws, request.query.get('frames') != '0'))
-        sockets.add(ws)
-        try:
-            async for message in ws:  # the page sends nothing; this notices when it closes
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            sockets.discard(ws)
-            feeder.cancel()
-        return ws
-
-    async def api_state(request):
-        return web.json_response(state.snapshot(), headers=NO_STORE)
-
-    async def api_stats(request):
-        return web.json_response({
-            'viewers': frames.viewers, 'frames_received': frames.newest()[0],
-            'frames_encoded': live.encoded, 'frames_sent': live.sent,
-            'token_required': bool(token)}, headers=NO_STORE)
-
-    async def api_review(request):
-        return web.json_response(dict(await in_thread(desk.view), token_required=bool(token),
-                                      can_label=can_write(request)), headers=NO_STORE)
-
-    async def api_history(request):
-        stamps = await in_thread(desk.stamps)
-        entries = state.history()
-        for entry in entries:
-            capture_id = stamps.get(tuple(entry['stamp']))
-            entry['thumbnail'] = '/captures/' + quote(capture_id) if capture_id else None
-        return web.json_response({'history': entries}, headers=NO_STORE)
-
-    async def reset_counts(request):
-        await write_body(request)
-        return web.json_response(state.reset_counts(), headers=NO_STORE)
-
-    async def api_model(request):
-        return web.json_response(await in_thread(models.view, *state.model), headers=NO_STORE)
-
-    async def promote(request):
-        body = await write_body(request)
-        answer = await in_thread(models.promote, *state.model, body.get('sha256'))
-        return web.json_response(answer, headers=NO_STORE)
-
-    async def capture_now(request):
-        await write_body(request)
-        if capture is None:
-            raise guard.PageError(503, 'no classifier to ask for a capture')
-        return web.json_response(await capture(), headers=NO_STORE)
-
-    async def capture_image(request):
-        try:
-            path = await in_thread(desk.image, request.match_info['capture_id'])
-        except ReviewError as error:  # not a pending capture (gone, broken, not a plain file)
-            raise guard.PageError(404, str(error)) from None
-        return web.Response(body=await in_thread(path.read_bytes), content_type='image/jpeg',
-                            headers=NO_STORE)
-
-    async def review_move(request):
-        body = await write_body(request)
-        move = request.match_info['move']
-        if move == 'undo':
-            result = await in_thread(desk.undo)
-        elif move == 'label':
-            label = body.get('label')
-            if label not in state.classes:
-                raise guard.PageError(400, f'label {label!r} is not one of the classes '
-                                           f'{", ".join(state.classes)}')
-            result = await in_thread(desk.label, body.get('id'), label)
-        else:
-            result = await in_thread(getattr(desk, move), body.get('id'))
-        return web.json_response(result, headers=NO_STORE)
-
-    encoder = []
-
-    async def start_live(app):
-        loop = asyncio.get_running_loop()
-        state.add_listener(_Soon(loop, live.wake))
-        frames.on_frame = _Soon(loop, live.frame_arrived)
-        encoder.append(asyncio.create_task(live.encode_forever()))
-
-    async def stop_live(app):
-        encoder.pop().cancel()
-        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b'station_web stops')
-                               for ws in list(sockets)), return_exceptions=True)
-        await in_thread(desk.close)
-
     app = web.Application(middlewares=[refusals], client_max_size=guard.MAX_JSON_BYTES)
+    app[STATE], app[FRAMES], app[DESK] = state, frames, desk
+    app[MODELS] = models or ModelDesk('', '', 0.0)
+    app[LIVE] = Live(state, frames, max_rate, log)
+    app[ACCESS] = Access(token, loopback)
+    app[LOG], app[CAPTURE] = log, capture
+    app[SOCKETS], app[ENCODER] = set(), []
     for path in PAGES:
         app.router.add_get(path, page)
     app.router.add_get('/static/{name}', page)
