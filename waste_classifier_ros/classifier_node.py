@@ -171,7 +171,7 @@ class WasteClassifier(Node):
         self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
         self._overlay_msg = Image()
         # ~/overlay/compressed: what rqt_image_view, rviz and Foxglove show as the `compressed`
-        # transport of ~/overlay (publish_overlay_compressed).
+        # transport of ~/overlay (publish_overlay).
         self.overlay_compressed_pub = self.create_publisher(
             CompressedImage, '~/overlay/compressed', 1)
         self._overlay_jpeg_quality = overlay_jpeg_quality
@@ -339,11 +339,12 @@ class WasteClassifier(Node):
         latency = time.monotonic() - received
         if decision is not None:
             self.publish_bin(header, decision, live.bins)
-        overlaid = (self.overlay_pub.get_subscription_count() > 0
-                    or self.overlay_compressed_pub.get_subscription_count() > 0)
-        if overlaid:
-            self.publish_overlay(frame, header, best[0], settings, live)
-        self.stats.processed(time.monotonic(), latency, overlaid)
+        # Who watches, asked once a frame: the overlay is drawn only for a subscriber.
+        raw = self.overlay_pub.get_subscription_count() > 0
+        compressed = self.overlay_compressed_pub.get_subscription_count() > 0
+        if raw or compressed:
+            self.publish_overlay(frame, header, best[0], settings, live, raw, compressed)
+        self.stats.processed(time.monotonic(), latency, raw or compressed)
 
     def capture(self, frame: image_codec.Frame, header: Header, probabilities: np.ndarray,
                 best: list[tuple[int, float]], bin_changed: bool, settings: LiveSettings,
@@ -394,7 +395,9 @@ class WasteClassifier(Node):
         self.get_logger().info(f'bin decision: {results[0].class_id} ({results[0].score:.2f})')
 
     def publish_overlay(self, frame: image_codec.Frame, header: Header, best: tuple[int, float],
-                        settings: LiveSettings, live: LiveModel) -> None:
+                        settings: LiveSettings, live: LiveModel, raw: bool,
+                        compressed: bool) -> None:
+        """Draw the frame's result and publish it raw and/or as JPEG, as subscribed."""
         current = self.decider.current
         shown = UNKNOWN_BIN if current is None or current.index is None else \
             live.bins.bins[current.index]
@@ -410,13 +413,9 @@ class WasteClassifier(Node):
         annotate(image_codec.to_bgr(frame, out=bgr), live.files.labels[best[0]], best[1],
                  shown.label, shown.colour, fps, settings.roi)
         msg.header = header
-        if self.overlay_pub.get_subscription_count() > 0:
+        if raw:
             self.overlay_pub.publish(msg)
-        self.publish_overlay_compressed(bgr, header)
-
-    def publish_overlay_compressed(self, bgr: np.ndarray, header: Header) -> None:
-        """Publish the drawn overlay as JPEG on ~/overlay/compressed while someone listens."""
-        if self.overlay_compressed_pub.get_subscription_count() > 0:
+        if compressed:
             self.overlay_compressed_pub.publish(CompressedImage(
                 header=header, format='jpeg',
                 data=image_codec.to_jpeg(bgr, self._overlay_jpeg_quality)))
