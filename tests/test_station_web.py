@@ -30,7 +30,7 @@ from waste_classifier_ros.station_web.frames import (
     image_from_cdr,
 )
 from waste_classifier_ros.station_web.models import ModelDesk
-from waste_classifier_ros.station_web.state import SETTLE_S, SILENT_AFTER_S, StationState
+from waste_classifier_ros.station_web.state import ORPHAN_BIN_S, SILENT_AFTER_S, StationState
 
 CAPTURE = 'plastic/20261130T101500_000012.jpg'
 STALLED = 'no image for 4.2 s: camera stalled or not connected?'
@@ -137,7 +137,7 @@ def test_state_colours_bins_from_the_bins_file_and_reports_stalls_and_silence():
     health = state.snapshot()['health']
     assert health['status'] == 'silent' and 'not reporting' in health['message']
     assert health['live_until'] == 1000.0
-    assert changes == sorted(set(changes)) and len(changes) == 6
+    assert changes == sorted(set(changes)) and len(changes) == 7
 
 
 def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
@@ -151,31 +151,35 @@ def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
         return (frame and frame['top_k'][0]['class'], decision and decision['name'])
     state.set_bin('glass', 0.9, (1, 0))  # the latched decision at start: shown at once
     assert shown() == (None, 'glass')
+    state.set_classification([('glass', 0.8)], (1, 0))
+    assert shown() == ('glass', 'glass')
+    state.set_bin('mixed_recycling', 0.8, (2, 0))  # published just before its frame's top-k
+    assert shown() == ('glass', 'glass')  # kept for its frame
     state.set_classification([('metal', 0.9)], (2, 0))
-    assert shown() == (None, 'glass')  # held back: its frame's bin may follow
-    state.set_bin('mixed_recycling', 0.8, (2, 0))
     assert shown() == ('metal', 'mixed_recycling')  # together
-    state.set_classification([('metal', 0.95)], (3, 0))
-    state.set_classification([('glass', 0.6)], (4, 0))  # frame 3 needed no new bin
+    state.set_classification([('metal', 0.95)], (3, 0))  # no new bin: the one in force
     assert shown() == ('metal', 'mixed_recycling')
-    state.set_bin('glass', 0.7, (5, 0))  # before its frame's classification (another topic)
-    assert shown() == ('metal', 'mixed_recycling')
-    state.set_classification([('glass', 0.9)], (5, 0))
-    assert shown() == ('glass', 'mixed_recycling')  # frame 4, decided before frame 5
-    clock.now += 2 * SETTLE_S
+    state.set_classification([('glass', 0.9)], (4, 0))
+    state.set_bin('glass', 0.9, (4, 0))  # reordered in transit: shown as soon as it comes
+    assert shown() == ('glass', 'glass')
+    state.set_bin('mixed_recycling', 0.9, (6, 0))  # frame 6's top-k will be lost
+    state.set_classification([('glass', 0.8)], (5, 0))  # frame 5 was decided before it
+    assert shown() == ('glass', 'glass')
+    clock.now += ORPHAN_BIN_S / 2
     state.settle()
     assert shown() == ('glass', 'glass')
-    state.set_classification([('metal', 0.9)], (6, 0))
-    state.set_classification([('metal', 0.9)], (7, 0))  # shows frame 6 before its bin came
-    state.set_bin('mixed_recycling', 0.9, (6, 0))  # late: shown at once with its frame
-    assert shown() == ('metal', 'mixed_recycling')
-    state.set_classification([('paper', 0.9)], (0, 0))  # a camera without stamps: by order
+    clock.now += ORPHAN_BIN_S / 2
+    state.settle()
+    assert shown() == ('glass', 'mixed_recycling')  # on its own, its frame never came
+    state.set_classification([('glass', 0.7)], (0, 0))  # a camera without stamps: by order
     state.set_bin('paper_recycling', 0.9, (0, 0))
+    assert shown() == ('glass', 'mixed_recycling')
+    state.set_classification([('paper', 0.9)], (0, 0))
     assert shown() == ('paper', 'paper_recycling')
     history = state.history()
     assert [entry['name'] for entry in history] == ['paper_recycling', 'mixed_recycling',
                                                     'glass', 'mixed_recycling', 'glass']
-    assert (history[0]['class'], history[3]['class']) == ('paper', 'metal')
+    assert [entry['class'] for entry in history] == ['paper', 'glass', 'glass', 'metal', 'glass']
     counts = state.snapshot()['counts']
     assert {b['name']: b['count'] for b in counts['bins']} == {
         'glass': 2, 'mixed_recycling': 2, 'paper_recycling': 1}

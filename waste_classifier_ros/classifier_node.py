@@ -328,6 +328,10 @@ class WasteClassifier(Node):
             self.capture(frame, header, probabilities, best, decision is not None, settings, live)
         if not self.context.ok():
             return
+        # The bin first: a subscriber that shows both (the station page) then has the
+        # frame's decision when its top-k comes.
+        if decision is not None:
+            self.publish_bin(header, decision, live.bins)
         classification = Classification(header=header, results=[
             ObjectHypothesis(class_id=live.files.labels[index], score=score)
             for index, score in best])
@@ -337,8 +341,6 @@ class WasteClassifier(Node):
                               serialize_message(classification),
                               self.get_clock().now().nanoseconds)
         latency = time.monotonic() - received
-        if decision is not None:
-            self.publish_bin(header, decision, live.bins)
         # Who watches, asked once a frame: the overlay is drawn only for a subscriber.
         raw = self.overlay_pub.get_subscription_count() > 0
         compressed = self.overlay_compressed_pub.get_subscription_count() > 0

@@ -41,7 +41,7 @@ from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, image_from_cdr
 from waste_classifier_ros.station_web.models import ModelDesk
-from waste_classifier_ros.station_web.state import SETTLE_S, StationState
+from waste_classifier_ros.station_web.state import ORPHAN_BIN_S, StationState
 
 NODE_NAME = 'station_web'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -115,17 +115,13 @@ class StationWeb(Node):
                             models=ModelDesk(params['retrain_dir'], classifier,
                                              params['promote_max_drop']))
         self.overlay_topic = f'{classifier}/overlay'
-        # ~/bin before ~/classification: when a busy executor finds a frame's bin and the next
-        # frame's classification both waiting, the bin is taken first and the frame it decided
-        # is shown with it (state.py matches them by the frames' stamps, "one truth per frame").
+        # ~/bin before ~/classification, the order the classifier publishes a frame's two
+        # messages in: when a busy executor finds both waiting, it takes the bin first, and the
+        # frame is shown with it (state.py matches them by stamp, "one truth per frame").
         self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
         self.create_subscription(Classification, f'{classifier}/classification',
                                  self.on_classification, 10)
-        # Held-back frames are settled from a guard condition the timer triggers: the executor
-        # runs guard conditions after the subscriptions of its round, so a bin that waits when
-        # the timer fires is taken before its frame is settled without it.
-        settle = self.create_guard_condition(self.state.settle)
-        self.create_timer(SETTLE_S, settle.trigger)
+        self.create_timer(ORPHAN_BIN_S / 2, self.state.settle)
         self._classifier_parameters = AsyncParameterClient(self, classifier)
         self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S
         self.create_timer(1.0, self.read_capture_settings)  # soon after the classifier starts

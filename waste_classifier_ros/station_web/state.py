@@ -7,11 +7,13 @@ The node's callbacks hand over plain values (`set_label_info`, `set_classificati
 `set_diagnostics`, `set_capture_settings`); the web side reads `snapshot()`, a JSON-ready dict,
 whenever a listener added with `add_listener` says something changed.
 
-One truth per frame: the classifier publishes a frame's top-k on ~/classification and, when that
-frame changed the decision, the new bin on ~/bin right after, on a topic of its own. A
-classification is therefore held back (`incoming`) until its frame's bin has come, the next
-frame's classification has come, or SETTLE_S has passed (`settle`, called by the node's timer);
-only then do its top-k and the bin in force at that frame become the shown `frame`, together.
+One truth per frame: when a frame changes the decision, the classifier publishes the new bin
+on ~/bin just before the frame's top-k on ~/classification (two topics, matched here by the
+frames' header stamps). A bin is therefore kept (`queued`) until its frame's top-k comes, and a
+top-k is shown at once with the bin in force at its frame: the shown `frame` and `bin` always
+belong together. A bin that comes after its frame's top-k (reordered in transit) is shown as
+soon as it comes; one whose frame's top-k never comes is shown on its own after ORPHAN_BIN_S
+(`settle`, called by the node's timer).
 Each bin message is one confirmed decision: the last HISTORY_LENGTH are kept for the page's
 history and counted per bin since the shift started (`reset_counts`). Bin names, labels and
 colours come from the same bins file the classifier reads (config/bins.yaml by default).
@@ -31,10 +33,9 @@ from waste_classifier_ros.diagnostics import WARN
 # Without a /diagnostics message for this long the classifier counts as not reporting (gone,
 # hung, or on another ROS domain); it publishes one every diagnostics_period (1 s by default).
 SILENT_AFTER_S = 5.0
-# How long a frame's top-k waits for the bin its frame may have decided (published right after;
-# a busy machine can delay its callback by tens of milliseconds). A frame's top-k is shown
-# earlier when the next frame's arrives.
-SETTLE_S = 0.15
+# How long a bin waits for its frame's top-k (published microseconds after it) before it is
+# shown on its own: that classification was lost.
+ORPHAN_BIN_S = 1.0
 HISTORY_LENGTH = 20
 HEALTH_NUMBERS = {
     'fps': 'processed_fps', 'input_fps': 'input_fps', 'latency_p50_ms': 'latency_p50_ms',
@@ -86,7 +87,6 @@ class StationState:
         self._bins: dict[str, dict] = {}
         self._class_bins: dict[str, str] = {}
         self._bins_problem = ''
-        self._incoming: _Frame | None = None  # a frame waiting for its bin
         # Decisions that came before their frame's classification.
         self._queued: deque[_Decision] = deque()
         self._bin: _Decision | None = None  # the decision in force at the shown frame
@@ -130,65 +130,47 @@ class StationState:
 
     def set_classification(self, results: Sequence[tuple[str, float]],
                            stamp: tuple = (0, 0)) -> None:
+        """Show a frame's top-k at once, with the decision in force at that frame."""
         frame = _Frame([(str(name), float(score)) for name, score in results], tuple(stamp),
                        self._clock())
         with self._lock:
-            shown = self._incoming is not None
-            if shown:
-                self._commit()
-            self._incoming = frame
-        if shown:
-            self._changed()
+            while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
+                                    or self._queued[0].stamp < frame.stamp):
+                self._bin = self._queued.popleft()
+            self._frame = frame
+            self._name_class(frame)
+            self.version += 1
+        self._changed()
 
     def set_bin(self, name: str, score: float, stamp: tuple = (0, 0)) -> None:
         decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall())
         with self._lock:
             self._record(decision)
-            incoming, frame = self._incoming, self._frame
-            if frame is not None and decision.stamp != (0, 0) and frame.stamp == decision.stamp:
-                self._bin = decision  # late for its frame, which is shown already
-                self._name_class(frame)
-                self.version += 1
-            elif incoming is not None and _same_or_unknown(incoming.stamp, decision.stamp):
-                self._queued.append(decision)
-                self._commit()  # this frame's decision: shown with its top-k
-            elif incoming is not None or (frame is not None and decision.stamp != (0, 0)
-                                          and frame.stamp < decision.stamp):
-                self._queued.append(decision)  # its frame's classification is still to come
+            frame = self._frame
+            if frame is not None and (decision.stamp > frame.stamp or
+                                      decision.stamp == frame.stamp == (0, 0)):
+                self._queued.append(decision)  # its frame's top-k comes next
             else:
-                self._bin = decision  # the latched decision at start, or one without frames
+                # The latched decision at start, one late for its frame (shown already), or
+                # one that cannot be matched to frames (only one of them stamped).
+                self._bin = decision
+                self._name_class(frame)
                 self.version += 1
         self._changed()
 
     def settle(self) -> None:
-        """Show a held-back frame once its bin had time to come (the node calls this often)."""
+        """Show a bin whose frame's top-k never came (the node calls this often)."""
         with self._lock:
-            now = self._clock()
-            if self._incoming is not None and now - self._incoming.arrived >= SETTLE_S:
-                self._commit()
-            elif self._incoming is None and self._queued and \
-                    now - self._queued[0].at >= SILENT_AFTER_S:
-                self._bin = self._queued.pop()  # its frame's classification never came
-                self._queued.clear()
-                self.version += 1
-            else:
+            if not self._queued or self._clock() - self._queued[0].at < ORPHAN_BIN_S:
                 return
+            self._bin = self._queued.pop()
+            self._queued.clear()
+            self.version += 1
         self._changed()
 
-    def _commit(self) -> None:
-        """Show the incoming frame with the decision in force at it (the lock is held)."""
-        frame, self._incoming = self._incoming, None
-        assert frame is not None
-        while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
-                                or self._queued[0].stamp < frame.stamp):
-            self._bin = self._queued.popleft()
-        self._frame = frame
-        self._name_class(frame)
-        self.version += 1
-
-    def _name_class(self, frame: _Frame) -> None:
+    def _name_class(self, frame: _Frame | None) -> None:
         """Give the newest decision the top class of the frame that shows it first."""
-        if self._history and self._history[-1]['decision'] is self._bin and \
+        if frame is not None and self._history and self._history[-1]['decision'] is self._bin and \
                 self._history[-1]['class'] is None and frame.top_k:
             self._history[-1]['class'], self._history[-1]['class_score'] = frame.top_k[0]
             self.history_version += 1
