@@ -65,18 +65,15 @@ def fit_linear_head(features: np.ndarray, labels: np.ndarray, weights: np.ndarra
 
 
 def onnx_latency_ms(model: torch.nn.Module, size: int, repeats: int = 30) -> float:
-    """Median single-frame latency in ONNX Runtime with one intra-op thread."""
-    import onnxruntime
+    """Median single-frame latency in the node's ONNX Runtime session with one intra-op thread."""
+    # The node's session options; onnxruntime is imported only when a backbone is timed.
+    from waste_classifier_ros.backends.onnx_runtime import open_session
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / 'model.onnx'
         torch.onnx.export(model.eval(), (torch.zeros(1, 3, size, size),), str(path),
                           dynamo=False, opset_version=17, input_names=['input_0'])
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(str(path), options,
-                                               providers=['CPUExecutionProvider'])
+        session = open_session(path, num_threads=1)
         frame = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
         for _ in range(5):
             session.run(None, {'input_0': frame})

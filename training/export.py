@@ -20,13 +20,13 @@ import warnings
 
 import numpy as np
 import onnx
-import onnxruntime
 import torch
 from torch import nn
 
 from training import data, models, sources
 from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
 from waste_classifier_ros import model_card
+from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.preprocessing import DESCRIPTION, to_tensor
 
 MODEL_FILE = 'waste_classifier.onnx'
@@ -107,7 +107,7 @@ def parity_images(data_dir: Union[str, Path], classes: Sequence[str], count: int
 
 def parity(model: nn.Module, path: Path, images: np.ndarray) -> float:
     """Max |p_torch - p_onnx| over the images, run as one batch and one by one."""
-    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    session = open_session(path)
     with torch.no_grad():
         expected = WithSoftmax(model).eval()(torch.from_numpy(images)).numpy()
     batched = session.run(None, {INPUT_NAME: images})[0]
