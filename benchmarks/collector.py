@@ -12,13 +12,16 @@ serialized bytes: the node pays for producing it, the benchmark does not pay to 
 
 import threading
 import time
+from typing import Callable
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
-from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.context import Context
+from rclpy.event_handler import QoSSubscriptionMatchedInfo, SubscriptionEventCallbacks
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification
 
@@ -26,22 +29,24 @@ from vision_msgs.msg import Classification
 # results while this thread waits for the GIL.
 _RESULTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                           reliability=ReliabilityPolicy.BEST_EFFORT)
+# Returns '' while the node under test runs, else why it cannot answer any more.
+Alive = Callable[[], str]
 
 
 class Collector:
     """Subscribes to the node's outputs; query it from another thread while it spins."""
 
-    def __init__(self, context, node_name: str = 'waste_classifier'):
+    def __init__(self, context: Context, node_name: str = 'waste_classifier') -> None:
         self.node = rclpy.create_node('bench_collector', context=context)
         self.classification_topic = f'/{node_name}/classification'
         self.overlay_topic = f'/{node_name}/overlay'
         self._node_name = node_name
         self._lock = threading.Lock()
-        self._stamps = []
-        self._arrivals = []
-        self._diagnostics = {}
+        self._stamps: list[int] = []
+        self._arrivals: list[int] = []
+        self._diagnostics: dict = {}
         self._overlay_frames = 0
-        self._overlay = None
+        self._overlay: Subscription | None = None
         self._matched = threading.Event()
         self._received = threading.Event()
         self.node.create_subscription(
@@ -54,13 +59,13 @@ class Collector:
         self._thread = threading.Thread(target=self._executor.spin, daemon=True)
         self._thread.start()
 
-    def _on_matched(self, info):
+    def _on_matched(self, info: QoSSubscriptionMatchedInfo) -> None:
         if info.current_count > 0:
             self._matched.set()
         else:
             self._matched.clear()
 
-    def _on_classification(self, message):
+    def _on_classification(self, message: Classification) -> None:
         arrival = time.time_ns()
         stamp = message.header.stamp.sec * 1_000_000_000 + message.header.stamp.nanosec
         with self._lock:
@@ -68,7 +73,7 @@ class Collector:
             self._arrivals.append(arrival)
         self._received.set()
 
-    def _on_diagnostics(self, message):
+    def _on_diagnostics(self, message: DiagnosticArray) -> None:
         for status in message.status:
             if self._node_name in status.name:
                 values = {item.key: item.value for item in status.values}
@@ -76,11 +81,11 @@ class Collector:
                     self._diagnostics = {'name': status.name, 'message': status.message,
                                          'values': values, 'time_ns': time.time_ns()}
 
-    def _on_overlay(self, serialized):
+    def _on_overlay(self, serialized: bytes) -> None:
         with self._lock:
             self._overlay_frames += 1
 
-    def strangers(self) -> list:
+    def strangers(self) -> list[str]:
         """Name the nodes on this domain that are not the benchmark's own three.
 
         Domain ids are derived from process ids, so another run on this machine can share ours;
@@ -92,7 +97,7 @@ class Collector:
                       if name not in own)
 
     @staticmethod
-    def _wait(event: threading.Event, timeout: float, alive, what: str) -> None:
+    def _wait(event: threading.Event, timeout: float, alive: Alive, what: str) -> None:
         # The node may die instead (a bad model, say): check on it between bounded waits.
         deadline = time.monotonic() + timeout
         while not event.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
@@ -102,14 +107,14 @@ class Collector:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f'no {what} within {timeout} s')
 
-    def wait_for_node(self, timeout: float, alive=lambda: '') -> None:
+    def wait_for_node(self, timeout: float, alive: Alive = lambda: '') -> None:
         """Block until the node's Classification publisher matched this subscriber.
 
         `alive()` returns '' while the node runs, else why it cannot match any more.
         """
         self._wait(self._matched, timeout, alive, f'a publisher on {self.classification_topic}')
 
-    def wait_for_result(self, timeout: float, alive=lambda: '') -> None:
+    def wait_for_result(self, timeout: float, alive: Alive = lambda: '') -> None:
         """Block until a Classification arrived since the last reset()."""
         self._wait(self._received, timeout, alive, f'a message on {self.classification_topic}')
 
@@ -128,7 +133,7 @@ class Collector:
             self._overlay_frames = 0
         self._received.clear()
 
-    def results(self):
+    def results(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (stamps, arrivals) in ns, as int64 arrays, in arrival order."""
         with self._lock:
             return (np.asarray(self._stamps, dtype=np.int64),

@@ -12,6 +12,9 @@ BENCHMARKS.md from the same results.json, without measuring anything again.
 import argparse
 import json
 from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 FINDINGS = HERE / 'findings.md'
@@ -49,8 +52,8 @@ _RSS_GROWTH_PCT = 5.0
 _CAMERA_PHASES = ('camera_640x480', 'camera_1280x720')
 
 
-def rounded(value, digits: int = 3):
-    """Round every float in a nest of dicts, lists and tuples, for a readable JSON file."""
+def rounded(value: Any, digits: int = 3) -> Any:
+    """Round every float in a nest of dicts, lists and tuples (tuples become lists), for JSON."""
     if isinstance(value, float):
         return round(value, digits)
     if isinstance(value, dict):
@@ -64,13 +67,14 @@ def _phase(results: dict, name: str) -> dict:
     return next((phase for phase in results.get('phases', []) if phase['name'] == name), {})
 
 
-def _get(mapping: dict, path):
+def _get(mapping: dict, path: Sequence[str]) -> Any:
+    value: Any = mapping
     for key in path:
-        mapping = (mapping or {}).get(key)
-    return mapping
+        value = (value or {}).get(key)
+    return value
 
 
-def _check(name, measured, comparison, limit) -> dict:
+def _check(name: str, measured: float | None, comparison: str, limit: float) -> dict:
     if measured is None:
         passed = False
     else:
@@ -85,7 +89,7 @@ def limit_fps(results: dict) -> float:
     return max(results['raw']['inference']['fps'], results['raw']['backend']['fps'])
 
 
-def check_targets(results: dict) -> list:
+def check_targets(results: dict) -> list[dict]:
     raw_fps = limit_fps(results)
     checks = []
     for name, phase, path, comparison, limit in _TARGETS:
@@ -103,7 +107,7 @@ def check_targets(results: dict) -> list:
     return checks
 
 
-def _fmt(value, digits: int = 1) -> str:
+def _fmt(value: object, digits: int = 1) -> str:
     if value is None:
         return 'n/a'
     if isinstance(value, float):
@@ -111,14 +115,14 @@ def _fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
-def _table(header, rows) -> list:
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(_fmt(cell) if not isinstance(cell, str) else cell
                                 for cell in row) + ' |' for row in rows]
     return lines + ['']
 
 
-def _phase_rows(results: dict) -> list:
+def _phase_rows(results: dict) -> list[list]:
     rows = []
     for phase in results['phases']:
         latency = phase['latency_ms']
@@ -140,7 +144,7 @@ def _phase_rows(results: dict) -> list:
     return rows
 
 
-def _overlay_rows(results: dict) -> list:
+def _overlay_rows(results: dict) -> list[list]:
     rows = []
     for base in ('camera_1280x720', 'flood_640x480'):
         for name in (base, f'{base}_overlay'):
@@ -154,7 +158,7 @@ def _overlay_rows(results: dict) -> list:
     return rows
 
 
-def _flood_rows(results: dict) -> list:
+def _flood_rows(results: dict) -> list[list]:
     limit = limit_fps(results)
     return [[phase['name'], str(phase.get('publisher_nice', 0)),
              'yes' if phase['overlay_subscribed'] else 'no', _fmt(phase['published_fps']),
@@ -162,7 +166,7 @@ def _flood_rows(results: dict) -> list:
             for phase in results['phases'] if phase['rate'] == 'flood']
 
 
-def _swap_lines(results: dict) -> list:
+def _swap_lines(results: dict) -> list[str]:
     phase = _phase(results, 'camera_1280x720_swap')
     swap = phase.get('swap')
     if not swap:
@@ -188,7 +192,7 @@ def _swap_lines(results: dict) -> list:
     ]
 
 
-def swap_picture(arrivals, sets, path: Path) -> None:
+def swap_picture(arrivals: np.ndarray, sets: np.ndarray, path: Path) -> None:
     """Plot the interval before each classification over time, model sets shaded."""
     import matplotlib
     matplotlib.use('Agg')
@@ -211,13 +215,13 @@ def swap_picture(arrivals, sets, path: Path) -> None:
     plt.close(figure)
 
 
-def _throughput_rows() -> list:
+def _throughput_rows() -> list[dict]:
     if not TRAINING_THROUGHPUT.is_file():
         return []
     return json.loads(TRAINING_THROUGHPUT.read_text(encoding='utf-8'))['rows']
 
 
-def _training_lines(training: list) -> list:
+def _training_lines(training: list[dict]) -> list[str]:
     if not training:
         return ['No training figures: the model card has none and no evaluation data was given.',
                 '']
@@ -225,7 +229,7 @@ def _training_lines(training: list) -> list:
                   [[row['figure'], _fmt(row['value'], 2), row['source']] for row in training])
 
 
-def _warning_lines(results: dict) -> list:
+def _warning_lines(results: dict) -> list[str]:
     lines = []
     strangers = sorted({name for phase in results['phases']
                         for name in phase.get('foreign_nodes_on_domain', [])})
@@ -322,7 +326,7 @@ def markdown(results: dict) -> str:
     return '\n'.join(lines)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description='Re-check the targets in results.json and rewrite BENCHMARKS.md from it.')
     parser.add_argument('--json', default=str(HERE / 'results.json'))

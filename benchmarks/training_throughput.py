@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 import subprocess
 import sys
+from typing import Sequence
 
 from benchmarks import report
 from benchmarks.run import ROOT, eval_subset
@@ -52,7 +53,8 @@ def measure_run(processes: int, data: Path, device: str, batch_size: int, out_di
             'loadavg_1min': [load_before, os.getloadavg()[0]]}
 
 
-def rows(measured: list, images: int, device: str, batch_size: int, date: str) -> list:
+def rows(measured: list[dict], images: int, device: str, batch_size: int,
+         date: str) -> list[dict]:
     """Return the training-section rows: total and per-process throughput of every run."""
     table = []
     for run in measured:
@@ -70,7 +72,7 @@ def rows(measured: list, images: int, device: str, batch_size: int, date: str) -
     return table
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--data', default=str(ROOT.parent / 'shared' / 'data' / 'waste7'),
                         help='a class-per-folder root with train/ and val/ (default: waste7)')
