@@ -20,11 +20,11 @@ env:
 	@bash devenv/setup_env.sh
 
 demo: env
-	@$(ROS) python -m waste_classifier_ros.demo
+	@$(ROS) python -m waste_classifier_ros.demos.demo
 
 # The demo's nodes looping over samples/ with capture on, plus the station web page (Ctrl-C stops).
 demo-web: env
-	@$(ROS) python -m waste_classifier_ros.station_web.demo $(DEMO_WEB_ARGS)
+	@$(ROS) python -m waste_classifier_ros.demos.station_web $(DEMO_WEB_ARGS)
 
 test: env lint pytest
 
@@ -62,7 +62,7 @@ retrain: env
 # The whole loop offline: capture -> review -> retrain -> before/after on a new style, then the
 # learning curve of its station (FLYWHEEL_ARGS="--curve-scopes ''" skips it).
 flywheel-demo: env
-	@$(ROS) python -m waste_classifier_ros.flywheel_demo $(FLYWHEEL_ARGS)
+	@$(ROS) python -m waste_classifier_ros.demos.flywheel $(FLYWHEEL_ARGS)
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache demo_output bench_output outputs flywheel_output

@@ -28,7 +28,7 @@ setup(
     # The core: what the classifier and the media source need to classify camera frames (the
     # jetson backend needs jetson-inference from the robot's image instead of onnxruntime). The
     # ROS 2 packages come from package.xml. Optional features import their library when they
-    # are switched on (waste_classifier_ros/extras.py names the same packages).
+    # are switched on (waste_classifier_ros/core/extras.py names the same packages).
     install_requires=['setuptools', 'numpy', 'opencv-python-headless', 'pyyaml', 'onnxruntime'],
     zip_safe=True,
     maintainer='waste_classifier_ros maintainers',
@@ -48,12 +48,12 @@ setup(
     },
     entry_points={
         'console_scripts': [
-            f'classifier_node = {PACKAGE}.classifier_node:main',
-            f'media_source = {PACKAGE}.media_source_node:main',
-            f'waste-classify = {PACKAGE}.cli:main',
-            f'waste-classifier-demo = {PACKAGE}.demo:main',
-            f'waste-review = {PACKAGE}.review_cli:main',
-            f'station_web = {PACKAGE}.station_web.node:main',
+            f'classifier_node = {PACKAGE}.nodes.classifier_node:main',
+            f'media_source = {PACKAGE}.nodes.media_source_node:main',
+            f'waste-classify = {PACKAGE}.cli.classify:main',
+            f'waste-classifier-demo = {PACKAGE}.demos.demo:main',
+            f'waste-review = {PACKAGE}.cli.review:main',
+            f'station_web = {PACKAGE}.nodes.station_web_node:main',
         ],
     },
 )

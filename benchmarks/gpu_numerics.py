@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 import onnxruntime
 
-from waste_classifier_ros.atomic_files import is_image
 from waste_classifier_ros.backends import as_probabilities
-from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.preprocessing import to_tensor
+from waste_classifier_ros.core.atomic_files import is_image
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.core.preprocessing import to_tensor
 
 
 def providers(cache: Path) -> dict:

@@ -49,7 +49,7 @@ class Pages:
         """Start station_web and the pages; return once every page has had a live frame."""
         self._log = open(self.log_path, 'w')
         self.station = subprocess.Popen(
-            [sys.executable, '-m', 'waste_classifier_ros.station_web.node', '--ros-args',
+            [sys.executable, '-m', 'waste_classifier_ros.nodes.station_web_node', '--ros-args',
              '-p', 'port:=0'], stdout=self._log, stderr=subprocess.STDOUT, env=self.environ)
         deadline = time.monotonic() + timeout
         url = None

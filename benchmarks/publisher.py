@@ -30,8 +30,8 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
 
-from waste_classifier_ros.image_codec import encode
-from waste_classifier_ros.local_ros import apply_local_ros_environ
+from waste_classifier_ros.core.image_codec import encode
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ
 
 READY = 'publisher matched'
 

@@ -36,8 +36,8 @@ from benchmarks import raw
 from training import data
 from training.evaluate import evaluate, load_classifier
 from training.sources import list_mapped
-from waste_classifier_ros.model_card import read_labels
-from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
+from waste_classifier_ros.core.model_card import read_labels
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 
 
 def stratified(samples: list, count: int) -> list:

@@ -17,9 +17,9 @@ import numpy as np
 import onnxruntime
 
 from benchmarks.publisher import test_pattern
-from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends.onnx_runtime import OnnxRuntimeBackend
-from waste_classifier_ros.preprocessing import INPUT_SIZE, normalize_chw
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw
 
 
 def _timings(function, seconds: float, warmup: int) -> np.ndarray:

@@ -45,12 +45,12 @@ from benchmarks.collector import Collector
 from benchmarks.pages import Pages
 from benchmarks.publisher import READY
 from waste_classifier_ros.backends import resolve_model_files
-from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
-from waste_classifier_ros.model_card import read_card
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.model_card import read_card
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE_MODULE = 'waste_classifier_ros.classifier_node'
+NODE_MODULE = 'waste_classifier_ros.nodes.classifier_node'
 NODE_NAME = 'waste_classifier'
 # Generous: the node imports onnxruntime and builds its session while the CPU may be busy.
 _START_TIMEOUT = 60.0

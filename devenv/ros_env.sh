@@ -8,7 +8,7 @@
 _wcr_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 . "$_wcr_root/.venv/bin/activate"
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
-eval "$(python -c 'from waste_classifier_ros.local_ros import local_ros_environ as e
+eval "$(python -c 'from waste_classifier_ros.demos.local_ros import local_ros_environ as e
 import os, shlex, sys
 wanted = e(owner_pid=int(sys.argv[1]))
 for k, v in wanted.items():

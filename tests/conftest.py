@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 
 ROS_ENVIRON = apply_local_ros_environ()
 clean_stale_shared_memory()

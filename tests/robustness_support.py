@@ -3,8 +3,8 @@
 """
 Helpers shared by the robustness and soak tests: a classifier node process and its diagnostics.
 
-`start_classifier` runs the real node (`python -m waste_classifier_ros.classifier_node`) on the
-tiny ONNX model from tiny_model.py under its own name and image topic, so modules never hear
+`start_classifier` runs the real node (`python -m waste_classifier_ros.nodes.classifier_node`)
+on the tiny ONNX model from tiny_model.py under its own name and image topic, so modules never hear
 each other. `Diagnostics` keeps the latest /diagnostics status of one node as a dict, so a test
 can wait for a counter instead of sleeping. `Camera` publishes frames while the test
 spins. `node_rss` reads a process's resident memory.
@@ -22,9 +22,9 @@ from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from tiny_model import COLOURS, solid, write_model_dir
 
-from waste_classifier_ros import image_codec
+from waste_classifier_ros.core import image_codec
 
-MODULE = 'waste_classifier_ros.classifier_node'
+MODULE = 'waste_classifier_ros.nodes.classifier_node'
 STANDINS = Path(__file__).resolve().parent / 'standins'
 LEVELS = {0: 'OK', 1: 'WARN', 2: 'ERROR', 3: 'STALE'}
 

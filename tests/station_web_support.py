@@ -42,7 +42,7 @@ def write_retrain_result(retrain_dir: Path, live_model: Path, wins: bool = True,
     import onnx
     from onnx import numpy_helper
 
-    from waste_classifier_ros.model_card import sha256_file, write_card
+    from waste_classifier_ros.core.model_card import sha256_file, write_card
 
     folder = Path(retrain_dir) / name
     folder.mkdir(parents=True)

@@ -27,7 +27,7 @@ from tiny_model import COLOURS, GREY  # noqa: E402
 
 from training import adapt, data, retrain  # noqa: E402
 from training.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
-from waste_classifier_ros.preprocessing import to_tensor  # noqa: E402
+from waste_classifier_ros.core.preprocessing import to_tensor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = [ROOT / 'model' / 'waste_classifier.onnx',

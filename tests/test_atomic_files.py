@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from waste_classifier_ros.atomic_files import (
+from waste_classifier_ros.core.atomic_files import (
     IMAGE_SUFFIXES,
     atomic_write,
     is_image,
@@ -53,7 +53,7 @@ def test_sigkill_in_the_middle_of_a_write_leaves_the_old_file(tmp_path):
     program = (
         'import sys, time\n'
         'from pathlib import Path\n'
-        'from waste_classifier_ros.atomic_files import atomic_write\n'
+        'from waste_classifier_ros.core.atomic_files import atomic_write\n'
         'def write(out):\n'
         '    out.write(b"half of the new")\n'
         '    out.flush()\n'
@@ -102,7 +102,7 @@ def test_image_suffixes_in_any_case():
 
 def test_it_needs_only_the_standard_library():
     # The node, the flywheel and training all import it: no ROS, no numpy, no torch.
-    code = ('import sys, waste_classifier_ros.atomic_files\n'
+    code = ('import sys, waste_classifier_ros.core.atomic_files\n'
             'print(sorted({m.split(".")[0] for m in sys.modules}))\n')
     run = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
                          timeout=60)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from tiny_model import CLASSES, COLOURS, GREY, build_model, solid, write_model_dir
 
-from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import (
     BackendError,
     as_probabilities,
@@ -17,7 +16,8 @@ from waste_classifier_ros.backends import (
     resolve_model_files,
     top_k,
 )
-from waste_classifier_ros.model_card import ModelCardError, write_card, write_labels
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.model_card import ModelCardError, write_card, write_labels
 
 STANDINS = str(Path(__file__).parent / 'standins')
 

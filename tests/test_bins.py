@@ -5,8 +5,8 @@
 import numpy as np
 import pytest
 
-from waste_classifier_ros.bins import BinDecider, BinsError, load_bins
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.bins import BinDecider, BinsError, load_bins
+from waste_classifier_ros.core.paths import share_path
 
 CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash']
 SHIPPED = share_path('config', 'bins.yaml')

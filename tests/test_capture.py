@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from waste_classifier_ros import capture, image_codec
-from waste_classifier_ros.capture import (
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.flywheel import capture
+from waste_classifier_ros.flywheel.capture import (
     BIN_CHANGE,
     REQUEST,
     UNSURE,
@@ -21,7 +22,7 @@ from waste_classifier_ros.capture import (
     make_sidecar,
     recover,
 )
-from waste_classifier_ros.review import ReviewSession
+from waste_classifier_ros.flywheel.review import ReviewSession
 
 CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash']
 LIMITS = Thresholds(min_score=0.6, min_margin=0.2, min_interval=2.0)

@@ -22,14 +22,14 @@ from std_srvs.srv import Trigger
 from tiny_model import CLASSES, COLOURS, GREY, solid
 from vision_msgs.msg import Classification
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.capture import list_captures, recover
-from waste_classifier_ros.model_card import sha256_file
-from waste_classifier_ros.review import ReviewSession
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.model_card import sha256_file
+from waste_classifier_ros.flywheel.capture import list_captures, recover
+from waste_classifier_ros.flywheel.review import ReviewSession
 
 pytestmark = pytest.mark.ros
 
-MODULE = 'waste_classifier_ros.classifier_node'
+MODULE = 'waste_classifier_ros.nodes.classifier_node'
 CAMERA = '/capture_cam'
 PREFIX = '/waste_classifier'
 

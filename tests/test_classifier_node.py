@@ -22,12 +22,12 @@ from sensor_msgs.msg import Image
 from tiny_model import CLASSES, COLOURS, GREY, build_model, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.model_card import sha256_file, write_card, write_labels
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.model_card import sha256_file, write_card, write_labels
 
 pytestmark = pytest.mark.ros
 
-MODULE = 'waste_classifier_ros.classifier_node'
+MODULE = 'waste_classifier_ros.nodes.classifier_node'
 NAMESPACE = '/station'
 PREFIX = f'{NAMESPACE}/waste_classifier'
 CAMERA = '/camera/image_raw'

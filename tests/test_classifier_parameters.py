@@ -7,13 +7,13 @@ from dataclasses import fields, replace
 import pytest
 import yaml
 
-from waste_classifier_ros import classifier_node
-from waste_classifier_ros import classifier_parameters as declared
+from waste_classifier_ros.nodes import classifier_node
+from waste_classifier_ros.nodes import classifier_parameters as declared
 
 
 def test_the_committed_yaml_and_docs_tables_are_generated_from_the_declaration():
     assert declared.out_of_date() == [], \
-        'out of date: run python -m waste_classifier_ros.classifier_parameters'
+        'out of date: run python -m waste_classifier_ros.nodes.classifier_parameters'
 
 
 def test_a_changed_default_makes_every_generated_file_out_of_date(monkeypatch):

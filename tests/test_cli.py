@@ -6,7 +6,7 @@ import cv2
 import pytest
 from tiny_model import COLOURS, GREY, solid, write_model_dir
 
-from waste_classifier_ros.cli import main
+from waste_classifier_ros.cli.classify import main
 
 
 @pytest.fixture(scope='module')

@@ -26,7 +26,7 @@ import pytest
 from ros_harness import NodeProcess
 from vision_msgs.msg import Classification
 
-from waste_classifier_ros.extras import EXTRAS
+from waste_classifier_ros.core.extras import EXTRAS
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / '.venv'
@@ -94,7 +94,7 @@ def test_setup_py_declares_each_optional_library_as_an_extra():
 
 
 def test_the_fresh_environment_has_the_core_and_nothing_else(robot):
-    code = ('import importlib.util, waste_classifier_ros.classifier_node as node\n'
+    code = ('import importlib.util, waste_classifier_ros.nodes.classifier_node as node\n'
             'print(node.__file__)\n'
             "print([m for m in ('mcap', 'aiohttp', 'torch', 'timm', 'albumentations', 'training',"
             " 'pytest') if importlib.util.find_spec(m)])\n")

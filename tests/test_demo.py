@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from tiny_model import COLOURS, solid
 
-from waste_classifier_ros.demo import Result, contact_sheet
+from waste_classifier_ros.demos.demo import Result, contact_sheet
 
 pytestmark = pytest.mark.ros
 CLASSES = ('glass', 'metal', 'paper', 'trash')
 
 
 def _run_demo(*args, timeout=120):
-    return subprocess.run([sys.executable, '-m', 'waste_classifier_ros.demo', *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    command = [sys.executable, '-m', 'waste_classifier_ros.demos.demo', *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture

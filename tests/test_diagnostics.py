@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Pipeline counters, rates, latency percentiles and the stalled-camera warning."""
 
-from waste_classifier_ros.diagnostics import OK, WARN, PipelineStats
+from waste_classifier_ros.core.diagnostics import OK, WARN, PipelineStats
 
 
 def test_counts_rates_and_latency():

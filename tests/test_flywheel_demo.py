@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from waste_classifier_ros.flywheel_demo import DemoError, choose_photos, has_seen, unseen_model
-from waste_classifier_ros.model_card import write_card
+from waste_classifier_ros.core.model_card import write_card
+from waste_classifier_ros.demos.flywheel import DemoError, choose_photos, has_seen, unseen_model
 
 
 def card(folder, **fields):
@@ -48,7 +48,7 @@ def test_photos_are_spread_over_each_class_and_interleaved(tmp_path):
 
 
 def test_a_training_step_runs_as_a_module_call_and_a_failure_names_it(tmp_path):
-    from waste_classifier_ros.flywheel_demo import run_module
+    from waste_classifier_ros.demos.flywheel import run_module
 
     log = tmp_path / 'step.log'
     run_module('training.learning_curve', ['--help'], log, '5. learning curve')

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.image_codec import CodecError
-from waste_classifier_ros.preprocessing import resize_rgb
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.image_codec import CodecError
+from waste_classifier_ros.core.preprocessing import resize_rgb
 
 YUV = ('yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv')
 EXACT = ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8')

@@ -77,8 +77,9 @@ def test_no_import_circles():
 
 # What a robot runs: the nodes. Their imports, wherever in a file, never reach the training stack;
 # at import time they load no optional feature's library either (extras.py).
-NODES = ('waste_classifier_ros.classifier_node', 'waste_classifier_ros.media_source_node',
-         'waste_classifier_ros.station_web.node')
+NODES = ('waste_classifier_ros.nodes.classifier_node',
+         'waste_classifier_ros.nodes.media_source_node',
+         'waste_classifier_ros.nodes.station_web_node')
 TRAINING_STACK = {'torch', 'torchvision', 'timm', 'albumentations', 'hydra', 'tensorboard'}
 OPTIONAL_AT_IMPORT = {'mcap', 'aiohttp', 'onnxruntime'}
 

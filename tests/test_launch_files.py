@@ -26,7 +26,7 @@ import link_install
 import pytest
 import yaml
 
-from waste_classifier_ros import classifier_parameters
+from waste_classifier_ros.nodes import classifier_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = 'waste_classifier_ros'

@@ -7,7 +7,7 @@ from pathlib import Path
 import subprocess
 import sys
 
-from waste_classifier_ros import local_ros
+from waste_classifier_ros.demos import local_ros
 
 
 def test_environment_keeps_dds_on_this_machine():

@@ -13,7 +13,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 
-from waste_classifier_ros.media_source_node import (
+from waste_classifier_ros.nodes.media_source_node import (
     ResourceError,
     loop_count,
     open_source,
@@ -23,7 +23,7 @@ from waste_classifier_ros.media_source_node import (
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / 'samples'
-MODULE = 'waste_classifier_ros.media_source_node'
+MODULE = 'waste_classifier_ros.nodes.media_source_node'
 
 
 def _write_images(folder, count=3, size=(48, 64)):

@@ -23,12 +23,12 @@ from test_classifier_node import CAMERA, LATCHED, PREFIX, Camera, Parameters, na
 from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
-from waste_classifier_ros import promotion
-from waste_classifier_ros.model_card import read_card, sha256_file, write_card, write_labels
+from waste_classifier_ros.core.model_card import read_card, sha256_file, write_card, write_labels
+from waste_classifier_ros.flywheel import promotion
 
 pytestmark = pytest.mark.ros
 
-MODULE = 'waste_classifier_ros.classifier_node'
+MODULE = 'waste_classifier_ros.nodes.classifier_node'
 GLASS = solid(COLOURS['glass'])
 ANSWER = {'a': 'glass', 'b': 'metal'}  # to a glass-coloured frame
 

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from waste_classifier_ros.overlay import annotate
+from waste_classifier_ros.core.overlay import annotate
 
 
 def test_annotation_draws_text_in_the_bin_colour_and_the_roi_box():

@@ -15,7 +15,7 @@ from ros_harness import NodeProcess
 from sensor_msgs.msg import CompressedImage, Image
 from tiny_model import COLOURS, solid
 
-from waste_classifier_ros import image_codec
+from waste_classifier_ros.core import image_codec
 
 pytestmark = pytest.mark.ros
 
@@ -24,7 +24,7 @@ STATUS_NAME = 'waste_classifier: classifier'
 
 @pytest.fixture(scope='module')
 def classifier(model):
-    with NodeProcess('waste_classifier_ros.classifier_node', params={
+    with NodeProcess('waste_classifier_ros.nodes.classifier_node', params={
             'model': str(model), 'diagnostics_period': 0.1, 'overlay_jpeg_quality': 90,
             'num_threads': 1}) as node:
         node.wait_for_output('ready:', timeout=60)

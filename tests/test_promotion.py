@@ -11,7 +11,8 @@ import time
 
 from tiny_model import write_model_dir
 
-from waste_classifier_ros import model_card, promotion
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.flywheel import promotion
 
 FILES = ('waste_classifier.onnx', 'labels.txt', 'model_card.json')
 
@@ -39,7 +40,7 @@ def install_killed_at(new: Path, target: Path, step: str) -> int:
     code = textwrap.dedent(f'''
         import os, signal, sys
         from pathlib import Path
-        from waste_classifier_ros import promotion
+        from waste_classifier_ros.flywheel import promotion
         step = {step!r}
         real_write, real_replace = promotion.write_durably, os.replace
         written = []

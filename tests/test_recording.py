@@ -20,12 +20,12 @@ from tiny_model import COLOURS, GREY, solid
 from vision_msgs.msg import Classification
 import yaml
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.recording import image_topic, read_messages
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.flywheel.recording import image_topic, read_messages
 
 pytestmark = pytest.mark.ros
 
-CLASSIFIER = 'waste_classifier_ros.classifier_node'
+CLASSIFIER = 'waste_classifier_ros.nodes.classifier_node'
 CAMERA = '/bin_camera/image'
 RESULTS = '/waste_classifier/classification'
 
@@ -140,7 +140,7 @@ def test_recorded_mcap_reads_back_and_replays_identical_pixels(model, tmp_path, 
     replay = tmp_path / 'replay.mcap'
     second = classifier(model, replay)
     try:
-        source = NodeProcess('waste_classifier_ros.media_source_node', remaps={
+        source = NodeProcess('waste_classifier_ros.nodes.media_source_node', remaps={
             'image': CAMERA}, params={'resource': str(day), 'reliable': True, 'rate': 5.0,
                                       'wait_for_subscribers': 3}).start()
         diagnostics.clear()
@@ -171,7 +171,7 @@ def test_an_existing_recording_is_never_overwritten(model, tmp_path):
 def test_the_media_source_refuses_a_broken_recording(tmp_path):
     broken = tmp_path / 'cut.mcap'
     broken.write_bytes(b'\x89MCAP0\r\n not really')
-    source = NodeProcess('waste_classifier_ros.media_source_node',
+    source = NodeProcess('waste_classifier_ros.nodes.media_source_node',
                          params={'resource': str(broken)})
     with source:
         assert source.wait_exit(30) == 1

@@ -13,7 +13,7 @@ import pytest
 from tiny_model import COLOURS, GREY, solid, write_model_dir
 
 from training import retrain
-from waste_classifier_ros import model_card
+from waste_classifier_ros.core import model_card
 
 pytest.importorskip('torch')
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from waste_classifier_ros.review import (
+from waste_classifier_ros.flywheel.review import (
     DISCARDED,
     Action,
     CaptureChangedError,
@@ -162,7 +162,8 @@ def test_a_second_reviewer_is_refused_in_process_and_from_another_process(statio
     inbox, dataset, ids, session = station
     with pytest.raises(ReviewError, match='another reviewer'):
         ReviewSession(inbox, dataset, CLASSES)
-    code = ('import sys; from waste_classifier_ros.review import ReviewSession, ReviewError\n'
+    code = ('import sys\n'
+            'from waste_classifier_ros.flywheel.review import ReviewSession, ReviewError\n'
             'try:\n    ReviewSession(sys.argv[1], sys.argv[2], ["glass"])\n'
             'except ReviewError as e:\n    print(e); sys.exit(3)\n')
     other = subprocess.run([sys.executable, '-c', code, str(inbox), str(dataset)],
@@ -286,7 +287,7 @@ def test_waste_review_terminal_ui_driven_through_stdin(tmp_path):
     discarded_before = (inbox / ids[1]).read_bytes()
     answers = '7\n\nu\nd\nx\ns\n'
     run = subprocess.run(
-        [sys.executable, '-m', 'waste_classifier_ros.review_cli', str(inbox),
+        [sys.executable, '-m', 'waste_classifier_ros.cli.review', str(inbox),
          '--dataset', str(dataset)], input=answers, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     out = run.stdout
@@ -305,7 +306,7 @@ def test_waste_review_terminal_ui_driven_through_stdin(tmp_path):
 def test_waste_review_refuses_a_second_reviewer_with_exit_2(station):
     inbox, dataset, _, _ = station
     run = subprocess.run(
-        [sys.executable, '-m', 'waste_classifier_ros.review_cli', str(inbox),
+        [sys.executable, '-m', 'waste_classifier_ros.cli.review', str(inbox),
          '--dataset', str(dataset)], input='', capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert 'another reviewer is working on this inbox' in run.stderr

@@ -21,8 +21,8 @@ import pytest
 from robustness_support import STANDINS, classifier, env_with_pythonpath, tiny_model
 from tiny_model import CLASSES, build_model
 
-from waste_classifier_ros import classifier_node
-from waste_classifier_ros.model_card import write_card, write_labels
+from waste_classifier_ros.core.model_card import write_card, write_labels
+from waste_classifier_ros.nodes import classifier_node
 
 pytestmark = pytest.mark.ros
 

@@ -29,9 +29,9 @@ from sensor_msgs.msg import Image
 from tiny_model import CLASSES
 from vision_msgs.msg import Classification
 
-from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import create_backend, resolve_model_files
-from waste_classifier_ros.overlay import annotate
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.overlay import annotate
 
 BYTES_PER_PIXEL = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1, 'uyvy': 2,
                    'yuv422': 2, 'yuyv': 2, 'yuv422_yuy2': 2}

@@ -179,7 +179,7 @@ def test_publisher_process_crash_and_restart(probe, camera, diagnostics, node):
     source = {'params': {'resource': str(SAMPLES / 'glass_1.jpg'), 'rate': 15.0, 'loop': True},
               'remaps': {'image': f'/{NAME}/image'}, 'name': 'rb_runtime_camera'}
     try:
-        with NodeProcess('waste_classifier_ros.media_source_node', **source) as first:
+        with NodeProcess('waste_classifier_ros.nodes.media_source_node', **source) as first:
             _classifications(probe, received, 3, 'from the first media source')
             first.kill()  # SIGKILL: the driver crashes, no goodbye on the graph
             killed = time.monotonic()
@@ -189,7 +189,7 @@ def test_publisher_process_crash_and_restart(probe, camera, diagnostics, node):
         assert late <= STALL_TIMEOUT + 2 * DIAGNOSTICS_PERIOD + 0.5, (
             f'WARN came {late:.2f} s after the publisher died; stall_timeout is {STALL_TIMEOUT} s')
         assert 'stalled' in warn.message, warn.message
-        with NodeProcess('waste_classifier_ros.media_source_node', **source) as second:
+        with NodeProcess('waste_classifier_ros.nodes.media_source_node', **source) as second:
             _classifications(probe, received, 3, 'from the restarted media source')
             diagnostics.wait_for_level('OK', 5, 'OK with the restarted publisher')
             assert second.stop(signal.SIGINT) == 0, second.output

@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from waste_classifier_ros.model_card import read_card, sha256_file
+from waste_classifier_ros.core.model_card import read_card, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCLUDED = ('devenv/vision_msgs/',)  # generated message code
@@ -136,7 +136,7 @@ def _sources():
 
 def test_the_scan_sees_the_whole_project():
     names = {path.relative_to(ROOT).as_posix() for path in _sources()}
-    for expected in ('waste_classifier_ros/classifier_node.py', 'tests/conftest.py',
+    for expected in ('waste_classifier_ros/nodes/classifier_node.py', 'tests/conftest.py',
                      'waste_classifier_ros/backends/onnx_runtime.py'):
         assert expected in names
     assert len(names) > 30

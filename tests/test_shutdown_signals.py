@@ -21,14 +21,14 @@ from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from tiny_model import COLOURS, solid
 
-from waste_classifier_ros.shutdown import ros_session
+from waste_classifier_ros.nodes.shutdown import ros_session
 
 pytestmark = pytest.mark.ros
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNAL_AT = Path(__file__).resolve().parent / 'ros_programs' / 'signal_at.py'
-CLASSIFIER = 'waste_classifier_ros.classifier_node'
-MEDIA_SOURCE = 'waste_classifier_ros.media_source_node'
+CLASSIFIER = 'waste_classifier_ros.nodes.classifier_node'
+MEDIA_SOURCE = 'waste_classifier_ros.nodes.media_source_node'
 # (first, second, milliseconds between them): launch's forwarded SIGINT comes 1-10 ms after the
 # terminal's; SIGTERM is what launch escalates to.
 PAIRS = {'SIGINT+SIGINT 0ms': ('SIGINT', 'SIGINT', 0.0),

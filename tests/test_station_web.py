@@ -16,10 +16,10 @@ import pytest
 from station_web_support import files_under, write_capture, write_retrain_result
 from tiny_model import CLASSES, write_model_dir
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.model_card import read_card, sha256_file
-from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.review import ReviewError, ReviewSession, split_for
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.model_card import read_card, sha256_file
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.flywheel.review import ReviewError, ReviewSession, split_for
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk

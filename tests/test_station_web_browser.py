@@ -28,9 +28,9 @@ from std_msgs.msg import Header
 from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification
 
-from waste_classifier_ros.model_card import sha256_file
-from waste_classifier_ros.review import split_for
-from waste_classifier_ros.station_web.demo import CHROMIUM, CHROMIUM_ARGS
+from waste_classifier_ros.core.model_card import sha256_file
+from waste_classifier_ros.demos.station_web import CHROMIUM, CHROMIUM_ARGS
+from waste_classifier_ros.flywheel.review import split_for
 
 sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright is not installed')
 expect = sync_api.expect
@@ -96,7 +96,7 @@ class Camera:
 
 
 def start_station(inbox, dataset, classifier='/waste_classifier', **params) -> NodeProcess:
-    station = NodeProcess('waste_classifier_ros.station_web.node', params={
+    station = NodeProcess('waste_classifier_ros.nodes.station_web_node', params={
         'port': 0, 'inbox': str(inbox), 'dataset': str(dataset), 'max_rate': MAX_RATE,
         'classifier': classifier, **params}).start()
     line = station.wait_for_output('station page: open', timeout=30)
@@ -114,7 +114,7 @@ def camera(ros_context):
 @pytest.fixture(scope='module')
 def classifier(model, camera, tmp_path_factory):
     captures = tmp_path_factory.mktemp('classifier_captures')  # not the station's inbox
-    with NodeProcess('waste_classifier_ros.classifier_node', params={
+    with NodeProcess('waste_classifier_ros.nodes.classifier_node', params={
             'model': str(model), **CLASSIFIER_PARAMS, 'capture_enabled': True,
             'capture_inbox': str(captures)}) as node:
         node.wait_for_output('ready:', timeout=60)
@@ -361,7 +361,7 @@ def test_the_page_outlives_the_classifier_and_recovers_when_it_returns(page, mod
     name = 'waste_classifier_b'  # its own /diagnostics status name, apart from the module's
     station = start_station(tmp_path / 'inbox', tmp_path / 'dataset', classifier=f'/{name}')
     try:
-        with NodeProcess('waste_classifier_ros.classifier_node', params=params,
+        with NodeProcess('waste_classifier_ros.nodes.classifier_node', params=params,
                          name=name) as first:
             first.wait_for_output('ready:', timeout=60)
             page.goto(station.url)
@@ -372,7 +372,7 @@ def test_the_page_outlives_the_classifier_and_recovers_when_it_returns(page, mod
         expect(page.get_by_test_id('stall')).to_contain_text('classifier not reporting')
         expect_not_live(page, 'the classifier is not reporting')
         assert page.request.get(station.url + 'api/review').status == 200  # web side runs on
-        with NodeProcess('waste_classifier_ros.classifier_node', params=params,
+        with NodeProcess('waste_classifier_ros.nodes.classifier_node', params=params,
                          name=name) as second:
             second.wait_for_output('ready:', timeout=60)
             expect(health).to_have_attribute('data-status', 'ok')
@@ -394,7 +394,7 @@ def test_demo_web_serves_the_page_writes_a_screenshot_and_stops_on_ctrl_c(model,
         cv2.imwrite(str(samples / f'{name}_1.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     shot = tmp_path / 'page.png'
     demo = NodeProcess.program([
-        sys.executable, '-u', '-m', 'waste_classifier_ros.station_web.demo', '--port', 0,
+        sys.executable, '-u', '-m', 'waste_classifier_ros.demos.station_web', '--port', 0,
         '--samples', samples, '--model', model, '--rate', 4, '--output', tmp_path / 'out',
         '--screenshot', shot]).start()
     try:
@@ -414,7 +414,7 @@ def test_demo_web_serves_the_page_writes_a_screenshot_and_stops_on_ctrl_c(model,
     ({'port': 'http'}, 'port'),
 ])
 def test_bad_parameters_stop_the_node_with_one_fatal_line(params, reason):
-    node = NodeProcess('waste_classifier_ros.station_web.node', params=params).start()
+    node = NodeProcess('waste_classifier_ros.nodes.station_web_node', params=params).start()
     assert node.wait_exit(30) == 1, node.output
     assert reason in node.output and node.output.count('[FATAL]') == 1, node.output
     assert 'Traceback' not in node.output
@@ -425,7 +425,8 @@ def test_a_taken_port_stops_the_node_with_one_fatal_line():
         taken.bind(('127.0.0.1', 0))
         taken.listen()
         port = taken.getsockname()[1]
-        node = NodeProcess('waste_classifier_ros.station_web.node', params={'port': port}).start()
+        node = NodeProcess('waste_classifier_ros.nodes.station_web_node',
+                           params={'port': port}).start()
         assert node.wait_exit(30) == 1, node.output
     assert '[FATAL]' in node.output and f'cannot listen on 127.0.0.1:{port}' in node.output
     assert 'Traceback' not in node.output
@@ -686,7 +687,7 @@ def test_promote_installs_a_waiting_retrain_result_and_the_classifier_switches(
     result = write_retrain_result(tmp_path / 'retrain', live)
     child_sha = sha256_file(result / live.name)
     name = 'waste_classifier_p'
-    with NodeProcess('waste_classifier_ros.classifier_node', name=name,
+    with NodeProcess('waste_classifier_ros.nodes.classifier_node', name=name,
                      params={'model': str(live), **CLASSIFIER_PARAMS}) as classifier:
         classifier.wait_for_output('ready:', timeout=60)
         station = start_station(tmp_path / 'inbox', tmp_path / 'dataset', classifier=f'/{name}',

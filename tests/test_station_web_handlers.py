@@ -14,7 +14,7 @@ from aiohttp.test_utils import make_mocked_request
 import pytest
 from tiny_model import CLASSES
 
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.station_web import app as station_app
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk

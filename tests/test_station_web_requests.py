@@ -18,7 +18,7 @@ import pytest
 from station_web_support import write_capture
 from tiny_model import CLASSES
 
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.station_web import app as station_app
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.app import WebServer, make_app

@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from waste_classifier_ros.model_card import sha256_file, write_card, write_labels
+from waste_classifier_ros.core.model_card import sha256_file, write_card, write_labels
 
 CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash']
 # Sign of each channel (R, G, B) at the colour-cube corner that stands for the class.

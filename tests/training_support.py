@@ -4,7 +4,7 @@
 
 from pathlib import Path
 
-from waste_classifier_ros import model_card
+from waste_classifier_ros.core import model_card
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = str(ROOT / 'training' / 'conf')

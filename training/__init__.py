@@ -4,6 +4,6 @@
 Training side of waste_classifier_ros: data, backbones, train / evaluate / export CLIs.
 
 It needs torch, timm and Hydra but never ROS; the one thing it shares with the runtime is
-``waste_classifier_ros.preprocessing`` (and the model card helpers), so what training measures
+``waste_classifier_ros.core.preprocessing`` (and the model card helpers), so what training measures
 is what the deployed node sees.
 """

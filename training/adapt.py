@@ -52,7 +52,7 @@ from training import calibration, data, models, sources, transforms
 from training.metrics import compute_metrics
 from training.onnx_weights import batchnorms
 from waste_classifier_ros.backends.onnx_runtime import open_session
-from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
 log = logging.getLogger('training.adapt')
 SCOPES = ('head', 'blocks', 'all')
@@ -448,7 +448,7 @@ def parent_temperature(model_path) -> float:
     card = model_path.with_name('model_card.json')
     if not card.exists():
         return 1.0
-    from waste_classifier_ros import model_card
+    from waste_classifier_ros.core import model_card
 
     return float((model_card.read_card(card).get('calibration') or {}).get('temperature', 1.0))
 

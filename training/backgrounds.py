@@ -28,7 +28,7 @@ import numpy as np
 from training.data import read_rgb
 from training.evaluate import load_classifier
 from training.sources import list_mapped
-from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
 # Training and probe surfaces are different families, so that the probe is not scored on the
 # very surfaces the model was trained on.

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from training import models
-from waste_classifier_ros.atomic_files import atomic_write
+from waste_classifier_ros.core.atomic_files import atomic_write
 
 CHECKPOINT_FORMAT = 'waste_classifier_ros.training/2'
 

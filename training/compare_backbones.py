@@ -29,7 +29,7 @@ import torch
 
 from training import models, sources, train
 from training.metrics import compute_metrics
-from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
 CONF_DIR = str(Path(__file__).parent / 'conf')
 

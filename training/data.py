@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from waste_classifier_ros.preprocessing import normalize_chw
+from waste_classifier_ros.core.preprocessing import normalize_chw
 
 log = logging.getLogger(__name__)
 

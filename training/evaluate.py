@@ -35,8 +35,8 @@ from training import data, sources
 from training.calibration import expected_calibration_error
 from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix, plot_mistakes
 from training.sources import read_class_map
-from waste_classifier_ros import model_card
-from waste_classifier_ros.preprocessing import normalize_chw, resize_rgb
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
 MISTAKES_SHOWN = 24  # per source in the picture; the JSON lists every mistake
 

@@ -25,9 +25,9 @@ from torch import nn
 
 from training import data, models, sources
 from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
-from waste_classifier_ros import model_card
 from waste_classifier_ros.backends.onnx_runtime import open_session
-from waste_classifier_ros.preprocessing import DESCRIPTION, to_tensor
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.core.preprocessing import DESCRIPTION, to_tensor
 
 MODEL_FILE = 'waste_classifier.onnx'
 INPUT_NAME = 'input_0'

@@ -30,7 +30,7 @@ import torch
 
 from training import adapt, calibration, retrain, sources
 from training.metrics import compute_metrics
-from waste_classifier_ros import model_card
+from waste_classifier_ros.core import model_card
 
 log = logging.getLogger('training.learning_curve')
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 import torchvision
 
-from waste_classifier_ros.preprocessing import MEAN, STD
+from waste_classifier_ros.core.preprocessing import MEAN, STD
 
 # A timm EfficientNet or a torchvision ResNet, reached into by attribute (conv_stem, blocks,
 # get_classifier, ...), which torch's nn.Module types as Tensor | Module: so, for mypy, Any.

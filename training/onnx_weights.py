@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from training import models
-from waste_classifier_ros import model_card
+from waste_classifier_ros.core import model_card
 
 
 def _module_name(node: onnx.NodeProto) -> str:

@@ -25,9 +25,9 @@ are printed side by side and written with everything else to `comparison.json` (
 caller reads). The new model is installed into `--install-dir` only with `--promote`, or when it
 wins by the rule: better top-1 on the station's val, no more than `--max-drop` (1 point) worse on
 any base source's val and no class of one more than `--max-class-drop` (10 points) (the rule and
-the atomic install are waste_classifier_ros.promotion's); a running classifier (`--node`) is
-then told to switch to it. Its model card records the parent's sha256, the data it saw and the
-comparison (docs/flywheel.md).
+the atomic install are waste_classifier_ros.flywheel.promotion's); a running classifier
+(`--node`) is then told to switch to it. Its model card records the parent's sha256, the data it
+saw and the comparison (docs/flywheel.md).
 """
 
 import argparse
@@ -47,11 +47,11 @@ import torch
 
 from training import adapt, calibration, data, evaluate, export, sources
 from training.train import resolve_device
-from waste_classifier_ros import model_card
-from waste_classifier_ros.atomic_files import atomic_write, is_image
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
-from waste_classifier_ros.preprocessing import INPUT_SIZE, resize_rgb
-from waste_classifier_ros.promotion import install, notify_running_node, promote_decision
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.core.atomic_files import atomic_write, is_image
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE, resize_rgb
+from waste_classifier_ros.flywheel.promotion import install, notify_running_node, promote_decision
 
 log = logging.getLogger('training.retrain')
 STATION = 'station'

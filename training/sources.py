@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from training.data import ImageSet, list_classes, load_images, shrink
-from waste_classifier_ros.atomic_files import is_image
-from waste_classifier_ros.preprocessing import resize_rgb
+from waste_classifier_ros.core.atomic_files import is_image
+from waste_classifier_ros.core.preprocessing import resize_rgb
 
 log = logging.getLogger(__name__)
 

@@ -54,8 +54,8 @@ from training.checkpoints import (
     save_checkpoint,
 )
 from training.metrics import compute_metrics, format_metrics
-from waste_classifier_ros import model_card
-from waste_classifier_ros.preprocessing import DESCRIPTION
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.core.preprocessing import DESCRIPTION
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from training.backgrounds import TRAIN_FAMILIES, replace_backdrop
-from waste_classifier_ros.preprocessing import resize_rgb
+from waste_classifier_ros.core.preprocessing import resize_rgb
 
 
 class DeploymentStretch(alb.ImageOnlyTransform):

@@ -3,6 +3,8 @@
 """
 One small interface over the inference engines: a frame in, class probabilities out.
 
+Imports core only; each engine's library (onnxruntime, jetson-inference) when it is chosen.
+
 `open_classifier` is the whole startup path shared by the node and the CLI: find the model, its
 labels and card (the shipped ones by default), check them against each other, and build the
 backend the `backend` setting names. Every failure is a ModelCardError or BackendError whose
@@ -17,16 +19,16 @@ import numpy as np
 
 # The engine interface lives in .base, which the engine modules import: re-exported here.
 from waste_classifier_ros.backends.base import Backend, BackendError, Log, as_probabilities
-from waste_classifier_ros.extras import MissingLibraryError, require
-from waste_classifier_ros.model_card import (
+from waste_classifier_ros.core.extras import MissingLibraryError, require
+from waste_classifier_ros.core.model_card import (
     ModelCardError,
     read_card,
     read_labels,
     sha256_file,
     verify,
 )
-from waste_classifier_ros.paths import ros_home, share_path
-from waste_classifier_ros.preprocessing import INPUT_SIZE
+from waste_classifier_ros.core.paths import ros_home, share_path
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE
 
 BACKENDS = ('auto', 'jetson', 'onnxruntime')
 __all__ = ['BACKENDS', 'Backend', 'BackendError', 'Log', 'ModelFiles', 'as_probabilities',

@@ -7,8 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.preprocessing import INPUT_SIZE
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE
 
 # Where a backend says what it does (print, or a ROS logger's info).
 Log = Callable[[str], object]

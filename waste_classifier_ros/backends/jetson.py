@@ -27,10 +27,10 @@ import shutil
 
 import numpy as np
 
-from waste_classifier_ros.atomic_files import atomic_write
 from waste_classifier_ros.backends.base import Backend, BackendError
-from waste_classifier_ros.model_card import sha256_file
-from waste_classifier_ros.preprocessing import resize_rgb
+from waste_classifier_ros.core.atomic_files import atomic_write
+from waste_classifier_ros.core.model_card import sha256_file
+from waste_classifier_ros.core.preprocessing import resize_rgb
 
 # The blob names the training export writes and jetson-inference's ONNX loader expects.
 INPUT_BLOB = 'input_0'

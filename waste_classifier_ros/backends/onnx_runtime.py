@@ -3,7 +3,7 @@
 """
 The ONNX Runtime backend: CPU by default, CUDA or TensorRT execution providers where installed.
 
-It feeds the network exactly what training saw, through waste_classifier_ros.preprocessing.
+It feeds the network exactly what training saw, through waste_classifier_ros.core.preprocessing.
 Named onnx_runtime so that `import onnxruntime` inside it is the real package.
 """
 
@@ -15,7 +15,7 @@ import onnxruntime
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
 from waste_classifier_ros.backends.base import Backend, BackendError, Log, as_probabilities
-from waste_classifier_ros.preprocessing import INPUT_SIZE, to_tensor
+from waste_classifier_ros.core.preprocessing import INPUT_SIZE, to_tensor
 
 CPU = ('CPUExecutionProvider',)
 _LOAD_ERRORS = (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidGraph,

@@ -32,8 +32,8 @@ from urllib.parse import quote, urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import BadHttpMethod
 
-from waste_classifier_ros.image_codec import CodecError
-from waste_classifier_ros.review import ReviewError
+from waste_classifier_ros.core.image_codec import CodecError
+from waste_classifier_ros.flywheel.review import ReviewError
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, encode_jpeg

@@ -14,7 +14,7 @@ from pathlib import Path
 import threading
 from urllib.parse import quote
 
-from waste_classifier_ros.review import Capture, ReviewError, ReviewSession
+from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
 from waste_classifier_ros.station_web import guard
 
 

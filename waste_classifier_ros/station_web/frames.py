@@ -20,7 +20,7 @@ from typing import Any
 
 import cv2
 
-from waste_classifier_ros import image_codec
+from waste_classifier_ros.core import image_codec
 
 JPEG_QUALITY = 80
 # Wider frames are scaled down before encoding: the page's live box is at most about 700 px

@@ -8,7 +8,7 @@ beside it says when it was trained, on which sources and, for an adapted model, 
 retrain result is waiting when a folder under `retrain_dir` (training.retrain's output,
 `outputs/retrain/<time>/`) holds a model whose card names the model in use as its parent.
 Promoting it applies the rule and the install of training.retrain, both from
-waste_classifier_ros.promotion: `promote_decision` on the comparison it wrote, `install` into the
+flywheel/promotion.py: `promote_decision` on the comparison it wrote, `install` into the
 folder of the model in use (retrain's default --install-dir), then `notify_running_node` so the
 classifier switches without a restart. No path of this machine goes to the page.
 """
@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 import re
 
-from waste_classifier_ros import promotion
-from waste_classifier_ros.model_card import ModelCardError, read_card
+from waste_classifier_ros.core.model_card import ModelCardError, read_card
+from waste_classifier_ros.flywheel import promotion
 from waste_classifier_ros.station_web import guard
 
 STATION_SOURCE = 'station'  # training.retrain's name for the station's own photos

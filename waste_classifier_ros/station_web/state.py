@@ -27,8 +27,8 @@ from pathlib import Path
 import threading
 import time
 
-from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinsError, load_bins
-from waste_classifier_ros.diagnostics import WARN
+from waste_classifier_ros.core.bins import UNKNOWN, UNKNOWN_BIN, BinsError, load_bins
+from waste_classifier_ros.core.diagnostics import WARN
 
 # Without a /diagnostics message for this long the classifier counts as not reporting (gone,
 # hung, or on another ROS domain); it publishes one every diagnostics_period (1 s by default).

@@ -19,7 +19,7 @@
 5. training.learning_curve draws station accuracy against the number of labelled photos, per
    scope, for this run's station (`--curve-scopes ''` skips it).
 
-    python -m waste_classifier_ros.flywheel_demo [--per-class 40] [--output flywheel_output]
+    python -m waste_classifier_ros.demos.flywheel [--per-class 40] [--output flywheel_output]
 
 The training side is not part of the installed package: it must be importable (a checkout, or
 on PYTHONPATH); data roots are relative to where you run, as for training. Exit code 0 when the
@@ -41,11 +41,11 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification
 import yaml
 
-from waste_classifier_ros.demo import DemoError, NodeRun, ros_args
-from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
-from waste_classifier_ros.model_card import read_card, read_labels
-from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.review import ReviewSession
+from waste_classifier_ros.core.model_card import read_card, read_labels
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.demos.demo import DemoError, NodeRun, ros_args
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
+from waste_classifier_ros.flywheel.review import ReviewSession
 
 STYLE_SOURCE = 'realwaste'  # a source config of the training side's conf/source/
 CAPTURE = {'capture_enabled': 'true', 'capture_min_interval': '0.0', 'capture_queue_size': '32',

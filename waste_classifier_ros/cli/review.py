@@ -21,8 +21,8 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.review import Capture, ReviewError, ReviewSession
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
 
 PREVIEW_WIDTH = 48
 

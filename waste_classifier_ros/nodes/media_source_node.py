@@ -29,10 +29,10 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from waste_classifier_ros.atomic_files import IMAGE_SUFFIXES
-from waste_classifier_ros.extras import MissingLibraryError
-from waste_classifier_ros.recording import RecordingError, image_topic, read_messages
-from waste_classifier_ros.shutdown import ros_session
+from waste_classifier_ros.core.atomic_files import IMAGE_SUFFIXES
+from waste_classifier_ros.core.extras import MissingLibraryError
+from waste_classifier_ros.flywheel.recording import RecordingError, image_topic, read_messages
+from waste_classifier_ros.nodes.shutdown import ros_session
 
 _UNSUPPORTED_SCHEMES = ('csi', 'rtp', 'rtsp', 'webrtc', 'http', 'https')
 # Still images have no pace of their own; rate 0 shows each for a second.
@@ -289,7 +289,7 @@ class MediaSource(Node):
 
 
 def main(args=None):
-    # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.shutdown).
+    # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.nodes.shutdown).
     with ros_session(args) as executor:
         try:
             node = MediaSource()

@@ -17,7 +17,7 @@ the reviewer was shown (inode, size, modification time): a capture replaced or r
 is refused with a `ReviewError` that says so. One reviewer at a time per inbox: a session holds
 an advisory lock on `<inbox>/.review.lock` until `close()`.
 
-The terminal UI (`waste-review`, review_cli.py) and the station web page both use this module.
+The terminal UI (`waste-review`, cli/review.py) and the station web page both use this module.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 import stat
 from typing import Sequence
 
-from waste_classifier_ros.atomic_files import temporary_name, write_durably
+from waste_classifier_ros.core.atomic_files import temporary_name, write_durably
 
 DISCARDED = '.discarded'
 LOCK_NAME = '.review.lock'

@@ -32,11 +32,11 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo
 
-from waste_classifier_ros.diagnostics import classifier_status_name
-from waste_classifier_ros.extras import MissingLibraryError, require
-from waste_classifier_ros.frame_intake import Gate, keep_frame_buffers_mapped
-from waste_classifier_ros.paths import share_path
-from waste_classifier_ros.shutdown import spin_node
+from waste_classifier_ros.core.diagnostics import classifier_status_name
+from waste_classifier_ros.core.extras import MissingLibraryError, require
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.nodes.frame_intake import Gate, keep_frame_buffers_mapped
+from waste_classifier_ros.nodes.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, image_from_cdr
@@ -256,7 +256,7 @@ def listening_station_web() -> StationWeb:
 
 def main(args=None) -> int:
     keep_frame_buffers_mapped()  # the overlay: 2.7 MB at 1280x720, 30 times a second
-    # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.shutdown).
+    # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.nodes.shutdown).
     return spin_node(listening_station_web, (ParameterException, ListenError, MissingLibraryError),
                      NODE_NAME, args)
 

@@ -8,7 +8,7 @@ Everything else is made from `DECLARED`: the node's descriptors (classifier_node
 parameter tables of docs/ros_interface.md and docs/flywheel.md (between `<!-- generated: NAME -->`
 and `<!-- end generated: NAME -->`). After changing a declaration run
 
-    python -m waste_classifier_ros.classifier_parameters
+    python -m waste_classifier_ros.nodes.classifier_parameters
 
 which rewrites those files; `--check` only says whether they are up to date (tests run it).
 ROS-free, so that the files can be made and checked without a ROS environment.
@@ -23,7 +23,7 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
-from waste_classifier_ros.capture import Thresholds
+from waste_classifier_ros.flywheel.capture import Thresholds
 
 Value = Union[bool, int, float, str, list]
 
@@ -151,15 +151,15 @@ Settings.__module__ = __name__
 
 # The files made from DECLARED -------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 YAML = ROOT / 'config' / 'classifier.yaml'
 YAML_HEADER = '''\
 # Defaults of the waste_classifier node, generated: edit the declaration in
-# waste_classifier_ros/classifier_parameters.py and run
-# python -m waste_classifier_ros.classifier_parameters. The /** key applies to the node under any
-# name and namespace. Parameters read at start need a restart; the others change live (ros2 param
-# set), the model too (model, labels, model_card: loaded and checked beside the serving one, then
-# switched between two frames; docs/ros_interface.md).
+# waste_classifier_ros/nodes/classifier_parameters.py and run
+# python -m waste_classifier_ros.nodes.classifier_parameters. The /** key applies to the node
+# under any name and namespace. Parameters read at start need a restart; the others change live
+# (ros2 param set), the model too (model, labels, model_card: loaded and checked beside the
+# serving one, then switched between two frames; docs/ros_interface.md).
 /**:
   ros__parameters:
 '''
@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         for path in stale:
             print(f'{path.relative_to(ROOT)} is out of date: run '
-                  'python -m waste_classifier_ros.classifier_parameters')
+                  'python -m waste_classifier_ros.nodes.classifier_parameters')
         return 1 if stale else 0
     for path, make in generated_files().items():
         if path in stale:

@@ -26,7 +26,7 @@ from typing import Iterator
 from ament_index_python.packages import get_package_share_directory
 from rclpy.serialization import deserialize_message
 
-from waste_classifier_ros.extras import require
+from waste_classifier_ros.core.extras import require
 
 PRIMITIVES = frozenset({
     'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32',

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from typing import IO, Mapping
 
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.paths import share_path
 
 # Fast DDS maps domain ids to ports; 1..100 stays inside the range every platform accepts,
 # 0 is left to the user's default domain.

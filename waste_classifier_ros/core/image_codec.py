@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from waste_classifier_ros.preprocessing import resize_rgb
+from waste_classifier_ros.core.preprocessing import resize_rgb
 
 # What a sensor_msgs/Image's data may be: bytes, array.array('B') (rclpy), a memoryview, an
 # ndarray; anything with the buffer protocol (typing's Buffer needs Python 3.12).

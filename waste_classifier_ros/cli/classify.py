@@ -18,8 +18,6 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.atomic_files import is_image
 from waste_classifier_ros.backends import (
     BACKENDS,
     BackendError,
@@ -27,10 +25,12 @@ from waste_classifier_ros.backends import (
     resolve_model_files,
     top_k,
 )
-from waste_classifier_ros.bins import UNKNOWN_BIN, BinsError, load_bins
-from waste_classifier_ros.model_card import ModelCardError
-from waste_classifier_ros.overlay import annotate
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.atomic_files import is_image
+from waste_classifier_ros.core.bins import UNKNOWN_BIN, BinsError, load_bins
+from waste_classifier_ros.core.model_card import ModelCardError
+from waste_classifier_ros.core.overlay import annotate
+from waste_classifier_ros.core.paths import share_path
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

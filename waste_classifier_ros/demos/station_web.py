@@ -9,7 +9,7 @@ that stays on this machine, prints `open http://127.0.0.1:<port>/` and runs unti
 `--screenshot FILE` also opens the page in headless Chromium (Playwright), waits for a live
 frame and a bin decision, and writes a PNG of it.
 
-    python -m waste_classifier_ros.station_web.demo [--port 8080] [--screenshot page.png]
+    python -m waste_classifier_ros.demos.station_web [--port 8080] [--screenshot page.png]
 """
 
 import argparse
@@ -20,16 +20,16 @@ import subprocess
 import sys
 import time
 
-from waste_classifier_ros.classifier_node import PARAMETERS as CLASSIFIER_PARAMETERS
-from waste_classifier_ros.demo import (
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.demos.demo import (
     CLASSIFIER_OVERRIDES,
     DemoError,
     NodeRun,
     add_playback_arguments,
     ros_args,
 )
-from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
+from waste_classifier_ros.nodes.classifier_node import PARAMETERS as CLASSIFIER_PARAMETERS
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -107,7 +107,7 @@ def run(args) -> int:
         classifier = NodeRun('classifier_node', ros_args(
             share_path('config', 'classifier.yaml'), overrides), args.output / 'classifier.log')
         runs.append(classifier)
-        web = NodeRun('station_web.node', [
+        web = NodeRun('station_web_node', [
             '--ros-args', '-p', f'port:={args.port}', '-p', f'inbox:={inbox}',
             '-p', f'dataset:={dataset}'], args.output / 'web.log')
         runs.append(web)

@@ -22,8 +22,8 @@ from waste_classifier_ros.backends import (
     create_backend,
     resolve_model_files,
 )
-from waste_classifier_ros.bins import BinMap, load_bins
-from waste_classifier_ros.model_card import ModelCardError
+from waste_classifier_ros.core.bins import BinMap, load_bins
+from waste_classifier_ros.core.model_card import ModelCardError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ the bin decisions and the annotated overlay. Then it prints one line per photo a
 decisions, writes the overlay frames and a contact sheet PNG, and prints the accuracy on the
 samples (the true class is the file name before `_<n>`).
 
-    python -m waste_classifier_ros.demo [--samples DIR] [--output DIR] [--model FILE]
+    python -m waste_classifier_ros.demos.demo [--samples DIR] [--output DIR] [--model FILE]
 """
 
 import argparse
@@ -32,12 +32,12 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification, LabelInfo
 
-from waste_classifier_ros.bins import load_bins
-from waste_classifier_ros.diagnostics import classifier_status_name
-from waste_classifier_ros.image_codec import decode, to_bgr
-from waste_classifier_ros.local_ros import apply_local_ros_environ, clean_stale_shared_memory
-from waste_classifier_ros.media_source_node import ResourceError, parse_resource
-from waste_classifier_ros.paths import share_path
+from waste_classifier_ros.core.bins import load_bins
+from waste_classifier_ros.core.diagnostics import classifier_status_name
+from waste_classifier_ros.core.image_codec import decode, to_bgr
+from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
+from waste_classifier_ros.nodes.media_source_node import ResourceError, parse_resource
 
 CLASSIFIER = 'waste_classifier'
 # Every still image is a new item in front of the camera: decide its bin from that one frame.
@@ -100,13 +100,13 @@ def ros_args(params_file: str | Path, overrides: Mapping[str, object]) -> list[s
 
 
 class NodeRun:
-    """A node of this package in a child process, its output kept in a log file."""
+    """A node of this package (a module of nodes/) in a child process, its output in a log file."""
 
     def __init__(self, module: str, args: Sequence[str], log_path: Path):
         self.log_path = log_path
         with open(log_path, 'w', encoding='utf-8') as log:
             self.process = subprocess.Popen(
-                [sys.executable, '-u', '-m', f'waste_classifier_ros.{module}', *args],
+                [sys.executable, '-u', '-m', f'waste_classifier_ros.nodes.{module}', *args],
                 stdout=log, stderr=subprocess.STDOUT)
 
     def log_tail(self, lines: int = 15) -> str:

@@ -25,7 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from waste_classifier_ros.atomic_files import atomic_write, fsync_dir, write_durably
+from waste_classifier_ros.core.atomic_files import atomic_write, fsync_dir, write_durably
 
 JOURNAL = '.install-pending.json'
 LOCK = '.install.lock'

@@ -32,8 +32,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from waste_classifier_ros import image_codec
-from waste_classifier_ros.atomic_files import fsync_dir, write_durably
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.atomic_files import fsync_dir, write_durably
 
 TMP = '.tmp'
 UNSURE, BIN_CHANGE, REQUEST = 'unsure', 'bin_change', 'request'

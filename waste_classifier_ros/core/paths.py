@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 PACKAGE = 'waste_classifier_ros'
-_SOURCE_TREE = Path(__file__).resolve().parent.parent
+_SOURCE_TREE = Path(__file__).resolve().parents[2]
 
 
 def share_dir() -> Path:

@@ -43,11 +43,24 @@ from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
 
-from waste_classifier_ros import image_codec
 from waste_classifier_ros.backends import BackendError, top_k
-from waste_classifier_ros.bins import UNKNOWN, UNKNOWN_BIN, BinDecider, BinMap, BinsError, Decision
-from waste_classifier_ros.capture import CapturePolicy, CaptureWriter, make_sidecar
-from waste_classifier_ros.classifier_parameters import (
+from waste_classifier_ros.core import image_codec
+from waste_classifier_ros.core.bins import (
+    UNKNOWN,
+    UNKNOWN_BIN,
+    BinDecider,
+    BinMap,
+    BinsError,
+    Decision,
+)
+from waste_classifier_ros.core.diagnostics import PipelineStats, classifier_status_name
+from waste_classifier_ros.core.extras import MissingLibraryError
+from waste_classifier_ros.core.model_card import ModelCardError
+from waste_classifier_ros.core.overlay import annotate
+from waste_classifier_ros.core.paths import ros_home, share_path
+from waste_classifier_ros.flywheel.capture import CapturePolicy, CaptureWriter, make_sidecar
+from waste_classifier_ros.flywheel.recording import Recorder, RecordingError
+from waste_classifier_ros.nodes.classifier_parameters import (
     DECLARED,
     MODEL_PARAMETERS,
     RUNTIME,
@@ -55,15 +68,13 @@ from waste_classifier_ros.classifier_parameters import (
     Parameter,
     Settings,
 )
-from waste_classifier_ros.diagnostics import PipelineStats, classifier_status_name
-from waste_classifier_ros.extras import MissingLibraryError
-from waste_classifier_ros.frame_intake import Gate, keep_frame_buffers_mapped, return_freed_memory
-from waste_classifier_ros.live_model import LiveModel, check_replacement, load_model
-from waste_classifier_ros.model_card import ModelCardError
-from waste_classifier_ros.overlay import annotate
-from waste_classifier_ros.paths import ros_home, share_path
-from waste_classifier_ros.recording import Recorder, RecordingError
-from waste_classifier_ros.shutdown import spin_node
+from waste_classifier_ros.nodes.frame_intake import (
+    Gate,
+    keep_frame_buffers_mapped,
+    return_freed_memory,
+)
+from waste_classifier_ros.nodes.live_model import LiveModel, check_replacement, load_model
+from waste_classifier_ros.nodes.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
 
@@ -528,7 +539,7 @@ class WasteClassifier(Node):
 def main(args: list[str] | None = None) -> int:
     keep_frame_buffers_mapped()
     # SIGINT/SIGTERM, also while the model loads or a frame is published, end the session
-    # through rclpy's shutdown; the run then ends here with 0 (waste_classifier_ros.shutdown).
+    # through rclpy's shutdown; the run then ends here with 0 (nodes/shutdown.py).
     return spin_node(WasteClassifier, STARTUP_ERRORS, NODE_NAME, args)
 
 

@@ -1,0 +1,7 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The data flywheel: capture, MCAP recording, review of labelled files, model promotion.
+
+Imports core only, and its optional libraries (mcap, rclpy for a live node) when switched on.
+"""
