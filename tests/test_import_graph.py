@@ -1,6 +1,12 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""No import circles among the project's own modules; the nodes never reach the training stack."""
+"""
+The import arrows point one way: no circles, rooms by role, the nodes never reach training.
+
+waste_classifier_ros/ is split into rooms (subpackages) whose docstrings say what each may import;
+RULES below is that list, checked over every import statement of every file (wherever in the
+file, lazy ones included). The checks are tried on planted bad edges first.
+"""
 
 import ast
 from pathlib import Path
@@ -122,3 +128,115 @@ def test_importing_the_nodes_loads_no_optional_library():
     loaded = set(ast.literal_eval(run.stdout.strip().splitlines()[-1]))
     assert 'rclpy' in loaded
     assert not loaded & (TRAINING_STACK | OPTIONAL_AT_IMPORT | {'training'})
+
+
+# The rooms of waste_classifier_ros/ and the rooms each may import (its own included). demos/ may
+# import anything; outside the package, training/ only the ROS-free floors it shares with the node
+# (and flywheel.promotion for retrain's install); tests/ and benchmarks/ anything.
+PACKAGE = 'waste_classifier_ros'
+RULES = {
+    '': set(),  # waste_classifier_ros/__init__.py
+    'core': {'core'},
+    'backends': {'core', 'backends'},
+    'flywheel': {'core', 'flywheel'},
+    'station_web': {'core', 'flywheel', 'station_web'},
+    'cli': {'core', 'backends', 'flywheel', 'cli'},
+    'nodes': {'core', 'backends', 'flywheel', 'station_web', 'nodes'},
+    'demos': {'core', 'backends', 'flywheel', 'station_web', 'nodes', 'cli', 'demos'},
+    'training': {'core', 'backends', 'flywheel'},
+}
+# Rooms that never import ROS itself (the nodes, the flywheel's recorder and demos do).
+# ament_index_python is allowed: core.paths asks it where the installed files are, lazily, and
+# falls back to the checkout.
+ROS_FREE = {'core', 'backends', 'station_web', 'cli', 'training'}
+ROS_TOP = {'rclpy', 'rcl_interfaces', 'rosbag2_py', 'launch', 'launch_ros', 'builtin_interfaces'}
+
+
+def is_ros(name: str) -> bool:
+    top = name.split('.')[0]
+    return top in ROS_TOP or top.startswith('rosidl') or top.endswith(('_msgs', '_srvs'))
+
+
+def room(module: str) -> str:
+    """Return the room of a module: its subpackage of the package, else its top-level name."""
+    parts = module.split('.')
+    if parts[0] != PACKAGE:
+        return parts[0]
+    return parts[1] if len(parts) > 1 else ''
+
+
+def boundary_violations(imports: dict) -> list:
+    """Return one line per import that leaves its room's rules, for {module: imported names}."""
+    found = []
+    for module, names in sorted(imports.items()):
+        source = room(module)
+        in_package = module.split('.')[0] == PACKAGE
+        if in_package and source not in RULES:
+            found.append(f'{module}: in no room (waste_classifier_ros/{source} is not in RULES)')
+            continue
+        for name in sorted(names):
+            top = name.split('.')[0]
+            if top == PACKAGE and '.' in name and source in RULES:
+                target = room(name)
+                if target not in RULES[source]:
+                    found.append(f'{module} imports {name}: {source or PACKAGE} may import '
+                                 f'{", ".join(sorted(RULES[source])) or "nothing"}')
+            if in_package and (top in TRAINING_STACK or top == 'training'):
+                found.append(f'{module} imports {name}: the package never imports training')
+            if source in ROS_FREE and is_ros(name):
+                found.append(f'{module} imports {name}: {source} is ROS-free')
+    return found
+
+
+def test_the_room_rules_flag_planted_bad_edges():
+    planted = {
+        'waste_classifier_ros.core.bins': {'numpy', 'rclpy.node', 'waste_classifier_ros.flywheel'},
+        'waste_classifier_ros.core.paths': {'ament_index_python.packages'},
+        'waste_classifier_ros.backends.base': {'torch', 'waste_classifier_ros.core.preprocessing'},
+        'waste_classifier_ros.flywheel.capture': {'waste_classifier_ros.demos.local_ros'},
+        'waste_classifier_ros.station_web.app': {'waste_classifier_ros.nodes.shutdown'},
+        'waste_classifier_ros.nodes.classifier_node': {'training.models', 'sensor_msgs.msg'},
+        'waste_classifier_ros.stray': {'numpy'},
+        'waste_classifier_ros.demos.demo': {'rclpy', 'waste_classifier_ros.nodes.classifier_node'},
+        'training.evaluate': {'waste_classifier_ros.nodes.live_model', 'torch'},
+        'tests.test_demo': {'waste_classifier_ros.demos.demo'},
+    }
+    assert boundary_violations(planted) == [
+        'training.evaluate imports waste_classifier_ros.nodes.live_model: training may import '
+        'backends, core, flywheel',
+        'waste_classifier_ros.backends.base imports torch: the package never imports training',
+        'waste_classifier_ros.core.bins imports rclpy.node: core is ROS-free',
+        'waste_classifier_ros.core.bins imports waste_classifier_ros.flywheel: core may import '
+        'core',
+        'waste_classifier_ros.flywheel.capture imports waste_classifier_ros.demos.local_ros: '
+        'flywheel may import core, flywheel',
+        'waste_classifier_ros.nodes.classifier_node imports training.models: the package never '
+        'imports training',
+        'waste_classifier_ros.station_web.app imports waste_classifier_ros.nodes.shutdown: '
+        'station_web may import core, flywheel, station_web',
+        'waste_classifier_ros.stray: in no room (waste_classifier_ros/stray is not in RULES)',
+    ]
+
+
+def test_every_module_keeps_to_the_rules_of_its_room():
+    files = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob('*.py')}
+    imports = {name: imported_names(path) for name, path in files.items()}
+    assert 'waste_classifier_ros.core.image_codec' in imports['waste_classifier_ros.cli.classify']
+    assert {room(name) for name in files if name.startswith(PACKAGE)} == set(RULES) - {'training'}
+    assert boundary_violations(imports) == []
+
+
+def test_importing_the_ros_free_rooms_loads_no_ros():
+    modules = sorted(module_name(p) for name in ROS_FREE - {'training'}
+                     for p in (ROOT / PACKAGE / name).rglob('*.py'))
+    code = ('import sys\n'
+            f'for name in {modules!r}:\n'
+            '    __import__(name)\n'
+            'print(sorted({m.split(".")[0] for m in sys.modules}))\n')
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60,
+                         cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    loaded = set(ast.literal_eval(run.stdout.strip().splitlines()[-1]))
+    assert 'waste_classifier_ros' in loaded and 'cv2' in loaded
+    assert not [name for name in loaded if is_ros(name)], sorted(filter(is_ros, loaded))
+    assert not loaded & (TRAINING_STACK | {'training'})
