@@ -25,7 +25,7 @@ from omegaconf import open_dict  # noqa: E402
 from training_support import CONF_DIR, ROOT, tiny_overrides, write_labels  # noqa: E402
 
 from training import evaluate, export, sources, train  # noqa: E402
-from waste_classifier_ros import model_card  # noqa: E402
+from waste_classifier_ros.core import model_card  # noqa: E402
 
 # The second source's own folder names, as RealWaste has them (spaces included).
 FLOOR_MAP = {'Glass Bottles': 'glass', 'Old Paper': 'paper', 'Food Organics': 'organic',

@@ -29,7 +29,7 @@ from training_support import CONF_DIR, single_source_overrides, tiny_overrides, 
 from training import evaluate, export, models, train, transforms  # noqa: E402
 from training.checkpoints import load_checkpoint  # noqa: E402
 from training.metrics import compute_metrics  # noqa: E402
-from waste_classifier_ros import model_card  # noqa: E402
+from waste_classifier_ros.core import model_card  # noqa: E402
 
 CLASSES = ('blue_square', 'green_circle', 'red_triangle')
 SIZE = 64
