@@ -19,6 +19,7 @@ import argparse
 import json
 from pathlib import Path
 import time
+from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -29,10 +30,15 @@ from waste_classifier_ros.core.atomic_files import is_image
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.core.preprocessing import to_tensor
 
+# An execution provider as ONNX Runtime takes it: its name, or its name and options.
+Provider = str | tuple[str, dict[str, object]]
+# (the folder it came from, RGB pixels)
+Photo = tuple[str, np.ndarray]
 
-def providers(cache: Path) -> dict:
+
+def providers(cache: Path) -> dict[str, list[Provider]]:
     """Name -> the providers list ONNX Runtime is given (the first one is the one measured)."""
-    def tensorrt(fp16: bool):
+    def tensorrt(fp16: bool) -> list[Provider]:
         return [('TensorrtExecutionProvider', {
             'trt_fp16_enable': fp16, 'trt_engine_cache_enable': True,
             'trt_engine_cache_path': str(cache / ('fp16' if fp16 else 'fp32'))}),
@@ -42,9 +48,9 @@ def providers(cache: Path) -> dict:
             'tensorrt_fp32': tensorrt(False), 'tensorrt_fp16': tensorrt(True)}
 
 
-def images(folders) -> list:
+def images(folders: Iterable[str | Path]) -> list[Photo]:
     """Return (folder, RGB) of every decodable image under each folder, in name order."""
-    found = []
+    found: list[Photo] = []
     for folder in map(Path, folders):
         for path in sorted(folder.rglob('*')):
             bgr = cv2.imread(str(path)) if is_image(path) else None
@@ -53,7 +59,7 @@ def images(folders) -> list:
     return found
 
 
-def run_provider(model: Path, chosen: list, photos: list, frames: int) -> dict:
+def run_provider(model: Path, chosen: list[Provider], photos: list[Photo], frames: int) -> dict:
     wanted = chosen[0] if isinstance(chosen[0], str) else chosen[0][0]
     if wanted not in onnxruntime.get_available_providers():
         return {'run': False, 'why': f'{wanted} is not in this onnxruntime'}
@@ -63,13 +69,13 @@ def run_provider(model: Path, chosen: list, photos: list, frames: int) -> dict:
     name = session.get_inputs()[0].name
     size = session.get_inputs()[0].shape[-1]
 
-    def classify(rgb):
+    def classify(rgb: np.ndarray) -> np.ndarray:
         return as_probabilities(session.run(None, {name: to_tensor(rgb, size)})[0][0])
     probabilities = np.stack([classify(rgb) for _, rgb in photos])
     frame = cv2.resize(photos[0][1], (1280, 720))
     for _ in range(20):  # engine build, arenas, clocks
         classify(frame)
-    latency = []
+    latency: list[float] = []
     for _ in range(frames):
         tic = time.perf_counter()
         classify(frame)
@@ -80,7 +86,7 @@ def run_provider(model: Path, chosen: list, photos: list, frames: int) -> dict:
                                'ms_p95': float(p95), 'ms_p99': float(p99), 'runs': frames}}
 
 
-def compare(results: dict, photos: list) -> dict:
+def compare(results: dict[str, dict], photos: list[Photo]) -> dict:
     """Agreement with the CPU per provider and source folder (samples or --data)."""
     reference = results['cpu']['probabilities']
     sources = np.array([source for source, _ in photos])
@@ -100,7 +106,7 @@ def compare(results: dict, photos: list) -> dict:
     return report
 
 
-def main(argv=None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--model', type=Path, default=share_path('model', 'waste_classifier.onnx'))
     parser.add_argument('--data', type=Path, action='append', default=[],

@@ -24,8 +24,12 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING, Sequence, TextIO
 
 import psutil
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
 
 READY = 'pages ready'
 _OPEN_LINE = re.compile(r'station page: open (http://\S+/)')
@@ -39,47 +43,57 @@ def _cpu_seconds(process: psutil.Process) -> float:
 class Pages:
     """station_web and its pages around one benchmark phase (start, mark, figures, stop)."""
 
-    def __init__(self, environ: dict, log_path: Path, count: int):
+    def __init__(self, environ: dict[str, str], log_path: Path, count: int) -> None:
         self.environ, self.log_path, self.count = environ, log_path, count
-        self.station = self.clients = None
-        self._log = None
-        self._start = None
+        self.station: subprocess.Popen[bytes] | None = None
+        self.clients: subprocess.Popen[str] | None = None
+        self._log: TextIO | None = None
+        self._start: tuple[float, float, float] | None = None
 
     def start(self, timeout: float) -> None:
         """Start station_web and the pages; return once every page has had a live frame."""
         self._log = open(self.log_path, 'w')
-        self.station = subprocess.Popen(
+        self.station = station = subprocess.Popen(
             [sys.executable, '-m', 'waste_classifier_ros.nodes.station_web_node', '--ros-args',
              '-p', 'port:=0'], stdout=self._log, stderr=subprocess.STDOUT, env=self.environ)
         deadline = time.monotonic() + timeout
         url = None
         while url is None:
-            if self.station.poll() is not None or time.monotonic() > deadline:
+            if station.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f'station_web did not start: {self.log_path.read_text()}')
             found = _OPEN_LINE.search(self.log_path.read_text())
-            url = found and found.group(1)
+            url = found.group(1) if found else None
             time.sleep(0.1)  # polling a log file another process writes
-        self.clients = subprocess.Popen(
+        self.clients = clients = subprocess.Popen(
             [sys.executable, '-m', 'benchmarks.pages', '--url', url, '--count', str(self.count),
              '--timeout', str(timeout)], stdout=subprocess.PIPE, text=True, env=self.environ)
-        line = self.clients.stdout.readline()
+        line = clients.stdout.readline() if clients.stdout else ''
         if READY not in line:
             raise RuntimeError(f'the pages got no frame: {line!r}; station_web log: '
                                f'{self.log_path.read_text()}')
 
+    def _running(self) -> tuple[subprocess.Popen[bytes], subprocess.Popen[str]]:
+        if self.station is None or self.clients is None:
+            raise RuntimeError('Pages.start() has not run')
+        return self.station, self.clients
+
     def mark(self) -> None:
         """Open the measured window."""
-        self._start = (time.monotonic(), _cpu_seconds(psutil.Process(self.station.pid)),
-                       _cpu_seconds(psutil.Process(self.clients.pid)))
+        station, clients = self._running()
+        self._start = (time.monotonic(), _cpu_seconds(psutil.Process(station.pid)),
+                       _cpu_seconds(psutil.Process(clients.pid)))
 
     def figures(self) -> dict:
         """CPU of station_web and of the pages over the window, and what each page received."""
-        wall, station, clients = self._start
+        station, clients = self._running()
+        if self._start is None:
+            raise RuntimeError('Pages.mark() has not run')
+        wall, station_start, clients_start = self._start
         window = time.monotonic() - wall
-        station_cpu = _cpu_seconds(psutil.Process(self.station.pid)) - station
-        clients_cpu = _cpu_seconds(psutil.Process(self.clients.pid)) - clients
-        self.clients.send_signal(signal.SIGINT)
-        received = json.loads(self.clients.communicate(timeout=10)[0].strip().splitlines()[-1])
+        station_cpu = _cpu_seconds(psutil.Process(station.pid)) - station_start
+        clients_cpu = _cpu_seconds(psutil.Process(clients.pid)) - clients_start
+        clients.send_signal(signal.SIGINT)
+        received = json.loads(clients.communicate(timeout=10)[0].strip().splitlines()[-1])
         return {'count': self.count, 'window_s': window,
                 'station_web_cpu_cores': station_cpu / window,
                 'pages_cpu_cores': clients_cpu / window,
@@ -91,7 +105,8 @@ class Pages:
     def stop(self) -> int | None:
         """Stop the pages and station_web (SIGINT); return station_web's exit code."""
         code = None
-        for process in (self.clients, self.station):
+        processes: tuple[subprocess.Popen | None, ...] = (self.clients, self.station)
+        for process in processes:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 try:
@@ -106,15 +121,14 @@ class Pages:
         return code
 
 
-async def _page(session, url: str, counts: dict, ready: asyncio.Event, all_ready) -> None:
+async def _page(session: 'ClientSession', url: str, counts: dict[str, int],
+                ready: asyncio.Event) -> None:
     async with session.ws_connect(url + 'ws', max_msg_size=0) as ws:
         async for message in ws:
             if message.type.name == 'BINARY':
                 counts['frames'] += 1
                 counts['bytes'] += len(message.data)
-                if not ready.is_set():
-                    ready.set()
-                    all_ready()
+                ready.set()
             elif message.type.name == 'TEXT':
                 counts['states'] += 1
             else:
@@ -129,24 +143,19 @@ async def _pages(url: str, count: int, timeout: float) -> dict:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    started = None
-
-    def all_ready():
-        nonlocal started
-        if all(event.is_set() for event in events):
-            started = time.monotonic()
-            for page in pages:
-                page.update(frames=0, states=0, bytes=0)  # count from here on
-            print(READY, flush=True)
-
     async with ClientSession() as session:
-        tasks = [asyncio.create_task(_page(session, url, page, event, all_ready))
+        tasks = [asyncio.create_task(_page(session, url, page, event))
                  for page, event in zip(pages, events)]
         try:
             await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), timeout)
         except TimeoutError:
             print(f'not ready: frames per page {[p["frames"] for p in pages]}', flush=True)
             raise
+        # No await since the last page's first frame: every page counts from here on.
+        started = time.monotonic()
+        for page in pages:
+            page.update(frames=0, states=0, bytes=0)
+        print(READY, flush=True)
         await stop.wait()
         seconds = time.monotonic() - started
         for task in tasks:
@@ -154,7 +163,7 @@ async def _pages(url: str, count: int, timeout: float) -> dict:
     return {'seconds': seconds, 'pages': pages}
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--url', required=True, help="station_web's address, ending in /")
     parser.add_argument('--count', type=int, default=5)

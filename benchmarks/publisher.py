@@ -20,12 +20,15 @@ import signal
 import sys
 import threading
 import time
+from typing import Callable, Sequence
 
 from builtin_interfaces.msg import Time
 import numpy as np
 import rclpy
 from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
@@ -58,7 +61,7 @@ def build_image(height: int, width: int, frame_id: str = 'bench_camera') -> Imag
     return message
 
 
-def wait_for_match(node, publisher_matched, count: int, timeout: float,
+def wait_for_match(node: Node, publisher_matched: Callable[[], int], count: int, timeout: float,
                    stopping: threading.Event) -> None:
     """Spin until `count` readers matched (the event callback counts them), bounded."""
     executor = SingleThreadedExecutor(context=node.context)
@@ -73,10 +76,10 @@ def wait_for_match(node, publisher_matched, count: int, timeout: float,
     executor.shutdown()
 
 
-def publish(publisher, message: Image, rate: float, duration: float,
+def publish(publisher: Publisher[Image], message: Image, rate: float, duration: float,
             stopping: threading.Event) -> np.ndarray:
     """Publish until `stopping` is set or `duration` seconds pass; return the stamps, in ns."""
-    stamps = []
+    stamps: list[int] = []
     period = 1.0 / rate if rate > 0 else 0.0
     start = time.monotonic()
     end = start + duration
@@ -97,7 +100,7 @@ def publish(publisher, message: Image, rate: float, duration: float,
     return np.asarray(stamps, dtype=np.int64)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)

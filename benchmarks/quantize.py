@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 import shutil
 import sys
+from typing import Sequence
 
 import numpy as np
 from onnxruntime.quantization import (
@@ -39,14 +40,16 @@ from training.sources import list_mapped
 from waste_classifier_ros.core.model_card import read_labels
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 
+Sample = tuple[Path, int]  # an image file and its class index
 
-def stratified(samples: list, count: int) -> list:
+
+def stratified(samples: Sequence[Sample], count: int) -> list[Sample]:
     """Pick about `count` samples, evenly spaced within each class, every class represented."""
-    by_class = {}
+    by_class: dict[int, list[Sample]] = {}
     for sample in samples:
         by_class.setdefault(sample[1], []).append(sample)
     per_class = max(1, count // max(1, len(by_class)))
-    picked = []
+    picked: list[Sample] = []
     for members in by_class.values():
         step = max(1, len(members) // per_class)
         picked += members[::step][:per_class]
@@ -56,14 +59,15 @@ def stratified(samples: list, count: int) -> list:
 class Calibration(CalibrationDataReader):
     """Training images as the node would feed them, one batch-1 tensor at a time."""
 
-    def __init__(self, folder, classes, count: int, input_name: str):
+    def __init__(self, folder: Path, classes: Sequence[str], count: int,
+                 input_name: str) -> None:
         samples = stratified(list_mapped(folder.name, folder, None, classes)[0], count)
         images = data.load_images(samples, classes, lambda rgb: resize_rgb(rgb, INPUT_SIZE))
         self._feeds = iter([{input_name: normalize_chw(rgb)[np.newaxis]}
                             for rgb in images.images])
         self.count = len(images.images)
 
-    def get_next(self):
+    def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
 
 
@@ -91,7 +95,7 @@ def quantize(model: Path, labels: Path, calibration: Path, count: int, out_dir: 
     return quantized
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--model', default='model/waste_classifier.onnx')
     parser.add_argument('--labels', help='default: labels.txt beside the model')
@@ -110,21 +114,22 @@ def main(argv=None) -> int:
     out_dir = Path(args.out)
     quantized = quantize(model, labels, Path(args.calibration), args.images, out_dir,
                          args.method)
-    report = {'fp32': {'model': str(model)}, 'int8': {'model': str(quantized)}}
+    models: dict[str, dict] = {'fp32': {'model': str(model)}, 'int8': {'model': str(quantized)}}
     for name, path in (('fp32', model), ('int8', quantized)):
-        report[name]['inference'] = raw.inference(path, args.num_threads, seconds=5.0)
+        models[name]['inference'] = raw.inference(path, args.num_threads, seconds=5.0)
         if args.val:
             metrics = evaluate(load_classifier(path, labels), args.val)
-            report[name].update({key: metrics[key] for key in ('num_images', 'top1', 'macro_f1')})
-        print(f'{name}: {json.dumps(report[name])}', flush=True)
+            models[name].update({key: metrics[key] for key in ('num_images', 'top1', 'macro_f1')})
+        print(f'{name}: {json.dumps(models[name])}', flush=True)
+    report: dict[str, object] = dict(models)
     code = 0
     if args.val:
-        drop = 100.0 * (report['fp32']['top1'] - report['int8']['top1'])
-        report['top1_drop_points'] = drop
-        report['acceptable'] = drop <= args.max_drop
+        drop = 100.0 * (models['fp32']['top1'] - models['int8']['top1'])
+        acceptable = drop <= args.max_drop
+        report.update(top1_drop_points=drop, acceptable=acceptable)
         print(f'top-1 drop {drop:.2f} points: '
-              f'{"within" if report["acceptable"] else "beyond"} the {args.max_drop:g} allowed')
-        code = 0 if report['acceptable'] else 1
+              f'{"within" if acceptable else "beyond"} the {args.max_drop:g} allowed')
+        code = 0 if acceptable else 1
     (out_dir / 'quantize_report.json').write_text(json.dumps(report, indent=2) + '\n',
                                                   encoding='utf-8')
     return code

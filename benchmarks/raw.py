@@ -11,7 +11,9 @@ measured apart from ROS. Preprocessing is the node's path from the bytes of an r
 input tensor: view the buffer, stretch to the input size, normalise.
 """
 
+from pathlib import Path
 import time
+from typing import Callable
 
 import numpy as np
 import onnxruntime
@@ -22,11 +24,11 @@ from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw
 
 
-def _timings(function, seconds: float, warmup: int) -> np.ndarray:
+def _timings(function: Callable[[], object], seconds: float, warmup: int) -> np.ndarray:
     """Call `function` for `seconds` after `warmup` calls; return each call's duration (s)."""
     for _ in range(warmup):
         function()
-    durations = []
+    durations: list[float] = []
     end = time.perf_counter() + seconds
     while (start := time.perf_counter()) < end or not durations:
         function()
@@ -44,7 +46,7 @@ def _summary(durations: np.ndarray) -> dict:
     }
 
 
-def session(model_path, num_threads: int) -> onnxruntime.InferenceSession:
+def session(model_path: str | Path, num_threads: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     if num_threads > 0:
         options.intra_op_num_threads = num_threads
@@ -53,7 +55,7 @@ def session(model_path, num_threads: int) -> onnxruntime.InferenceSession:
                                         providers=['CPUExecutionProvider'])
 
 
-def inference(model_path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
+def inference(model_path: str | Path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
     """Batch-1 inference of the model: frames per second and ms per frame."""
     runner = session(model_path, num_threads)
     input_name = runner.get_inputs()[0].name
@@ -64,7 +66,7 @@ def inference(model_path, num_threads: int, seconds: float, warmup: int = 20) ->
     return result
 
 
-def backend(model_path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
+def backend(model_path: str | Path, num_threads: int, seconds: float, warmup: int = 20) -> dict:
     """Time the node's own ONNX Runtime backend (session options, Python glue), batch 1."""
     engine = OnnxRuntimeBackend(model_path, num_threads=num_threads, log=lambda text: None)
     rgb = test_pattern(engine.input_size, engine.input_size)
@@ -77,7 +79,7 @@ def preprocessing(width: int, height: int, seconds: float, warmup: int = 20) -> 
     """Cost of turning one rgb8 Image payload of width x height into the input tensor."""
     step, data = image_codec.encode(test_pattern(height, width), 'rgb8')
 
-    def prepare():
+    def prepare() -> np.ndarray:
         frame = image_codec.decode('rgb8', height, width, step, data)
         return normalize_chw(image_codec.to_rgb(frame, INPUT_SIZE))
 

@@ -32,19 +32,21 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Sequence
 
 import numpy as np
 import psutil
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 import rclpy
+from rclpy.client import Client
 import yaml
 
 from benchmarks import raw, report
 from benchmarks.collector import Collector
 from benchmarks.pages import Pages
 from benchmarks.publisher import READY
-from waste_classifier_ros.backends import resolve_model_files
+from waste_classifier_ros.backends import ModelFiles, resolve_model_files
 from waste_classifier_ros.core.model_card import read_card
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
@@ -84,7 +86,7 @@ class Phase:
         return f'{self.width}x{self.height}'
 
 
-def phases(args) -> list:
+def phases(args: argparse.Namespace) -> list[Phase]:
     return [
         Phase('camera_640x480', 640, 480, 30.0, args.seconds),
         Phase('camera_1280x720', 1280, 720, 30.0, args.seconds),
@@ -121,7 +123,7 @@ def machine() -> dict:
     }
 
 
-def params_file_values(path) -> dict:
+def params_file_values(path: str | Path | None) -> dict:
     """Return the ros__parameters a params file gives the node (any matching node-name key)."""
     if not path:
         return {}
@@ -146,7 +148,8 @@ def eval_subset(data_dir: Path, images: int, folder: Path) -> Path:
     return folder
 
 
-def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) -> list:
+def training_figures(files: ModelFiles, eval_data: str, eval_images: int,
+                     work_dir: Path) -> list[dict]:
     """Training wall time and val top-1 from the model card; evaluation throughput, measured."""
     card = read_card(files.card_path) if files.card_path else {}
     rows = []
@@ -180,7 +183,7 @@ def training_figures(files, eval_data: str, eval_images: int, work_dir: Path) ->
     return rows
 
 
-def percentiles(values_ms: np.ndarray) -> dict:
+def percentiles(values_ms: np.ndarray) -> dict[str, float | None]:
     if values_ms.size == 0:
         return {'p50': None, 'p95': None, 'p99': None, 'max': None}
     p50, p95, p99 = np.percentile(values_ms, [50, 95, 99])
@@ -193,7 +196,7 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def _minor_faults(pid: int):
+def _minor_faults(pid: int) -> int | None:
     """Minor page faults of a process so far (Linux), or None where /proc cannot tell."""
     try:
         # Field 10 of /proc/<pid>/stat; the command name in field 2 may contain spaces.
@@ -210,17 +213,18 @@ def _machine_busy_seconds() -> float:
 class Bench:
     """Starts the node and the publisher for each phase and turns what they did into figures."""
 
-    def __init__(self, args, environ: dict, collector: Collector, work_dir: Path):
+    def __init__(self, args: argparse.Namespace, environ: dict[str, str], collector: Collector,
+                 work_dir: Path) -> None:
         self.args = args
         self.environ = environ
         self.collector = collector
         self.work_dir = work_dir
         self.me = psutil.Process()
-        self.set_parameters = collector.node.create_client(
+        self.set_parameters: Client = collector.node.create_client(
             SetParameters, f'/{NODE_NAME}/set_parameters')
 
-    def node_command(self, phase: Phase) -> list:
-        params = {'num_threads': self.args.num_threads}
+    def node_command(self, phase: Phase) -> list[str]:
+        params: dict[str, object] = {'num_threads': self.args.num_threads}
         if phase.capture:
             inbox = self.work_dir / 'capture_inbox'
             shutil.rmtree(inbox, ignore_errors=True)
@@ -237,7 +241,7 @@ class Bench:
             command += ['-p', f'{key}:={json.dumps(value)}']
         return command
 
-    def publisher_command(self, phase: Phase, stamps: Path) -> list:
+    def publisher_command(self, phase: Phase, stamps: Path) -> list[str]:
         return [sys.executable, '-m', 'benchmarks.publisher', '--width', str(phase.width),
                 '--height', str(phase.height), '--rate', str(phase.rate),
                 '--stamps', str(stamps), '--match-timeout', str(_START_TIMEOUT),
@@ -259,11 +263,11 @@ class Bench:
             spawned = time.monotonic()
             node = subprocess.Popen(self.node_command(phase), stdout=log, stderr=subprocess.STDOUT,
                                     env=self.environ)
-            publisher = None
+            publisher: subprocess.Popen[str] | None = None
             try:
                 node_ps = psutil.Process(node.pid)
 
-                def alive():
+                def alive() -> str:
                     code = node.poll()
                     return '' if code is None else f'the node exited with code {code}'
 
@@ -277,7 +281,7 @@ class Bench:
                 publisher = subprocess.Popen(
                     self.publisher_command(phase, stamps_path), stdout=subprocess.PIPE,
                     text=True, env=self.environ)
-                line = publisher.stdout.readline()
+                line = publisher.stdout.readline() if publisher.stdout else ''
                 if READY not in line:
                     raise RuntimeError(f'publisher did not start: {line!r}')
                 self.collector.wait_for_result(_START_TIMEOUT, alive)
@@ -344,7 +348,7 @@ class Bench:
         due = [start + (k + 0.5) * phase.seconds / phase.swaps for k in range(phase.swaps)]
         models = [self.args.swap_model, self.args.model or str(share_path(
             'model', 'waste_classifier.onnx'))]
-        swaps = []
+        swaps: list[dict] = []
         while (remaining := end - time.monotonic()) > 0:
             time.sleep(max(0.0, min(1.0, remaining, *(t - time.monotonic() for t in due[:1]))))
             if due and time.monotonic() >= due[0]:
@@ -361,7 +365,8 @@ class Bench:
             'window': (t0, t1), 'window_s': window,
             'cpu_s': cpu,
             'node_minor_faults': (faults_end - faults_start
-                                  if None not in (faults_start, faults_end) else None),
+                                  if faults_start is not None and faults_end is not None
+                                  else None),
             'machine_busy_cores': busy / window,
             'other_processes_cores': max(0.0, busy - sum(cpu.values())) / window,
             'loadavg_1min': (load_start, os.getloadavg()[0]),
@@ -371,7 +376,7 @@ class Bench:
             'swaps': swaps,
         }
 
-    def _swap_results(self, phase: Phase, swaps: list, rss_end_mb: float) -> dict:
+    def _swap_results(self, phase: Phase, swaps: list[dict], rss_end_mb: float) -> dict:
         """Return the swap figures; save the times behind them and their picture."""
         stamps, arrivals = self.collector.results()
         first, last = swaps[0]['sent_ns'] - 2 * 10**9, swaps[-1]['replied_ns'] + 2 * 10**9
@@ -391,7 +396,10 @@ class Bench:
         future.add_done_callback(lambda _: replied.set())
         if not replied.wait(_START_TIMEOUT):
             raise RuntimeError(f'no reply to setting model {model} within {_START_TIMEOUT} s')
-        result = future.result().results[0]
+        response = future.result()
+        if response is None:
+            raise RuntimeError(f'setting model {model} failed: {future.exception()}')
+        result = response.results[0]
         if not result.successful:
             raise RuntimeError(f'the node refused model {model}: {result.reason}')
         return {'model': model, 'sent_ns': sent, 'replied_ns': time.time_ns(), 'rss': rss}
@@ -421,12 +429,13 @@ class Bench:
         }
 
 
-def swap_figures(swaps: list, arrivals: np.ndarray, rss_end: float) -> dict:
+def swap_figures(swaps: list[dict], arrivals: np.ndarray, rss_end: float) -> dict:
     """Reply times, the longest pause in classifications around each set, memory after them.
 
     Around a set means from 1 s before it was sent to 1 s after its reply (ns clock).
     """
-    gaps, around = [], np.zeros(len(arrivals), bool)
+    gaps: list[float | None] = []
+    around = np.zeros(len(arrivals), bool)
     for swap in swaps:
         close = (arrivals >= swap['sent_ns'] - 10**9) & (arrivals <= swap['replied_ns'] + 10**9)
         near = arrivals[close]
@@ -440,7 +449,7 @@ def swap_figures(swaps: list, arrivals: np.ndarray, rss_end: float) -> dict:
         'reply_ms': percentiles(np.array([(s['replied_ns'] - s['sent_ns']) / 1e6
                                           for s in swaps])),
         'max_gap_ms_per_swap': gaps,
-        'max_gap_ms': None if None in gaps else max(gaps),
+        'max_gap_ms': None if None in gaps else max(gap for gap in gaps if gap is not None),
         'max_gap_ms_elsewhere': float(elsewhere.max()) / 1e6 if len(elsewhere) else None,
         'rss_mb_at_each_set': [s['rss'] / 2**20 for s in swaps],
         'rss_before_mb': rss_before / 2**20, 'rss_after_mb': rss_end / 2**20,
@@ -449,7 +458,7 @@ def swap_figures(swaps: list, arrivals: np.ndarray, rss_end: float) -> dict:
     }
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--seconds', type=float, default=60.0,
                         help='measured window of each 30 FPS phase without overlay')
@@ -536,7 +545,7 @@ def main(argv=None):
     write_results(args, results)
 
 
-def node_phases(args, work_dir: Path) -> list:
+def node_phases(args: argparse.Namespace, work_dir: Path) -> list[dict]:
     """Run the node phases (all, or those --only names) on a local ROS graph of their own."""
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
@@ -552,7 +561,7 @@ def node_phases(args, work_dir: Path) -> list:
         context.try_shutdown()
 
 
-def write_results(args, results: dict) -> None:
+def write_results(args: argparse.Namespace, results: dict) -> None:
     results['targets'] = report.check_targets(results)
     Path(args.json).write_text(json.dumps(results, indent=2) + '\n', encoding='utf-8')
     Path(args.report).write_text(report.markdown(results), encoding='utf-8')

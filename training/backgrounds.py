@@ -104,7 +104,8 @@ def surface(height: int, width: int, family: str, rng: np.random.Generator) -> n
     raise ValueError(f'unknown surface family {family!r}')
 
 
-def _noise(height, width, rng, base, contrast, fine=False):
+def _noise(height: int, width: int, rng: np.random.Generator, base: np.ndarray,
+           contrast: float, fine: bool = False) -> np.ndarray:
     texture = np.zeros((height, width, 3), np.float32)
     for scale in ((1, 2, 4) if fine else (4, 16, 64)):
         grid = rng.normal(0, 1, (max(2, height // scale), max(2, width // scale), 3))

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import cv2
 import numpy as np
@@ -61,13 +61,13 @@ def shrink(rgb: np.ndarray, short_side: int) -> np.ndarray:
 class ImageSet:
     """Decoded images with their labels, and what was skipped on the way."""
 
-    images: list
-    labels: list
-    classes: list
-    skipped: list = field(default_factory=list)
-    paths: list = field(default_factory=list)   # the file of each image, where known
+    images: List[np.ndarray]
+    labels: List[int]
+    classes: List[str]
+    skipped: List[str] = field(default_factory=list)
+    paths: List[str] = field(default_factory=list)   # the file of each image, where known
 
-    def counts(self) -> dict:
+    def counts(self) -> Dict[str, int]:
         per_class = np.bincount(np.asarray(self.labels, dtype=np.int64),
                                 minlength=len(self.classes))
         return {name: int(n) for name, n in zip(self.classes, per_class)}
@@ -107,10 +107,10 @@ class AugmentedImages(torch.utils.data.Dataset):
         self.image_set = image_set
         self.augment = augment
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.image_set.images)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
         rgb = self.augment(image=self.image_set.images[index])['image']
         return torch.from_numpy(normalize_chw(np.ascontiguousarray(rgb))), \
             self.image_set.labels[index]
@@ -122,10 +122,10 @@ class PreprocessedImages(torch.utils.data.Dataset):
     def __init__(self, image_set: ImageSet):
         self.image_set = image_set
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.image_set.images)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
         return torch.from_numpy(normalize_chw(self.image_set.images[index])), \
             self.image_set.labels[index]
 

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 import sys
 import time
-from typing import NamedTuple
+from typing import Mapping, NamedTuple, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -39,12 +39,27 @@ from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
 MISTAKES_SHOWN = 24  # per source in the picture; the JSON lists every mistake
+ClassMap = Optional[Mapping[str, Optional[str]]]  # folder name -> class (None: dropped)
+# A source to evaluate: its folder and how its folder names map to the model's classes.
+Folders = Mapping[str, Tuple[Path, ClassMap]]
+
+
+class Classifier(Protocol):
+    """What evaluation needs of a model: its classes, its input side, batch -> probabilities."""
+
+    @property
+    def classes(self) -> Sequence[str]: ...
+
+    @property
+    def input_size(self) -> int: ...
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 class OnnxClassifier:
     """An exported model in ONNX Runtime; classes from the labels.txt beside it."""
 
-    def __init__(self, path, labels=None):
+    def __init__(self, path: Union[str, Path], labels: Union[str, Path, None] = None) -> None:
         # The node's session (its options and load errors), imported only for an ONNX model.
         from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 
@@ -61,7 +76,7 @@ class OnnxClassifier:
 class CheckpointClassifier:
     """A training checkpoint in PyTorch; the logits are turned into probabilities here."""
 
-    def __init__(self, path):
+    def __init__(self, path: Union[str, Path]) -> None:
         import torch
 
         from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
@@ -81,7 +96,8 @@ class CheckpointClassifier:
             return (self.model(images) / self.temperature).softmax(1).numpy()
 
 
-def load_classifier(path, labels=None):
+def load_classifier(path: Union[str, Path],
+                    labels: Union[str, Path, None] = None) -> Classifier:
     if Path(path).suffix == '.onnx':
         return OnnxClassifier(path, labels)
     return CheckpointClassifier(path)
@@ -92,12 +108,12 @@ class Predictions(NamedTuple):
 
     probabilities: np.ndarray
     labels: np.ndarray
-    paths: list
+    paths: list[str]
     stats: dict         # skipped files and throughput
 
 
-def predict_folder(classifier, data_dir, batch_size: int = 32, class_map=None,
-                   name=None) -> Predictions:
+def predict_folder(classifier: Classifier, data_dir: Union[str, Path], batch_size: int = 32,
+                   class_map: ClassMap = None, name: Optional[str] = None) -> Predictions:
     """Probabilities and labels on ``data_dir/<folder>/*``, and what it cost.
 
     Without ``class_map`` folder names must be the model's classes; with one, folders are mapped
@@ -126,14 +142,14 @@ def predict_folder(classifier, data_dir, batch_size: int = 32, class_map=None,
                        image_set.paths, stats)
 
 
-def scored(probabilities: np.ndarray, labels: np.ndarray, classes) -> dict:
+def scored(probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict:
     """compute_metrics plus the expected calibration error."""
     metrics = compute_metrics(probabilities, labels, classes)
     metrics['ece'] = expected_calibration_error(probabilities, labels)
     return metrics
 
 
-def mistakes(predictions: Predictions, classes) -> list:
+def mistakes(predictions: Predictions, classes: Sequence[str]) -> list[dict]:
     """Every wrongly classified file, the most confident mistake first."""
     probabilities, labels = predictions.probabilities, predictions.labels
     predicted = np.argsort(-probabilities, axis=1, kind='stable')[:, 0]  # as compute_metrics
@@ -145,14 +161,15 @@ def mistakes(predictions: Predictions, classes) -> list:
              'true_score': round(float(probabilities[i, labels[i]]), 4)} for i in wrong]
 
 
-def evaluate(classifier, data_dir, batch_size: int = 32, class_map=None) -> dict:
+def evaluate(classifier: Classifier, data_dir: Union[str, Path], batch_size: int = 32,
+             class_map: ClassMap = None) -> dict:
     """Metrics of ``classifier`` on one folder, with throughput and skipped files."""
     predictions = predict_folder(classifier, data_dir, batch_size, class_map)
     return scored(predictions.probabilities, predictions.labels,
                   classifier.classes) | predictions.stats
 
 
-def evaluate_sources(classifier, folders: dict, batch_size: int = 32) -> dict:
+def evaluate_sources(classifier: Classifier, folders: Folders, batch_size: int = 32) -> dict:
     """Evaluate every ``name -> (folder, class_map)`` on its own, then all of them together."""
     per_source, all_probabilities, all_labels = {}, [], []
     for name, (folder, class_map) in folders.items():
@@ -168,9 +185,9 @@ def evaluate_sources(classifier, folders: dict, batch_size: int = 32) -> dict:
             'folders': {name: str(folder) for name, (folder, _) in folders.items()}}
 
 
-def folders_to_evaluate(args) -> dict:
+def folders_to_evaluate(args: argparse.Namespace) -> Folders:
     """Collect name -> (folder, class_map) from --dataset and --data/--class-map."""
-    folders = {}
+    folders: dict[str, Tuple[Path, ClassMap]] = {}
     if args.dataset:
         from hydra import compose, initialize_config_dir
 
@@ -207,7 +224,7 @@ def format_report(report: dict) -> str:
     return '\n'.join(lines)
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--model', required=True, help='a .onnx file or a training .ckpt')
     parser.add_argument('--dataset', help='evaluate every source of training/conf/dataset/NAME')
@@ -225,7 +242,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     json_path = Path(args.json or 'outputs/eval/metrics.json')
     png_dir = Path(args.png_dir) if args.png_dir else json_path.parent

@@ -21,7 +21,7 @@ def confusion_matrix(labels: ArrayLike, predictions: ArrayLike, num_classes: int
     return matrix
 
 
-def _safe_ratio(numerator, denominator):
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(len(numerator)),
                      where=denominator > 0)
 
