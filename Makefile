@@ -33,7 +33,7 @@ lint: env
 	@$(VENV)/bin/ruff check .
 	@echo '[lint] hadolint docker/Dockerfile.*'
 	@$(VENV)/bin/hadolint docker/Dockerfile.jetson docker/Dockerfile.x86
-	@echo '[lint] mypy waste_classifier_ros training (mypy.ini)'
+	@echo '[lint] mypy waste_classifier_ros training benchmarks (mypy.ini)'
 	@$(VENV)/bin/mypy
 
 pytest: env
