@@ -26,7 +26,7 @@ def test_environment_keeps_dds_on_this_machine():
 
 
 def test_live_processes_never_share_a_domain_id():
-    code = 'from waste_classifier_ros import local_ros; print(local_ros.unique_domain_id())'
+    code = 'from waste_classifier_ros.demos import local_ros; print(local_ros.unique_domain_id())'
     # Each child holds its reservation while it waits for input, so all are alive together.
     children = [subprocess.Popen(
         [sys.executable, '-c', code + '; import sys; sys.stdout.flush(); sys.stdin.read()'],
