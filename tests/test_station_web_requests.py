@@ -185,6 +185,19 @@ def test_station_web_answers_every_route_the_page_uses(served):
         assert status != 405, (route, body)
 
 
+@pytest.mark.parametrize('route, title', [('/', 'Waste station'),
+                                          ('/kiosk', 'Bin · Waste station'),
+                                          ('/static/kiosk.html', 'Bin · Waste station')])
+def test_each_page_is_served_whole_with_the_shared_head(served, route, title):
+    """static/head.html goes before each page's file: one document with the page's own title."""
+    status, headers, body = served.request(http('GET', route))
+    assert status == 200 and headers['Content-Type'].startswith('text/html'), (status, headers)
+    assert body.startswith('<!doctype html>') and body.count('<head>') == 1, body[:300]
+    head, _, rest = body.partition('</head>')
+    assert f'<title>{title}</title>' in head and '/static/style.css' in head, head
+    assert rest.lstrip().startswith('<body'), rest[:100]
+
+
 METHODS = st.one_of(st.just('POST'),
                     st.sampled_from(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']))
 IDS = st.one_of(st.sampled_from(CAPTURES),

@@ -44,6 +44,8 @@ STATIC_DIR = Path(__file__).resolve().parent / 'static'
 STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
                 'style.css': 'text/css', 'kiosk.html': 'text/html', 'kiosk.js': 'text/javascript',
                 'favicon.svg': 'image/svg+xml', 'common.js': 'text/javascript'}
+# The <head> the pages (.html) share, served before each page's own file (which adds <title>).
+PAGE_HEAD = STATIC_DIR / 'head.html'
 HEARTBEAT_S = 1.0  # state is re-sent at least this often, so ages and silence stay current
 STATE_INTERVAL_S = 0.1  # and at most ten times a second per browser
 TOKEN_HEADER = 'X-Station-Token'
@@ -234,8 +236,11 @@ async def page(request: web.Request) -> web.Response:
     name = request.match_info.get('name') or PAGES.get(request.path, '')
     if name not in STATIC_TYPES:
         raise web.HTTPNotFound()
-    return web.Response(body=(STATIC_DIR / name).read_bytes(),
-                        content_type=STATIC_TYPES[name], headers={'Cache-Control': 'no-cache'})
+    body = (STATIC_DIR / name).read_bytes()
+    if STATIC_TYPES[name] == 'text/html':
+        body = PAGE_HEAD.read_bytes() + body
+    return web.Response(body=body, content_type=STATIC_TYPES[name],
+                        headers={'Cache-Control': 'no-cache'})
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
