@@ -91,7 +91,7 @@ def load_bins(path: str | Path, labels: Sequence[str]) -> BinMap:
     return BinMap(bins, [class_bins[label] for label in labels])
 
 
-def _parse_colour(value, where) -> tuple:
+def _parse_colour(value: object, where: str) -> tuple[int, ...]:
     if isinstance(value, str) and len(value) == 7 and value.startswith('#'):
         try:
             return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))

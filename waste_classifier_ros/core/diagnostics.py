@@ -42,8 +42,8 @@ class _Rate:
     it falls as if the next one came now, and is 0 once none is left inside the window.
     """
 
-    def __init__(self):
-        self._events = deque()
+    def __init__(self) -> None:
+        self._events: deque[tuple[float, int]] = deque()
 
     def tick(self, now: float, count: int = 1) -> None:
         self._events.append((now, count))

@@ -110,7 +110,7 @@ def crop(frame: Frame, roi: Sequence[float]) -> Frame:
     return Frame(frame.pixels[top:bottom, left:right], frame.encoding)
 
 
-def _span(start: float, length: float, size: int):
+def _span(start: float, length: float, size: int) -> tuple[int, int]:
     first = min(size - 1, max(0, int(round(start * size))))
     last = min(size, max(first + 1, int(round((start + length) * size))))
     return first, last

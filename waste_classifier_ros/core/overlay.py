@@ -17,7 +17,7 @@ _WHITE = (255, 255, 255)
 _BACKDROP = (32, 32, 32)
 
 
-def _bgr(rgb) -> tuple:
+def _bgr(rgb: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(channel) for channel in reversed(rgb))
 
 

@@ -30,6 +30,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.core.bins import load_bins
@@ -181,7 +182,7 @@ class Listener:
         return True
 
 
-def _stamp(header) -> tuple:
+def _stamp(header: Header) -> tuple[int, int]:
     return header.stamp.sec, header.stamp.nanosec
 
 

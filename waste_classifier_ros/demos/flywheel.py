@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Sequence
 
 import rclpy
 from sensor_msgs.msg import Image
@@ -56,7 +57,7 @@ QUIET_S = 3.0
 MODELS = (Path('model/waste_classifier.onnx'), Path('model/permissive/waste_classifier.onnx'))
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='flywheel-demo', description=__doc__.split('\n')[1])
     parser.add_argument('--model', type=Path,
                         help='a model that has not seen the style (default: the first of '
@@ -103,7 +104,7 @@ def has_seen(model: Path, style: Path, style_root: Path) -> bool:
     return any(name in (style.stem, str(style_root)) for name in seen if name)
 
 
-def unseen_model(args, style_root: Path) -> Path:
+def unseen_model(args: argparse.Namespace, style_root: Path) -> Path:
     candidates = [args.model] if args.model else [share_path(*p.parts) for p in MODELS]
     for model in candidates:
         if model.is_file() and not has_seen(model, args.style, style_root):
@@ -133,7 +134,8 @@ def choose_photos(train: Path, class_map: dict, per_class: int, folder: Path) ->
     return truth
 
 
-def play(args, photos: Path, count: int, inbox: Path, logs: Path) -> list:
+def play(args: argparse.Namespace, photos: Path, count: int, inbox: Path,
+         logs: Path) -> list:
     """Play the photos through the classifier with capture on; return the image stamps in order.
 
     The demo listens to the camera topic like any node: the n-th image stamp is the n-th photo.
@@ -232,7 +234,7 @@ def run_module(module: str, arguments: list, log_path: Path, step: str) -> None:
         raise DemoError(f'{step}: {module} failed ({done.returncode}):\n{text[-3000:]}')
 
 
-def retrain(args, station: Path, style_root: Path, logs: Path) -> dict:
+def retrain(args: argparse.Namespace, station: Path, style_root: Path, logs: Path) -> dict:
     """training.retrain as a module call; its result is the JSON it writes (comparison.json)."""
     out = args.output / 'retrain'
     run_module('training.retrain', [
@@ -247,7 +249,8 @@ def retrain(args, station: Path, style_root: Path, logs: Path) -> dict:
     return report
 
 
-def learning_curve(args, station: Path, style_root: Path, logs: Path) -> None:
+def learning_curve(args: argparse.Namespace, station: Path, style_root: Path,
+                   logs: Path) -> None:
     """Station accuracy against labelled photos, per scope, for this run's station."""
     out = args.output / 'curve'
     run_module('training.learning_curve', [
@@ -261,7 +264,7 @@ def learning_curve(args, station: Path, style_root: Path, logs: Path) -> None:
           f'{report["table"]}')
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     args.output = args.output.resolve()
     apply_local_ros_environ()

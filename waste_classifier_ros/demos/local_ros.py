@@ -51,7 +51,7 @@ def _alive(owner: str) -> bool:
     return pid.isdigit() and started != 'gone' and _owner_token(int(pid)) == owner
 
 
-def _claim(domain_id: int, owner: str):
+def _claim(domain_id: int, owner: str) -> IO[str] | None:
     """Lock the id's file and name `owner` in it, unless a live process or owner holds it."""
     reservation = open(_RESERVATIONS / f'{domain_id}.lock', 'w')
     try:

@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+from types import FrameType
+from typing import NoReturn, Sequence
 
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.demos.demo import (
@@ -37,7 +39,7 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
 _OPEN_LINE = re.compile(r'station page: open (http://\S+/)')
 
 
-def parse_args(argv=None):
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='demo-web', description=__doc__.strip().splitlines()[0])
     parser.add_argument('--port', type=int, default=8080, help='port of the page (0 = any free)')
     add_playback_arguments(
@@ -85,11 +87,11 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
     print(f'screenshot of the page written to {path}')
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt  # stop the nodes, then exit 0
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     # SIGTERM stops the nodes as Ctrl-C does; SIGINT too when the shell that started this
     # ignored it (a background job of a script), so `kill -INT` still stops it cleanly.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -135,7 +137,7 @@ def run(args) -> int:
             node.stop()
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(parse_args(argv))
     except DemoError as error:

@@ -94,7 +94,7 @@ class _Locked:
     def __enter__(self) -> None:
         fcntl.flock(self._file, fcntl.LOCK_EX)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._file.close()  # closing releases the lock
 
 

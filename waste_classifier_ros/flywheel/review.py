@@ -202,7 +202,7 @@ class ReviewSession:
     def __enter__(self) -> ReviewSession:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _image_path(self, capture_id: str) -> Path:

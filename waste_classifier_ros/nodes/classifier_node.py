@@ -74,6 +74,7 @@ from waste_classifier_ros.nodes.frame_intake import (
     return_freed_memory,
 )
 from waste_classifier_ros.nodes.live_model import LiveModel, check_replacement, load_model
+from waste_classifier_ros.nodes.parameter_table import declare_all
 from waste_classifier_ros.nodes.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
@@ -148,8 +149,7 @@ class WasteClassifier(Node):
 
     def _declare_parameters(self) -> dict:
         """Declare every parameter (classifier_parameters) and return their values."""
-        params = {name: self.declare_parameter(name, default, descriptor).value
-                  for name, (default, descriptor) in PARAMETERS.items()}
+        params = declare_all(self, PARAMETERS)
         problem = roi_problem(params['roi'])
         if problem:
             raise InvalidParameterValueException('roi', params['roi'], problem)

@@ -55,15 +55,15 @@ def return_freed_memory() -> None:
 class Gate(CallbackGroup):
     """A callback group whose entities run only while `open` is true."""
 
-    def __init__(self, is_open: bool = True):
+    def __init__(self, is_open: bool = True) -> None:
         super().__init__()
         self.open = is_open
 
-    def can_execute(self, entity) -> bool:
+    def can_execute(self, entity: object) -> bool:
         return self.open
 
-    def beginning_execution(self, entity) -> bool:
+    def beginning_execution(self, entity: object) -> bool:
         return self.open
 
-    def ending_execution(self, entity) -> None:
+    def ending_execution(self, entity: object) -> None:
         pass

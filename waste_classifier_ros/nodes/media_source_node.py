@@ -19,10 +19,11 @@ testable without ROS; `MediaSource` only paces and publishes.
 from dataclasses import dataclass
 from pathlib import Path
 import sys
+from typing import TYPE_CHECKING, Iterator, Union
 
 import cv2
 import numpy as np
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 import rclpy
 from rclpy.duration import Duration
 from rclpy.node import Node
@@ -32,12 +33,18 @@ from sensor_msgs.msg import Image
 from waste_classifier_ros.core.atomic_files import IMAGE_SUFFIXES
 from waste_classifier_ros.core.extras import MissingLibraryError
 from waste_classifier_ros.flywheel.recording import RecordingError, image_topic, read_messages
+from waste_classifier_ros.nodes.parameter_table import declare_all, read_only
 from waste_classifier_ros.nodes.shutdown import ros_session
+
+if TYPE_CHECKING:  # builtin_interfaces comes with std_msgs
+    from builtin_interfaces.msg import Time
 
 _UNSUPPORTED_SCHEMES = ('csi', 'rtp', 'rtsp', 'webrtc', 'http', 'https')
 # Still images have no pace of their own; rate 0 shows each for a second.
 _STILL_RATE = 1.0
 _ACK_TIMEOUT = Duration(seconds=5)
+# A BGR frame, or a recording's Image message as recorded.
+Frame = Union[np.ndarray, Image]
 
 
 class ResourceError(RuntimeError):
@@ -50,7 +57,7 @@ class Resource:
 
     kind: str
     location: str
-    images: tuple = ()
+    images: tuple[str, ...] = ()
 
 
 def parse_resource(uri: str) -> Resource:
@@ -98,7 +105,7 @@ def _read_image(path: str) -> np.ndarray:
     return frame
 
 
-def _open_capture(resource: Resource, width: int, height: int):
+def _open_capture(resource: Resource, width: int, height: int) -> cv2.VideoCapture:
     if resource.kind == 'camera':
         capture = cv2.VideoCapture(resource.location, cv2.CAP_V4L2)
         if width and height:
@@ -112,7 +119,7 @@ def _open_capture(resource: Resource, width: int, height: int):
     return capture
 
 
-def _one_pass(resource: Resource, width: int, height: int):
+def _one_pass(resource: Resource, width: int, height: int) -> Iterator[Frame]:
     if resource.kind == 'images':
         for path in resource.images:
             yield _read_image(path)
@@ -140,7 +147,8 @@ def _recorded(resource: Resource) -> tuple[str, int, float]:
         raise ResourceError(str(error)) from None
 
 
-def play(resource: Resource, loop: int = 0, width: int = 0, height: int = 0):
+def play(resource: Resource, loop: int = 0, width: int = 0,
+         height: int = 0) -> Iterator[Frame]:
     """Yield BGR frames (Image messages for a recording).
 
     One pass, then `loop` more (-1 forever); a camera runs until it stops.
@@ -157,7 +165,8 @@ def play(resource: Resource, loop: int = 0, width: int = 0, height: int = 0):
             return
 
 
-def open_source(resource: Resource, loop: int = 0, width: int = 0, height: int = 0):
+def open_source(resource: Resource, loop: int = 0, width: int = 0,
+                height: int = 0) -> Iterator[Frame]:
     """Check the resource can be read now (first frame decoded), then return its frame iterator."""
     if resource.kind == 'images':
         _read_image(resource.images[0])
@@ -188,7 +197,7 @@ def natural_rate(resource: Resource) -> float:
     return fps if fps > 0 else 30.0
 
 
-def loop_count(value) -> int:
+def loop_count(value: object) -> int:
     """Map the loop parameter (bool or int) to a count: false 0, true -1 (forever), N N."""
     if isinstance(value, bool):
         return -1 if value else 0
@@ -197,7 +206,7 @@ def loop_count(value) -> int:
     raise ResourceError(f'loop must be true, false or an integer >= -1, not {value!r}')
 
 
-def to_image_msg(frame: np.ndarray, stamp, frame_id: str) -> Image:
+def to_image_msg(frame: np.ndarray, stamp: 'Time', frame_id: str) -> Image:
     """Fill a bgr8 sensor_msgs/Image from an HxWx3 uint8 array (what cv_bridge would do)."""
     msg = Image()
     msg.header.stamp = stamp
@@ -210,33 +219,29 @@ def to_image_msg(frame: np.ndarray, stamp, frame_id: str) -> Image:
     return msg
 
 
-def _describe(text, **extra):
-    return ParameterDescriptor(description=text, read_only=True, **extra)
-
-
 # Every parameter the node declares: name -> (default, descriptor). Tests check params files
 # against this table.
 PARAMETERS = {
-    'resource': ('', _describe(
+    'resource': ('', read_only(
         'image file, folder of images, video file, file://..., /dev/videoN or '
         'v4l2:///dev/videoN')),
-    'rate': (0.0, _describe(
+    'rate': (0.0, read_only(
         "frames per second; 0 = the video's own rate, as fast as a camera delivers, "
         '1 Hz for still images',
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1000.0)])),
-    'loop': (0, _describe(
+    'loop': (0, read_only(
         'file inputs: false/0 play once, true/-1 forever, N play N more times',
         dynamic_typing=True)),
-    'frame_id': ('camera', _describe('header.frame_id of every published image')),
-    'width': (0, _describe(
+    'frame_id': ('camera', read_only('header.frame_id of every published image')),
+    'width': (0, read_only(
         'output width in pixels, 0 = as read (resizes only when height is set too)',
         integer_range=[IntegerRange(from_value=0, to_value=8192)])),
-    'height': (0, _describe(
+    'height': (0, read_only(
         'output height in pixels, 0 = as read (resizes only when width is set too)',
         integer_range=[IntegerRange(from_value=0, to_value=8192)])),
-    'reliable': (False, _describe(
+    'reliable': (False, read_only(
         'publish RELIABLE (no frame lost to a matched subscriber) instead of best effort')),
-    'wait_for_subscribers': (0, _describe(
+    'wait_for_subscribers': (0, read_only(
         'hold the first frame until this many subscribers are matched',
         integer_range=[IntegerRange(from_value=0, to_value=100)])),
 }
@@ -245,10 +250,9 @@ PARAMETERS = {
 class MediaSource(Node):
     """Publishes the frames of one resource on `image` at a fixed rate."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__('media_source')
-        params = {name: self.declare_parameter(name, default, descriptor).value
-                  for name, (default, descriptor) in PARAMETERS.items()}
+        params = declare_all(self, PARAMETERS)
         self.frame_id = params['frame_id']
         self.wait_for = params['wait_for_subscribers']
         self.reliable = reliable = params['reliable']
@@ -268,7 +272,7 @@ class MediaSource(Node):
             f'{f"{rate:g} Hz" if rate else "the camera rate"} on {self.publisher.topic_name}'
             + (f', waiting for {self.wait_for} subscriber(s)' if self.wait_for else ''))
 
-    def on_timer(self):
+    def on_timer(self) -> None:
         if self.publisher.get_subscription_count() < self.wait_for:
             return
         frame = next(self.frames, None)
@@ -281,14 +285,14 @@ class MediaSource(Node):
         self.publisher.publish(frame)
         self.published += 1
 
-    def flush(self):
+    def flush(self) -> None:
         """Give reliable subscribers the last frames before the process ends."""
         if self.reliable and not self.publisher.wait_for_all_acked(_ACK_TIMEOUT):
             self.get_logger().warning('not every subscriber acknowledged the last frames')
         self.get_logger().info(f'end of input after {self.published} frames')
 
 
-def main(args=None):
+def main(args: list[str] | None = None) -> int:
     # SIGINT/SIGTERM end it with 0 (waste_classifier_ros.nodes.shutdown).
     with ros_session(args) as executor:
         try:

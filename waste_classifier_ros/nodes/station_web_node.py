@@ -21,13 +21,17 @@ import re
 import secrets
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange
+from rclpy.client import Client
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter_client import AsyncParameterClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
+from rclpy.task import Future
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo
@@ -36,12 +40,16 @@ from waste_classifier_ros.core.diagnostics import classifier_status_name
 from waste_classifier_ros.core.extras import MissingLibraryError, require
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.nodes.frame_intake import Gate, keep_frame_buffers_mapped
+from waste_classifier_ros.nodes.parameter_table import declare_all, read_only
 from waste_classifier_ros.nodes.shutdown import spin_node
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub, image_from_cdr
 from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import ORPHAN_BIN_S, StationState
+
+if TYPE_CHECKING:  # aiohttp: imported when the node starts its page
+    from waste_classifier_ros.station_web.app import WebServer
 
 NODE_NAME = 'station_web'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -52,35 +60,31 @@ CAPTURE_TIMEOUT_S = 3.0
 CAPTURE_SETTINGS_PERIOD_S = 5.0  # how often the classifier's capture settings are read again
 
 
-def _describe(text, **extra):
-    return ParameterDescriptor(description=text, read_only=True, **extra)
-
-
 PARAMETERS = {
-    'host': ('127.0.0.1', _describe(
+    'host': ('127.0.0.1', read_only(
         'address to listen on: 127.0.0.1 = this machine only; 0.0.0.0 or an interface address '
         'lets other devices in, and labelling then needs the token')),
-    'port': (8080, _describe('TCP port; 0 = any free port (the start line says which)',
+    'port': (8080, read_only('TCP port; 0 = any free port (the start line says which)',
                              integer_range=[IntegerRange(from_value=0, to_value=65535)])),
-    'classifier': ('/waste_classifier', _describe(
+    'classifier': ('/waste_classifier', read_only(
         'fully qualified name of the classifier node whose topics the page shows')),
-    'inbox': ('', _describe("capture inbox (<inbox>/<class>/*.jpg + .json); '' = no review")),
-    'dataset': ('', _describe(
+    'inbox': ('', read_only("capture inbox (<inbox>/<class>/*.jpg + .json); '' = no review")),
+    'dataset': ('', read_only(
         "dataset the reviewed captures move into (<dataset>/train|val/<class>/); "
         "'' = no review")),
-    'max_rate': (10.0, _describe(
+    'max_rate': (10.0, read_only(
         'most live frames per second sent to browsers; each is encoded once for all of them',
         floating_point_range=[FloatingPointRange(from_value=0.5, to_value=60.0)])),
-    'token': ('', _describe(
+    'token': ('', read_only(
         "token that labelling needs; '' = none on a loopback host, a random one printed at "
         'start otherwise')),
-    'bins_file': ('', _describe(
+    'bins_file': ('', read_only(
         "class -> bin YAML for bin names and colours; '' = the shipped config/bins.yaml "
         "(give the classifier's)")),
-    'retrain_dir': ('', _describe(
+    'retrain_dir': ('', read_only(
         "training.retrain's output folder (outputs/retrain): a result there whose parent is "
         "the model in use is offered for promotion; '' = none")),
-    'promote_max_drop': (1.0, _describe(
+    'promote_max_drop': (1.0, read_only(
         'points of top-1 a base source may lose for the promotion rule (retrain --max-drop)',
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
 }
@@ -89,10 +93,9 @@ PARAMETERS = {
 class StationWeb(Node):
     """Raises ParameterException naming the parameter when it cannot run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(NODE_NAME)
-        params = {name: self.declare_parameter(name, default, descriptor).value
-                  for name, (default, descriptor) in PARAMETERS.items()}
+        params = declare_all(self, PARAMETERS)
         classifier = params['classifier'].rstrip('/')
         if not classifier.startswith('/'):
             raise InvalidParameterValueException(
@@ -108,7 +111,7 @@ class StationWeb(Node):
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
         from waste_classifier_ros.station_web.app import make_app
-        self.capture_client = self.create_client(Trigger, f'{classifier}/capture')
+        self.capture_client: Client = self.create_client(Trigger, f'{classifier}/capture')
         self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
                             token=self.token, loopback=loopback, log=log.error,
                             capture=self.capture_now,
@@ -129,7 +132,7 @@ class StationWeb(Node):
                                  LATCHED)
         self._diagnostics_name = classifier_status_name(classifier)
         self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
-        self._overlay_sub = None
+        self._overlay_sub: Subscription | None = None
         self._watch_changed = self.create_guard_condition(self.follow_viewers)
         self.frames.on_watching = lambda watching: self._watch_changed.trigger()
         # The overlay is taken only when the web side wants the next frame (max_rate a second
@@ -137,7 +140,7 @@ class StationWeb(Node):
         self._overlay_gate = Gate()
         self._overlay_wanted = self.create_guard_condition(lambda: None)
         self.frames.want = self.want_overlay
-        self.server = None
+        self.server: WebServer | None = None
 
     def start_web(self) -> int:
         """Start serving; return the port. OSError when the address cannot be listened on."""
@@ -156,7 +159,7 @@ class StationWeb(Node):
                      f'http://{where}:{port}/?token={self.token}')
         return port
 
-    def follow_viewers(self):
+    def follow_viewers(self) -> None:
         """Subscribe to the overlay while a browser watches, and only then."""
         if self.frames.watching and self._overlay_sub is None:
             self._overlay_gate.open = True
@@ -167,25 +170,25 @@ class StationWeb(Node):
             self.destroy_subscription(self._overlay_sub)
             self._overlay_sub = None
 
-    def on_overlay(self, data: bytes):
+    def on_overlay(self, data: bytes) -> None:
         self._overlay_gate.open = False  # until the web side wants the next one
         self.frames.put(data)  # read by the web side (frames.image_from_cdr) when it encodes
 
-    def want_overlay(self):
+    def want_overlay(self) -> None:
         """Take the next overlay frame (called from the web thread)."""
         self._overlay_gate.open = True
         self._overlay_wanted.trigger()  # the executor waits without the subscription: wake it
 
-    def on_classification(self, msg: Classification):
+    def on_classification(self, msg: Classification) -> None:
         self.state.set_classification([(r.class_id, r.score) for r in msg.results],
                                       (msg.header.stamp.sec, msg.header.stamp.nanosec))
 
-    def on_bin(self, msg: Classification):
+    def on_bin(self, msg: Classification) -> None:
         if msg.results:
             self.state.set_bin(msg.results[0].class_id, msg.results[0].score,
                                (msg.header.stamp.sec, msg.header.stamp.nanosec))
 
-    def read_capture_settings(self):
+    def read_capture_settings(self) -> None:
         now = time.monotonic()
         if now - self._capture_settings_read < CAPTURE_SETTINGS_PERIOD_S or \
                 not self._classifier_parameters.services_are_ready():
@@ -194,7 +197,7 @@ class StationWeb(Node):
         self._classifier_parameters.get_parameters(
             ['capture_enabled', 'capture_max_mb'], callback=self._on_capture_settings)
 
-    def _on_capture_settings(self, future):
+    def _on_capture_settings(self, future: Future) -> None:
         result = future.result()
         values = result.values if result is not None else []
         if len(values) == 2:
@@ -210,9 +213,11 @@ class StationWeb(Node):
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
 
-        def done(future):
-            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(
-                future.result()))
+        def done(future: Future) -> None:
+            def settle() -> None:
+                if not answer.done():
+                    answer.set_result(future.result())
+            loop.call_soon_threadsafe(settle)
         self.capture_client.call_async(Trigger.Request()).add_done_callback(done)
         try:
             response = await asyncio.wait_for(answer, CAPTURE_TIMEOUT_S)
@@ -223,18 +228,18 @@ class StationWeb(Node):
         return {'success': bool(response.success),
                 'message': re.sub(r'(?<![\w.])/\S+', '<path>', response.message)}
 
-    def on_label_info(self, msg: LabelInfo):
+    def on_label_info(self, msg: LabelInfo) -> None:
         classes = [c.class_name for c in sorted(msg.class_map, key=lambda c: c.class_id)]
         self.state.set_label_info(classes, msg.threshold)
 
-    def on_diagnostics(self, msg: DiagnosticArray):
+    def on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             if status.name == self._diagnostics_name:
                 level = status.level[0] if isinstance(status.level, bytes) else status.level
                 self.state.set_diagnostics(level, status.message,
                                            {kv.key: kv.value for kv in status.values})
 
-    def close(self):
+    def close(self) -> None:
         if self.server is not None:
             self.server.stop()
 
@@ -254,7 +259,7 @@ def listening_station_web() -> StationWeb:
     return node
 
 
-def main(args=None) -> int:
+def main(args: list[str] | None = None) -> int:
     keep_frame_buffers_mapped()  # the overlay: 2.7 MB at 1280x720, 30 times a second
     # SIGINT/SIGTERM, however many, end it with 0 (waste_classifier_ros.nodes.shutdown).
     return spin_node(listening_station_web, (ParameterException, ListenError, MissingLibraryError),

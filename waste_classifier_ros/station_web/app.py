@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import BadHttpMethod
+from aiohttp.web_request import BaseRequest
 
 from waste_classifier_ros.core.image_codec import CodecError
 from waste_classifier_ros.flywheel.review import ReviewError
@@ -61,7 +62,8 @@ PAGES = {'/': 'index.html', '/kiosk': 'kiosk.html', '/favicon.svg': 'favicon.svg
 class Live:
     """Encodes the newest overlay frame at most max_rate times a second; feeds every browser."""
 
-    def __init__(self, state: StationState, frames: FrameHub, max_rate: float, log):
+    def __init__(self, state: StationState, frames: FrameHub, max_rate: float,
+                 log: Callable[[str], object]) -> None:
         self.state, self.frames, self.period, self.log = state, frames, 1.0 / max_rate, log
         self.jpeg, self.jpeg_sequence = b'', 0
         self.encoded = self.sent = 0
@@ -110,7 +112,7 @@ class Live:
             await asyncio.sleep(max(0.0, started + self.period - loop.time()))
             self.frames.want()
 
-    def _encode(self, frame) -> bytes:
+    def _encode(self, frame: Any) -> bytes:
         return encode_jpeg(self.frames.decode(frame))
 
     async def feed(self, ws: web.WebSocketResponse, with_frames: bool = True) -> None:
@@ -167,7 +169,7 @@ DESK = web.AppKey('desk', ReviewDesk)
 MODELS = web.AppKey('models', ModelDesk)
 LIVE = web.AppKey('live', Live)
 ACCESS = web.AppKey('access', Access)
-LOG: web.AppKey[Callable[[str], None]] = web.AppKey('log')
+LOG: web.AppKey[Callable[[str], object]] = web.AppKey('log')
 CAPTURE: web.AppKey[Capture | None] = web.AppKey('capture')  # None: no classifier to ask
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey('sockets')
 ENCODER: web.AppKey[list[asyncio.Task[None]]] = web.AppKey('encoder')
@@ -354,7 +356,7 @@ async def stop_live(app: web.Application) -> None:
 
 
 def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rate: float,
-             token: str, loopback: bool, log: Callable[[str], None],
+             token: str, loopback: bool, log: Callable[[str], object],
              capture: Capture | None = None,
              models: ModelDesk | None = None) -> web.Application:
     """Build the application; `token` '' = labelling needs none (only on a loopback address).
@@ -403,7 +405,7 @@ def _netloc(url: str) -> str:
         raise guard.PageError(403, f'malformed Origin header {url[:80]!r}') from None
 
 
-def _http_reason(request, error: web.HTTPException) -> str:
+def _http_reason(request: web.Request, error: web.HTTPException) -> str:
     if error.status == 404:
         return f'no such page: {request.path[:200]}'
     if isinstance(error, web.HTTPMethodNotAllowed):
@@ -420,7 +422,7 @@ class _Soon:
     of the event loop serves all that came before it ran. Nothing once the loop has closed.
     """
 
-    def __init__(self, loop, callback: Callable[[], None]):
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
         self._loop, self._callback = loop, callback
         self._waiting = threading.Event()
 
@@ -446,7 +448,9 @@ class JsonErrorProtocol(web.RequestHandler):
     (by default in plain text, with a traceback in the log). Logged in one line instead.
     """
 
-    def handle_error(self, request, status: int = 500, exc=None, message=None):
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
         reason = (message or (str(exc) if exc else '') or HTTPStatus(status).phrase)
         reason = reason.strip().splitlines()[0][:200] if reason.strip() else 'unreadable'
         if isinstance(exc, BadHttpMethod) and 'HTTPS' not in reason:
@@ -458,14 +462,15 @@ class JsonErrorProtocol(web.RequestHandler):
         response.force_close()
         return response
 
-    def log_exception(self, message, *args, exc_info=None, **kwargs) -> None:
+    def log_exception(self, message: str, *args: Any, exc_info: object = None,
+                      **kwargs: Any) -> None:
         self.logger.error(f'{message % args}: {exc_info!r}')
 
 
 class WebServer:
     """An aiohttp application served from an event loop in a daemon thread."""
 
-    def __init__(self, app: web.Application):
+    def __init__(self, app: web.Application) -> None:
         self._app = app
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -479,15 +484,17 @@ class WebServer:
         return asyncio.run_coroutine_threadsafe(self._start(host, port), self._loop).result(
             timeout)
 
-    async def _start(self, host, port) -> int:
+    async def _start(self, host: str, port: int) -> int:
         runner = self._runner = web.AppRunner(self._app, handle_signals=False,
                                               shutdown_timeout=SHUTDOWN_S)
         await runner.setup()
         server, loop = runner.server, asyncio.get_running_loop()
+        assert server is not None  # made by setup()
 
-        def connection():
-            return JsonErrorProtocol(server, loop=loop, access_log=None, logger=HTTP_LOG,
-                                     max_line_size=MAX_LINE)
+        def connection() -> JsonErrorProtocol:
+            # access_log=None: no access log (aiohttp's documented switch; typed as Logger).
+            return JsonErrorProtocol(server, loop=loop, access_log=None,  # type: ignore[arg-type]
+                                     logger=HTTP_LOG, max_line_size=MAX_LINE)
         try:
             listener = self._listener = await loop.create_server(connection, host, port)
         except OSError:

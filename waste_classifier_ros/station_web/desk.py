@@ -12,6 +12,7 @@ order keys 1..7 pick them, are the running classifier's (its ~/label_info).
 from collections.abc import Callable
 from pathlib import Path
 import threading
+from typing import Any
 from urllib.parse import quote
 
 from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
@@ -92,9 +93,10 @@ class ReviewDesk:
         return self._act(lambda session: session.skip(self._waiting(capture_id)),
                          lambda _: f'{capture_id} skipped (back at the end)')
 
-    def _waiting(self, capture_id) -> str:
+    def _waiting(self, capture_id: object) -> str:
         """Return a well-formed id of a capture in the inbox; PageError 404 when there is none."""
         capture_id = guard.capture_id(capture_id)
+        assert self.inbox is not None  # a step's: _open found review on
         image = self.inbox / capture_id
         if not (image.is_file() and image.with_suffix('.json').is_file()):
             raise guard.PageError(404, f'no capture {capture_id} in the inbox (reviewed or '
@@ -106,7 +108,8 @@ class ReviewDesk:
                          lambda action: 'nothing to undo' if action is None else
                          f'undone: {action.capture_id} back in the inbox')
 
-    def _act(self, step, describe) -> dict:
+    def _act(self, step: Callable[[ReviewSession], Any],
+             describe: Callable[[Any], str]) -> dict:
         with self._lock:
             done = describe(step(self._open()))
             return dict(self._view(), done=done)

@@ -104,7 +104,7 @@ class FrameHub:
         # only then (frame_intake.Gate), not every one the classifier draws.
         self.want: Callable[[], None] = lambda: None
 
-    def put(self, frame) -> None:
+    def put(self, frame: Any) -> None:
         """Keep `frame` (what `decode` turns into a RawFrame) as the newest."""
         with self._lock:
             self._frame = frame

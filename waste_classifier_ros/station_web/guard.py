@@ -35,7 +35,7 @@ class PageError(ValueError):
         self.status = status
 
 
-def capture_id(value) -> str:
+def capture_id(value: object) -> str:
     """Return `value` if it is a well-formed capture id; raise PageError (400) saying why not."""
     if not isinstance(value, str) or not value:
         raise PageError(400, 'a capture id is required, a string like '
@@ -83,7 +83,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def token_matches(expected: str, given) -> bool:
+def token_matches(expected: str, given: object) -> bool:
     if not isinstance(given, str):
         return False
     return hmac.compare_digest(expected.encode(), given.encode('utf-8', 'surrogateescape'))

@@ -63,7 +63,7 @@ class ModelDesk:
         return {'live': card_summary(Path(model), sha256), 'problem': '',
                 'candidate': None if found is None else found[1]}
 
-    def _waiting(self, live_sha256: str):
+    def _waiting(self, live_sha256: str) -> tuple[Path, dict] | None:
         """(folder, view) of the newest retrain result whose parent is the live model."""
         if self.retrain_dir is None or not self.retrain_dir.is_dir():
             return None
@@ -92,7 +92,7 @@ class ModelDesk:
                 'comparison': [{'name': name, 'live': current[name]['top1'],
                                 'new': new[name]['top1']} for name in comparison]}
 
-    def promote(self, model: str, live_sha256: str, wanted) -> dict:
+    def promote(self, model: str, live_sha256: str, wanted: object) -> dict:
         """Install the waiting model `wanted` (its sha256) when the rule says it wins."""
         found = self._waiting(live_sha256) if model else None
         if found is None or not isinstance(wanted, str) or found[1]['sha256'] != wanted:

@@ -23,6 +23,7 @@ Durations use time.monotonic(); times shown to people are wall-clock seconds (ti
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+import math
 from pathlib import Path
 import threading
 import time
@@ -47,7 +48,7 @@ CAPTURE_NUMBERS = {'written': 'captures_written', 'dropped': 'captures_dropped_q
                    'inbox_mb': 'capture_inbox_mb'}
 
 
-def hex_colour(rgb) -> str:
+def hex_colour(rgb: Sequence[int]) -> str:
     return '#{:02x}{:02x}{:02x}'.format(*rgb)
 
 
@@ -229,7 +230,7 @@ class StationState:
                     'top_k': [{'class': name, 'score': score,
                                'bin': self._class_bins.get(name)}
                               for name, score in frame.top_k]},
-                'bin': self._bin_view(self._bin, now),
+                'bin': None if self._bin is None else self._bin_view(self._bin, now),
                 'health': self._health_view(now),
                 'capture': self._capture_view(),
                 'counts': self._counts_view(),
@@ -252,9 +253,7 @@ class StationState:
                      'colour': hex_colour(UNKNOWN_BIN.colour)}
         return style
 
-    def _bin_view(self, decision, now: float):
-        if decision is None:
-            return None
+    def _bin_view(self, decision: _Decision, now: float) -> dict:
         return {'name': decision.name, 'score': decision.score,
                 'age_s': round(now - decision.at, 1), 'at': decision.wall,
                 **self._style(decision.name)}
@@ -297,9 +296,9 @@ class StationState:
                 'model_sha256': values.get('model_sha256', ''), **numbers}
 
 
-def _number(text):
+def _number(text: str | None) -> float | None:
     try:
-        value = float(text)
-    except (TypeError, ValueError):
+        value = float(text) if text is not None else math.nan
+    except ValueError:
         return None
     return value if value == value else None  # NaN (no latency yet) -> None
