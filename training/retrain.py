@@ -31,6 +31,7 @@ saw and the comparison (docs/flywheel.md).
 """
 
 import argparse
+from dataclasses import dataclass
 import datetime
 import hashlib
 import json
@@ -39,11 +40,13 @@ from pathlib import Path
 import shutil
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 import torch
+from torch import nn
 
 from training import adapt, calibration, data, evaluate, export, sources
 from training.train import resolve_device
@@ -460,101 +463,178 @@ def save_model(graph, path: Path) -> None:
     atomic_write(path, lambda file: onnx.save(graph, file))
 
 
-def run(args) -> dict:
-    started = time.monotonic()
+@dataclass
+class Plan:
+    """What a retrain starts from: the current model and the photos it learns from."""
+
+    parent: HeadlessModel
+    parent_card: dict
+    labels: Path
+    bases: list[sources.Source]
+    station: sources.Source
+    train_splits: list[sources.SourceSplit]  # the base sources' train splits, then the station's
+
+    @property
+    def classes(self) -> list[str]:
+        return self.parent.classes
+
+    @property
+    def weights(self) -> list[float]:
+        return [s.weight for s in self.bases + [self.station]]
+
+
+@dataclass
+class Trained:
+    """The new network: its ONNX graph, the PyTorch network (blocks/all), how it was made."""
+
+    graph: onnx.ModelProto
+    network: nn.Module | None
+    method: dict
+    calibration: dict | None
+
+
+@dataclass
+class Comparison:
+    """The current and the new model evaluated on the same folders, and the rule's verdict."""
+
+    current: dict
+    new: dict
+    wins: bool
+    reason: str
+    summary: dict  # name -> top-1, macro F1, ECE and per-class recall of both models
+
+
+def plan_retrain(args: argparse.Namespace) -> Plan:
+    """Read the current model and list the photos; refuse a station it cannot learn from."""
     labels = args.model.with_name('labels.txt')
     card_path = args.model.with_name('model_card.json')
-    parent_card = model_card.read_card(card_path) if card_path.exists() else {}
     parent = HeadlessModel(args.model, labels)
-    classes = parent.classes
     bases = base_sources(args.dataset, args.base)
     station = sources.Source(STATION, args.station, None, args.station_weight,
                              "the station's own photos")
-    train_splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
-    check_station(train_splits[-1], classes, args.batch_size)
+    splits = [sources.list_source_split(s, 'train', parent.classes) for s in bases + [station]]
+    check_station(splits[-1], parent.classes, args.batch_size)
     if (args.station / 'val').is_dir():
-        sources.list_mapped(STATION, args.station / 'val', None, classes)  # names checked
-    weights = [s.weight for s in bases + [station]]
+        sources.list_mapped(STATION, args.station / 'val', None, parent.classes)  # names checked
+    return Plan(parent, model_card.read_card(card_path) if card_path.exists() else {}, labels,
+                bases, station, splits)
+
+
+def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
+    """Learn the scope's weights: the last layer on cached features, or training.adapt."""
     if args.scope == 'head':
-        graph, method, calibrated = retrain_head(args, parent, train_splits, weights)
-        model = None
-    else:
-        model, method, calibrated = retrain_adapted(args, classes, train_splits, weights, bases)
-        graph = adapt.to_onnx(model)
-    stamp = datetime.datetime.now(datetime.timezone.utc)
-    out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
-    out.mkdir(parents=True, exist_ok=True)
+        graph, method, calibrated = retrain_head(args, plan.parent, plan.train_splits,
+                                                 plan.weights)
+        return Trained(graph, None, method, calibrated)
+    network, method, calibrated = retrain_adapted(args, plan.classes, plan.train_splits,
+                                                  plan.weights, plan.bases)
+    return Trained(adapt.to_onnx(network), network, method, calibrated)
+
+
+def write_new_model(args: argparse.Namespace, plan: Plan, trained: Trained, out: Path) -> Path:
+    """Write the new ONNX file and labels into ``out``; an export off PyTorch is refused."""
     new_path = out / args.model.name
-    save_model(graph, new_path)
-    if model is not None:
-        check = adapt.normalised(adapt.decode(train_splits[-1].samples[:16], classes).images)
-        difference = export.parity(model, new_path, check.numpy())
+    save_model(trained.graph, new_path)
+    if trained.network is not None:
+        check = adapt.normalised(adapt.decode(plan.train_splits[-1].samples[:16],
+                                              plan.classes).images)
+        difference = export.parity(trained.network, new_path, check.numpy())
         if not difference <= 1e-4:
             new_path.unlink()
             raise ValueError(f'the exported model differs from PyTorch by {difference:.1e}')
-        method['export_parity_max_abs_diff'] = difference
-    shutil.copyfile(labels, out / 'labels.txt')
-    log.info('new model written (%.0f s so far); evaluating the current and the new model',
-             time.monotonic() - started)
+        trained.method['export_parity_max_abs_diff'] = difference
+    shutil.copyfile(plan.labels, out / 'labels.txt')
+    return new_path
 
-    folders = eval_folders(args, bases)
-    current = evaluate.evaluate_sources(evaluate.OnnxClassifier(args.model, labels),
-                                        folders)['per_source']
-    new = evaluate.evaluate_sources(evaluate.OnnxClassifier(new_path, labels),
-                                    folders)['per_source']
-    wins, reason = promote_decision(current, new, [s.name for s in bases], args.max_drop / 100,
-                                    STATION, args.max_class_drop / 100)
-    table = side_by_side(current, new, classes)
+
+def compare_models(args: argparse.Namespace, plan: Plan, new_path: Path) -> Comparison:
+    """Evaluate both ONNX files on the station's, every base source's and --eval's val."""
+    folders = eval_folders(args, plan.bases)
+    current, new = (evaluate.evaluate_sources(evaluate.OnnxClassifier(path, plan.labels),
+                                              folders)['per_source']
+                    for path in (args.model, new_path))
+    wins, reason = promote_decision(current, new, [s.name for s in plan.bases],
+                                    args.max_drop / 100, STATION, args.max_class_drop / 100)
     keep = ('num_images', 'top1', 'macro_f1', 'ece')
-    comparison = {name: {'current': {k: current[name][k] for k in keep},
-                         'new': {k: new[name][k] for k in keep},
-                         'recall_current': {c: current[name]['per_class'][c]['recall']
-                                            for c in classes},
-                         'recall_new': {c: new[name]['per_class'][c]['recall']
-                                        for c in classes}}
-                  for name in folders}
-    card = {key: value for key, value in parent_card.items()
+    summary = {name: {'current': {k: current[name][k] for k in keep},
+                      'new': {k: new[name][k] for k in keep},
+                      'recall_current': {c: current[name]['per_class'][c]['recall']
+                                         for c in plan.classes},
+                      'recall_new': {c: new[name]['per_class'][c]['recall']
+                                     for c in plan.classes}}
+               for name in folders}
+    return Comparison(current, new, wins, reason, summary)
+
+
+def new_card(args: argparse.Namespace, plan: Plan, trained: Trained, new_path: Path,
+             comparison: Comparison, stamp: datetime.datetime, duration: float) -> dict:
+    """Return the new model's card: the parent's, with lineage, data, comparison, decision."""
+    card = {key: value for key, value in plan.parent_card.items()
             if key not in ('metrics', 'training', 'reproduce', 'export', 'calibration',
                            'retrain')}
-    duration = round(time.monotonic() - started, 1)
     card.update({
         'model_file': new_path.name,
         'onnx_sha256': model_card.sha256_file(new_path),
         'onnx_bytes': new_path.stat().st_size,
-        'classes': classes,
+        'classes': plan.classes,
         'parent': {'onnx_sha256': model_card.sha256_file(args.model), 'path': str(args.model),
-                   'retrain': parent_card.get('retrain', {}).get('command')},
-        'calibration': calibrated,
+                   'retrain': plan.parent_card.get('retrain', {}).get('command')},
+        'calibration': trained.calibration,
         'retrain': {
-            **method,
+            **trained.method,
             'command': 'python -m training.retrain ' + ' '.join(sys.argv[1:]),
             'balance_power': args.balance_power, 'station_weight': args.station_weight,
-            'data': {'files_sha256': sources.files_sha256(train_splits),
+            'data': {'files_sha256': sources.files_sha256(plan.train_splits),
                      'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}
-                                 for s in bases + [station]]},
-            'comparison': comparison,
+                                 for s in plan.bases + [plan.station]]},
+            'comparison': comparison.summary,
             'rule': f'better top-1 on the station val, at most {args.max_drop:g} point(s) worse '
                     f'on any base source val and no class of one more than '
                     f'{args.max_class_drop:g} points',
-            'wins_by_rule': wins, 'decision': reason,
+            'wins_by_rule': comparison.wins, 'decision': comparison.reason,
             'date': stamp.isoformat(timespec='seconds'),
             'duration_s': duration,
         },
     })
-    model_card.write_card(out / 'model_card.json', card)
+    return card
+
+
+def install_if_chosen(args: argparse.Namespace, out: Path, new_path: Path, wins: bool) -> dict:
+    """Install model, labels and card when the rule (or --promote) says so; tell the node."""
+    if not (args.promote or wins):
+        return {'installed': None}
+    installed = args.install_dir or args.model.parent
+    install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
+    result: dict[str, Any] = {'installed': str(installed)}
+    if args.node:
+        answer = notify_running_node(installed / new_path.name, node=args.node)
+        result['node'] = {'switched': answer.switched, 'message': str(answer)}
+    return result
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Plan, train, write, compare, card, install: the retrain's steps; returns the report."""
+    started = time.monotonic()
+    plan = plan_retrain(args)
+    trained = train_new_model(args, plan)
+    stamp = datetime.datetime.now(datetime.timezone.utc)
+    out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
+    out.mkdir(parents=True, exist_ok=True)
+    new_path = write_new_model(args, plan, trained, out)
+    log.info('new model written (%.0f s so far); evaluating the current and the new model',
+             time.monotonic() - started)
+    comparison = compare_models(args, plan, new_path)
+    duration = round(time.monotonic() - started, 1)
+    model_card.write_card(out / 'model_card.json',
+                          new_card(args, plan, trained, new_path, comparison, stamp, duration))
     report = {'out': str(out), 'model': str(new_path), 'scope': args.scope,
-              'wins_by_rule': wins, 'decision': reason, 'comparison': comparison,
-              'calibration': calibrated, 'duration_s': duration, 'table': table}
+              'wins_by_rule': comparison.wins, 'decision': comparison.reason,
+              'comparison': comparison.summary, 'calibration': trained.calibration,
+              'duration_s': duration,
+              'table': side_by_side(comparison.current, comparison.new, plan.classes)}
     for png in filter(None, (out / 'comparison.png', args.png)):
-        plot(current, new, classes, png)
-    installed = None
-    if args.promote or wins:
-        installed = args.install_dir or args.model.parent
-        install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
-        if args.node:
-            answer = notify_running_node(installed / new_path.name, node=args.node)
-            report['node'] = {'switched': answer.switched, 'message': str(answer)}
-    report['installed'] = str(installed) if installed else None
+        plot(comparison.current, comparison.new, plan.classes, png)
+    report |= install_if_chosen(args, out, new_path, comparison.wins)
     (out / 'comparison.json').write_text(json.dumps(report, indent=1) + '\n')
     log.info('retrain finished in %.1f min (%.0f s)', (time.monotonic() - started) / 60,
              time.monotonic() - started)
