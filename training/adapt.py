@@ -40,7 +40,7 @@ import logging
 import math
 from pathlib import Path
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import onnx
@@ -116,7 +116,7 @@ def normalised(images: Sequence[np.ndarray]) -> torch.Tensor:
 
 
 def batches_of(images: Sequence[np.ndarray], batch_size: int, desc: str,
-               augment: Optional[Callable] = None):
+               augment: Optional[Callable] = None) -> Iterator[torch.Tensor]:
     """Normalised batches of the photos (optionally augmented), with a progress bar."""
     for first in tqdm(range(0, len(images), batch_size), desc=desc, leave=False,
                       mininterval=2, dynamic_ncols=True):
@@ -220,6 +220,7 @@ class Settings:
     samples_per_epoch: int = 0      # 0: twice the station's training photos, at least 512
     anchor: float = 0.0             # L2 pull of the trained weights towards the starting ones
     distill: float = 0.0            # base photos' target: this share the starting network's
+    mix_steps: int = 0              # WiSE-FT: also try start + i/mix_steps of the change (0: off)
     max_drop: float = 0.01
     max_class_drop: float = 0.10
     seed: int = 0
@@ -344,6 +345,7 @@ class Adapter:
         best: dict[str, tuple[Any, Any, int]] = {'guarded': (None, None, 0),
                                                  'any': (None, None, 0)}
         since_best, best_station = 0, -1.0
+        initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         for epoch in range(1, s.epochs + 1):
             set_top_training(self.top, True)
             tic = time.perf_counter()
@@ -379,11 +381,8 @@ class Adapter:
                 optimizer.step()
                 losses.append(loss.item())
                 bar.set_postfix(loss=f'{np.mean(losses):.3f}', refresh=False)
-            base_now = {n: r.metrics for n, r in self.evaluate(base_val).items()}
-            station_now = self.evaluate({'station': station_val})['station'] \
-                if station_val else None
-            guard = guard_failure(start_base, base_now, s.max_drop, s.max_class_drop)
-            station_top1 = station_now.metrics['top1'] if station_now else None
+            key, guard, station_top1, base_now = self.judge(start_base, station_val,
+                                                            base_val, epoch)
             history.append({'epoch': epoch, 'loss': float(np.mean(losses)),
                             'station_top1': station_top1,
                             'base_top1': {n: m['top1'] for n, m in base_now.items()},
@@ -393,10 +392,6 @@ class Adapter:
                      f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
                      ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
                      f'; guard: {guard}' if guard else '', time.perf_counter() - tic)
-            # Without station val the last epoch is kept (no early stopping possible).
-            key = (station_top1 if station_top1 is not None else epoch,
-                   -calibration.negative_log_likelihood(station_now.logits, station_now.labels,
-                                                        1.0) if station_now else 0.0)
             for kind in ('any',) if guard else ('any', 'guarded'):
                 if best[kind][0] is None or key > best[kind][0]:
                     best[kind] = (key, {k: v.detach().clone()
@@ -408,6 +403,7 @@ class Adapter:
                 if since_best >= s.patience:
                     log.info('stopping: no better station top-1 for %d epochs', s.patience)
                     break
+        mixes = self.interpolate(initial, best, start_base, station_val, base_val)
         guarded = best['guarded'][1] is not None
         if not guarded:
             log.warning('every epoch broke the guard on the base sources; keeping the best on '
@@ -416,7 +412,60 @@ class Adapter:
         self.model.load_state_dict(state)
         set_top_training(self.top, False)
         return {'history': history, 'kept_epoch': kept, 'within_guard': guarded,
-                'steps_per_epoch': steps}
+                'steps_per_epoch': steps, 'mixes': mixes}
+
+    def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict,
+              order: float) -> tuple[tuple[float, float], str, Optional[float], dict]:
+        """Score the network as it is: (key, guard failure or '', station top-1, base metrics).
+
+        The key ranks candidates: station top-1, then its negative log-likelihood; without
+        station val, ``order`` (the epoch: the last one is kept).
+        """
+        base_now = {n: r.metrics for n, r in self.evaluate(base_val).items()}
+        station_now = self.evaluate({'station': station_val})['station'] \
+            if station_val else None
+        guard = guard_failure(start_base, base_now, self.settings.max_drop,
+                              self.settings.max_class_drop)
+        if station_now is None:
+            return (order, 0.0), guard, None, base_now
+        return ((station_now.metrics['top1'],
+                 -calibration.negative_log_likelihood(station_now.logits, station_now.labels,
+                                                      1.0)),
+                guard, station_now.metrics['top1'], base_now)
+
+    def interpolate(self, initial: dict, best: dict, start_base: dict,
+                    station_val: Optional[tuple], base_val: dict) -> list[dict]:
+        """WiSE-FT: weights between the start and the best epoch's, as guarded candidates.
+
+        ``start + a * (end - start)`` for a = 1 - i / mix_steps (i = 1 .. mix_steps - 1), with
+        the end the best epoch on the station's val whether or not it kept the guard. A mix
+        within the guard replaces ``best['guarded']`` when its key is higher. Returns one row
+        per mix (share a, station top-1, base top-1, guard, whether it is the one kept).
+        """
+        steps = self.settings.mix_steps
+        _, end, epoch = best['any']
+        if steps < 2 or end is None:
+            return []
+        rows = []
+        for i in range(1, steps):
+            share = 1 - i / steps
+            state = {k: initial[k] + share * (v - initial[k]) if v.is_floating_point() else v
+                     for k, v in end.items()}
+            self.model.load_state_dict(state)
+            key, guard, station_top1, base_now = self.judge(start_base, station_val, base_val,
+                                                            epoch - 1 + share)
+            rows.append({'share': share, 'epoch': epoch, 'station_top1': station_top1,
+                         'base_top1': {n: m['top1'] for n, m in base_now.items()},
+                         'guard': guard, 'kept': False})
+            log.info('mix %.2f of epoch %d: station val %s, %s%s', share, epoch,
+                     f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
+                     ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
+                     f'; guard: {guard}' if guard else '')
+            if not guard and (best['guarded'][0] is None or key > best['guarded'][0]):
+                best['guarded'] = (key, state, epoch)
+                for row in rows:
+                    row['kept'] = row is rows[-1]
+        return rows
 
 
 def fold_new_temperature(model: nn.Module, scored: dict) -> dict:
@@ -443,7 +492,7 @@ def unfold_temperature(model: nn.Module, value: float) -> None:
         head.bias.mul_(value)
 
 
-def parent_temperature(model_path) -> float:
+def parent_temperature(model_path: Path) -> float:
     """Return the temperature folded into the parent's head (1.0 when its card names none)."""
     card = model_path.with_name('model_card.json')
     if not card.exists():
@@ -453,9 +502,9 @@ def parent_temperature(model_path) -> float:
     return float((model_card.read_card(card).get('calibration') or {}).get('temperature', 1.0))
 
 
-def rebuild(model_path, unlabelled: Optional[Sequence[np.ndarray]] = None,
+def rebuild(model_path: Path, unlabelled: Optional[Sequence[np.ndarray]] = None,
             base_photos: Optional[Sequence[np.ndarray]] = None,
-            batch_size: int = 32) -> tuple:
+            batch_size: int = 32) -> tuple[nn.Module, onnx.ModelProto]:
     """(network, its ONNX graph) of the parent, with the parent's temperature taken out.
 
     With ``unlabelled`` station photos, every BatchNorm first gets its statistics on

@@ -24,9 +24,12 @@ from pathlib import Path
 import shutil
 import sys
 import time
+from typing import Sequence
 
 import numpy as np
+import onnx
 import torch
+from torch import nn
 
 from training import adapt, calibration, retrain, sources
 from training.metrics import compute_metrics
@@ -35,7 +38,7 @@ from waste_classifier_ros.core import model_card
 log = logging.getLogger('training.learning_curve')
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--station', type=Path, required=True)
     parser.add_argument('--dataset', default='field')
@@ -98,8 +101,10 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
     return results
 
 
-def adapted_curves(model, exported, settings, variants: dict, photos: dict, counts: list,
-                   order: np.ndarray, weights: list, classes: list, base_names: list) -> dict:
+def adapted_curves(model: nn.Module, exported: onnx.ModelProto, settings: adapt.Settings,
+                   variants: dict[str, list[str]], photos: dict[str, adapt.Photos],
+                   counts: list[int], order: np.ndarray, weights: list[float],
+                   classes: list[str], base_names: list[str]) -> dict:
     """Name -> the curve of the settings with each variant's changes, on one trunk cache."""
     adapter = adapt.Adapter(model, exported, settings, classes, torch.device('cpu'))
     cached = {name: adapter.inputs(p, settings.views if name == 'train' else 1, name)
@@ -113,8 +118,10 @@ def adapted_curves(model, exported, settings, variants: dict, photos: dict, coun
     return curves
 
 
-def one_curve(adapter, start: dict, cached: dict, photos: dict, counts: list,
-              order: np.ndarray, weights: list, base_names: list) -> dict:
+def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,
+              photos: dict[str, adapt.Photos], counts: list[int], order: np.ndarray,
+              weights: list[float], base_names: list[str]) -> dict:
+    """Fit from ``start`` with the first n station photos, for each n: n -> name -> metrics."""
     model = adapter.model
     train = photos['train']
     station_rows = np.flatnonzero(train.source_ids == len(weights) - 1)
@@ -172,7 +179,7 @@ def plot(curves: dict, counts: list, names: list, path: Path, title: str) -> Non
     plt.close(figure)
 
 
-def run(args) -> dict:
+def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     classes = model_card.read_labels(args.model.with_name('labels.txt'))
     bases = retrain.base_sources(args.dataset, args.base)
@@ -242,7 +249,7 @@ def run(args) -> dict:
     return report
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format='[curve] %(message)s')
     args = parse_args(argv)
     torch.set_num_threads(2)

@@ -136,7 +136,7 @@ def unfold_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
     norms = batchnorms(model)
     sums: dict[int, list[Any]] = {id(m): [0.0, 0.0, 0] for m in norms}
 
-    def measure(module, inputs):
+    def measure(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         x = inputs[0].double()
         entry = sums[id(module)]
         entry[0] = entry[0] + x.sum(dim=(0, 2, 3))

@@ -40,7 +40,7 @@ from pathlib import Path
 import shutil
 import sys
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import onnx
@@ -124,7 +124,7 @@ def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
     return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
 
 
-def _cache_key(model_sha256: str, folder: Path, class_map) -> str:
+def _cache_key(model_sha256: str, folder: Path, class_map: evaluate.ClassMap) -> str:
     """Hash of the model, the folder's files (name, size, time) and the class map."""
     digest = hashlib.sha256(f'{model_sha256}\n{json.dumps(class_map, sort_keys=True)}'.encode())
     for path in sorted(Path(folder).rglob('*')):
@@ -227,7 +227,7 @@ def plot(current: dict, new: dict, classes: list, path: Path) -> None:
     plt.close(figure)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--station', type=Path, required=True,
                         help='reviewed photos: DIR/train/<class>/ and DIR/val/<class>/ '
@@ -315,8 +315,10 @@ def base_sources(dataset: str, folders: list) -> list:
     return sources.sources_from_config(cfg.sources)
 
 
-def eval_folders(args, bases: list) -> dict[str, tuple[Path, dict | None]]:
-    folders: dict[str, tuple[Path, dict | None]] = {}
+def eval_folders(args: argparse.Namespace,
+                 bases: list[sources.Source]) -> dict[str, tuple[Path, evaluate.ClassMap]]:
+    """Folders both models are scored on: station val, each base source's val, --eval."""
+    folders: dict[str, tuple[Path, evaluate.ClassMap]] = {}
     if (args.station / 'val').is_dir():
         folders[STATION] = (args.station / 'val', None)
     for source in bases:
@@ -374,7 +376,9 @@ def unlabelled_photos(inbox: Path | None, train: adapt.Photos, station_id: int) 
     return photos
 
 
-def retrain_head(args, parent: HeadlessModel, train_splits: list, weights: list) -> tuple:
+def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
+                 train_splits: list[sources.SourceSplit], weights: list[float]
+                 ) -> tuple[onnx.ModelProto, dict, dict | None]:
     """Learn the last layer on cached features: (new ONNX graph, facts, calibration)."""
     classes = parent.classes
     folders = {split.source.name: (split.source.root / split.split, split.source.class_map)
@@ -409,8 +413,9 @@ def retrain_head(args, parent: HeadlessModel, train_splits: list, weights: list)
     return parent.with_head(weight, bias), method, report
 
 
-def retrain_adapted(args, classes: list, train_splits: list, weights: list,
-                    bases: list) -> tuple:
+def retrain_adapted(args: argparse.Namespace, classes: list[str],
+                    train_splits: list[sources.SourceSplit], weights: list[float],
+                    bases: list[sources.Source]) -> tuple[nn.Module, dict, dict | None]:
     """Fine-tune the last blocks or the whole network (training.adapt): (model, facts, T)."""
     device = resolve_device(args.device)
     train = adapt.concat([adapt.decode(capped(split.samples, args.base_per_class)
@@ -458,7 +463,7 @@ def retrain_adapted(args, classes: list, train_splits: list, weights: list,
     return model, method, report
 
 
-def save_model(graph, path: Path) -> None:
+def save_model(graph: onnx.ModelProto, path: Path) -> None:
     """Write an ONNX file under a temporary name, then rename: never half written."""
     atomic_write(path, lambda file: onnx.save(graph, file))
 
@@ -641,7 +646,7 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format='[retrain] %(message)s')
     args = parse_args(argv)
     torch.set_num_threads(1)
