@@ -411,8 +411,9 @@ class Adapter:
         _, state, kept = best['guarded' if guarded else 'any']
         self.model.load_state_dict(state)
         set_top_training(self.top, False)
-        return {'history': history, 'kept_epoch': kept, 'within_guard': guarded,
-                'steps_per_epoch': steps, 'mixes': mixes}
+        share = next((row['share'] for row in mixes if row['kept']), 1.0)
+        return {'history': history, 'kept_epoch': kept, 'kept_share': share,
+                'within_guard': guarded, 'steps_per_epoch': steps, 'mixes': mixes}
 
     def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict,
               order: float) -> tuple[tuple[float, float], str, Optional[float], dict]:

@@ -94,7 +94,8 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
             draw = sources.sample_weights(train.labels[keep], train.source_ids[keep], weights,
                                           len(classes), balance_power)
             weight, bias = retrain.fit_head(features['train'][keep], train.labels[keep], draw,
-                                            *start, 300, 3e-3, 0.01)
+                                            *start, retrain.HEAD_STEPS, retrain.HEAD_LR,
+                                            retrain.HEAD_ANCHOR)
         results[n] = {name: compute_metrics(calibration.softmax(f @ weight.T + bias),
                                             photos[name].labels, classes)
                       for name, f in features.items() if name != 'train'}
@@ -143,6 +144,7 @@ def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,
         results[n] = {name: s.metrics for name, s in scored.items()}
         if info:
             results[n]['_fit'] = {'kept_epoch': info['kept_epoch'],
+                                  'kept_share': info['kept_share'],
                                   'epochs_run': len(info['history']) - 1}
     return results
 
@@ -230,7 +232,8 @@ def run(args: argparse.Namespace) -> dict:
                                      order, weights, classes, [s.name for s in bases])
         fits[scope] = {'seconds': round(time.monotonic() - tic, 1),
                        'settings': vars(settings) if scope != 'head' else
-                       {'steps': 300, 'lr': 3e-3, 'anchor': 0.01}}
+                       {'steps': retrain.HEAD_STEPS, 'lr': retrain.HEAD_LR,
+                        'anchor': retrain.HEAD_ANCHOR}}
         log.info('%s done in %.0f s', scope, time.monotonic() - tic)
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(curves, counts, names)

@@ -59,6 +59,9 @@ from waste_classifier_ros.flywheel.promotion import install, notify_running_node
 log = logging.getLogger('training.retrain')
 STATION = 'station'
 DEFAULT_SCOPE = 'blocks'
+# The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
+# source: docs/flywheel.md, "Where the plateau comes from").
+HEAD_STEPS, HEAD_LR, HEAD_ANCHOR = 300, 3e-3, 1e-3
 
 
 class HeadlessModel:
@@ -286,11 +289,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--views', type=int, default=2,
                         help='blocks: cached views per photo (1 = the deployment view only, '
                         'more = plus augmented ones)')
+    parser.add_argument('--mix-steps', type=int, default=adapt.Settings.mix_steps,
+                        help='blocks/all: also try the weights start + i/N of the way to the '
+                        "best epoch's (WiSE-FT), i = 1..N-1, kept when within the guard and "
+                        "better on the station's val (0 = off)")
     parser.add_argument('--base-per-class', type=int, default=0,
                         help='blocks/all: at most this many training photos per class of each '
                         'base source (0 = all)')
-    parser.add_argument('--steps', type=int, default=300, help='head: optimiser steps')
-    parser.add_argument('--anchor', type=float, default=0.01,
+    parser.add_argument('--steps', type=int, default=HEAD_STEPS, help='head: optimiser steps')
+    parser.add_argument('--anchor', type=float, default=HEAD_ANCHOR,
                         help='head: pull of the new layer towards the current one (L2)')
     parser.add_argument('--init', choices=('parent', 'fresh'), default='parent',
                         help='start from the current layer (default) or from zero weights; '
@@ -394,7 +401,7 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
     start = parent.head()
     if args.init == 'fresh':
         start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
-    lr = args.lr or 3e-3
+    lr = args.lr or HEAD_LR
     weight, bias = fit_head(x, y, draw, *start, args.steps, lr,
                             args.anchor if args.init == 'parent' else 0.0)
     report = None
@@ -436,7 +443,8 @@ def retrain_adapted(args: argparse.Namespace, classes: list[str],
         patience=args.patience, batch_size=args.batch_size,
         lr=args.lr or adapt.DEFAULT_LR[args.scope], station_weight=args.station_weight,
         balance_power=args.balance_power, max_drop=args.max_drop / 100,
-        max_class_drop=args.max_class_drop / 100, samples_per_epoch=args.samples_per_epoch)
+        max_class_drop=args.max_class_drop / 100, samples_per_epoch=args.samples_per_epoch,
+        mix_steps=args.mix_steps)
     adapter = adapt.Adapter(model, exported, settings, classes, device)
     cached = adapter.inputs(train, settings.views, 'train')
     station_set = (station_val, adapter.inputs(station_val, 1, 'station val')) \
@@ -459,6 +467,7 @@ def retrain_adapted(args: argparse.Namespace, classes: list[str],
               'train': {split.source.name: int((train.source_ids == i).sum())
                         for i, split in enumerate(train_splits)},
               'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
+              'kept_share': fit['kept_share'], 'mixes': fit['mixes'],
               'kept_within_guard': fit['within_guard']}
     return model, method, report
 
