@@ -81,6 +81,17 @@ def copy_model(folder: Path) -> Path:
     return folder / 'waste_classifier.onnx'
 
 
+def test_interpolated_weights_lie_between_the_start_and_the_end():
+    start = {'w': torch.zeros(3), 'b': torch.tensor([1.0, 2.0]), 'n': torch.tensor(5)}
+    end = {'w': torch.tensor([4.0, -4.0, 8.0]), 'b': torch.tensor([3.0, 2.0]),
+           'n': torch.tensor(9)}
+    mixed = adapt.interpolated(start, end, 0.25)
+    assert torch.equal(mixed['w'], torch.tensor([1.0, -1.0, 2.0]))
+    assert torch.equal(mixed['b'], torch.tensor([1.5, 2.0]))
+    assert mixed['n'].item() == 9  # counters (num_batches_tracked) are not mixed
+    assert torch.equal(adapt.interpolated(start, end, 1.0)['w'], end['w'])
+
+
 @pytest.fixture(scope='module')
 def station(tmp_path_factory):
     root = tmp_path_factory.mktemp('adapt')
@@ -127,6 +138,12 @@ def test_each_scope_adapts_end_to_end(station, tmp_path, scope, capsys):
         assert set(weights(MODELS[1])) == set(weights(out / 'waste_classifier.onnx'))
     elif scope == 'blocks':
         assert '/model/conv_stem/Conv' not in changed and '/model/conv_head/Conv' in changed
+        # WiSE-FT candidates (--mix-steps 4 by default): three mixes scored, at most one kept.
+        mixes = card['retrain']['mixes']
+        assert [m['share'] for m in mixes] == [0.75, 0.5, 0.25]
+        kept = [m['share'] for m in mixes if m['kept']]
+        assert kept == ([card['retrain']['kept_share']] if kept else []) and len(kept) <= 1
+        assert all(not m['guard'] for m in mixes if m['kept'])
         assert not any('blocks.3' in name for name in changed)  # stages 0-3 stay frozen
         assert any('blocks.4' in name for name in changed)
     else:

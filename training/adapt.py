@@ -220,7 +220,7 @@ class Settings:
     samples_per_epoch: int = 0      # 0: twice the station's training photos, at least 512
     anchor: float = 0.0             # L2 pull of the trained weights towards the starting ones
     distill: float = 0.0            # base photos' target: this share the starting network's
-    mix_steps: int = 0              # WiSE-FT: also try start + i/mix_steps of the change (0: off)
+    mix_steps: int = 4              # WiSE-FT: also try start + i/mix_steps of the change (0: off)
     max_drop: float = 0.01
     max_class_drop: float = 0.10
     seed: int = 0
@@ -450,8 +450,7 @@ class Adapter:
         rows = []
         for i in range(1, steps):
             share = 1 - i / steps
-            state = {k: initial[k] + share * (v - initial[k]) if v.is_floating_point() else v
-                     for k, v in end.items()}
+            state = interpolated(initial, end, share)
             self.model.load_state_dict(state)
             key, guard, station_top1, base_now = self.judge(start_base, station_val, base_val,
                                                             epoch - 1 + share)
@@ -467,6 +466,12 @@ class Adapter:
                 for row in rows:
                     row['kept'] = row is rows[-1]
         return rows
+
+
+def interpolated(start: dict, end: dict, share: float) -> dict:
+    """Return ``start + share * (end - start)`` per floating-point tensor (others: ``end``'s)."""
+    return {k: start[k] + share * (v - start[k]) if v.is_floating_point() else v
+            for k, v in end.items()}
 
 
 def fold_new_temperature(model: nn.Module, scored: dict) -> dict:
