@@ -403,7 +403,8 @@ class Adapter:
                 if since_best >= s.patience:
                     log.info('stopping: no better station top-1 for %d epochs', s.patience)
                     break
-        mixes = self.interpolate(initial, best, start_base, station_val, base_val)
+        mixes = self.interpolate(initial, best, start_base, station_val, base_val,
+                                 start_station.metrics['top1'] if start_station else None)
         guarded = best['guarded'][1] is not None
         if not guarded:
             log.warning('every epoch broke the guard on the base sources; keeping the best on '
@@ -435,12 +436,15 @@ class Adapter:
                 guard, station_now.metrics['top1'], base_now)
 
     def interpolate(self, initial: dict, best: dict, start_base: dict,
-                    station_val: Optional[tuple], base_val: dict) -> list[dict]:
+                    station_val: Optional[tuple], base_val: dict,
+                    start_station: Optional[float]) -> list[dict]:
         """WiSE-FT: weights between the start and the best epoch's, as guarded candidates.
 
         ``start + a * (end - start)`` for a = 1 - i / mix_steps (i = 1 .. mix_steps - 1), with
         the end the best epoch on the station's val whether or not it kept the guard. A mix
-        within the guard replaces ``best['guarded']`` when its key is higher. Returns one row
+        within the guard and better on the station's val than the start (``start_station``: a
+        mix that learnt nothing there could not win by the rule, and would hide why the epochs
+        did not) replaces ``best['guarded']`` when its key is higher. Returns one row
         per mix (share a, station top-1, base top-1, guard, whether it is the one kept).
         """
         steps = self.settings.mix_steps
@@ -461,7 +465,9 @@ class Adapter:
                      f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
                      ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
                      f'; guard: {guard}' if guard else '')
-            if not guard and (best['guarded'][0] is None or key > best['guarded'][0]):
+            learnt = start_station is None or (station_top1 or 0.0) > start_station
+            if not guard and learnt and (best['guarded'][0] is None
+                                         or key > best['guarded'][0]):
                 best['guarded'] = (key, state, epoch)
                 for row in rows:
                     row['kept'] = row is rows[-1]
