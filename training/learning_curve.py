@@ -33,6 +33,7 @@ from torch import nn
 
 from training import adapt, calibration, retrain, sources
 from training.metrics import compute_metrics
+from training.tool import run_tool
 from waste_classifier_ros.core import model_card
 
 log = logging.getLogger('training.learning_curve')
@@ -253,13 +254,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format='[curve] %(message)s')
     args = parse_args(argv)
-    torch.set_num_threads(2)
-    try:
-        report = run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f'learning_curve: {error}', file=sys.stderr)
+    report = run_tool('learning_curve', run, args, threads=2)
+    if report is None:
         return 2
     print(report['table'])
     print(f'{args.out / "curve.png"}, {args.out / "curve.json"} ({report["seconds"]:.0f} s)')

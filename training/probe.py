@@ -35,6 +35,7 @@ import torch
 
 from training import adapt, models, retrain, sources
 from training.metrics import compute_metrics
+from training.tool import run_tool
 from waste_classifier_ros.core import model_card
 
 log = logging.getLogger('training.probe')
@@ -157,13 +158,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format='[probe] %(message)s')
-    args = parse_args(argv)
-    torch.set_num_threads(2)
-    try:
-        report = run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f'probe: {error}', file=sys.stderr)
+    report = run_tool('probe', run, parse_args(argv), threads=2)
+    if report is None:
         return 2
     print(report['table'])
     return 0

@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from training import adapt, calibration, data, evaluate, export, sources
+from training.tool import run_tool
 from training.train import resolve_device
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.core import model_card
@@ -656,19 +657,15 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format='[retrain] %(message)s')
-    args = parse_args(argv)
-    torch.set_num_threads(1)
     try:
-        report = run(args)
-    except (ValueError, FileNotFoundError, model_card.ModelCardError) as error:
-        print(f'retrain: {error}', file=sys.stderr)
-        return 2
+        report = run_tool('retrain', run, parse_args(argv), threads=1)
     except KeyboardInterrupt:
         print('retrain: interrupted; the install folder holds the old model, or the whole new '
               'one if its install had begun (all or nothing; the next install completes it)',
               file=sys.stderr)
         return 130
+    if report is None:
+        return 2
     print(report['table'])
     print(f'rule: {"wins" if report["wins_by_rule"] else "does not win"} '
           f'({report["decision"]}); new model and card in {report["out"]}')
