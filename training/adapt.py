@@ -37,13 +37,14 @@ into its classifier layer, and is exported through training.export.
 import copy
 from dataclasses import dataclass, field
 import logging
-import math
 from pathlib import Path
 import time
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import onnx
+from timm.optim import param_groups_weight_decay
+from timm.scheduler import CosineLRScheduler
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -253,6 +254,25 @@ def guard_failure(start: dict, now: dict, max_drop: float, max_class_drop: float
     return ''
 
 
+@dataclass
+class _Loop:
+    """What one fit's epochs share (Adapter._loop)."""
+
+    train: Photos
+    train_cached: Optional[torch.Tensor]
+    rng: np.random.Generator
+    draw: np.ndarray  # the probability of drawing each photo
+    steps: int  # an epoch's batches
+    params: list[nn.Parameter]  # what trains
+    start: list[torch.Tensor]  # their start values, for the anchor
+    optimizer: torch.optim.Optimizer
+    schedule: CosineLRScheduler
+    augment: Callable[..., dict]
+    labels: torch.Tensor
+    is_base: torch.Tensor
+    teacher: Optional[torch.Tensor]
+
+
 class Adapter:
     """Trains the top of a rebuilt network on cached trunk outputs (or on photos for ``all``)."""
 
@@ -313,27 +333,7 @@ class Adapter:
         """Train the top; keep the best guarded epoch. Returns the history and the choice."""
         s = self.settings
         torch.manual_seed(s.seed)
-        rng = np.random.default_rng(s.seed)
-        draw = sources.sample_weights(train.labels, train.source_ids, source_weights,
-                                      len(self.classes), s.balance_power)
-        station_count = int((train.source_ids == len(source_weights) - 1).sum())
-        per_epoch = s.samples_per_epoch or max(512, 2 * station_count)
-        steps = max(1, per_epoch // s.batch_size)
-        for norm in batchnorms(self.top):  # a BatchNorm's weight holds its channel's scale
-            norm.weight.requires_grad_(False)
-        params = [p for p in self.top.parameters() if p.requires_grad]
-        start = [p.detach().clone() for p in params]
-        decay = [p for p in params if p.ndim > 1]
-        no_decay = [p for p in params if p.ndim <= 1]
-        optimizer = torch.optim.AdamW([{'params': decay, 'weight_decay': s.weight_decay},
-                                       {'params': no_decay, 'weight_decay': 0.0}], lr=s.lr)
-        total = s.epochs * steps
-        augment = transforms.train_augmentation(224, s.augment_strength)
-        augment.set_random_seed(s.seed)
-        labels = torch.from_numpy(train.labels)
-        is_base = torch.from_numpy(train.source_ids != len(source_weights) - 1)
-        teacher = self.teacher(train_cached) if s.distill else None
-
+        loop = self._loop(train, train_cached, source_weights)
         start_base = {n: r.metrics for n, r in self.evaluate(base_val).items()}
         start_station = self.evaluate({'station': station_val})['station'] \
             if station_val else None
@@ -347,48 +347,15 @@ class Adapter:
         since_best, best_station = 0, -1.0
         initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         for epoch in range(1, s.epochs + 1):
-            set_top_training(self.top, True)
             tic = time.perf_counter()
-            losses = []
-            bar = tqdm(range(steps), desc=f'{s.scope} epoch {epoch}/{s.epochs}', leave=False,
-                       mininterval=2, dynamic_ncols=True)
-            for step in bar:
-                lr = 0.5 * s.lr * (1 + math.cos(math.pi * ((epoch - 1) * steps + step) / total))
-                for group in optimizer.param_groups:
-                    group['lr'] = lr
-                index = rng.choice(len(train), size=s.batch_size, p=draw)
-                rows = torch.from_numpy(index)
-                if train_cached is None:  # scope all: augmented photos
-                    batch = normalised([augment(image=train.images[i])['image'] for i in index])
-                else:
-                    view = torch.from_numpy(rng.integers(0, train_cached.shape[1], len(index)))
-                    batch = train_cached[rows, view].float()
-                batch = batch.to(self.device)
-                target = nn.functional.one_hot(labels[rows], len(self.classes)).float()
-                if teacher is not None:
-                    with torch.no_grad():
-                        soft = teacher[rows, view] if train_cached is not None else \
-                            self.parent(batch).float().softmax(1).cpu()
-                    mix = s.distill * is_base[rows, None].float()
-                    target = (1 - mix) * target + mix * soft
-                logits = self.top(batch)
-                loss = -(target.to(self.device) * logits.log_softmax(1)).sum(1).mean()
-                if s.anchor:
-                    loss = loss + s.anchor * sum((p - p0).square().sum()
-                                                 for p, p0 in zip(params, start))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-                bar.set_postfix(loss=f'{np.mean(losses):.3f}', refresh=False)
+            loss = self._train_epoch(loop, epoch)
             key, guard, station_top1, base_now = self.judge(start_base, station_val,
                                                             base_val, epoch)
-            history.append({'epoch': epoch, 'loss': float(np.mean(losses)),
-                            'station_top1': station_top1,
+            history.append({'epoch': epoch, 'loss': loss, 'station_top1': station_top1,
                             'base_top1': {n: m['top1'] for n, m in base_now.items()},
                             'guard': guard, 'seconds': round(time.perf_counter() - tic, 1)})
             log.info('%s epoch %d/%d: loss %.3f, station val %s, %s%s (%.0f s)', s.scope, epoch,
-                     s.epochs, np.mean(losses),
+                     s.epochs, loss,
                      f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
                      ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
                      f'; guard: {guard}' if guard else '', time.perf_counter() - tic)
@@ -414,7 +381,81 @@ class Adapter:
         set_top_training(self.top, False)
         share = next((row['share'] for row in mixes if row['kept']), 1.0)
         return {'history': history, 'kept_epoch': kept, 'kept_share': share,
-                'within_guard': guarded, 'steps_per_epoch': steps, 'mixes': mixes}
+                'within_guard': guarded, 'steps_per_epoch': loop.steps, 'mixes': mixes}
+
+    def _loop(self, train: Photos, train_cached: Optional[torch.Tensor],
+              source_weights: Sequence[float]) -> '_Loop':
+        """Everything the epochs share: the draw, the optimiser and schedule, the targets."""
+        s = self.settings
+        rng = np.random.default_rng(s.seed)
+        draw = sources.sample_weights(train.labels, train.source_ids, source_weights,
+                                      len(self.classes), s.balance_power)
+        station_count = int((train.source_ids == len(source_weights) - 1).sum())
+        per_epoch = s.samples_per_epoch or max(512, 2 * station_count)
+        steps = max(1, per_epoch // s.batch_size)
+        for norm in batchnorms(self.top):  # a BatchNorm's weight holds its channel's scale
+            norm.weight.requires_grad_(False)
+        params = [p for p in self.top.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(param_groups_weight_decay(self.top, s.weight_decay),
+                                      lr=s.lr)
+        # Cosine from lr to 0 over every step of the run, set before each step.
+        schedule = CosineLRScheduler(optimizer, t_initial=s.epochs * steps, lr_min=0.0,
+                                     t_in_epochs=False)
+        augment = transforms.train_augmentation(224, s.augment_strength)
+        augment.set_random_seed(s.seed)
+        return _Loop(train, train_cached, rng, draw, steps, params,
+                     [p.detach().clone() for p in params], optimizer, schedule, augment,
+                     torch.from_numpy(train.labels),
+                     torch.from_numpy(train.source_ids != len(source_weights) - 1),
+                     self.teacher(train_cached) if s.distill else None)
+
+    def _train_epoch(self, loop: '_Loop', epoch: int) -> float:
+        """One epoch of `loop.steps` batches drawn by source and class; the mean loss."""
+        s = self.settings
+        set_top_training(self.top, True)
+        losses = []
+        bar = tqdm(range(loop.steps), desc=f'{s.scope} epoch {epoch}/{s.epochs}', leave=False,
+                   mininterval=2, dynamic_ncols=True)
+        for step in bar:
+            loop.schedule.step_update((epoch - 1) * loop.steps + step)
+            loss = self._loss(loop, loop.rng.choice(len(loop.train), size=s.batch_size,
+                                                    p=loop.draw))
+            loop.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            loop.optimizer.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f'{np.mean(losses):.3f}', refresh=False)
+        return float(np.mean(losses))
+
+    def _loss(self, loop: '_Loop', index: np.ndarray) -> torch.Tensor:
+        """Cross-entropy of one batch, plus the pull towards the start weights.
+
+        Base photos' targets are softened by the teacher when distilling.
+        """
+        s = self.settings
+        rows = torch.from_numpy(index)
+        if loop.train_cached is None:  # scope all: augmented photos
+            view = None
+            batch = normalised([loop.augment(image=loop.train.images[i])['image']
+                                for i in index])
+        else:
+            view = torch.from_numpy(loop.rng.integers(0, loop.train_cached.shape[1],
+                                                      len(index)))
+            batch = loop.train_cached[rows, view].float()
+        batch = batch.to(self.device)
+        target = nn.functional.one_hot(loop.labels[rows], len(self.classes)).float()
+        if loop.teacher is not None:
+            with torch.no_grad():
+                soft = loop.teacher[rows, view] if view is not None else \
+                    self.parent(batch).float().softmax(1).cpu()
+            mix = s.distill * loop.is_base[rows, None].float()
+            target = (1 - mix) * target + mix * soft
+        logits = self.top(batch)
+        loss = -(target.to(self.device) * logits.log_softmax(1)).sum(1).mean()
+        if s.anchor:
+            loss = loss + s.anchor * sum((p - p0).square().sum()
+                                         for p, p0 in zip(loop.params, loop.start))
+        return loss
 
     def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict,
               order: float) -> tuple[tuple[float, float], str, Optional[float], dict]:
