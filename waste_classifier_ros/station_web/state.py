@@ -23,7 +23,6 @@ Durations use time.monotonic(); times shown to people are wall-clock seconds (ti
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-import math
 from pathlib import Path
 import threading
 import time
@@ -65,7 +64,6 @@ class _Decision:
 class _Frame:
     top_k: list
     stamp: tuple
-    arrived: float
 
 
 def _same_or_unknown(a: tuple, b: tuple) -> bool:
@@ -132,8 +130,7 @@ class StationState:
     def set_classification(self, results: Sequence[tuple[str, float]],
                            stamp: tuple = (0, 0)) -> None:
         """Show a frame's top-k at once, with the decision in force at that frame."""
-        frame = _Frame([(str(name), float(score)) for name, score in results], tuple(stamp),
-                       self._clock())
+        frame = _Frame([(str(name), float(score)) for name, score in results], tuple(stamp))
         with self._lock:
             while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
                                     or self._queued[0].stamp < frame.stamp):
@@ -297,8 +294,10 @@ class StationState:
 
 
 def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
     try:
-        value = float(text) if text is not None else math.nan
+        value = float(text)
     except ValueError:
         return None
     return value if value == value else None  # NaN (no latency yet) -> None
