@@ -354,11 +354,8 @@ class Adapter:
             history.append({'epoch': epoch, 'loss': loss, 'station_top1': station_top1,
                             'base_top1': {n: m['top1'] for n, m in base_now.items()},
                             'guard': guard, 'seconds': round(time.perf_counter() - tic, 1)})
-            log.info('%s epoch %d/%d: loss %.3f, station val %s, %s%s (%.0f s)', s.scope, epoch,
-                     s.epochs, loss,
-                     f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
-                     ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
-                     f'; guard: {guard}' if guard else '', time.perf_counter() - tic)
+            log.info('%s epoch %d/%d: loss %.3f, %s (%.0f s)', s.scope, epoch, s.epochs, loss,
+                     scores_line(station_top1, base_now, guard), time.perf_counter() - tic)
             for kind in ('any',) if guard else ('any', 'guarded'):
                 if best[kind][0] is None or key > best[kind][0]:
                     best[kind] = (key, {k: v.detach().clone()
@@ -502,10 +499,8 @@ class Adapter:
             rows.append({'share': share, 'epoch': epoch, 'station_top1': station_top1,
                          'base_top1': {n: m['top1'] for n, m in base_now.items()},
                          'guard': guard, 'kept': False})
-            log.info('mix %.2f of epoch %d: station val %s, %s%s', share, epoch,
-                     f'{100 * station_top1:.1f}%' if station_top1 is not None else '-',
-                     ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base_now.items()),
-                     f'; guard: {guard}' if guard else '')
+            log.info('mix %.2f of epoch %d: %s', share, epoch,
+                     scores_line(station_top1, base_now, guard))
             learnt = start_station is None or (station_top1 or 0.0) > start_station
             if not guard and learnt and (best['guarded'][0] is None
                                          or key > best['guarded'][0]):
@@ -513,6 +508,13 @@ class Adapter:
                 for row in rows:
                     row['kept'] = row is rows[-1]
         return rows
+
+
+def scores_line(station_top1: Optional[float], base: dict, guard: str) -> str:
+    """One candidate's scores for the log: station val, each base source's, the guard."""
+    station = f'{100 * station_top1:.1f}%' if station_top1 is not None else '-'
+    bases = ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base.items())
+    return f'station val {station}, {bases}' + (f'; guard: {guard}' if guard else '')
 
 
 def interpolated(start: dict, end: dict, share: float) -> dict:
