@@ -81,6 +81,26 @@ def test_the_per_class_guard_names_the_class_that_blocked():
     assert retrain.promote_decision(current, two_photos, ['waste7'], 0.01, 'station', 0.10)[0]
 
 
+def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
+    # Start: class c reads feature c. The fit learnt the station's photo (1, 0) is class 1 by
+    # raising class 1's bias so far that the base source's (2, 0) goes wrong too.
+    start = (np.eye(2, dtype=np.float32), np.zeros(2, np.float32))
+    fitted = (np.eye(2, dtype=np.float32), np.array([0.0, 3.0], np.float32))
+    val = {'station': (np.array([[1.0, 0.0]]), np.array([1])),
+           'base': (np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1]))}
+    (weight, bias), rows = retrain.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
+    assert [row['share'] for row in rows] == [1.0, 0.75, 0.5, 0.25]
+    assert [row['guard'] != '' for row in rows] == [True, True, False, False]
+    assert [row['kept'] for row in rows] == [False, False, True, False]  # 0.25: nothing learnt
+    assert np.allclose(bias, [0.0, 1.5]) and np.allclose(weight, start[0])
+    # Within the guard the fit itself is kept; without mixes or a station val, the fit.
+    assert retrain.guarded_head(start, fitted, {'station': val['station']}, ['a', 'b'], 0.01,
+                                0.10, 4)[1][0]['kept']
+    assert retrain.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
+    assert retrain.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01, 0.10,
+                                4) == (fitted, [])
+
+
 def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, capsys):
     tmp_path, model, base, station = setup
     install_dir = tmp_path / 'installed'
@@ -113,7 +133,7 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     assert not list(install_dir.glob('.*.tmp'))
     # A second run reads the training features from the cache, unchanged, and learns the same.
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()}
-    assert len(cached) == 3  # base, station train, station val
+    assert len(cached) == 4  # base train and val, station train and val
     assert retrain.main([*args, '--out', str(tmp_path / 'again')]) == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / 'cache').iterdir()} == cached
     assert (tmp_path / 'again' / 'waste_classifier.onnx').read_bytes() == (

@@ -75,8 +75,13 @@ def settings_from(items: list, scope: str,
 
 
 def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
-               weights: list, classes: list, balance_power: float) -> dict:
-    """Fit the last layer (training.retrain's fit_head) at every count: name -> metrics."""
+               weights: list, classes: list, base_names: list[str],
+               settings: adapt.Settings) -> dict:
+    """Fit the last layer at every count as training.retrain does: n -> name -> metrics.
+
+    retrain's fit_head, then its guarded_head (the fit or a mix with the start, within the
+    base sources' guard).
+    """
     parent = retrain.HeadlessModel(model_path, model_path.with_name('labels.txt'))
     trunk = adapt.Trunk(parent.model, 0, output=parent.features)
     features = {name: trunk(p, 1, 0.0, 0, 64, name)[:, 0].float().numpy()
@@ -93,13 +98,21 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
                                                   == len(weights) - 1)[order[:n]]])
             train = photos['train']
             draw = sources.sample_weights(train.labels[keep], train.source_ids[keep], weights,
-                                          len(classes), balance_power)
-            weight, bias = retrain.fit_head(features['train'][keep], train.labels[keep], draw,
-                                            *start, retrain.HEAD_STEPS, retrain.HEAD_LR,
-                                            retrain.HEAD_ANCHOR)
+                                          len(classes), settings.balance_power)
+            fitted = retrain.fit_head(features['train'][keep], train.labels[keep], draw,
+                                      *start, retrain.HEAD_STEPS, retrain.HEAD_LR,
+                                      retrain.HEAD_ANCHOR)
+            val = {name: (features[name], photos[name].labels)
+                   for name in [retrain.STATION, *base_names]}
+            (weight, bias), mixes = retrain.guarded_head(
+                start, fitted, val, classes, settings.max_drop, settings.max_class_drop,
+                settings.mix_steps)
         results[n] = {name: compute_metrics(calibration.softmax(f @ weight.T + bias),
                                             photos[name].labels, classes)
                       for name, f in features.items() if name != 'train'}
+        if n:
+            results[n]['_fit'] = {'kept_share': next((row['share'] for row in mixes
+                                                      if row['kept']), 1.0)}
     return results
 
 
@@ -224,7 +237,8 @@ def run(args: argparse.Namespace) -> dict:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 retrain.save_model(exported, path)
                 shutil.copyfile(args.model.with_name('labels.txt'), path.with_name('labels.txt'))
-            curves[scope] = head_curve(path, photos, counts, order, weights, classes, 0.5)
+            curves[scope] = head_curve(path, photos, counts, order, weights, classes,
+                                       [s.name for s in bases], settings)
         else:
             variants = {scope: []} | {
                 f'{scope} {v.partition(":")[0]}': v.partition(':')[2].split(',')
@@ -234,7 +248,7 @@ def run(args: argparse.Namespace) -> dict:
         fits[scope] = {'seconds': round(time.monotonic() - tic, 1),
                        'settings': vars(settings) if scope != 'head' else
                        {'steps': retrain.HEAD_STEPS, 'lr': retrain.HEAD_LR,
-                        'anchor': retrain.HEAD_ANCHOR}}
+                        'anchor': retrain.HEAD_ANCHOR, 'mix_steps': settings.mix_steps}}
         log.info('%s done in %.0f s', scope, time.monotonic() - tic)
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(curves, counts, names)

@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from training import adapt, calibration, data, evaluate, export, sources
+from training.metrics import compute_metrics
 from training.tool import run_tool
 from training.train import resolve_device
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
@@ -189,6 +190,58 @@ def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight:
     return w.detach().numpy(), b.detach().numpy()
 
 
+def guarded_head(start: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
+                 val: dict[str, tuple[np.ndarray, np.ndarray]], classes: list[str],
+                 max_drop: float, max_class_drop: float,
+                 mix_steps: int) -> tuple[tuple[np.ndarray, np.ndarray], list[dict]]:
+    """Return the fitted layer, or a mix of it with the start within the base sources' guard.
+
+    ``val`` maps the station (``STATION``) and each base source to (features, labels) of its
+    val photos. The candidates are the fitted layer and ``start + a * (fitted - start)`` for
+    a = 1 - i / mix_steps (WiSE-FT; for one linear layer the mix of the two layers' logits),
+    chosen as training.adapt chooses among epochs and mixes: the best on the station's val
+    (top-1, then log-likelihood) among those within the guard (no base source more than
+    ``max_drop`` top-1 or ``max_class_drop`` recall of a class lower) that are better on the
+    station's val than the start; when none is, the fitted layer, which the rule will refuse.
+    Returns the kept layer and one row per candidate.
+    """
+    def logits(layer: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarray:
+        return val[name][0] @ layer[0].T + layer[1]
+
+    def metrics(layer: tuple[np.ndarray, np.ndarray]) -> dict:
+        return {name: compute_metrics(calibration.softmax(logits(layer, name)), labels, classes)
+                for name, (_, labels) in val.items()}
+
+    if STATION not in val:
+        return fitted, []
+    bases = [name for name in val if name != STATION]
+    first = metrics(start)
+    start_base = {name: first[name] for name in bases}
+    rows, best, kept = [], None, fitted
+    for share in [1.0] + [1 - i / mix_steps for i in range(1, mix_steps)]:
+        layer = (start[0] + share * (fitted[0] - start[0]),
+                 start[1] + share * (fitted[1] - start[1]))
+        now = metrics(layer)
+        guard = adapt.guard_failure(start_base, {n: now[n] for n in bases}, max_drop,
+                                    max_class_drop)
+        station_top1 = now[STATION]['top1']
+        key = (station_top1, -calibration.negative_log_likelihood(
+            logits(layer, STATION), val[STATION][1], 1.0))
+        rows.append({'share': share, 'station_top1': station_top1,
+                     'base_top1': {n: now[n]['top1'] for n in bases}, 'guard': guard,
+                     'kept': False})
+        log.info('head, %.2f of the change: %s', share,
+                 adapt.scores_line(station_top1, {n: now[n] for n in bases}, guard))
+        if not guard and station_top1 > first[STATION]['top1'] and (best is None or key > best):
+            best, kept = key, layer
+            for row in rows:
+                row['kept'] = row is rows[-1]
+    if best is None:
+        log.warning('the last layer broke the guard on the base sources at every share of the '
+                    'change; keeping the fitted one (the promote rule will say why)')
+    return kept, rows
+
+
 def side_by_side(current: dict, new: dict, classes: list) -> str:
     """Per evaluation set: top-1 and per-class recall of the current and the new model."""
     lines = []
@@ -291,9 +344,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help='blocks: cached views per photo (1 = the deployment view only, '
                         'more = plus augmented ones)')
     parser.add_argument('--mix-steps', type=int, default=adapt.Settings.mix_steps,
-                        help='blocks/all: also try the weights start + i/N of the way to the '
-                        "best epoch's (WiSE-FT), i = 1..N-1, kept when within the guard and "
-                        "better on the station's val (0 = off)")
+                        help='also try the weights start + i/N of the way to the trained '
+                        "ones (blocks/all: the best epoch's; WiSE-FT), i = 1..N-1, kept when "
+                        "within the guard and better on the station's val (0 = off)")
     parser.add_argument('--base-per-class', type=int, default=0,
                         help='blocks/all: at most this many training photos per class of each '
                         'base source (0 = all)')
@@ -393,6 +446,8 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
                for split in train_splits}
     if (args.station / 'val').is_dir():
         folders['station val'] = (args.station / 'val', None)
+    for split in train_splits[:-1]:  # the base sources' val, for the guard
+        folders[f'{split.source.name} val'] = (split.source.root / 'val', split.source.class_map)
     cached = features_of(parent, folders, Path(args.cache) if args.cache else None)
     names = [split.source.name for split in train_splits]
     x = np.concatenate([cached[n][0] for n in names])
@@ -403,8 +458,14 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
     if args.init == 'fresh':
         start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
     lr = args.lr or HEAD_LR
-    weight, bias = fit_head(x, y, draw, *start, args.steps, lr,
-                            args.anchor if args.init == 'parent' else 0.0)
+    fitted = fit_head(x, y, draw, *start, args.steps, lr,
+                      args.anchor if args.init == 'parent' else 0.0)
+    val = {name: cached[f'{name} val'][:2] for name in names[:-1]}
+    if 'station val' in cached:
+        val[STATION] = cached['station val'][:2]
+    (weight, bias), mixes = guarded_head(parent.head(), fitted, val, classes,
+                                         args.max_drop / 100, args.max_class_drop / 100,
+                                         args.mix_steps)
     report = None
     if 'station val' in cached:
         features, labels_val = cached['station val'][:2]
@@ -417,6 +478,8 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
                         + ("started from and anchored to the parent's layer"
                            if args.init == 'parent' else 'started from zero'),
               'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
+              'mixes': mixes, 'kept_share': next((row['share'] for row in mixes
+                                                  if row['kept']), 1.0),
               'train': {n: int(len(cached[n][1])) for n in names}}
     return parent.with_head(weight, bias), method, report
 
