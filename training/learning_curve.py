@@ -269,7 +269,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report = run_tool('learning_curve', run, args, threads=2)
+    report = run_tool('learning_curve', run, args)
     if report is None:
         return 2
     print(report['table'])

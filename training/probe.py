@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    report = run_tool('probe', run, parse_args(argv), threads=2)
+    report = run_tool('probe', run, parse_args(argv))
     if report is None:
         return 2
     print(report['table'])

@@ -721,7 +721,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        report = run_tool('retrain', run, parse_args(argv), threads=1)
+        report = run_tool('retrain', run, parse_args(argv))
     except KeyboardInterrupt:
         print('retrain: interrupted; the install folder holds the old model, or the whole new '
               'one if its install had begun (all or nothing; the next install completes it)',

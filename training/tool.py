@@ -8,8 +8,6 @@ import logging
 import sys
 from typing import Any
 
-import torch
-
 from waste_classifier_ros.core import model_card
 
 # What a tool's bad input raises: said in one line, exit status 2, nothing written.
@@ -17,10 +15,13 @@ BAD_INPUT = (ValueError, FileNotFoundError, model_card.ModelCardError)
 
 
 def run_tool(name: str, run: Callable[[argparse.Namespace], dict[str, Any]],
-             args: argparse.Namespace, threads: int) -> dict[str, Any] | None:
-    """Run one tool with its log prefix and CPU threads; None after a bad input, said once."""
+             args: argparse.Namespace) -> dict[str, Any] | None:
+    """Run one tool with its log prefix; None after a bad input, said once.
+
+    PyTorch keeps its default of one thread per physical core: the tools train on the CPU
+    between ONNX Runtime passes, never beside them.
+    """
     logging.basicConfig(level=logging.INFO, format=f'[{name}] %(message)s')
-    torch.set_num_threads(threads)
     try:
         return run(args)
     except BAD_INPUT as error:
