@@ -151,6 +151,33 @@ def test_each_scope_adapts_end_to_end(station, tmp_path, scope, capsys):
     assert 'station' in capsys.readouterr().out
 
 
+def test_the_default_trains_blocks_and_head_and_keeps_the_better_on_the_station(station,
+                                                                                tmp_path):
+    root, base, station_dir = station
+    model = copy_model(tmp_path / 'model')
+    out = tmp_path / 'out'
+    assert retrain.main(['--station', str(station_dir), '--base', f'base={base}',
+                         '--model', str(model), '--out', str(out), *FAST]) == 0
+    card = json.loads((out / 'model_card.json').read_text())['retrain']
+    rows = card['candidates']
+    assert [row['scope'] for row in rows] == ['blocks', 'head']
+    best = max(rows, key=lambda row: (not row['guard'], row['station_top1']))
+    assert card['scope'] == best['scope']
+    assert json.loads((out / 'comparison.json').read_text())['scope'] == best['scope']
+    # The kept model is the chosen candidate: its station top-1 is the one measured in training
+    # (the exported file may differ from PyTorch on one borderline photo at most).
+    station = card['comparison']['station']['new']
+    assert abs(station['top1'] - best['station_top1']) <= 1 / station['num_images'] + 1e-9
+
+
+@pytest.mark.parametrize('scope', ['blocks,blocks', 'head,layers', ''])
+def test_a_scope_list_it_cannot_train_is_refused(scope, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        retrain.parse_args(['--station', 'anywhere', '--scope', scope])
+    assert exit_status.value.code == 2
+    assert 'one or more of head, blocks, all' in capsys.readouterr().err
+
+
 def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp_path):
     root, base, station_dir = station
     model = copy_model(tmp_path / 'model')
@@ -187,7 +214,8 @@ def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):
                                 '--model', str(model), '--scopes', 'head,blocks',
                                 '--counts', '0,6,all', '--out', str(out), '--set', 'epochs=2',
                                 '--set', 'batch_size=8', '--set', 'samples_per_epoch=32',
-                                '--set', 'views=1']) == 0
+                                '--set', 'views=1', '--set', 'max_drop=1',
+                                '--set', 'max_class_drop=1']) == 0
     report = json.loads((out / 'curve.json').read_text())
     assert report['counts'] == [0, 6, 18]
     for scope in ('head', 'blocks'):
@@ -196,5 +224,15 @@ def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):
         # n = 0 is the model as it is: the same for every scope.
         assert curve['0']['station']['top1'] == report['curves']['head']['0']['station']['top1']
         assert curve['18']['station']['top1'] > curve['0']['station']['top1']
+    # The curve of the default retrain: at each count the scope it would keep.
+    chosen = report['curves']['head,blocks']
+    for n in ('6', '18'):
+        scope = chosen[n]['fit']['scope']
+        assert scope in ('head', 'blocks')
+        assert chosen[n]['station'] == report['curves'][scope][n]['station']
+        # With a guard nothing breaks, the better on the station's val, ties to the first listed.
+        other = report['curves']['blocks' if scope == 'head' else 'head'][n]['station']
+        assert chosen[n]['station']['top1'] > other['top1'] or (
+            scope == 'head' and chosen[n]['station']['top1'] == other['top1'])
     assert (out / 'curve.png').stat().st_size > 5000
     assert '| blocks | 18 |' in (out / 'curve.md').read_text()

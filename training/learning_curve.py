@@ -46,7 +46,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--base', action='append', default=[], metavar='NAME=DIR[:MAP]')
     parser.add_argument('--model', type=Path, default=Path('model/waste_classifier.onnx'))
     parser.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]')
-    parser.add_argument('--scopes', default='head,blocks')
+    parser.add_argument('--scopes', default=retrain.DEFAULT_SCOPE,
+                        help='comma-separated; with several, also the curve of the one '
+                        "retrain --scope with the same list keeps (default: retrain's)")
     parser.add_argument('--counts', default='0,25,50,100,200,all')
     parser.add_argument('--inbox', type=Path, help='unreviewed captures for --label-free')
     parser.add_argument('--label-free', action='store_true',
@@ -163,6 +165,27 @@ def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,
     return results
 
 
+def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
+                 settings: adapt.Settings) -> dict:
+    """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
+
+    retrain.train_new_model's choice: the scope within the base sources' guard with the best
+    station top-1, ties to the first listed.
+    """
+    def key(scope: str, n: int) -> tuple[bool, float]:
+        start, now = curves[scope][0], curves[scope][n]
+        guard = adapt.guard_failure({b: start[b] for b in base_names},
+                                    {b: now[b] for b in base_names}, settings.max_drop,
+                                    settings.max_class_drop)
+        return not guard, now[retrain.STATION]['top1']
+
+    chosen = {}
+    for n in counts:
+        scope = max(curves, key=lambda name: key(name, n))
+        chosen[n] = curves[scope][n] | {'_fit': {'scope': scope}}
+    return chosen
+
+
 def table(curves: dict, counts: list, names: list) -> str:
     lines = ['| scope | labelled photos | ' + ' | '.join(names) + ' |',
              '|---|---|' + '---|' * len(names)]
@@ -215,8 +238,9 @@ def run(args: argparse.Namespace) -> dict:
         photos[name] = adapt.decode(sources.list_mapped(name, folder, class_map, classes)[0],
                                     classes)
     count = int((photos['train'].source_ids == len(bases)).sum())
-    counts = sorted({count if c == 'all' else min(int(c), count)
-                     for c in args.counts.split(',')})
+    # n = 0, the model as it is, always: the guard and the gains are measured against it.
+    counts = sorted({0} | {count if c == 'all' else min(int(c), count)
+                           for c in args.counts.split(',')})
     order = np.random.default_rng(0).permutation(count)
     weights = [s.weight for s in bases] + [1.0]
     names = [n for n in photos if n != 'train']
@@ -250,6 +274,10 @@ def run(args: argparse.Namespace) -> dict:
                        {'steps': retrain.HEAD_STEPS, 'lr': retrain.HEAD_LR,
                         'anchor': retrain.HEAD_ANCHOR, 'mix_steps': settings.mix_steps}}
         log.info('%s done in %.0f s', scope, time.monotonic() - tic)
+    scopes = args.scopes.split(',')
+    if len(scopes) > 1:
+        curves[args.scopes] = chosen_curve({s: curves[s] for s in scopes}, counts,
+                                           [s.name for s in bases], settings)
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(curves, counts, names)
     report = {'command': 'python -m training.learning_curve ' + ' '.join(sys.argv[1:]),

@@ -3,7 +3,8 @@
 """
 Retrain the deployed model on a station's reviewed photos; install it only when it is better.
 
-    python -m training.retrain --station my_station/ [--dataset field] [--scope blocks] [--promote]
+    python -m training.retrain --station my_station/ [--dataset field] [--scope blocks,head] \
+        [--promote]
 
 `--scope` says what learns, on the base sources plus the station's `train/` photos with the
 class- and source-balanced draw of training.sources (the station is one more source,
@@ -12,9 +13,12 @@ class- and source-balanced draw of training.sources (the station is one more sou
 * `head`: a new classifier layer on features cached from the current model (the 1280 pooled
   features before the last layer, computed once per image with ONNX Runtime), started from the
   current layer and pulled back towards it (`--anchor`);
-* `blocks` (default): the last stages of the network with its head (training.adapt, on weights
+* `blocks`: the last stages of the network with its head (training.adapt, on weights
   rebuilt from the ONNX file by training.onnx_weights), the frozen stages run once per photo;
 * `all`: the whole network (training.adapt), slow on a CPU.
+
+Several scopes (the default `blocks,head`) each train, and the new model is the candidate within
+the base sources' guard with the best top-1 on the station's val (ties: the first listed).
 
 A station it cannot learn from (one class, fewer photos than a batch, a photo that cannot be
 decoded, an unknown or empty class folder) is refused before anything is written. The new
@@ -60,7 +64,7 @@ from waste_classifier_ros.flywheel.promotion import install, notify_running_node
 
 log = logging.getLogger('training.retrain')
 STATION = 'station'
-DEFAULT_SCOPE = 'blocks'
+DEFAULT_SCOPE = 'blocks,head'
 # The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
 # source: docs/flywheel.md, "Where the plateau comes from").
 HEAD_STEPS, HEAD_LR, HEAD_ANCHOR = 300, 3e-3, 1e-3
@@ -83,7 +87,7 @@ class HeadlessModel:
         graph.CopyFrom(self.model)
         graph.graph.output.append(onnx.helper.make_tensor_value_info(
             self.features, onnx.TensorProto.FLOAT, None))
-        self.session = open_session(graph.SerializeToString(), num_threads=1, log=log.info)
+        self.session = open_session(graph.SerializeToString(), num_threads=0, log=log.info)
         self.input_name = self.session.get_inputs()[0].name
         self.input_size = input_size(self.session)
 
@@ -314,14 +318,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--max-class-drop', type=float, default=10.0,
                         help="points of recall any class of a base source's val may lose for "
                         'the rule (default 10: two photos of waste7 trash pass, three block)')
-    parser.add_argument('--scope', choices=adapt.SCOPES, default=DEFAULT_SCOPE,
+    parser.add_argument('--scope', type=scopes_of, default=scopes_of(DEFAULT_SCOPE),
                         help='what learns: the last layer (head), the last stages with the head '
-                        f'(blocks) or the whole network (all); default {DEFAULT_SCOPE}')
+                        '(blocks) or the whole network (all); several, comma-separated, each '
+                        'train and the one within the guard best on the station val is kept '
+                        f'(ties: the first listed); default {DEFAULT_SCOPE}')
     parser.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
                         help='where blocks/all train: auto = CUDA when torch sees a GPU')
     parser.add_argument('--label-free', action='store_true',
-                        help="re-estimate the normalisation statistics on the station's "
-                        'unlabelled photos (--inbox and its reviewed photos) first')
+                        help="blocks/all: re-estimate the normalisation statistics on the "
+                        "station's unlabelled photos (--inbox and its reviewed photos) first")
     parser.add_argument('--inbox', type=Path,
                         help='unreviewed captures (class folders) for --label-free')
     parser.add_argument('--balance-power', type=float, default=0.5)
@@ -361,6 +367,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="cached training features (reused while model and files are the "
                         "same); '' to turn off")
     return parser.parse_args(argv)
+
+
+def scopes_of(text: str) -> list[str]:
+    """Parse ``--scope``: one or more of adapt.SCOPES, comma-separated, each once."""
+    scopes = [scope.strip() for scope in text.split(',')]
+    if not all(scope in adapt.SCOPES for scope in scopes) or len(set(scopes)) < len(scopes):
+        raise argparse.ArgumentTypeError(f'{text!r}: one or more of {", ".join(adapt.SCOPES)}, '
+                                         'comma-separated, each once')
+    return scopes
 
 
 def base_sources(dataset: str, folders: list) -> list:
@@ -480,11 +495,19 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
               'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
               'mixes': mixes, 'kept_share': next((row['share'] for row in mixes
                                                   if row['kept']), 1.0),
+              'kept': judged(next((row for row in mixes if row['kept']),
+                                  mixes[0] if mixes else None)),
               'train': {n: int(len(cached[n][1])) for n in names}}
     return parent.with_head(weight, bias), method, report
 
 
-def retrain_adapted(args: argparse.Namespace, classes: list[str],
+def judged(candidate: dict | None) -> dict:
+    """Return the kept candidate's station top-1 (None without station val) and guard failure."""
+    return {'station_top1': candidate['station_top1'] if candidate else None,
+            'guard': candidate['guard'] if candidate else ''}
+
+
+def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
                     train_splits: list[sources.SourceSplit], weights: list[float],
                     bases: list[sources.Source]) -> tuple[nn.Module, dict, dict | None]:
     """Fine-tune the last blocks or the whole network (training.adapt): (model, facts, T)."""
@@ -503,9 +526,9 @@ def retrain_adapted(args: argparse.Namespace, classes: list[str],
     base_images = [train.images[i] for i in np.flatnonzero(train.source_ids < len(bases))]
     model, exported = adapt.rebuild(args.model, unlabelled, base_images[::4], args.batch_size)
     settings = adapt.Settings(
-        scope=args.scope, blocks_from=args.blocks_from, views=args.views, epochs=args.epochs,
+        scope=scope, blocks_from=args.blocks_from, views=args.views, epochs=args.epochs,
         patience=args.patience, batch_size=args.batch_size,
-        lr=args.lr or adapt.DEFAULT_LR[args.scope], station_weight=args.station_weight,
+        lr=args.lr or adapt.DEFAULT_LR[scope], station_weight=args.station_weight,
         balance_power=args.balance_power, max_drop=args.max_drop / 100,
         max_class_drop=args.max_class_drop / 100, samples_per_epoch=args.samples_per_epoch,
         mix_steps=args.mix_steps)
@@ -519,12 +542,12 @@ def retrain_adapted(args: argparse.Namespace, classes: list[str],
     if station_set:
         report = adapt.fold_new_temperature(model, adapter.evaluate({STATION: station_set}))
     model.cpu()
-    method = {'scope': args.scope,
+    method = {'scope': scope,
               'method': {'blocks': f'stages {args.blocks_from}.. of the network, the head '
                                    'convolution and the classifier layer fine-tuned on cached '
                                    'outputs of the frozen stages',
                          'all': 'the whole network fine-tuned (BatchNorm statistics frozen)'}
-              [args.scope] + (", normalisation statistics re-estimated on the station's "
+              [scope] + (", normalisation statistics re-estimated on the station's "
                               'unlabelled photos' if args.label_free else ''),
               'settings': vars(settings), 'device': str(device),
               'label_free': bool(args.label_free),
@@ -532,7 +555,9 @@ def retrain_adapted(args: argparse.Namespace, classes: list[str],
                         for i, split in enumerate(train_splits)},
               'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
               'kept_share': fit['kept_share'], 'mixes': fit['mixes'],
-              'kept_within_guard': fit['within_guard']}
+              'kept_within_guard': fit['within_guard'],
+              'kept': judged(next((row for row in fit['mixes'] if row['kept']),
+                                  fit['history'][fit['kept_epoch']]))}
     return model, method, report
 
 
@@ -598,15 +623,35 @@ def plan_retrain(args: argparse.Namespace) -> Plan:
                 bases, station, splits)
 
 
-def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
-    """Learn the scope's weights: the last layer on cached features, or training.adapt."""
-    if args.scope == 'head':
+def train_scope(args: argparse.Namespace, plan: Plan, scope: str) -> Trained:
+    """Learn one scope's weights: the last layer on cached features, or training.adapt."""
+    if scope == 'head':
         graph, method, calibrated = retrain_head(args, plan.parent, plan.train_splits,
                                                  plan.weights)
         return Trained(graph, None, method, calibrated)
-    network, method, calibrated = retrain_adapted(args, plan.classes, plan.train_splits,
+    network, method, calibrated = retrain_adapted(args, scope, plan.classes, plan.train_splits,
                                                   plan.weights, plan.bases)
     return Trained(adapt.to_onnx(network), network, method, calibrated)
+
+
+def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
+    """Train each ``--scope``; keep the one within the guard best on the station's val.
+
+    Neither scope is ahead at every count of labelled photos (docs/flywheel.md, "Which scope
+    is the default"); the station's val chooses, as it chooses among epochs. Ties go to the
+    first listed.
+    """
+    candidates = [train_scope(args, plan, scope) for scope in args.scope]
+    chosen = max(candidates, key=lambda t: (not t.method['kept']['guard'],
+                                            t.method['kept']['station_top1'] or 0.0))
+    if len(candidates) > 1:
+        chosen.method['candidates'] = [{'scope': t.method['scope'], **t.method['kept']}
+                                       for t in candidates]
+        log.info('kept the %s scope (%s)', chosen.method['scope'], '; '.join(
+            f"{row['scope']}: station val {100 * (row['station_top1'] or 0):.1f}%"
+            + (f", guard: {row['guard']}" if row['guard'] else '')
+            for row in chosen.method['candidates']))
+    return chosen
 
 
 def write_new_model(args: argparse.Namespace, plan: Plan, trained: Trained, out: Path) -> Path:
@@ -705,7 +750,7 @@ def run(args: argparse.Namespace) -> dict:
     duration = round(time.monotonic() - started, 1)
     model_card.write_card(out / 'model_card.json',
                           new_card(args, plan, trained, new_path, comparison, stamp, duration))
-    report = {'out': str(out), 'model': str(new_path), 'scope': args.scope,
+    report = {'out': str(out), 'model': str(new_path), 'scope': trained.method['scope'],
               'wins_by_rule': comparison.wins, 'decision': comparison.reason,
               'comparison': comparison.summary, 'calibration': trained.calibration,
               'duration_s': duration,

@@ -75,7 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--min-accuracy', type=float, default=80.0,
                         help="held-out top-1 (%%) the retrained model must reach on the style's "
                         'val')
-    parser.add_argument('--curve-scopes', default='head,blocks',
+    parser.add_argument('--curve-scopes', default='blocks,head',  # retrain's default --scope
                         help="scopes of the learning curve drawn after the retrain; '' = none")
     parser.add_argument('--output', type=Path, default=Path('flywheel_output'))
     parser.add_argument('--timeout', type=float, default=120.0)
