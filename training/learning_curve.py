@@ -169,15 +169,17 @@ def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
                  settings: adapt.Settings) -> dict:
     """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
 
-    retrain.train_new_model's choice: the scope within the base sources' guard with the best
-    station top-1, ties to the first listed.
+    retrain.train_new_model's choice (retrain.candidate_key): within the base sources' guard,
+    the best station top-1, then the base sources' mean top-1, then the first listed.
     """
-    def key(scope: str, n: int) -> tuple[bool, float]:
+    def key(scope: str, n: int) -> tuple[bool, float, float]:
         start, now = curves[scope][0], curves[scope][n]
         guard = adapt.guard_failure({b: start[b] for b in base_names},
                                     {b: now[b] for b in base_names}, settings.max_drop,
                                     settings.max_class_drop)
-        return not guard, now[retrain.STATION]['top1']
+        return retrain.candidate_key({'guard': guard,
+                                      'station_top1': now[retrain.STATION]['top1'],
+                                      'base_top1': {b: now[b]['top1'] for b in base_names}})
 
     chosen = {}
     for n in counts:

@@ -502,9 +502,20 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
 
 
 def judged(candidate: dict | None) -> dict:
-    """Return the kept candidate's station top-1 (None without station val) and guard failure."""
+    """Return the kept candidate's station top-1, base sources' top-1 and guard failure.
+
+    Without station val photos (no candidate scored) the station top-1 is None.
+    """
     return {'station_top1': candidate['station_top1'] if candidate else None,
+            'base_top1': candidate['base_top1'] if candidate else {},
             'guard': candidate['guard'] if candidate else ''}
+
+
+def candidate_key(kept: dict) -> tuple[bool, float, float]:
+    """Rank a scope's kept candidate: within the guard, station top-1, base sources' mean top-1."""
+    base = kept['base_top1']
+    return (not kept['guard'], kept['station_top1'] or 0.0,
+            sum(base.values()) / len(base) if base else 0.0)
 
 
 def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
@@ -638,12 +649,11 @@ def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
     """Train each ``--scope``; keep the one within the guard best on the station's val.
 
     Neither scope is ahead at every count of labelled photos (docs/flywheel.md, "Which scope
-    is the default"); the station's val chooses, as it chooses among epochs. Ties go to the
-    first listed.
+    is the default"); the station's val chooses, as it chooses among epochs. A tie there goes
+    to the one that kept more of the base sources (their mean top-1), then to the first listed.
     """
     candidates = [train_scope(args, plan, scope) for scope in args.scope]
-    chosen = max(candidates, key=lambda t: (not t.method['kept']['guard'],
-                                            t.method['kept']['station_top1'] or 0.0))
+    chosen = max(candidates, key=lambda t: candidate_key(t.method['kept']))
     if len(candidates) > 1:
         chosen.method['candidates'] = [{'scope': t.method['scope'], **t.method['kept']}
                                        for t in candidates]
