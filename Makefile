@@ -53,7 +53,8 @@ evaluate: env
 		--json outputs/eval/metrics.json
 
 # The model adapted to the station's reviewed photos (waste-review's dataset) plus the base
-# sources (the last blocks by default; RETRAIN_ARGS='--scope head|all'); installed over model/
+# sources (the last blocks and the last layer, the better kept, by default;
+# RETRAIN_ARGS='--scope head|blocks|all'); installed over model/
 # only with RETRAIN_ARGS=--promote or when it wins by the rule (docs/flywheel.md).
 STATION ?= station_dataset
 retrain: env
