@@ -18,7 +18,8 @@ class- and source-balanced draw of training.sources (the station is one more sou
 * `all`: the whole network (training.adapt), slow on a CPU.
 
 Several scopes (the default `blocks,head`) each train, and the new model is the candidate within
-the base sources' guard with the best top-1 on the station's val (ties: the first listed).
+the base sources' guard with the best top-1 on the station's val (ties: the one that kept more of
+the base sources, then the first listed).
 
 A station it cannot learn from (one class, fewer photos than a batch, a photo that cannot be
 decoded, an unknown or empty class folder) is refused before anything is written. The new
@@ -322,7 +323,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help='what learns: the last layer (head), the last stages with the head '
                         '(blocks) or the whole network (all); several, comma-separated, each '
                         'train and the one within the guard best on the station val is kept '
-                        f'(ties: the first listed); default {DEFAULT_SCOPE}')
+                        '(ties: the one better on the base sources, then the first listed); '
+                        f'default {DEFAULT_SCOPE}')
     parser.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
                         help='where blocks/all train: auto = CUDA when torch sees a GPU')
     parser.add_argument('--label-free', action='store_true',
