@@ -376,8 +376,7 @@ class Adapter:
         _, state, kept = best['guarded' if guarded else 'any']
         self.model.load_state_dict(state)
         set_top_training(self.top, False)
-        share = next((row['share'] for row in mixes if row['kept']), 1.0)
-        return {'history': history, 'kept_epoch': kept, 'kept_share': share,
+        return {'history': history, 'kept_epoch': kept, 'kept_share': kept_share(mixes),
                 'within_guard': guarded, 'steps_per_epoch': loop.steps, 'mixes': mixes}
 
     def _loop(self, train: Photos, train_cached: Optional[torch.Tensor],
@@ -501,13 +500,32 @@ class Adapter:
                          'guard': guard, 'kept': False})
             log.info('mix %.2f of epoch %d: %s', share, epoch,
                      scores_line(station_top1, base_now, guard))
-            learnt = start_station is None or (station_top1 or 0.0) > start_station
-            if not guard and learnt and (best['guarded'][0] is None
-                                         or key > best['guarded'][0]):
+            if replaces_kept(rows, key, best['guarded'][0], start_station):
                 best['guarded'] = (key, state, epoch)
-                for row in rows:
-                    row['kept'] = row is rows[-1]
         return rows
+
+
+def replaces_kept(rows: list[dict], key: tuple, kept_key: Optional[tuple],
+                  start_station: Optional[float]) -> bool:
+    """Whether the last candidate of ``rows`` replaces the kept one; if so, mark it kept.
+
+    It does when it is within the guard, better on the station's val than the start (one that
+    learnt nothing there could not win by the rule) and its key (station top-1, then
+    log-likelihood) is higher than ``kept_key`` (None: nothing kept yet). The rule of the
+    mixes here and of the last layer's candidates (training.retrain.guarded_head).
+    """
+    row = rows[-1]
+    learnt = start_station is None or (row['station_top1'] or 0.0) > start_station
+    if row['guard'] or not learnt or (kept_key is not None and key <= kept_key):
+        return False
+    for other in rows:
+        other['kept'] = other is row
+    return True
+
+
+def kept_share(rows: list[dict]) -> float:
+    """Share of the change in the kept candidate of ``rows`` (1.0 when none is kept)."""
+    return next((row['share'] for row in rows if row['kept']), 1.0)
 
 
 def scores_line(station_top1: Optional[float], base: dict, guard: str) -> str:

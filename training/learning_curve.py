@@ -113,8 +113,7 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
                                             photos[name].labels, classes)
                       for name, f in features.items() if name != 'train'}
         if n:
-            results[n]['_fit'] = {'kept_share': next((row['share'] for row in mixes
-                                                      if row['kept']), 1.0)}
+            results[n]['_fit'] = {'kept_share': adapt.kept_share(mixes)}
     return results
 
 

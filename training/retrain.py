@@ -237,13 +237,12 @@ def guarded_head(start: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray,
                      'kept': False})
         log.info('head, %.2f of the change: %s', share,
                  adapt.scores_line(station_top1, {n: now[n] for n in bases}, guard))
-        if not guard and station_top1 > first[STATION]['top1'] and (best is None or key > best):
+        if adapt.replaces_kept(rows, key, best, first[STATION]['top1']):
             best, kept = key, layer
-            for row in rows:
-                row['kept'] = row is rows[-1]
     if best is None:
-        log.warning('the last layer broke the guard on the base sources at every share of the '
-                    'change; keeping the fitted one (the promote rule will say why)')
+        log.warning("no share of the last layer's change kept the guard on the base sources "
+                    'and learnt on the station; keeping the fitted one (the promote rule will '
+                    'say why)')
     return kept, rows
 
 
@@ -495,8 +494,7 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
                         + ("started from and anchored to the parent's layer"
                            if args.init == 'parent' else 'started from zero'),
               'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
-              'mixes': mixes, 'kept_share': next((row['share'] for row in mixes
-                                                  if row['kept']), 1.0),
+              'mixes': mixes, 'kept_share': adapt.kept_share(mixes),
               'kept': judged(next((row for row in mixes if row['kept']),
                                   mixes[0] if mixes else None)),
               'train': {n: int(len(cached[n][1])) for n in names}}
