@@ -21,7 +21,6 @@ from waste_classifier_ros.core.model_card import read_card, sha256_file
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.flywheel.review import ReviewError, ReviewSession, split_for
 from waste_classifier_ros.station_web import guard
-from waste_classifier_ros.station_web.app import make_app
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import (
     FrameHub,
@@ -30,6 +29,7 @@ from waste_classifier_ros.station_web.frames import (
     image_from_cdr,
 )
 from waste_classifier_ros.station_web.models import ModelDesk
+from waste_classifier_ros.station_web.routes import make_app
 from waste_classifier_ros.station_web.state import ORPHAN_BIN_S, SILENT_AFTER_S, StationState
 
 CAPTURE = 'plastic/20261130T101500_000012.jpg'

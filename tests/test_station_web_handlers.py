@@ -15,11 +15,11 @@ import pytest
 from tiny_model import CLASSES
 
 from waste_classifier_ros.core.paths import share_path
-from waste_classifier_ros.station_web import app as station_app
-from waste_classifier_ros.station_web import guard
+from waste_classifier_ros.station_web import guard, routes
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub
 from waste_classifier_ros.station_web.state import StationState
+from waste_classifier_ros.station_web.streaming import Live
 
 
 @pytest.fixture
@@ -33,10 +33,9 @@ def built(tmp_path):
         desk = ReviewDesk(str(tmp_path / 'inbox'), str(tmp_path / 'dataset'),
                           lambda: state.classes)
         desks.append(desk)
-        return station_app.make_app(state, FrameHub(), desk, max_rate=5.0, token=token,
-                                    loopback=loopback,
-                                    log=(log if log is not None else []).append,
-                                    capture=capture)
+        return routes.make_app(state, FrameHub(), desk, max_rate=5.0, token=token,
+                               loopback=loopback, log=(log if log is not None else []).append,
+                               capture=capture)
     yield build
     for desk in desks:
         desk.close()
@@ -54,18 +53,18 @@ def body_of(response: web.Response) -> dict:
 
 def test_the_state_lives_under_typed_app_keys(built):
     app = built(token='s3cret', loopback=False)
-    assert isinstance(app[station_app.STATE], StationState)
-    assert isinstance(app[station_app.LIVE], station_app.Live)
-    assert app[station_app.ACCESS] == station_app.Access('s3cret', False)
-    assert app[station_app.CAPTURE] is None
+    assert isinstance(app[routes.STATE], StationState)
+    assert isinstance(app[routes.LIVE], Live)
+    assert app[routes.ACCESS] == routes.Access('s3cret', False)
+    assert app[routes.CAPTURE] is None
 
 
 def test_api_state_answers_the_state_snapshot_uncached(built):
     app = built()
-    response = asyncio.run(station_app.api_state(request(app, path='/api/state')))
+    response = asyncio.run(routes.api_state(request(app, path='/api/state')))
     assert response.status == 200
     assert response.headers['Cache-Control'] == 'no-store'
-    answer, snapshot = body_of(response), app[station_app.STATE].snapshot()
+    answer, snapshot = body_of(response), app[routes.STATE].snapshot()
     assert answer.keys() == snapshot.keys()
     assert answer['classes'] == snapshot['classes'] == list(CLASSES)
 
@@ -73,50 +72,50 @@ def test_api_state_answers_the_state_snapshot_uncached(built):
 @pytest.mark.parametrize('token, required', [('', False), ('s3cret', True)])
 def test_api_stats_says_whether_a_token_is_required(built, token, required):
     app = built(token=token, loopback=not token)
-    stats = body_of(asyncio.run(station_app.api_stats(request(app, path='/api/stats'))))
+    stats = body_of(asyncio.run(routes.api_stats(request(app, path='/api/stats'))))
     assert stats == {'viewers': 0, 'frames_received': 0, 'frames_encoded': 0,
                      'frames_sent': 0, 'token_required': required}
 
 
 def test_can_write_needs_the_token_only_where_one_is_set(built):
     open_app, locked = built(), built(token='s3cret', loopback=False)
-    assert station_app.can_write(request(open_app))
-    assert not station_app.can_write(request(locked))
-    assert not station_app.can_write(request(locked, headers={'X-Station-Token': 'wrong'}))
-    assert station_app.can_write(request(locked, headers={'X-Station-Token': 's3cret'}))
+    assert routes.can_write(request(open_app))
+    assert not routes.can_write(request(locked))
+    assert not routes.can_write(request(locked, headers={'X-Station-Token': 'wrong'}))
+    assert routes.can_write(request(locked, headers={'X-Station-Token': 's3cret'}))
 
 
 def test_same_site_refuses_another_sites_origin(built):
     app = built()
-    station_app.same_site(request(app, headers={'Origin': 'http://localhost'}))
+    routes.same_site(request(app, headers={'Origin': 'http://localhost'}))
     with pytest.raises(guard.PageError) as refused:
-        station_app.same_site(request(app, headers={'Origin': 'http://evil.example'}))
+        routes.same_site(request(app, headers={'Origin': 'http://evil.example'}))
     assert refused.value.status == 403
 
 
 def test_capture_now_asks_the_classifier_or_is_a_503_without_one(built, monkeypatch):
     async def allowed(request):
         return {}
-    monkeypatch.setattr(station_app, 'write_body', allowed)  # the write checks, tested apart
+    monkeypatch.setattr(routes, 'write_body', allowed)  # the write checks, tested apart
     with pytest.raises(guard.PageError) as refused:
-        asyncio.run(station_app.capture_now(request(built(), 'POST', '/api/capture')))
+        asyncio.run(routes.capture_now(request(built(), 'POST', '/api/capture')))
     assert refused.value.status == 503
 
     async def capture():
         return {'success': True, 'message': 'saved'}
     post = request(built(capture=capture), 'POST', '/api/capture')
-    assert body_of(asyncio.run(station_app.capture_now(post))) == {'success': True,
+    assert body_of(asyncio.run(routes.capture_now(post))) == {'success': True,
                                                                     'message': 'saved'}
 
 
 def test_write_body_refuses_without_the_token_and_without_json(built):
     locked = built(token='s3cret', loopback=False)
     with pytest.raises(guard.PageError) as refused:
-        asyncio.run(station_app.write_body(request(locked, 'POST', '/api/counts/reset')))
+        asyncio.run(routes.write_body(request(locked, 'POST', '/api/counts/reset')))
     assert refused.value.status == 401
     plain = request(built(), 'POST', '/api/counts/reset', headers={'Content-Type': 'text/plain'})
     with pytest.raises(guard.PageError) as refused:
-        asyncio.run(station_app.write_body(plain))
+        asyncio.run(routes.write_body(plain))
     assert refused.value.status == 415
 
 
@@ -126,7 +125,7 @@ def test_middleware_turns_a_failure_into_a_500_and_logs_the_traceback(built):
 
     async def broken(request):
         raise RuntimeError('boom')
-    response = asyncio.run(station_app.refusals(request(app, path='/api/state'), broken))
+    response = asyncio.run(routes.refusals(request(app, path='/api/state'), broken))
     assert response.status == 500
     assert body_of(response)['error'].startswith('internal error (RuntimeError)')
     assert 'RuntimeError: boom' in log[0]
@@ -138,6 +137,6 @@ def test_middleware_refuses_a_foreign_host_on_a_loopback_page(built):
     async def never(request):
         raise AssertionError('the handler must not run')
     foreign = request(app, headers={'Host': 'evil.example'})
-    response = asyncio.run(station_app.refusals(foreign, never))
+    response = asyncio.run(routes.refusals(foreign, never))
     assert response.status == 403
     assert 'is not a local name' in body_of(response)['error']

@@ -19,11 +19,11 @@ from station_web_support import write_capture
 from tiny_model import CLASSES
 
 from waste_classifier_ros.core.paths import share_path
-from waste_classifier_ros.station_web import app as station_app
-from waste_classifier_ros.station_web import guard
-from waste_classifier_ros.station_web.app import WebServer, make_app
+from waste_classifier_ros.station_web import guard, routes
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub
+from waste_classifier_ros.station_web.routes import make_app
+from waste_classifier_ros.station_web.server import WebServer
 from waste_classifier_ros.station_web.state import StationState
 
 CAPTURES = [f'{cls}/20261130T1015{i:02d}_0000{i:02d}.jpg' for i, cls in
@@ -277,4 +277,4 @@ def test_the_json_check_refuses_before_parsing():
         with pytest.raises(guard.PageError) as refused:
             guard.json_object(raw)
         assert refused.value.status == status
-    assert station_app.MAX_URL < station_app.MAX_LINE
+    assert routes.MAX_URL < routes.MAX_LINE

@@ -1,7 +1,7 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The station_web node: the classifier's topics in, a web page out (app.py, on its own thread).
+The station_web node: the classifier's topics in, a web page out (station_web/, own thread).
 
 It listens like any other node to `<classifier>/classification`, `/bin`, `/label_info` and
 `/diagnostics`, and to `<classifier>/overlay` only while a browser watches: the classifier draws
@@ -49,7 +49,7 @@ from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import ORPHAN_BIN_S, StationState
 
 if TYPE_CHECKING:  # aiohttp: imported when the node starts its page
-    from waste_classifier_ros.station_web.app import WebServer
+    from waste_classifier_ros.station_web.server import WebServer
 
 NODE_NAME = 'station_web'
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -82,8 +82,8 @@ PARAMETERS = {
         "class -> bin YAML for bin names and colours; '' = the shipped config/bins.yaml "
         "(give the classifier's)")),
     'retrain_dir': ('', read_only(
-        "training.retrain's output folder (outputs/retrain): a result there whose parent is "
-        "the model in use is offered for promotion; '' = none")),
+        "training.station.retrain's output folder (outputs/retrain): a result there whose "
+        "parent is the model in use is offered for promotion; '' = none")),
     'promote_max_drop': (1.0, read_only(
         'points of top-1 a base source may lose for the promotion rule (retrain --max-drop)',
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
@@ -110,7 +110,7 @@ class StationWeb(Node):
         self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
-        from waste_classifier_ros.station_web.app import make_app
+        from waste_classifier_ros.station_web.routes import make_app
         self.capture_client: Client = self.create_client(Trigger, f'{classifier}/capture')
         self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
                             token=self.token, loopback=loopback, log=log.error,
@@ -144,7 +144,7 @@ class StationWeb(Node):
 
     def start_web(self) -> int:
         """Start serving; return the port. OSError when the address cannot be listened on."""
-        from waste_classifier_ros.station_web.app import WebServer
+        from waste_classifier_ros.station_web.server import WebServer
         self.server = WebServer(self.app)
         port = self.server.start(self.host, self.port)
         log = self.get_logger()

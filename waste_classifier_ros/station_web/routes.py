@@ -1,7 +1,7 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The station page's HTTP side (aiohttp), without ROS.
+The station page's routes (aiohttp), without ROS: the application, its handlers and refusals.
 
 Routes: `/`, `/kiosk` (the bin alone, for a screen above the bin), `/favicon.svg` and
 `/static/<file>` (from a fixed list), `/ws` (a WebSocket per browser: state as JSON text, live
@@ -13,33 +13,30 @@ frames as binary JPEG; `/ws?frames=0` state only), `/api/state`, `/api/stats`, `
 ~/capture service) and `/api/model/promote`. Every refusal is a 4xx with a JSON
 `{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP parser refuses
 (`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the node's log, which
-gets the traceback. `WebServer` runs the application on an event loop in a thread of its own.
+gets the traceback. `/ws` is streaming.py's `Live`; server.py's `WebServer` runs the application
+on an event loop in a thread of its own.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-import json
-import logging
 from pathlib import Path
-import threading
-import time
 import traceback
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod
 from aiohttp.web_request import BaseRequest
 
-from waste_classifier_ros.core.image_codec import CodecError
 from waste_classifier_ros.flywheel.review import ReviewError
 from waste_classifier_ros.station_web import guard
 from waste_classifier_ros.station_web.desk import ReviewDesk
-from waste_classifier_ros.station_web.frames import FrameHub, encode_jpeg
+from waste_classifier_ros.station_web.frames import FrameHub
 from waste_classifier_ros.station_web.models import ModelDesk
 from waste_classifier_ros.station_web.state import StationState
+from waste_classifier_ros.station_web.streaming import Live
 
 STATIC_DIR = Path(__file__).resolve().parent / 'static'
 STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
@@ -47,105 +44,12 @@ STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
                 'favicon.svg': 'image/svg+xml', 'common.js': 'text/javascript'}
 # The <head> the pages (.html) share, served before each page's own file (which adds <title>).
 PAGE_HEAD = STATIC_DIR / 'head.html'
-HEARTBEAT_S = 1.0  # state is re-sent at least this often, so ages and silence stay current
-STATE_INTERVAL_S = 0.1  # and at most ten times a second per browser
 TOKEN_HEADER = 'X-Station-Token'
 NO_STORE = {'Cache-Control': 'no-store'}
 MAX_URL = 4096  # longer request targets get a 414; the parser itself reads lines up to:
 MAX_LINE = 64 * 1024
-SHUTDOWN_S = 0.5  # open requests and WebSockets get this long to finish when the node stops
-HTTP_LOG = logging.getLogger('station_web.http')
 PAGES = {'/': 'index.html', '/kiosk': 'kiosk.html', '/favicon.svg': 'favicon.svg',
          '/favicon.ico': 'favicon.svg'}
-
-
-class Live:
-    """Encodes the newest overlay frame at most max_rate times a second; feeds every browser."""
-
-    def __init__(self, state: StationState, frames: FrameHub, max_rate: float,
-                 log: Callable[[str], object]) -> None:
-        self.state, self.frames, self.period, self.log = state, frames, 1.0 / max_rate, log
-        self.jpeg, self.jpeg_sequence = b'', 0
-        self.encoded = self.sent = 0
-        self._frame_arrived = asyncio.Event()
-        self._clients: set[asyncio.Event] = set()
-        self._last_problem = ''
-        self._state_text, self._state_key = '', (-1, -1)
-
-    def state_text(self) -> str:
-        """Return the state as JSON, encoded once for the browsers that get it in one tick."""
-        key = (self.state.version, round(time.monotonic() / STATE_INTERVAL_S))
-        if key != self._state_key:
-            self._state_text = json.dumps({'type': 'state', **self.state.snapshot()})
-            self._state_key = key
-        return self._state_text
-
-    def wake(self) -> None:
-        for event in self._clients:
-            event.set()
-
-    def frame_arrived(self) -> None:
-        self._frame_arrived.set()
-
-    async def encode_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        seen = 0
-        while True:
-            await self._frame_arrived.wait()
-            self._frame_arrived.clear()
-            sequence, frame = self.frames.newest()
-            if frame is None or sequence == seen:
-                self.frames.want()
-                continue
-            seen, started = sequence, loop.time()
-            try:
-                self.jpeg = await loop.run_in_executor(None, self._encode, frame)
-            except CodecError as error:
-                if str(error) != self._last_problem:  # once per kind of problem, not per frame
-                    self._last_problem = str(error)
-                    self.log(f'overlay frames not shown: {error}')
-                self.frames.want()
-                continue
-            self.jpeg_sequence += 1
-            self.encoded += 1
-            self.wake()
-            await asyncio.sleep(max(0.0, started + self.period - loop.time()))
-            self.frames.want()
-
-    def _encode(self, frame: Any) -> bytes:
-        return encode_jpeg(self.frames.decode(frame))
-
-    async def feed(self, ws: web.WebSocketResponse, with_frames: bool = True) -> None:
-        """Send state and frames to one browser until it goes; a slow one gets fewer frames."""
-        event = asyncio.Event()
-        event.set()  # the state goes out at once
-        self._clients.add(event)
-        if with_frames:
-            self.frames.add_viewer()
-        state_sent, jpeg_sent, state_at, later = -1, self.jpeg_sequence, 0.0, None
-        try:
-            while not ws.closed:
-                try:
-                    await asyncio.wait_for(event.wait(), HEARTBEAT_S)
-                except TimeoutError:
-                    state_sent = -1
-                event.clear()
-                wait = state_at + STATE_INTERVAL_S - time.monotonic()
-                if state_sent != self.state.version and wait <= 0:
-                    state_sent, state_at, later = self.state.version, time.monotonic(), None
-                    await ws.send_str(self.state_text())
-                elif state_sent != self.state.version and later is None:
-                    later = asyncio.get_running_loop().call_later(wait, event.set)
-                if with_frames and jpeg_sent != self.jpeg_sequence:
-                    jpeg_sent = self.jpeg_sequence
-                    await ws.send_bytes(self.jpeg)
-                    self.sent += 1
-        except ConnectionError:
-            pass  # the browser went away mid-send
-        finally:
-            self._clients.discard(event)
-            if with_frames:
-                self.frames.remove_viewer()
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -171,8 +75,6 @@ LIVE = web.AppKey('live', Live)
 ACCESS = web.AppKey('access', Access)
 LOG: web.AppKey[Callable[[str], object]] = web.AppKey('log')
 CAPTURE: web.AppKey[Capture | None] = web.AppKey('capture')  # None: no classifier to ask
-SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey('sockets')
-ENCODER: web.AppKey[list[asyncio.Task[None]]] = web.AppKey('encoder')
 
 
 @web.middleware
@@ -247,20 +149,7 @@ async def page(request: web.Request) -> web.Response:
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     same_site(request)
-    # JPEGs do not compress: per-message deflate would only cost CPU.
-    ws = web.WebSocketResponse(heartbeat=20.0, timeout=SHUTDOWN_S, compress=False)
-    await ws.prepare(request)
-    feeder = asyncio.create_task(request.app[LIVE].feed(ws, request.query.get('frames') != '0'))
-    sockets = request.app[SOCKETS]
-    sockets.add(ws)
-    try:
-        async for message in ws:  # the page sends nothing; this notices when it closes
-            if message.type == WSMsgType.ERROR:
-                break
-    finally:
-        sockets.discard(ws)
-        feeder.cancel()
-    return ws
+    return await request.app[LIVE].serve(request)
 
 
 async def api_state(request: web.Request) -> web.Response:
@@ -340,18 +229,11 @@ async def review_move(request: web.Request) -> web.Response:
 
 
 async def start_live(app: web.Application) -> None:
-    loop, live = asyncio.get_running_loop(), app[LIVE]
-    app[STATE].add_listener(_Soon(loop, live.wake))
-    app[FRAMES].on_frame = _Soon(loop, live.frame_arrived)
-    app[ENCODER].append(asyncio.create_task(live.encode_forever()))
+    await app[LIVE].start()
 
 
 async def stop_live(app: web.Application) -> None:
-    app[ENCODER].pop().cancel()
-    open_sockets = app[SOCKETS]
-    sockets = list(open_sockets)  # a copy: each closing socket leaves the set
-    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b'station_web stops')
-                           for ws in sockets), return_exceptions=True)
+    await app[LIVE].stop()
     await in_thread(app[DESK].close)
 
 
@@ -371,7 +253,6 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     app[LIVE] = Live(state, frames, max_rate, log)
     app[ACCESS] = Access(token, loopback)
     app[LOG], app[CAPTURE] = log, capture
-    app[SOCKETS], app[ENCODER] = set(), []
     for path in PAGES:
         app.router.add_get(path, page)
     app.router.add_get('/static/{name}', page)
@@ -415,31 +296,6 @@ def _http_reason(request: web.Request, error: web.HTTPException) -> str:
     return detail[:200] if detail and not detail.startswith(f'{error.status}:') else error.reason
 
 
-class _Soon:
-    """Calls `callback` on `loop` from another thread; calls while one waits are merged.
-
-    The ROS side reports every frame and every state change (30 a second and more); one wake-up
-    of the event loop serves all that came before it ran. Nothing once the loop has closed.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-        self._loop, self._callback = loop, callback
-        self._waiting = threading.Event()
-
-    def __call__(self) -> None:
-        if self._waiting.is_set():
-            return
-        self._waiting.set()
-        try:
-            self._loop.call_soon_threadsafe(self._run)
-        except RuntimeError:
-            pass
-
-    def _run(self) -> None:
-        self._waiting.clear()
-        self._callback()
-
-
 class JsonErrorProtocol(web.RequestHandler):
     """aiohttp's connection handler, answering what its HTTP parser refuses as JSON.
 
@@ -465,53 +321,3 @@ class JsonErrorProtocol(web.RequestHandler):
     def log_exception(self, message: str, *args: Any, exc_info: object = None,
                       **kwargs: Any) -> None:
         self.logger.error(f'{message % args}: {exc_info!r}')
-
-
-class WebServer:
-    """An aiohttp application served from an event loop in a daemon thread."""
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._listener: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name='station_web',
-                                        daemon=True)
-
-    def start(self, host: str, port: int, timeout: float = 10.0) -> int:
-        """Listen on host:port and return the bound port; OSError when it cannot listen."""
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(host, port), self._loop).result(
-            timeout)
-
-    async def _start(self, host: str, port: int) -> int:
-        runner = self._runner = web.AppRunner(self._app, handle_signals=False,
-                                              shutdown_timeout=SHUTDOWN_S)
-        await runner.setup()
-        server, loop = runner.server, asyncio.get_running_loop()
-        assert server is not None  # made by setup()
-
-        def connection() -> JsonErrorProtocol:
-            # access_log=None: no access log (aiohttp's documented switch; typed as Logger).
-            return JsonErrorProtocol(server, loop=loop, access_log=None,  # type: ignore[arg-type]
-                                     logger=HTTP_LOG, max_line_size=MAX_LINE)
-        try:
-            listener = self._listener = await loop.create_server(connection, host, port)
-        except OSError:
-            await runner.cleanup()
-            raise
-        return listener.sockets[0].getsockname()[1]
-
-    async def _stop(self) -> None:
-        if self._listener is not None and self._runner is not None:
-            self._listener.close()
-            await self._runner.cleanup()
-
-    def stop(self, timeout: float = 1.5) -> None:
-        if self._listener is not None and self._loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout)
-            except TimeoutError:
-                pass  # the daemon thread goes with the process
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
