@@ -13,14 +13,16 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 
-from waste_classifier_ros.nodes.media_source_node import (
+from waste_classifier_ros.core.media_reader import (
+    RecordingReader,
     ResourceError,
     loop_count,
+    natural_rate,
     open_source,
     parse_resource,
     play,
-    to_image_msg,
 )
+from waste_classifier_ros.nodes.media_source_node import to_image_msg
 
 SAMPLES = Path(__file__).resolve().parent.parent / 'samples'
 MODULE = 'waste_classifier_ros.nodes.media_source_node'
@@ -113,6 +115,31 @@ def test_video_frames_and_resize(tmp_path):
     assert len(frames) == 5
     assert {frame.shape for frame in frames} == {(24, 32, 3)}
     assert len(list(play(resource, loop=1))) == 10
+
+
+def test_a_recording_is_read_through_the_reader_it_is_given(tmp_path):
+    day = tmp_path / 'day.mcap'
+    day.write_bytes(b'')
+    resource = parse_resource(str(day))
+    assert resource.kind == 'recording'
+    with pytest.raises(ResourceError, match='recordings cannot be played here'):
+        open_source(resource)
+    read = []
+
+    def messages(path, topic):
+        read.append((path, topic))
+        return iter(['first', 'second'])
+
+    recordings = RecordingReader(lambda path: ('/camera', 2, 0.5), messages, (KeyError,))
+    assert list(open_source(resource, loop=1, recordings=recordings)) == ['first', 'second'] * 2
+    assert read == [(day, '/camera')] * 2
+    assert natural_rate(resource, recordings) == 2.0
+
+    def unreadable(path):
+        raise KeyError(f'{path}: not a recording')
+
+    with pytest.raises(ResourceError, match='day.mcap: not a recording'):
+        open_source(resource, recordings=RecordingReader(unreadable, messages, (KeyError,)))
 
 
 def test_image_message_fields():

@@ -36,9 +36,9 @@ from vision_msgs.msg import Classification, LabelInfo
 from waste_classifier_ros.core.bins import load_bins
 from waste_classifier_ros.core.diagnostics import classifier_status_name
 from waste_classifier_ros.core.image_codec import decode, to_bgr
+from waste_classifier_ros.core.media_reader import ResourceError, parse_resource
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
-from waste_classifier_ros.nodes.media_source_node import ResourceError, parse_resource
 
 CLASSIFIER = 'waste_classifier'
 # Every still image is a new item in front of the camera: decide its bin from that one frame.
