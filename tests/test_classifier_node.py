@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import GetParameters, SetParameters
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import NodeProcess, write_params_file
 from sensor_msgs.msg import Image
 from tiny_model import CLASSES, COLOURS, GREY, build_model, solid, write_model_dir
@@ -24,6 +23,7 @@ from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.model_card import sha256_file, write_card, write_labels
+from waste_classifier_ros.nodes.qos import LATCHED
 
 pytestmark = pytest.mark.ros
 
@@ -31,8 +31,6 @@ MODULE = 'waste_classifier_ros.nodes.classifier_node'
 NAMESPACE = '/station'
 PREFIX = f'{NAMESPACE}/waste_classifier'
 CAMERA = '/camera/image_raw'
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 PARAMS = {
     'top_k': 3, 'threshold': 0.6, 'smoothing_window': 2, 'frames_to_confirm': 2,
     'stall_timeout': 1.0, 'diagnostics_period': 0.2, 'num_threads': 1,

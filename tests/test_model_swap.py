@@ -19,12 +19,13 @@ import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from ros_harness import NodeProcess
-from test_classifier_node import CAMERA, LATCHED, PREFIX, Camera, Parameters, names
+from test_classifier_node import CAMERA, PREFIX, Camera, Parameters, names
 from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.core.model_card import read_card, sha256_file, write_card, write_labels
 from waste_classifier_ros.flywheel import promotion
+from waste_classifier_ros.nodes.qos import LATCHED
 
 pytestmark = pytest.mark.ros
 

@@ -35,7 +35,6 @@ from rcl_interfaces.msg import (
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter as RosParameter
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from rclpy.subscription import MessageInfo
 from sensor_msgs.msg import CompressedImage, Image
@@ -60,6 +59,7 @@ from waste_classifier_ros.core.overlay import annotate
 from waste_classifier_ros.core.paths import ros_home, share_path
 from waste_classifier_ros.flywheel.capture import CapturePolicy, CaptureWriter, make_sidecar
 from waste_classifier_ros.flywheel.recording import Recorder, RecordingError
+from waste_classifier_ros.nodes import qos
 from waste_classifier_ros.nodes.classifier_parameters import (
     DECLARED,
     MODEL_PARAMETERS,
@@ -104,8 +104,6 @@ RECORD_QUEUE_DEPTH = 10  # frames the recorder's subscription may hold: 1/3 s at
 LOADING_POLL = 0.002  # seconds
 # A frame on its way to inference: the pixels, the message's header, the monotonic arrival time.
 Job = tuple[image_codec.Frame, Header, float]
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def roi_problem(roi: Sequence[float]) -> str:
@@ -132,10 +130,10 @@ class WasteClassifier(Node):
         self._load_first_model(params)
         self._create_publishers(params['overlay_jpeg_quality'])
         self._set_up_capture(params['capture_inbox'], params['capture_queue_size'])
-        image_qos = self._subscribe_to_images(params['reliable'])
+        self._subscribe_to_images(params['reliable'])
         self.recorder: Recorder | None = None
         if params['record_path']:
-            self._start_recording(Path(params['record_path']).expanduser(), image_qos)
+            self._start_recording(Path(params['record_path']).expanduser(), params['reliable'])
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
@@ -177,8 +175,8 @@ class WasteClassifier(Node):
 
     def _create_publishers(self, overlay_jpeg_quality: int) -> None:
         self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
-        self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', LATCHED)
-        self.bin_pub = self.create_publisher(Classification, '~/bin', LATCHED)
+        self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', qos.LATCHED)
+        self.bin_pub = self.create_publisher(Classification, '~/bin', qos.LATCHED)
         self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
         self._overlay_msg = Image()
         # ~/overlay/compressed: what rqt_image_view, rviz and Foxglove show as the `compressed`
@@ -198,20 +196,16 @@ class WasteClassifier(Node):
             self._start_capture()
         self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
 
-    def _subscribe_to_images(self, reliable: bool) -> QoSProfile:
-        """Subscribe to `image` behind the inference gate; return the QoS it uses."""
-        image_qos = QoSProfile(
-            history=HistoryPolicy.KEEP_LAST, depth=1,
-            reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
+    def _subscribe_to_images(self, reliable: bool) -> None:
+        """Subscribe to `image` behind the inference gate."""
         # The image subscription is executable only while inference is idle.
         self._gate = Gate()
         # Triggered when inference becomes free, to wake the executor so that it waits on the
         # image subscription again.
         self._gate_opened = self.create_guard_condition(lambda: None)
-        self.image_sub = self.create_subscription(Image, 'image', self.on_image, image_qos,
-                                                  callback_group=self._gate)
+        self.image_sub = self.create_subscription(
+            Image, 'image', self.on_image, qos.newest(reliable), callback_group=self._gate)
         self.image_readers = [self.image_sub]
-        return image_qos
 
     def _start_inference_thread(self) -> None:
         self._slot: Job | None = None  # the frame on_image handed over, not yet taken
@@ -220,7 +214,7 @@ class WasteClassifier(Node):
         self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
         self._worker.start()
 
-    def _start_recording(self, path: Path, image_qos: QoSProfile) -> None:
+    def _start_recording(self, path: Path, reliable: bool) -> None:
         try:
             self.recorder = Recorder(path, {
                 self.image_sub.topic_name: 'sensor_msgs/msg/Image',
@@ -232,10 +226,9 @@ class WasteClassifier(Node):
         # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
         # Unlike the classifier's (newest frame only) it queues, so that a frame that comes
         # while the executor is busy is recorded rather than replaced.
-        record_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=RECORD_QUEUE_DEPTH,
-                                reliability=image_qos.reliability)
         self.image_readers.append(self.create_subscription(
-            Image, 'image', self.on_image_to_record, record_qos, raw=True))
+            Image, 'image', self.on_image_to_record,
+            qos.queued(RECORD_QUEUE_DEPTH, reliable), raw=True))
 
     def on_image(self, msg: Image, info: MessageInfo) -> None:
         job = self._accept(msg, info)

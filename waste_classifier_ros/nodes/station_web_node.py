@@ -29,7 +29,6 @@ from rclpy.client import Client
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter_client import AsyncParameterClient
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 from rclpy.task import Future
 from sensor_msgs.msg import Image
@@ -39,6 +38,7 @@ from vision_msgs.msg import Classification, LabelInfo
 from waste_classifier_ros.core.diagnostics import classifier_status_name
 from waste_classifier_ros.core.extras import MissingLibraryError, require
 from waste_classifier_ros.core.paths import share_path
+from waste_classifier_ros.nodes import qos
 from waste_classifier_ros.nodes.frame_intake import Gate, keep_frame_buffers_mapped
 from waste_classifier_ros.nodes.parameter_table import declare_all, read_only
 from waste_classifier_ros.nodes.shutdown import spin_node
@@ -52,10 +52,6 @@ if TYPE_CHECKING:  # aiohttp: imported when the node starts its page
     from waste_classifier_ros.station_web.server import WebServer
 
 NODE_NAME = 'station_web'
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
-# Best effort and keep last 1: a browser wants the newest frame, never a queue of old ones.
-NEWEST = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
 CAPTURE_TIMEOUT_S = 3.0
 CAPTURE_SETTINGS_PERIOD_S = 5.0  # how often the classifier's capture settings are read again
 
@@ -121,7 +117,7 @@ class StationWeb(Node):
         # ~/bin before ~/classification, the order the classifier publishes a frame's two
         # messages in: when a busy executor finds both waiting, it takes the bin first, and the
         # frame is shown with it (state.py matches them by stamp, "one truth per frame").
-        self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, LATCHED)
+        self.create_subscription(Classification, f'{classifier}/bin', self.on_bin, qos.LATCHED)
         self.create_subscription(Classification, f'{classifier}/classification',
                                  self.on_classification, 10)
         self.create_timer(ORPHAN_BIN_S / 2, self.state.settle)
@@ -129,7 +125,7 @@ class StationWeb(Node):
         self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S
         self.create_timer(1.0, self.read_capture_settings)  # soon after the classifier starts
         self.create_subscription(LabelInfo, f'{classifier}/label_info', self.on_label_info,
-                                 LATCHED)
+                                 qos.LATCHED)
         self._diagnostics_name = classifier_status_name(classifier)
         self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 10)
         self._overlay_sub: Subscription | None = None
@@ -164,7 +160,7 @@ class StationWeb(Node):
         if self.frames.watching and self._overlay_sub is None:
             self._overlay_gate.open = True
             self._overlay_sub = self.create_subscription(
-                Image, self.overlay_topic, self.on_overlay, NEWEST, raw=True,
+                Image, self.overlay_topic, self.on_overlay, qos.newest(), raw=True,
                 callback_group=self._overlay_gate)
         elif not self.frames.watching and self._overlay_sub is not None:
             self.destroy_subscription(self._overlay_sub)
