@@ -53,6 +53,7 @@ setup(
             f'waste-classify = {PACKAGE}.cli.classify:main',
             f'waste-classifier-demo = {PACKAGE}.demos.demo:main',
             f'waste-review = {PACKAGE}.cli.review:main',
+            f'waste-rollback = {PACKAGE}.cli.rollback:main',
             f'station_web = {PACKAGE}.nodes.station_web_node:main',
         ],
     },

@@ -1,6 +1,9 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""promotion.install: all or nothing, also when the installing process is killed mid-way."""
+"""promotion.install: all or nothing, also when the installing process is killed mid-way.
+
+The model an install replaces is kept in previous/; roll_back and waste-rollback put it back.
+"""
 
 import os
 from pathlib import Path
@@ -11,6 +14,7 @@ import time
 
 from tiny_model import write_model_dir
 
+from waste_classifier_ros.cli import rollback
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.flywheel import promotion
 
@@ -44,8 +48,10 @@ def install_killed_at(new: Path, target: Path, step: str) -> int:
         step = {step!r}
         real_write, real_replace = promotion.write_durably, os.replace
         written = []
-        def write(temporary, source, exclusive):
-            if step == 'staging' and len(written) == 1:
+        def write(temporary, source, exclusive=True):
+            keeping = '.previous.' in str(temporary)
+            if step == 'staging' and len(written) == 1 or \
+                    step == 'keeping' and keeping and any('.previous.' in str(w) for w in written):
                 # Half of the second file, then killed.
                 Path(temporary).write_bytes(Path(source).read_bytes()[:100])
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -53,7 +59,8 @@ def install_killed_at(new: Path, target: Path, step: str) -> int:
             written.append(temporary)
         def replace(source, target):
             real_replace(source, target)
-            if step == 'renaming' and Path(target).name == {FILES[0]!r}:
+            if step == 'renaming' and Path(target).name == {FILES[0]!r} or \
+                    step == 'swapping' and Path(target).name.startswith('.previous-retired'):
                 os.kill(os.getpid(), signal.SIGKILL)
         promotion.write_durably = write
         os.replace = replace
@@ -68,7 +75,8 @@ def test_install_puts_every_file_and_leaves_nothing_else(tmp_path):
     installed = promotion.install([new / name for name in FILES], old)
     assert installed == [old / name for name in FILES]
     assert contents(old) == contents(new)
-    assert sorted(p.name for p in old.iterdir()) == sorted([*FILES, promotion.LOCK])
+    assert sorted(p.name for p in old.iterdir()) == sorted([*FILES, promotion.LOCK,
+                                                            promotion.PREVIOUS])
 
 
 def test_a_kill_while_staging_leaves_the_old_model_whole(tmp_path):
@@ -103,3 +111,49 @@ def test_notify_says_when_no_node_is_running(tmp_path):
     assert not answer.running and not answer.switched
     assert 'no classifier node /nobody_here/waste_classifier is running' in str(answer)
     assert time.monotonic() - started < 10
+
+
+def test_an_install_keeps_what_it_replaced_and_roll_back_puts_it_back(tmp_path):
+    old, new = two_models(tmp_path)
+    before = contents(old)
+    promotion.install([new / name for name in FILES], old)
+    assert contents(old / promotion.PREVIOUS) == before
+    assert promotion.roll_back(old / FILES[0]) == old / FILES[0]
+    assert contents(old) == before
+    assert contents(old / promotion.PREVIOUS) == contents(new)  # a second roll back returns
+    promotion.roll_back(old / FILES[0])
+    assert contents(old) == contents(new) and contents(old / promotion.PREVIOUS) == before
+    assert not list(old.glob('.*.tmp'))
+
+
+def test_a_kill_while_keeping_the_replaced_model_leaves_both_whole(tmp_path):
+    old, new = two_models(tmp_path)
+    before = contents(old)
+    assert install_killed_at(new, old, 'keeping') == -9
+    assert list(old.glob('.previous.*.install.tmp')), 'the child was not killed while keeping'
+    assert contents(old) == before and not (old / promotion.PREVIOUS).exists()
+    promotion.finish_interrupted_install(old)
+    assert contents(old) == before and not list(old.glob('.*.tmp'))
+    promotion.install([new / name for name in FILES], old)
+    assert contents(old / promotion.PREVIOUS) == before
+
+
+def test_a_kill_while_swapping_previous_leaves_the_model_whole(tmp_path):
+    old, new = two_models(tmp_path)
+    before = contents(old)
+    promotion.install([old / name for name in FILES], old)  # the same model: previous/ exists
+    assert install_killed_at(new, old, 'swapping') == -9
+    assert contents(old) == before and not (old / promotion.PREVIOUS).exists()
+    promotion.finish_interrupted_install(old)
+    assert sorted(p.name for p in old.iterdir()) == sorted([*FILES, promotion.LOCK])
+
+
+def test_waste_rollback_puts_the_replaced_model_back_or_says_there_is_none(tmp_path, capsys):
+    old, new = two_models(tmp_path)
+    before = contents(old)
+    assert rollback.main([str(old / FILES[0]), '--node', '']) == 2
+    assert 'nothing to roll back to' in capsys.readouterr().err
+    promotion.install([new / name for name in FILES], old)
+    assert rollback.main([str(old / FILES[0]), '--node', '']) == 0
+    assert contents(old) == before
+    assert f'rolled back: {old / FILES[0]}' in capsys.readouterr().out

@@ -3,13 +3,15 @@
 """
 Promoting a retrained model: the rule, an install that a kill cannot tear, a running node told.
 
-`promote_decision` is the rule training.retrain applies. `install` puts a model, its labels and
-its card into a folder all or nothing: every file is first copied under a temporary name in that
-folder and flushed to disk, then a journal naming the renames is written (itself atomically), the
-renames are done and the journal removed. A kill before the journal exists leaves the old files
+`promote_decision` is the rule training.station.retrain applies. `install` puts a model, its labels
+and its card into a folder all or nothing: every file is first copied under a temporary name in
+that folder and flushed to disk, then a journal naming the renames is written (itself atomically),
+the renames are done and the journal removed. A kill before the journal exists leaves the old files
 (and temporary ones the next install removes); a kill after it leaves complete new files, and the
 next `install` into that folder (or `finish_interrupted_install`) does the renames that are left.
-At no point is a file in the folder half written. `notify_running_node` asks a running
+At no point is a file in the folder half written. The files an install replaces are first kept
+in `previous/` in that folder (a whole set, swapped in by renames); `roll_back` installs them
+back, one step back that is itself an install. `notify_running_node` asks a running
 classifier to switch to the installed files (one atomic set of its `model`, `labels` and
 `model_card` parameters: the node loads and checks the model beside the one it serves, docs/
 ros_interface.md), and says when none is up. Nothing here imports torch; rclpy is imported only
@@ -24,20 +26,25 @@ import fcntl
 import json
 import os
 from pathlib import Path
+import shutil
 
 from waste_classifier_ros.core.atomic_files import atomic_write, fsync_dir, write_durably
+from waste_classifier_ros.core.model_card import ModelCardError, read_card
 
 JOURNAL = '.install-pending.json'
 LOCK = '.install.lock'
+PREVIOUS = 'previous'  # <install folder>/previous/: the files the last install replaced
 DEFAULT_NODE = '/waste_classifier'
+# The station's own photos as one more source: its name in every comparison and model card.
+STATION = 'station'
 
 
 def promote_decision(current: dict, new: dict, base_names: list, max_drop: float,
-                     station: str = 'station',
+                     station: str = STATION,
                      max_class_drop: float | None = None) -> tuple[bool, str]:
     """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases.
 
-    `current` and `new` map each evaluation set's name to training.evaluate's per-source
+    `current` and `new` map each evaluation set's name to training.recipe.evaluate's per-source
     result (its `top1` in 0..1, `per_class` recalls); `max_drop` is a fraction (0.01 = one
     point). With `max_class_drop`, no class's recall on a base source's val may fall by more
     than that fraction either; the reason then names the source and the class that blocked.
@@ -81,7 +88,10 @@ def _complete(folder: Path) -> list[Path]:
 def _finish_locked(folder: Path) -> list[Path]:
     finished = _complete(folder) if (folder / JOURNAL).exists() else []
     for stray in folder.glob('.*.install.tmp'):  # staged by an install killed before its journal
-        stray.unlink()
+        if stray.is_dir():  # a copy of the replaced files, not yet or no longer previous/
+            shutil.rmtree(stray)
+        else:
+            stray.unlink()
     return finished
 
 
@@ -108,20 +118,77 @@ def finish_interrupted_install(folder: Path) -> list[Path]:
 
 
 def install(files: Sequence[Path], target_dir: Path) -> list[Path]:
-    """Copy `files` into target_dir (same names), all or nothing; return the installed paths."""
+    """Copy `files` into target_dir (same names), all or nothing; return the installed paths.
+
+    The files it replaces are kept in `target_dir/previous/` first (`roll_back` puts them back).
+    """
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     with _Locked(target_dir):
         _finish_locked(target_dir)
-        renames = []
-        for path in map(Path, files):
-            temporary = f'.{path.name}.{os.getpid()}.install.tmp'
-            write_durably(target_dir / temporary, path, exclusive=False)
-            renames.append((temporary, path.name))
-        fsync_dir(target_dir)
-        # From here on the install completes, now or at the next look.
-        atomic_write(target_dir / JOURNAL, json.dumps(renames).encode('utf-8'))
-        return _complete(target_dir)
+        return _install_locked(list(map(Path, files)), target_dir)
+
+
+def _install_locked(files: list[Path], target_dir: Path) -> list[Path]:
+    renames = []
+    for path in files:
+        temporary = f'.{path.name}.{os.getpid()}.install.tmp'
+        write_durably(target_dir / temporary, path, exclusive=False)
+        renames.append((temporary, path.name))
+    fsync_dir(target_dir)
+    # After staging: the files to install may be the ones in previous/ (a roll back).
+    _keep_replaced(target_dir, [path.name for path in files])
+    # From here on the install completes, now or at the next look.
+    atomic_write(target_dir / JOURNAL, json.dumps(renames).encode('utf-8'))
+    return _complete(target_dir)
+
+
+def _keep_replaced(folder: Path, names: list[str]) -> None:
+    """Copy those of `names` that `folder` holds into folder/previous/, in place of what it held.
+
+    The copies are made and flushed in a hidden folder that then replaces previous/ by renames,
+    so previous/ always holds one whole set. A kill before those renames leaves previous/ as it
+    was; between them, no previous/ (and a hidden folder the next install removes).
+    """
+    replaced = [name for name in names if (folder / name).is_file()]
+    if not replaced:
+        return
+    staging = folder / f'.{PREVIOUS}.{os.getpid()}.install.tmp'
+    staging.mkdir()
+    for name in replaced:
+        write_durably(staging / name, folder / name)
+    fsync_dir(staging)
+    previous = folder / PREVIOUS
+    if previous.exists():
+        retired = folder / f'.{PREVIOUS}-retired.{os.getpid()}.install.tmp'
+        os.replace(previous, retired)
+        shutil.rmtree(retired)
+    os.replace(staging, previous)
+    fsync_dir(folder)
+
+
+def roll_back(model: Path) -> Path:
+    """Install the files kept in previous/ beside `model` back; return the model path now in use.
+
+    One step back: the roll back is an install like any other (all or nothing), so previous/
+    then holds what it replaced and a second roll back returns to it. The model path is the
+    `model_file` of the card put back (the same name as `model` unless the two differ).
+    FileNotFoundError when previous/ holds nothing.
+    """
+    model = Path(model)
+    folder = model.parent
+    with _Locked(folder):
+        _finish_locked(folder)
+        kept = sorted(p for p in (folder / PREVIOUS).glob('*') if p.is_file()) \
+            if (folder / PREVIOUS).is_dir() else []
+        if not kept:
+            raise FileNotFoundError(f'nothing to roll back to: no {PREVIOUS}/ model kept in '
+                                    f'{folder} (an install keeps the model it replaces there)')
+        _install_locked(kept, folder)
+    try:
+        return folder / read_card(folder / 'model_card.json').get('model_file', model.name)
+    except ModelCardError:
+        return model
 
 
 @dataclass(frozen=True)
