@@ -188,6 +188,51 @@ def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
     assert state.reset_counts()['total'] == 0 and len(state.history()) == 6
 
 
+def test_a_top_k_taken_before_its_bin_waits_for_it_and_never_shows_another_frames_bin():
+    clock = Clock()
+    state = StationState(share_path('config', 'bins.yaml'), clock)
+    state.set_label_info(CLASSES, 0.5)
+
+    def shown():
+        snapshot = state.snapshot()
+        frame, decision = snapshot['frame'], snapshot['bin']
+        return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+    state.set_bin('glass', 0.9, (1, 0))
+    state.set_classification([('glass', 0.8)], (1, 0))
+    version = state.version
+    # A busy executor took frame 2's top-k before its bin: the last pair stays on the page.
+    state.set_classification([('metal', 0.9)], (2, 0))
+    assert shown() == ('glass', 'glass') and state.version == version
+    state.set_bin('mixed_recycling', 0.9, (2, 0))
+    assert shown() == ('metal', 'mixed_recycling')
+    # Frame 4 agrees with the bin in force (frame 3's, still in transit): shown with it; frame
+    # 3's bin, late and not frame 4's, waits instead of being paired with frame 4's bars.
+    state.set_classification([('metal', 0.9)], (4, 0))
+    state.set_bin('glass', 0.9, (3, 0))
+    assert shown() == ('metal', 'mixed_recycling')
+    state.set_bin('mixed_recycling', 0.9, (4, 0))
+    assert shown() == ('metal', 'mixed_recycling')
+    state.set_classification([('metal', 0.9)], (5, 0))
+    assert shown() == ('metal', 'mixed_recycling')
+    # A frame whose smoothed bin really differs from its top class (no bin of its own comes):
+    # held, replaced by newer frames, and shown with the bin in force after ORPHAN_BIN_S.
+    state.set_classification([('paper', 0.6)], (6, 0))
+    clock.now += ORPHAN_BIN_S / 2
+    state.settle()
+    state.set_classification([('paper', 0.7)], (7, 0))
+    assert shown() == ('metal', 'mixed_recycling')
+    clock.now += ORPHAN_BIN_S / 2
+    state.settle()
+    assert shown() == ('paper', 'mixed_recycling')
+    assert state.snapshot()['frame']['stamp'] == [7, 0]
+    # Below the threshold the unknown bin agrees with the frame.
+    state.set_bin('unknown', 0.4, (8, 0))
+    state.set_classification([('plastic', 0.4)], (8, 0))
+    state.set_classification([('plastic', 0.45)], (9, 0))
+    assert shown() == ('plastic', 'unknown')
+    assert state.snapshot()['frame']['stamp'] == [9, 0]
+
+
 def test_state_names_a_bins_file_that_does_not_fit_the_classes():
     state = StationState(share_path('config', 'bins.yaml'))
     state.set_label_info(['cat', 'dog'], 0.5)

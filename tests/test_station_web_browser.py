@@ -433,7 +433,7 @@ def test_a_taken_port_stops_the_node_with_one_fatal_line():
 
 
 @pytest.mark.parametrize('second', [signal.SIGINT, signal.SIGTERM], ids=['int', 'term'])
-def test_two_stop_signals_with_pages_open_end_station_web_with_0_within_2_s(
+def test_two_stop_signals_with_pages_open_end_station_web_with_0(
         browser, page, classifier, tmp_path, second):
     station = start_station(tmp_path / 'inbox', tmp_path / 'dataset')
     pages = [page] + [browser.new_page() for _ in range(2)]
@@ -441,12 +441,10 @@ def test_two_stop_signals_with_pages_open_end_station_web_with_0_within_2_s(
         for each in pages:  # three pages, each with its WebSocket streaming frames
             each.goto(station.url)
             expect(each.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
-        started = time.monotonic()
         station.process.send_signal(signal.SIGINT)  # Ctrl-C under ros2 launch: two at once
         station.process.send_signal(second)
-        assert station.wait_exit(5) == 0, station.output
-        took = time.monotonic() - started
-        assert took < 2.0, f'station_web took {took:.2f} s to stop with 3 pages open'
+        # Bounded only to catch a hang; how fast it stops is `make bench`'s (benchmarks.review).
+        assert station.wait_exit(30) == 0, station.output
         assert 'Traceback' not in station.output
         expect(page.get_by_test_id('connection')).to_have_attribute('data-state', 'lost')
         expect_not_live(page, 'no connection')
@@ -562,47 +560,30 @@ def test_capital_keys_work_and_the_result_shows_without_scrolling(browser, stati
                 path.unlink()
 
 
-KEY_TO_SHOWN = '''() => {
-  const img = document.querySelector('[data-testid=capture]');
-  const before = img.dataset.id;
-  window.keyToShown = null;
-  document.addEventListener('keydown', () => {
-    const pressed = performance.now();
-    const check = () => {
-      if (img.dataset.id !== before && img.complete && img.naturalWidth) {
-        window.keyToShown = performance.now() - pressed;
-      } else requestAnimationFrame(check);
-    };
-    requestAnimationFrame(check);
-  }, { capture: true, once: true });
-}'''
-
-
-def test_next_capture_is_shown_within_300_ms_of_the_key(browser, station):
+def test_each_key_shows_the_next_capture(browser, station):
     empty_inbox(station)
     names = [f'20261130T101504_00000{i}' for i in range(4)]
     for name in names:
         write_capture(station.inbox, 'plastic', name, score=0.4)
     page = browser.new_page(viewport=DESKTOP)
-    took = []
+    capture = page.get_by_test_id('capture')
     try:
         page.goto(station.url)
-        capture = page.get_by_test_id('capture')
-        for name in names[:3]:
+        for name in names:  # how fast it shows is `make bench`'s figure (benchmarks.review)
             expect(capture).to_have_attribute('data-id', f'plastic/{name}.jpg')
-            page.wait_for_function('document.querySelector("[data-testid=capture]").complete')
-            page.evaluate(KEY_TO_SHOWN)
+            page.wait_for_function('document.querySelector("[data-testid=capture]").complete '
+                                   '&& document.querySelector("[data-testid=capture]")'
+                                   '.naturalWidth > 0')
             page.keyboard.press('Enter')  # confirm the suggestion
-            page.wait_for_function('window.keyToShown !== null')
-            took.append(page.evaluate('window.keyToShown'))
+        expect(page.get_by_test_id('progress')).to_contain_text('0 waiting · 4 labelled')
+        assert sorted(path.stem for path in station.dataset.rglob('plastic/*.jpg')
+                      if path.stem in names) == names
     finally:
         page.close()
         for root in (station.inbox, station.dataset):
             for name in names:
                 for path in root.rglob(f'{name}.*'):
                     path.unlink()
-    print(f'key press to next capture shown: {", ".join(f"{ms:.0f}" for ms in took)} ms')
-    assert max(took) < 300, f'key press to next capture shown took {took} ms'
 
 
 def test_history_counts_and_capture_are_at_hand(browser, camera, station, model):

@@ -9,11 +9,16 @@ whenever a listener added with `add_listener` says something changed.
 
 One truth per frame: when a frame changes the decision, the classifier publishes the new bin
 on ~/bin just before the frame's top-k on ~/classification (two topics, matched here by the
-frames' header stamps). A bin is therefore kept (`queued`) until its frame's top-k comes, and a
-top-k is shown at once with the bin in force at its frame: the shown `frame` and `bin` always
-belong together. A bin that comes after its frame's top-k (reordered in transit) is shown as
-soon as it comes; one whose frame's top-k never comes is shown on its own after ORPHAN_BIN_S
-(`settle`, called by the node's timer).
+frames' header stamps). DDS keeps no order across two topics, and a busy executor may take a
+frame's top-k before its bin, so neither is shown on arrival alone:
+- a bin newer than the shown frame is kept (`queued`) until its frame's top-k comes; one whose
+  frame's top-k never comes is shown on its own after ORPHAN_BIN_S (`settle`, called by the
+  node's timer);
+- a top-k is shown at once with the bin in force at its frame when that bin is the frame's own
+  or agrees with the frame's top class; otherwise the frame is held (the page keeps showing the
+  last pair) until its own bin comes, a newer frame replaces it, or ORPHAN_BIN_S passes (then
+  it is a frame whose smoothed bin really differs from its top class, and is shown so).
+The shown `frame` and `bin` therefore always belong together.
 Each bin message is one confirmed decision: the last HISTORY_LENGTH are kept for the page's
 history and counted per bin since the shift started (`reset_counts`). Bin names, labels and
 colours come from the same bins file the classifier reads (config/bins.yaml by default).
@@ -90,6 +95,8 @@ class StationState:
         self._queued: deque[_Decision] = deque()
         self._bin: _Decision | None = None  # the decision in force at the shown frame
         self._frame: _Frame | None = None  # the shown frame
+        self._held: _Frame | None = None  # the newest frame waiting for its bin, and since when
+        self._held_since = 0.0
         self._history: deque[dict] = deque(maxlen=HISTORY_LENGTH)
         self._counts: dict[str, int] = {}
         self._counts_since = wall()
@@ -129,42 +136,85 @@ class StationState:
 
     def set_classification(self, results: Sequence[tuple[str, float]],
                            stamp: tuple = (0, 0)) -> None:
-        """Show a frame's top-k at once, with the decision in force at that frame."""
+        """Show a frame's top-k with the decision in force at that frame, or hold it."""
         frame = _Frame([(str(name), float(score)) for name, score in results], tuple(stamp))
         with self._lock:
-            while self._queued and (_same_or_unknown(self._queued[0].stamp, frame.stamp)
-                                    or self._queued[0].stamp < frame.stamp):
-                self._bin = self._queued.popleft()
-            self._frame = frame
-            self._name_class(frame)
-            self.version += 1
-        self._changed()
+            if self._held is None:
+                self._held_since = self._clock()
+            self._held = frame
+            shown = self._show_held(force=False)
+        if shown:
+            self._changed()
 
     def set_bin(self, name: str, score: float, stamp: tuple = (0, 0)) -> None:
         decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall())
         with self._lock:
             self._record(decision)
             frame = self._frame
-            if frame is not None and (decision.stamp > frame.stamp or
-                                      decision.stamp == frame.stamp == (0, 0)):
-                self._queued.append(decision)  # its frame's top-k comes next
-            else:
-                # The latched decision at start, one late for its frame (shown already), or
-                # one that cannot be matched to frames (only one of them stamped).
+            if frame is None or (decision.stamp == (0, 0)) != (frame.stamp == (0, 0)):
+                # The latched decision at start, or one that cannot be matched to frames (only
+                # one of the two stamped): shown at once.
                 self._bin = decision
                 self._name_class(frame)
-                self.version += 1
+            elif decision.stamp > frame.stamp or decision.stamp == (0, 0):
+                self._queued.append(decision)  # its frame's top-k comes next
+                if self._held is not None and self._held.stamp != (0, 0):
+                    self._show_held(force=False)  # reordered: the held frame's own bin
+            elif decision.stamp == frame.stamp or self._agrees(frame, decision):
+                self._bin = decision  # late for the shown frame, and belongs with it
+                self._name_class(frame)
+            else:
+                # Late, and not the shown frame's: that frame's own bin may still come; the
+                # next frame takes it, or settle() shows it on its own.
+                self._queued.append(decision)
         self._changed()
 
     def settle(self) -> None:
-        """Show a bin whose frame's top-k never came (the node calls this often)."""
+        """Show a held frame or a bin whose partner never came (the node calls this often)."""
         with self._lock:
-            if not self._queued or self._clock() - self._queued[0].at < ORPHAN_BIN_S:
+            now = self._clock()
+            if self._held is not None and now - self._held_since >= ORPHAN_BIN_S:
+                self._show_held(force=True)
+            elif self._queued and now - self._queued[0].at >= ORPHAN_BIN_S:
+                self._bin = self._queued.pop()
+                self._queued.clear()
+                self._name_class(self._frame)
+                self.version += 1
+            else:
                 return
-            self._bin = self._queued.pop()
-            self._queued.clear()
-            self.version += 1
         self._changed()
+
+    def _show_held(self, force: bool) -> bool:
+        """Show the held frame with the bin in force at it, if they agree (or `force`)."""
+        frame = self._held
+        assert frame is not None
+        ready = [d for d in self._queued
+                 if _same_or_unknown(d.stamp, frame.stamp) or d.stamp < frame.stamp]
+        decision = self._bin  # the newest by stamp; unstamped ones by order
+        for candidate in ready:
+            if decision is None or candidate.stamp >= decision.stamp or \
+                    candidate.stamp == (0, 0):
+                decision = candidate
+        # Its own bin, or one that cannot be matched to it by stamp (only one of them stamped).
+        own = decision is not None and (decision.stamp == frame.stamp or
+                                        (decision.stamp == (0, 0)) != (frame.stamp == (0, 0)))
+        if not (force or own or self._agrees(frame, decision)):
+            return False
+        for done in ready:
+            self._queued.remove(done)
+        self._bin, self._frame, self._held = decision, frame, None
+        self._name_class(frame)
+        self.version += 1
+        return True
+
+    def _agrees(self, frame: _Frame, decision: _Decision | None) -> bool:
+        """Whether the frame's top class goes into the decided bin (unknown: below threshold)."""
+        if decision is None or not frame.top_k or not self._class_bins:
+            return True
+        name, score = frame.top_k[0]
+        if decision.name == UNKNOWN:
+            return self._threshold is not None and score < self._threshold
+        return self._class_bins.get(name) == decision.name
 
     def _name_class(self, frame: _Frame | None) -> None:
         """Give the newest decision the top class of the frame that shows it first."""
