@@ -32,12 +32,14 @@ def files_under(root: Path) -> set:
 
 
 def write_retrain_result(retrain_dir: Path, live_model: Path, wins: bool = True,
-                         name: str = '2026-12-04_22-00-00') -> Path:
-    """Write what training.retrain leaves in outputs/retrain/<time>/ for a child of live_model.
+                         name: str = '2026-12-04_22-00-00', class_drop: bool = False) -> Path:
+    """Write what training.station.retrain leaves in outputs/retrain/<time>/ for a child model.
 
     The child is live_model with another bias (so another sha256, the same classes); its
     comparison says it is better on the station's val (or worse, with wins=False) and 0.2
-    points worse on the base source waste7. Returns the folder.
+    points worse on the base source waste7, every class's recall as before except, with
+    class_drop, waste7 trash 76.2% -> 61.9%: what retrain refuses for its class limit (10
+    points). Returns the folder.
     """
     import onnx
     from onnx import numpy_helper
@@ -61,7 +63,11 @@ def write_retrain_result(retrain_dir: Path, live_model: Path, wins: bool = True,
         'parent': {'onnx_sha256': sha256_file(live_model), 'path': str(live_model)},
         'retrain': {'date': '2026-12-04T22:00:00+00:00',
                     'data': {'sources': [{'name': 'waste7'}, {'name': 'station'}]}}})
-    comparison = {'station': {'current': {'top1': 0.80}, 'new': {'top1': 0.90 if wins else 0.75}},
-                  'waste7': {'current': {'top1': 0.950}, 'new': {'top1': 0.948}}}
+    recalls = dict.fromkeys(classes, 0.9)
+    comparison = {'station': {'current': {'top1': 0.80}, 'new': {'top1': 0.90 if wins else 0.75},
+                              'recall_current': recalls, 'recall_new': recalls},
+                  'waste7': {'current': {'top1': 0.950}, 'new': {'top1': 0.948},
+                             'recall_current': dict(recalls, trash=0.762),
+                             'recall_new': dict(recalls, trash=0.619 if class_drop else 0.762)}}
     (folder / 'comparison.json').write_text(json.dumps({'comparison': comparison}))
     return folder

@@ -475,3 +475,44 @@ def test_a_waiting_retrain_result_is_judged_by_the_rule_and_promoted_by_its_inst
     assert sha256_file(live) == candidate['sha256']  # installed over the model in use
     assert read_card(live.with_name('model_card.json'))['parent']['onnx_sha256'] == live_sha
     assert desk.view(str(live), sha256_file(live))['candidate'] is None  # nothing waits now
+
+
+def test_the_page_refuses_what_retrain_refused_for_a_class_drop(tmp_path):
+    live = write_model_dir(tmp_path / 'model')
+    live_sha = sha256_file(live)
+    desk = ModelDesk(str(tmp_path / 'retrain'), '', 1.0, 10.0)
+    result = write_retrain_result(tmp_path / 'retrain', live, class_drop=True)
+    candidate = desk.view(str(live), live_sha)['candidate']
+    assert (candidate['wins'], candidate['decision']) == (
+        False, 'waste7 trash recall 76.2% -> 61.9% (14.3 points, class limit 10)')
+    with pytest.raises(guard.PageError, match='the rule says no: waste7 trash recall'):
+        desk.promote(str(live), live_sha, candidate['sha256'])
+    assert sha256_file(live) == live_sha
+    assert ModelDesk(str(tmp_path / 'retrain'), '', 1.0, 15.0).view(
+        str(live), live_sha)['candidate']['wins']  # within a 15-point class limit
+    report = json.loads((result / 'comparison.json').read_text())
+    for row in report['comparison'].values():
+        del row['recall_new']  # as an older retrain wrote it
+    (result / 'comparison.json').write_text(json.dumps(report))
+    candidate = desk.view(str(live), live_sha)['candidate']
+    assert not candidate['wins'] and "no 'recall_new' to judge by" in candidate['decision']
+
+
+def test_a_promote_keeps_the_model_it_replaced_and_roll_back_puts_it_back(tmp_path):
+    live = write_model_dir(tmp_path / 'model')
+    live_sha = sha256_file(live)
+    desk = ModelDesk(str(tmp_path / 'retrain'), '', 1.0)
+    assert desk.view(str(live), live_sha)['previous'] is None
+    with pytest.raises(guard.PageError, match='no such previous model'):
+        desk.roll_back(str(live), live_sha)
+    write_retrain_result(tmp_path / 'retrain', live)
+    child_sha = desk.view(str(live), live_sha)['candidate']['sha256']
+    desk.promote(str(live), live_sha, child_sha)
+    previous = desk.view(str(live), child_sha)['previous']
+    assert previous['sha256'] == live_sha and str(tmp_path) not in json.dumps(previous)
+    with pytest.raises(guard.PageError, match='no such previous model'):
+        desk.roll_back(str(live), child_sha)  # not the one shown
+    answer = desk.roll_back(str(live), live_sha)
+    assert answer['rolled_back_to'] == live_sha[:12] and 'no classifier' in answer['message']
+    assert sha256_file(live) == live_sha
+    assert desk.view(str(live), live_sha)['previous']['sha256'] == child_sha  # and back again

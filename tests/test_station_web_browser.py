@@ -9,6 +9,7 @@ known class), and the station_web node serves the page that Chromium opens. Wait
 Playwright's expectations and the harness's bounded waits, never sleeps.
 """
 
+import contextlib
 import json
 import re
 import signal
@@ -593,7 +594,8 @@ def test_history_counts_and_capture_are_at_hand(browser, camera, station, model)
         page.goto(station.url)
         expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
         page.get_by_role('button', name='Reset counts').click()
-        expect(counts).to_contain_text('0 in all')
+        page.get_by_test_id('confirm-yes').click()
+        expect(counts).to_contain_text(re.compile(r'· 0 in all'))
         camera.colours = [COLOURS['glass']] * 3 + [COLOURS['metal']] * 3  # a new item every 0.2 s
         expect(counts).to_contain_text(re.compile(r'\b([6-9]|\d\d+) in all'))
         expect(counts.locator('li[data-bin=glass]')).to_be_visible()
@@ -609,6 +611,15 @@ def test_history_counts_and_capture_are_at_hand(browser, camera, station, model)
         expect(counts).to_contain_text(re.compile(r'in all'))
         shown = int(re.search(r'(\d+) in all', counts.inner_text()).group(1))
         assert shown >= total
+        # Reset asks first (one click once wiped 234 counted items): Cancel keeps the counts.
+        page.get_by_role('button', name='Reset counts').click()
+        confirm = page.get_by_test_id('confirm')
+        expect(confirm).to_be_visible()
+        expect(confirm).to_contain_text(re.compile(r'Reset the \d+ items counted since'))
+        page.get_by_test_id('confirm-no').click()
+        expect(confirm).to_be_hidden()
+        expect(page.get_by_test_id('review-message')).to_have_text('counts kept')
+        assert page.request.get(station.url + 'api/state').json()['counts']['total'] >= total
 
         capture_status = page.get_by_test_id('capture-status')
         expect(capture_status).to_have_attribute('data-enabled', 'true')
@@ -660,33 +671,84 @@ def test_kiosk_themes_favicon_and_the_keyboard(browser, station):
         page.close()
 
 
-def test_promote_installs_a_waiting_retrain_result_and_the_classifier_switches(
-        page, model, camera, tmp_path):
-    model_dir = tmp_path / 'model'
-    live = write_model_dir(model_dir)
-    live_sha = sha256_file(live)
-    result = write_retrain_result(tmp_path / 'retrain', live)
-    child_sha = sha256_file(result / live.name)
-    name = 'waste_classifier_p'
+@contextlib.contextmanager
+def model_station(tmp_path, name):
+    """Run a classifier `name` on a model of its own under tmp_path, and station_web over it.
+
+    The station finds retrain results in tmp_path/retrain; yields (live model, station).
+    """
+    live = write_model_dir(tmp_path / 'model')
     with NodeProcess('waste_classifier_ros.nodes.classifier_node', name=name,
                      params={'model': str(live), **CLASSIFIER_PARAMS}) as classifier:
         classifier.wait_for_output('ready:', timeout=60)
         station = start_station(tmp_path / 'inbox', tmp_path / 'dataset', classifier=f'/{name}',
                                 retrain_dir=str(tmp_path / 'retrain'))
         try:
-            page.goto(station.url)
-            panel, candidate = page.get_by_test_id('model'), page.get_by_test_id('candidate')
-            expect(panel).to_contain_text(live_sha[:12])
-            expect(candidate).to_be_visible()
-            expect(candidate).to_contain_text(f'{child_sha[:12]}: wins by the rule')
-            expect(candidate).to_contain_text('station80.0%90.0%')
-            page.get_by_test_id('promote').click()
-            expect(page.get_by_test_id('review-message')).to_contain_text(
-                f'installed {child_sha[:12]}')
-            expect(page.get_by_test_id('review-message')).to_contain_text('switched')
-            assert sha256_file(live) == child_sha  # installed where the model in use lives
-            expect(panel).to_contain_text(child_sha[:12])  # what the classifier reports now
-            expect(candidate).to_be_hidden()
-            assert str(tmp_path) not in page.get_by_test_id('review-message').inner_text()
+            yield live, station
         finally:
             assert station.stop() == 0, station.output
+
+
+def test_promote_asks_installs_and_switches_and_roll_back_returns_to_the_old_model(
+        page, model, camera, tmp_path):
+    with model_station(tmp_path, 'waste_classifier_p') as (live, station):
+        live_sha = sha256_file(live)
+        result = write_retrain_result(tmp_path / 'retrain', live)
+        child_sha = sha256_file(result / live.name)
+        page.goto(station.url)
+        candidate = page.get_by_test_id('candidate')
+        in_use = page.get_by_test_id('model').locator('#model-info dd').first  # its sha256
+        message, confirm = page.get_by_test_id('review-message'), page.get_by_test_id('confirm')
+        expect(in_use).to_have_text(live_sha[:12])
+        expect(candidate).to_be_visible()
+        expect(candidate).to_contain_text(f'{child_sha[:12]}: wins by the rule')
+        expect(candidate).to_contain_text('station80.0%90.0%')
+        expect(page.get_by_test_id('previous')).to_be_hidden()  # nothing replaced yet
+        page.get_by_test_id('promote').click()  # asks first; Cancel installs nothing
+        expect(confirm).to_contain_text(f'Install {child_sha[:12]} in place of the model in use')
+        page.get_by_test_id('confirm-no').click()
+        expect(confirm).to_be_hidden()
+        assert sha256_file(live) == live_sha
+        page.get_by_test_id('promote').click()
+        page.get_by_role('button', name='Yes, promote').click()
+        expect(message).to_contain_text(f'installed {child_sha[:12]}')
+        expect(message).to_contain_text('switched')
+        assert sha256_file(live) == child_sha  # installed where the model in use lives
+        expect(in_use).to_have_text(child_sha[:12])  # what the classifier reports now
+        expect(candidate).to_be_hidden()
+        assert str(tmp_path) not in message.inner_text()
+
+        previous = page.get_by_test_id('previous')
+        expect(previous).to_contain_text(f'{live_sha[:12]}, trained')
+        page.get_by_test_id('roll-back').click()
+        expect(confirm).to_contain_text(f'Put {live_sha[:12]} back')
+        page.get_by_role('button', name='Yes, roll back').click()
+        expect(message).to_contain_text(f'rolled back to {live_sha[:12]}')
+        expect(message).to_contain_text('switched')  # the classifier was told, and answered
+        assert sha256_file(live) == live_sha
+        expect(in_use).to_have_text(live_sha[:12])  # what the classifier reports again
+        expect(previous).to_contain_text(f'{child_sha[:12]}, trained')  # one step forward
+        expect(candidate).to_contain_text(f'{child_sha[:12]}: wins by the rule')  # waits again
+
+
+def test_promoting_a_model_retrain_refused_for_a_class_drop_is_refused(page, model, camera,
+                                                                       tmp_path):
+    with model_station(tmp_path, 'waste_classifier_r') as (live, station):
+        live_sha = sha256_file(live)
+        write_retrain_result(tmp_path / 'retrain', live, class_drop=True)
+        page.goto(station.url)
+        candidate, promote = page.get_by_test_id('candidate'), page.get_by_test_id('promote')
+        expect(candidate).to_contain_text(
+            'does not win by the rule (waste7 trash recall 76.2% -> 61.9% (14.3 points, class '
+            'limit 10))')
+        expect(promote).to_be_disabled()
+        # A page that showed another verdict (or a hand that enabled the button): the server
+        # applies the rule itself and refuses.
+        promote.evaluate('button => { button.disabled = false; }')
+        promote.click()
+        page.get_by_role('button', name='Yes, promote').click()
+        expect(page.get_by_test_id('review-message')).to_have_text(
+            'promote refused (409): the rule says no: waste7 trash recall 76.2% -> 61.9% '
+            '(14.3 points, class limit 10)')
+        assert sha256_file(live) == live_sha
+        assert not (live.parent / 'previous').exists()

@@ -83,6 +83,10 @@ PARAMETERS = {
     'promote_max_drop': (1.0, read_only(
         'points of top-1 a base source may lose for the promotion rule (retrain --max-drop)',
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
+    'promote_max_class_drop': (10.0, read_only(
+        "points of recall a class of a base source's val may lose for the promotion rule "
+        '(retrain --max-class-drop)',
+        floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
 }
 
 
@@ -112,7 +116,8 @@ class StationWeb(Node):
                             token=self.token, loopback=loopback, log=log.error,
                             capture=self.capture_now,
                             models=ModelDesk(params['retrain_dir'], classifier,
-                                             params['promote_max_drop']))
+                                             params['promote_max_drop'],
+                                             params['promote_max_class_drop']))
         self.overlay_topic = f'{classifier}/overlay'
         # ~/bin before ~/classification, the order the classifier publishes a frame's two
         # messages in: when a busy executor finds both waiting, it takes the bin first, and the

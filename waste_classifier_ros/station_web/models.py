@@ -1,16 +1,18 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The page's model panel: the model in use, a retrained one waiting, and its promotion.
+The page's model panel: the model in use, a retrained one waiting, its promotion and roll back.
 
 The model in use is the one the classifier reports on /diagnostics (path and sha256); its card
 beside it says when it was trained, on which sources and, for an adapted model, its parent. A
-retrain result is waiting when a folder under `retrain_dir` (training.retrain's output,
+retrain result is waiting when a folder under `retrain_dir` (training.station.retrain's output,
 `outputs/retrain/<time>/`) holds a model whose card names the model in use as its parent.
-Promoting it applies the rule and the install of training.retrain, both from
-flywheel/promotion.py: `promote_decision` on the comparison it wrote, `install` into the
-folder of the model in use (retrain's default --install-dir), then `notify_running_node` so the
-classifier switches without a restart. No path of this machine goes to the page.
+Promoting it applies the rule and the install of training.station.retrain, both from
+flywheel/promotion.py: the rule on the comparison it wrote (top-1 and per-class recalls, with
+the node's limits for --max-drop and --max-class-drop), `install` into the folder of the model
+in use (retrain's default --install-dir), then `notify_running_node` so the classifier switches
+without a restart. The install keeps the model it replaced in `previous/` beside it: the panel
+offers it back (`roll_back`, then the same notice). No path of this machine goes to the page.
 """
 
 import datetime
@@ -18,11 +20,10 @@ import json
 from pathlib import Path
 import re
 
-from waste_classifier_ros.core.model_card import ModelCardError, read_card
+from waste_classifier_ros.core.model_card import ModelCardError, read_card, sha256_file
 from waste_classifier_ros.flywheel import promotion
 from waste_classifier_ros.station_web import guard
 
-STATION_SOURCE = 'station'  # training.retrain's name for the station's own photos
 CARD, LABELS, COMPARISON = 'model_card.json', 'labels.txt', 'comparison.json'
 
 
@@ -46,22 +47,51 @@ def card_summary(model: Path, sha256: str) -> dict:
             'parent': ((card.get('parent') or {}).get('onnx_sha256') or '')[:12]}
 
 
-class ModelDesk:
-    """Finds a waiting retrain result for the model in use and promotes it by the rule."""
+def _rule_inputs(comparison: dict) -> tuple[dict, dict]:
+    """comparison.json's rows as the rule's inputs: top-1 and per-class recalls, live and new.
 
-    def __init__(self, retrain_dir: str, classifier: str, max_drop_points: float):
-        """`classifier`: the node told to switch after an install ('' = none)."""
+    comparison.json keeps recalls, not supports: a class without val photos has recall 0 in both
+    models, so counting every class changes no verdict of the class limit.
+    """
+    def side(row: dict, which: str) -> dict:
+        return {'top1': row[which]['top1'],
+                'per_class': {cls: {'recall': recall, 'support': 1}
+                              for cls, recall in row[f'recall_{which}'].items()}}
+    return ({name: side(row, 'current') for name, row in comparison.items()},
+            {name: side(row, 'new') for name, row in comparison.items()})
+
+
+class ModelDesk:
+    """Finds a waiting retrain result for the model in use, promotes it by the rule, rolls back."""
+
+    def __init__(self, retrain_dir: str, classifier: str, max_drop_points: float,
+                 max_class_drop_points: float = 10.0):
+        """`classifier`: the node told to switch after an install ('' = none).
+
+        The limits are points, as retrain's --max-drop and --max-class-drop.
+        """
         self.retrain_dir = Path(retrain_dir).expanduser().resolve() if retrain_dir else None
         self.classifier = classifier
         self.max_drop = max_drop_points / 100
+        self.max_class_drop = max_class_drop_points / 100
 
     def view(self, model: str, sha256: str) -> dict:
         if not model:
-            return {'live': None, 'candidate': None,
+            return {'live': None, 'candidate': None, 'previous': None,
                     'problem': 'waiting for the classifier to report its model'}
         found = self._waiting(sha256)
         return {'live': card_summary(Path(model), sha256), 'problem': '',
-                'candidate': None if found is None else found[1]}
+                'candidate': None if found is None else found[1],
+                'previous': self._previous(Path(model))}
+
+    def _previous(self, model: Path) -> dict | None:
+        """Summarise the model the last install beside `model` replaced, if it was kept."""
+        folder = model.parent / promotion.PREVIOUS
+        try:
+            kept = folder / read_card(folder / CARD).get('model_file', model.name)
+        except ModelCardError:
+            kept = folder / model.name
+        return card_summary(kept, sha256_file(kept)) if kept.is_file() else None
 
     def _waiting(self, live_sha256: str) -> tuple[Path, dict] | None:
         """(folder, view) of the newest retrain result whose parent is the live model."""
@@ -82,15 +112,20 @@ class ModelDesk:
 
     def _judge(self, card: dict, report: dict) -> dict:
         comparison = report.get('comparison') or {}
-        current = {name: {'top1': row['current']['top1']} for name, row in comparison.items()}
-        new = {name: {'top1': row['new']['top1']} for name, row in comparison.items()}
         bases = [s.get('name') for s in card['retrain']['data']['sources']
-                 if s.get('name') != STATION_SOURCE]
-        wins, reason = promotion.promote_decision(current, new, bases, self.max_drop)
+                 if s.get('name') != promotion.STATION]
+        try:
+            current, new = _rule_inputs(comparison)
+        except KeyError as missing:
+            wins, reason = False, (f'{COMPARISON} has no {missing} to judge by (written by an '
+                                   'older retrain? run it again)')
+        else:
+            wins, reason = promotion.promote_decision(current, new, bases, self.max_drop,
+                                                      promotion.STATION, self.max_class_drop)
         return {'sha256': card['onnx_sha256'], 'sha256_short': card['onnx_sha256'][:12],
                 'date': card['retrain'].get('date', ''), 'wins': wins, 'decision': reason,
-                'comparison': [{'name': name, 'live': current[name]['top1'],
-                                'new': new[name]['top1']} for name in comparison]}
+                'comparison': [{'name': name, 'live': row['current']['top1'],
+                                'new': row['new']['top1']} for name, row in comparison.items()]}
 
     def promote(self, model: str, live_sha256: str, wanted: object) -> dict:
         """Install the waiting model `wanted` (its sha256) when the rule says it wins."""
@@ -108,11 +143,28 @@ class ModelDesk:
                               target)
         except OSError as error:
             raise guard.PageError(409, f'could not install the model: {error.strerror}') from None
-        switched, said = False, 'no classifier node to tell; it loads the model when it starts'
-        if self.classifier:
-            answer = promotion.notify_running_node(target / card['model_file'],
-                                                   node=self.classifier)
-            switched, said = answer.switched, re.sub(r'(?<![\w.])/[\w.-]+/\S*', '<path>',
-                                                     str(answer))
+        switched, said = self._switch(target / card['model_file'])
         return {'installed': view['sha256_short'], 'switched': switched,
                 'message': f'installed {view["sha256_short"]} ({view["decision"]}); {said}'}
+
+    def roll_back(self, model: str, wanted: object) -> dict:
+        """Put back the model (sha256 `wanted`) the last install beside `model` replaced."""
+        previous = self._previous(Path(model)) if model else None
+        if previous is None or not isinstance(wanted, str) or previous['sha256'] != wanted:
+            raise guard.PageError(409, 'no such previous model beside the model in use (rolled '
+                                       'back or replaced meanwhile?); reload the page')
+        try:
+            now = promotion.roll_back(Path(model))
+        except OSError as error:
+            raise guard.PageError(409, 'could not roll back: '
+                                       f'{error.strerror or "nothing kept"}') from None
+        switched, said = self._switch(now)
+        return {'rolled_back_to': previous['sha256_short'], 'switched': switched,
+                'message': f'rolled back to {previous["sha256_short"]}; {said}'}
+
+    def _switch(self, model: Path) -> tuple[bool, str]:
+        """Ask the classifier to switch to `model`: (switched, what it said, paths hidden)."""
+        if not self.classifier:
+            return False, 'no classifier node to tell; it loads the model when it starts'
+        answer = promotion.notify_running_node(model, node=self.classifier)
+        return answer.switched, re.sub(r'(?<![\w.])/[\w.-]+/\S*', '<path>', str(answer))

@@ -10,11 +10,11 @@ frames as binary JPEG; `/ws?frames=0` state only), `/api/state`, `/api/stats`, `
 `/api/model` (GET), `/captures/<class>/<name>.jpg` (a pending capture's photo), and the writes
 (POST, JSON, same site, the token where one is set): the review moves
 `/api/review/{label,skip,discard,undo}`, `/api/counts/reset`, `/api/capture` (the classifier's
-~/capture service) and `/api/model/promote`. Every refusal is a 4xx with a JSON
-`{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP parser refuses
-(`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the node's log, which
-gets the traceback. `/ws` is streaming.py's `Live`; server.py's `WebServer` runs the application
-on an event loop in a thread of its own.
+~/capture service), `/api/model/promote` and `/api/model/roll-back`. Every refusal is a 4xx
+with a JSON `{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP
+parser refuses (`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the
+node's log, which gets the traceback. `/ws` is streaming.py's `Live`; server.py's `WebServer`
+runs the application on an event loop in a thread of its own.
 """
 
 import asyncio
@@ -193,6 +193,12 @@ async def promote(request: web.Request) -> web.Response:
                                  body.get('sha256')))
 
 
+async def roll_back(request: web.Request) -> web.Response:
+    body = await write_body(request)
+    return _json(await in_thread(request.app[MODELS].roll_back, request.app[STATE].model[0],
+                                 body.get('sha256')))
+
+
 async def capture_now(request: web.Request) -> web.Response:
     await write_body(request)
     capture = request.app[CAPTURE]
@@ -267,6 +273,7 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     app.router.add_post('/api/capture', capture_now)
     app.router.add_get('/api/model', api_model)
     app.router.add_post('/api/model/promote', promote)
+    app.router.add_post('/api/model/roll-back', roll_back)
     app.on_startup.append(start_live)
     app.on_shutdown.append(stop_live)
     return app

@@ -11,6 +11,7 @@ let frames = 0;
 let shownUrl = null;
 let historyVersion = -1;
 let modelKey = '';
+let answer = null; // while the in-page confirm waits: the function that closes it with an answer
 
 (function takeToken() {
   const url = new URL(window.location.href);
@@ -38,6 +39,21 @@ function say(text, isError) {
   box.textContent = text;
   box.classList.remove('idle');
   box.classList.toggle('error', Boolean(isError));
+}
+
+// Asks under `button` before a write the page cannot undo (a page dialog, not window.confirm);
+// resolves true on the Yes button, false on Cancel, Escape or another question.
+function ask(button, question, yes) {
+  if (answer) answer(false);
+  const box = $('confirm');
+  button.after(box);
+  setText('confirm-question', question);
+  setText('confirm-yes', yes);
+  box.hidden = false;
+  $('confirm-no').focus(); // the safe choice takes Enter
+  return new Promise((resolve) => {
+    answer = (yesNo) => { answer = null; box.hidden = true; button.focus(); resolve(yesNo); };
+  });
 }
 
 // Live view, bin, classes, health ----------------------------------------------------------
@@ -156,6 +172,12 @@ async function captureNow() {
 }
 
 async function resetCounts() {
+  const counts = state.counts;
+  const what = counts ? `the ${counts.total} items counted since ${clock(counts.since)}` : 'the counts';
+  if (!await ask($('counts-reset'), `Reset ${what} to 0, on every screen of this station?`, 'Yes, reset')) {
+    say('counts kept', false);
+    return;
+  }
   const response = await fetch('/api/counts/reset', { method: 'POST', headers: headers(true), body: '{}' });
   const body = await response.json();
   if (response.ok) { renderCounts(body); say('counts reset', false); }
@@ -208,6 +230,14 @@ async function loadModel() {
     const dd = document.createElement('dd'); dd.textContent = value;
     info.append(dt, dd);
   }
+  const previous = body.previous;
+  $('previous').hidden = !previous;
+  if (previous) {
+    setText('previous-info', `${previous.sha256_short}, trained ${previous.trained}, sources `
+      + `${previous.sources.join(', ') || '–'}: the model in use replaced it.`);
+    $('roll-back').dataset.sha256 = previous.sha256;
+    $('roll-back').disabled = false;
+  }
   const candidate = body.candidate;
   $('candidate').hidden = !candidate;
   if (!candidate) return;
@@ -220,16 +250,31 @@ async function loadModel() {
   $('promote').dataset.sha256 = candidate.sha256;
 }
 
-async function promote() {
-  const button = $('promote');
+// Promote and Roll back: asked first, then one POST with the sha256 shown, then the panel again.
+async function switchModel(button, move, question, doing) {
+  if (!await ask(button, question, `Yes, ${move.replace('-', ' ')}`)) return;
   button.disabled = true;
-  say('promoting: installing the retrained model and asking the classifier to switch…', false);
+  say(doing, false);
   try {
-    const response = await fetch('/api/model/promote', {
+    const response = await fetch(`/api/model/${move}`, {
       method: 'POST', headers: headers(true), body: JSON.stringify({ sha256: button.dataset.sha256 }) });
     const body = await response.json();
-    say(response.ok ? body.message : `promote refused (${response.status}): ${body.error}`, !response.ok);
+    say(response.ok ? body.message : `${move.replace('-', ' ')} refused (${response.status}): ${body.error}`, !response.ok);
   } finally { modelKey = ''; loadModel(); }
+}
+
+function promote() {
+  const short = $('promote').dataset.sha256.slice(0, 12);
+  switchModel($('promote'), 'promote', `Install ${short} in place of the model in use and switch the classifier to it? `
+    + 'The model in use is kept: Roll back returns to it.',
+  'promoting: installing the retrained model and asking the classifier to switch…');
+}
+
+function rollBack() {
+  const short = $('roll-back').dataset.sha256.slice(0, 12);
+  switchModel($('roll-back'), 'roll-back', `Put ${short} back in place of the model in use and switch the classifier to it? `
+    + 'The model in use is kept: Roll back again returns to it.',
+  'rolling back: installing the model it replaced and asking the classifier to switch…');
 }
 
 // Review inbox -----------------------------------------------------------------------------
@@ -325,7 +370,11 @@ $('undo-empty').addEventListener('click', () => post('undo'));
 $('capture-now').addEventListener('click', captureNow);
 $('counts-reset').addEventListener('click', resetCounts);
 $('promote').addEventListener('click', promote);
+$('roll-back').addEventListener('click', rollBack);
+$('confirm-yes').addEventListener('click', () => { if (answer) answer(true); });
+$('confirm-no').addEventListener('click', () => { if (answer) answer(false); });
 document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && answer) { answer(false); return; }
   if (event.altKey || event.metaKey || (event.ctrlKey && event.key !== 'z')) return;
   const target = event.target;
   // Enter and Space on a focused control work that control (keyboard use of every button).
