@@ -32,7 +32,7 @@ ROUTES = ['/', '/static/app.js', '/static/style.css', '/ws', '/api/state', '/api
           '/api/review', '/api/review/label', '/api/review/skip', '/api/review/discard',
           '/api/review/undo', '/captures/' + CAPTURES[0], '/kiosk', '/favicon.svg',
           '/static/kiosk.js', '/static/common.js', '/api/history', '/api/counts/reset',
-          '/api/capture', '/api/model', '/api/model/promote']
+          '/api/capture', '/api/model', '/api/model/promote', '/api/model/roll-back']
 
 
 class Served:
