@@ -20,7 +20,6 @@ once, so the switch falls between two frames.
 
 from pathlib import Path
 import sys
-import threading
 import time
 from typing import Sequence
 
@@ -36,13 +35,13 @@ from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter as RosParameter
 from rclpy.serialization import serialize_message
-from rclpy.subscription import MessageInfo
+from rclpy.subscription import MessageInfo, Subscription
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
 
-from waste_classifier_ros.backends import BackendError, top_k
+from waste_classifier_ros.backends import BackendError, Log, top_k
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.bins import (
     UNKNOWN,
@@ -69,7 +68,7 @@ from waste_classifier_ros.nodes.classifier_parameters import (
     Settings,
 )
 from waste_classifier_ros.nodes.frame_intake import (
-    Gate,
+    FrameHandoff,
     keep_frame_buffers_mapped,
     return_freed_memory,
 )
@@ -119,31 +118,74 @@ def roi_problem(roi: Sequence[float]) -> str:
     return ''
 
 
+def engine_settings(params: dict, log: Log) -> dict:
+    """Return what load_model needs besides the model files, from the parameter values."""
+    return {'backend': params['backend'],
+            'bins_file': params['bins_file'] or share_path('config', 'bins.yaml'),
+            'execution_providers': params['execution_providers'],
+            'num_threads': params['num_threads'], 'log': log,
+            'engine_cache': Path(params['engine_cache']).expanduser()
+            if params['engine_cache'] else None}
+
+
 class WasteClassifier(Node):
     """Raises a STARTUP_ERRORS exception naming the file or parameter when it cannot run."""
 
     def __init__(self) -> None:
         super().__init__(NODE_NAME)
         params = self._declare_parameters()
-        self.settings = Settings.of(params)
+        reliable = params['reliable']
+        self.settings = Settings.of(params)  # the live parameters, replaced whole by a set
         self.diagnostics_name = classifier_status_name(self.get_fully_qualified_name())
-        self._load_first_model(params)
-        self._create_publishers(params['overlay_jpeg_quality'])
-        self._set_up_capture(params['capture_inbox'], params['capture_queue_size'])
-        self._subscribe_to_images(params['reliable'])
-        self.recorder: Recorder | None = None
-        if params['record_path']:
-            self._start_recording(Path(params['record_path']).expanduser(), params['reliable'])
+        self._engine = engine_settings(params, self.get_logger().info)
+        # What a frame is classified with; replaced whole by a model parameter set.
+        self.live = load_model(params['model'], params['labels'], params['model_card'],
+                               **self._engine)
+        self._incoming: LiveModel | None = None  # loaded by a parameter set, not yet switched to
+        self._serving = self.live  # the model the inference thread used last
+        self._trim = False  # a replaced model was let go: give its memory back
+        self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
+                                  self.settings.frames_to_confirm)
+        self._decider_settings = self.settings
+        self.stats = PipelineStats(time.monotonic())
+
+        self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
+        self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', qos.LATCHED)
+        self.bin_pub = self.create_publisher(Classification, '~/bin', qos.LATCHED)
+        self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
+        # ~/overlay/compressed: what rqt_image_view, rviz and Foxglove show as the `compressed`
+        # transport of ~/overlay (publish_overlay).
+        self.overlay_compressed_pub = self.create_publisher(
+            CompressedImage, '~/overlay/compressed', 1)
+        self._overlay_msg = Image()  # drawn into frame after frame (publish_overlay)
+        self._overlay_jpeg_quality = params['overlay_jpeg_quality']
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        self.capture_policy = CapturePolicy()
+        self._capture_inbox = Path(params['capture_inbox'] or ros_home() / 'waste_inbox')
+        self._capture_queue_size = params['capture_queue_size']
+        self.capture_writer = self._capture_writer() if self.settings.capture_enabled else None
+        self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
+
+        # Frames go to the inference thread; the subscription waits meanwhile (frame_intake.py).
+        self._intake = FrameHandoff(self.process, self._take_waiting,
+                                    self.create_guard_condition(lambda: None).trigger,
+                                    self.on_frame_failed, LOADING_POLL)
+        self.image_sub = self.create_subscription(
+            Image, 'image', self.on_image, qos.newest(reliable), callback_group=self._intake.gate)
+        self.recorder = self._recorder(params['record_path'])
+        self.image_readers = [self.image_sub, *self._record_subscription(reliable)]
+
         self.diagnostics_timer = self.create_timer(self.settings.diagnostics_period,
                                                    self.on_diagnostics_timer)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.add_post_set_parameters_callback(self.on_parameters_set)
         self.publish_label_info()
-        self._start_inference_thread()
+        self._intake.start()
         self.get_logger().info(
             f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
             f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
-            f'({"reliable" if params["reliable"] else "best effort"})')
+            f'({"reliable" if reliable else "best effort"})')
 
     def _declare_parameters(self) -> dict:
         """Declare every parameter (classifier_parameters) and return their values."""
@@ -153,91 +195,33 @@ class WasteClassifier(Node):
             raise InvalidParameterValueException('roi', params['roi'], problem)
         return params
 
-    def _load_first_model(self, params: dict) -> None:
-        """Load the model, its engine and bins; set up what a frame is decided with."""
-        self._engine = {'backend': params['backend'],
-                        'bins_file': params['bins_file'] or share_path('config', 'bins.yaml'),
-                        'execution_providers': params['execution_providers'],
-                        'num_threads': params['num_threads'], 'log': self.get_logger().info,
-                        'engine_cache': Path(params['engine_cache']).expanduser()
-                        if params['engine_cache'] else None}
-        # What a frame is classified with; replaced whole by a model parameter set.
-        self.live = load_model(params['model'], params['labels'], params['model_card'],
-                               **self._engine)
-        self._serving = self.live  # the model the inference thread used last
-        self._trim = False  # a replaced model was let go: give its memory back
-        self._incoming: LiveModel | None = None
-        self._loading = False
-        self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
-                                  self.settings.frames_to_confirm)
-        self._decider_settings = self.settings
-        self.stats = PipelineStats(time.monotonic())
-
-    def _create_publishers(self, overlay_jpeg_quality: int) -> None:
-        self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
-        self.label_info_pub = self.create_publisher(LabelInfo, '~/label_info', qos.LATCHED)
-        self.bin_pub = self.create_publisher(Classification, '~/bin', qos.LATCHED)
-        self.overlay_pub = self.create_publisher(Image, '~/overlay', 1)
-        self._overlay_msg = Image()
-        # ~/overlay/compressed: what rqt_image_view, rviz and Foxglove show as the `compressed`
-        # transport of ~/overlay (publish_overlay).
-        self.overlay_compressed_pub = self.create_publisher(
-            CompressedImage, '~/overlay/compressed', 1)
-        self._overlay_jpeg_quality = overlay_jpeg_quality
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-
-    def _set_up_capture(self, inbox: str, queue_size: int) -> None:
-        """Create the capture policy and ~/capture service; the writer too when capture is on."""
-        self.capture_policy = CapturePolicy()
-        self._capture_inbox = Path(inbox or ros_home() / 'waste_inbox')
-        self._capture_queue_size = queue_size
-        self.capture_writer: CaptureWriter | None = None
-        if self.settings.capture_enabled:
-            self._start_capture()
-        self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
-
-    def _subscribe_to_images(self, reliable: bool) -> None:
-        """Subscribe to `image` behind the inference gate."""
-        # The image subscription is executable only while inference is idle.
-        self._gate = Gate()
-        # Triggered when inference becomes free, to wake the executor so that it waits on the
-        # image subscription again.
-        self._gate_opened = self.create_guard_condition(lambda: None)
-        self.image_sub = self.create_subscription(
-            Image, 'image', self.on_image, qos.newest(reliable), callback_group=self._gate)
-        self.image_readers = [self.image_sub]
-
-    def _start_inference_thread(self) -> None:
-        self._slot: Job | None = None  # the frame on_image handed over, not yet taken
-        self._slot_changed = threading.Condition()
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name='inference', daemon=True)
-        self._worker.start()
-
-    def _start_recording(self, path: Path, reliable: bool) -> None:
+    def _recorder(self, record_path: str) -> Recorder | None:
+        """Return the recorder of `image` and ~/classification (None: record_path is empty)."""
+        if not record_path:
+            return None
         try:
-            self.recorder = Recorder(path, {
+            return Recorder(Path(record_path).expanduser(), {
                 self.image_sub.topic_name: 'sensor_msgs/msg/Image',
                 self.classification_pub.topic_name: 'vision_msgs/msg/Classification'})
         except MissingLibraryError as error:
             # An optional feature: the node classifies without it.
             self.get_logger().error(f'not recording: {error}')
-            return
+            return None
+
+    def _record_subscription(self, reliable: bool) -> list[Subscription]:
+        """Return the recorder's own subscription to `image` (none when not recording)."""
+        if self.recorder is None:
+            return []
         # A second, raw subscription: the frames' CDR as it arrived, what rosbag2 stores.
         # Unlike the classifier's (newest frame only) it queues, so that a frame that comes
         # while the executor is busy is recorded rather than replaced.
-        self.image_readers.append(self.create_subscription(
-            Image, 'image', self.on_image_to_record,
-            qos.queued(RECORD_QUEUE_DEPTH, reliable), raw=True))
+        return [self.create_subscription(Image, 'image', self.on_image_to_record,
+                                         qos.queued(RECORD_QUEUE_DEPTH, reliable), raw=True)]
 
     def on_image(self, msg: Image, info: MessageInfo) -> None:
         job = self._accept(msg, info)
-        if job is None:
-            return
-        with self._slot_changed:
-            self._gate.open = False
-            self._slot = job
-            self._slot_changed.notify()
+        if job is not None:
+            self._intake.put(job)
 
     def on_image_to_record(self, data: bytes) -> None:
         if self.recorder is not None:  # always: this subscription exists for the recorder
@@ -269,47 +253,21 @@ class WasteClassifier(Node):
             if job is not None:
                 return job
 
-    def _next_job(self) -> Job | None:
-        """Wait for the next frame to classify; None when the node closes.
+    def on_frame_failed(self, error: Exception) -> bool:
+        """Count and log a frame that failed after classifying; False once the node is down."""
+        if not self.context.ok():
+            # rclpy raises RCLError/InvalidHandle when SIGINT or SIGTERM shut the context
+            # down while this frame was in flight: nothing to publish to.
+            return False
+        reason = f'{type(error).__name__}: {error}'
+        self.stats.failed(reason)
+        self.get_logger().error(f'dropped a frame after classifying it: {reason}',
+                                throttle_duration_sec=5.0)
+        return True
 
-        Frames come from on_image. While the executor is held up loading a model (a model
-        parameter set), on_image cannot run, so this thread takes them from DDS itself.
-        """
-        with self._slot_changed:
-            while self._running:
-                if self._slot is not None:
-                    job, self._slot = self._slot, None
-                    return job
-                if self._loading:
-                    waiting = self._take_waiting()
-                    if waiting is not None:
-                        self._gate.open = False
-                        return waiting
-                self._slot_changed.wait(LOADING_POLL if self._loading else None)
-        return None
-
-    def _work(self) -> None:
-        while (job := self._next_job()) is not None:
-            try:
-                # Frames that arrived meanwhile are taken here, without a round trip through
-                # the executor; only when none is waiting does the subscription go back to it.
-                while job is not None:
-                    self.process(*job)
-                    job = self._take_waiting()
-            except Exception as error:  # noqa: BLE001 - the inference thread must outlive a frame
-                if not self.context.ok():
-                    # rclpy raises RCLError/InvalidHandle when SIGINT or SIGTERM shut the
-                    # context down while this frame was in flight: nothing to publish to.
-                    return
-                reason = f'{type(error).__name__}: {error}'
-                self.stats.failed(reason)
-                self.get_logger().error(f'dropped a frame after classifying it: {reason}',
-                                        throttle_duration_sec=5.0)
-            self._gate.open = True
-            self._gate_opened.trigger()
-
-    def process(self, frame: image_codec.Frame, header: Header, received: float) -> None:
+    def process(self, job: Job) -> None:
         """Classify one frame and publish everything that follows from it."""
+        frame, header, received = job
         settings, live = self.settings, self.live
         if live is not self._serving:
             self._serving = live  # the last reference to the model before: it is freed
@@ -371,13 +329,13 @@ class WasteClassifier(Node):
                                bin_name, settings.roi, frame)
         writer.submit(frame, sidecar, live.files.labels[best[0][0]], settings.capture_jpeg_quality)
 
-    def _start_capture(self) -> None:
-        self.capture_writer = CaptureWriter(
-            self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
-            self._capture_queue_size, log=self.get_logger().warning)
+    def _capture_writer(self) -> CaptureWriter:
+        writer = CaptureWriter(self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
+                               self._capture_queue_size, log=self.get_logger().warning)
         self.get_logger().info(
-            f'capturing into {self._capture_inbox} (removed {self.capture_writer.recovered} '
+            f'capturing into {self._capture_inbox} (removed {writer.recovered} '
             'half-written files left by an earlier run)')
+        return writer
 
     def on_capture_request(self, request: Trigger.Request,
                            response: Trigger.Response) -> Trigger.Response:
@@ -481,14 +439,10 @@ class WasteClassifier(Node):
 
     def _load_beside(self, files: dict) -> LiveModel:
         """Load and check a model while the serving one goes on classifying."""
-        with self._slot_changed:
-            self._loading = True  # the inference thread takes the frames meanwhile
-            self._slot_changed.notify()
-        try:
+        # This callback holds the executor: the inference thread takes the frames meanwhile.
+        with self._intake.executor_held():
             return check_replacement(self.live, load_model(
                 files['model'], files['labels'], files['model_card'], **self._engine))
-        finally:
-            self._loading = False
 
     def _switch_model(self, new: LiveModel) -> None:
         before = self.live.files.sha256
@@ -512,17 +466,14 @@ class WasteClassifier(Node):
         if self.capture_writer is not None:
             self.capture_writer.max_bytes = int(self.settings.capture_max_mb * 1e6)
         elif self.settings.capture_enabled:
-            self._start_capture()
+            self.capture_writer = self._capture_writer()
         self.get_logger().info(f'parameters changed: {changes}')
 
     def _header(self) -> Header:
         return Header(stamp=self.get_clock().now().to_msg())
 
     def close(self) -> None:
-        with self._slot_changed:
-            self._running = False
-            self._slot_changed.notify()
-        self._worker.join(timeout=5.0)
+        self._intake.close()
         if self.capture_writer is not None:
             self.capture_writer.close()
         if self.recorder is not None:

@@ -15,11 +15,25 @@ subscription in it with keep-last 1 is not taken while closed: newer messages re
 ones inside DDS without being copied into Python, and opening the gate (then triggering a guard
 condition to wake the executor) takes the newest. A node that needs fewer frames than arrive
 takes only those it uses.
+
+`FrameHandoff`: the classifier's frames from the executor to its inference thread, behind such a
+gate. The subscription callback `put`s a frame: the gate closes and the frame waits in a slot of
+one for the thread. The thread processes it, then every frame that came meanwhile (it takes them
+from DDS itself, without a round trip through the executor), and only then opens the gate and
+wakes the executor (a guard condition) to wait on the subscription again: a slow model skips
+frames instead of queueing latency. While the executor is held up (`executor_held()`, around a
+model loading in a parameter callback) no callback can `put`, so the thread takes the frames
+itself, looking every `poll` seconds, and classifying never stops. Plain threads and callables,
+so it is tested without a node (tests/test_frame_intake.py).
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import ctypes
 import ctypes.util
 import functools
+import threading
+from typing import Generic, TypeVar
 
 from rclpy.callback_groups import CallbackGroup
 
@@ -67,3 +81,84 @@ class Gate(CallbackGroup):
 
     def ending_execution(self, entity: object) -> None:
         pass
+
+
+Job = TypeVar('Job')
+
+
+class FrameHandoff(Generic[Job]):
+    """The newest frame from the executor to one worker thread; the module docstring says how.
+
+    `process(job)` classifies a frame; `take_waiting()` takes one that arrived meanwhile (None
+    when there is none); `wake()` wakes the executor once the gate is open again; `failed(error)`
+    is told what `process` or `take_waiting` raised and says whether to go on (False ends the
+    thread).
+    """
+
+    def __init__(self, process: Callable[[Job], None], take_waiting: Callable[[], Job | None],
+                 wake: Callable[[], None], failed: Callable[[Exception], bool],
+                 poll: float = 0.002) -> None:
+        self.gate = Gate()  # the callback group of the subscription whose frames are handed off
+        self._process, self._take_waiting = process, take_waiting
+        self._wake, self._failed, self._poll = wake, failed, poll
+        self._slot: Job | None = None  # the frame put, not yet taken by the thread
+        self._changed = threading.Condition()
+        self._running = True
+        self._executor_held = False
+        self._thread = threading.Thread(target=self._work, name='inference', daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, job: Job) -> None:
+        """Hand a frame to the thread (from the subscription's callback); the gate closes."""
+        with self._changed:
+            self.gate.open = False
+            self._slot = job
+            self._changed.notify()
+
+    @contextmanager
+    def executor_held(self) -> Iterator[None]:
+        """While the block runs in the executor's thread, the worker takes the frames itself."""
+        with self._changed:
+            self._executor_held = True
+            self._changed.notify()
+        try:
+            yield
+        finally:
+            self._executor_held = False
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread after the frame it is on; wait for it up to `timeout` seconds."""
+        with self._changed:
+            self._running = False
+            self._changed.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _next(self) -> Job | None:
+        """Wait for the next frame; None once closed."""
+        with self._changed:
+            while self._running:
+                if self._slot is not None:
+                    job, self._slot = self._slot, None
+                    return job
+                if self._executor_held:
+                    waiting = self._take_waiting()
+                    if waiting is not None:
+                        self.gate.open = False
+                        return waiting
+                self._changed.wait(self._poll if self._executor_held else None)
+        return None
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                while job is not None:
+                    self._process(job)
+                    job = self._take_waiting()
+            except Exception as error:  # noqa: BLE001 - the thread must outlive a frame
+                if not self._failed(error):
+                    return
+            self.gate.open = True
+            self._wake()
