@@ -8,8 +8,10 @@ colours shifted, so a glass-coloured frame tells which of the two classified it 
 metal).
 """
 
+import importlib.util
 from pathlib import Path
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -24,12 +26,15 @@ from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
 from waste_classifier_ros.core.model_card import read_card, sha256_file, write_card, write_labels
+from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.flywheel import promotion
+from waste_classifier_ros.nodes.live_model import load_model, load_replacement
 from waste_classifier_ros.nodes.qos import LATCHED
 
 pytestmark = pytest.mark.ros
 
 MODULE = 'waste_classifier_ros.nodes.classifier_node'
+NO_JETSON = 'backend auto: jetson-inference not available'
 GLASS = solid(COLOURS['glass'])
 ANSWER = {'a': 'glass', 'b': 'metal'}  # to a glass-coloured frame
 
@@ -236,3 +241,31 @@ def test_promotion_tells_the_running_node(camera, models, tmp_path):
     assert answer.switched and 'switched' in str(answer)
     assert names(camera.send(401, GLASS))[0] == 'metal'
     live_sha(camera, read_card(target / 'model_card.json')['onnx_sha256'])
+
+
+def test_a_replacement_loads_on_the_running_backend_without_resolving_auto_again(
+        models, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'jetson_inference', None)  # not installed
+    logged = []
+    engine = {'backend': 'auto', 'bins_file': share_path('config', 'bins.yaml'),
+              'log': logged.append}
+    running = load_model(str(models['a']), '', '', **engine)
+    assert running.backend.name == 'onnxruntime'
+    assert [line for line in logged if NO_JETSON in line] == logged[:1]
+    new = load_replacement(running, str(models['b']), '', '', **engine)
+    assert new.backend.name == 'onnxruntime' and new.files.model == models['b']
+    assert sum(NO_JETSON in line for line in logged) == 1, logged
+
+
+def test_backend_auto_says_once_that_jetson_inference_is_missing(classifier, probe, models,
+                                                                  bad, tmp_path):
+    # The classifier runs with the default backend, auto; every model set, refused or not, used
+    # to look for jetson-inference again and say so again.
+    parameters = Parameters(probe)
+    assert not parameters.set('model', str(bad['label count'][0])).successful
+    last = variant(models['b'], tmp_path / 'last')  # a path no earlier test switched to
+    assert parameters.set('model', str(last)).successful
+    # Printed after everything the set's load printed.
+    classifier.wait_for_output(f'model switched: now model {last}', timeout=10)
+    missing = importlib.util.find_spec('jetson_inference') is None
+    assert classifier.output.count(NO_JETSON) == int(missing), classifier.output

@@ -72,7 +72,7 @@ from waste_classifier_ros.nodes.frame_intake import (
     keep_frame_buffers_mapped,
     return_freed_memory,
 )
-from waste_classifier_ros.nodes.live_model import LiveModel, check_replacement, load_model
+from waste_classifier_ros.nodes.live_model import LiveModel, load_model, load_replacement
 from waste_classifier_ros.nodes.parameter_table import declare_all
 from waste_classifier_ros.nodes.shutdown import spin_node
 
@@ -441,8 +441,8 @@ class WasteClassifier(Node):
         """Load and check a model while the serving one goes on classifying."""
         # This callback holds the executor: the inference thread takes the frames meanwhile.
         with self._intake.executor_held():
-            return check_replacement(self.live, load_model(
-                files['model'], files['labels'], files['model_card'], **self._engine))
+            return load_replacement(self.live, files['model'], files['labels'],
+                                    files['model_card'], **self._engine)
 
     def _switch_model(self, new: LiveModel) -> None:
         before = self.live.files.sha256

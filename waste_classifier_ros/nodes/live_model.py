@@ -7,13 +7,14 @@ The node keeps one LiveModel and reads it once per frame, so a model set at run 
 place of the old one between two frames, whole: a frame is never classified by one model and
 labelled with another's classes. `load_model` does everything that can fail (the files and
 card, the engine and a first run, the bins over the new classes) before the switch, and
-`check_replacement` refuses a loaded model that cannot take a running one's place (another input
-name or size would change what the camera frames are turned into).
+`load_replacement` loads one on the running model's engine and refuses it when it cannot take
+the running one's place (another input name or size would change what the camera frames are
+turned into).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from waste_classifier_ros.backends import (
     Backend,
@@ -52,8 +53,16 @@ def load_model(model: str, labels: str, model_card: str, backend: str, bins_file
     return LiveModel(files, engine, load_bins(bins_file, files.labels))
 
 
-def check_replacement(running: LiveModel, new: LiveModel) -> LiveModel:
-    """Return `new` when it can take `running`'s place; raise ModelCardError saying why not."""
+def load_replacement(running: LiveModel, model: str, labels: str, model_card: str,
+                     **engine: Any) -> LiveModel:
+    """Load a model to take `running`'s place; raise ModelCardError when it cannot.
+
+    `engine` is load_model's; the backend is the one `running` serves on: 'auto' was resolved
+    when the node started (and said then that jetson-inference is not there, where it is not),
+    and a model set must not change the engine nor say it again. A model with another input name
+    or size is refused: it would change what the camera frames are turned into.
+    """
+    new = load_model(model, labels, model_card, **{**engine, 'backend': running.backend.name})
     old_input = (running.backend.input_name, running.backend.input_size)
     new_input = (new.backend.input_name, new.backend.input_size)
     if new_input != old_input:
