@@ -3,16 +3,23 @@
 """
 The Jetson pipeline: camera -> waste classifier -> annotated video stream.
 
-ros_deep_learning's video_source reads the camera (CSI, V4L2, RTSP, files, ...) and publishes
-/video_source/raw; the classifier (classifier.launch.py) classifies it; ros_deep_learning's
-video_output encodes the classifier's overlay and sends it out (RTP by default):
+Needs ros_deep_learning (the `video_source` and `video_output` nodes of jetson-inference's ROS
+container, docs/jetson.md), which this package's environment does not install. video_source reads the camera (CSI, V4L2, RTSP,
+files, ...) and publishes /video_source/raw; the classifier (classifier.launch.py) classifies
+it; video_output encodes the classifier's overlay and sends it out (RTP by default):
 
     ros2 launch waste_classifier_ros stream.launch.py output:=rtp://<your PC's IP>:1234
     ros2 launch waste_classifier_ros stream.launch.py input:=/dev/video0 backend:=onnxruntime
 
-The default output address is the host PC of a Jetson in USB device mode.
+The second line is for a machine with ros_deep_learning whose model runs on ONNX Runtime. The
+default output address is the host PC of a Jetson in USB device mode. Where ros_deep_learning is
+not installed this file stops before starting anything, with one line (MISSING) naming the
+launch files that run without it: demo.launch.py plays a camera, video or folder through this
+package's media source (`input:=/dev/video0 rate:=0.0`), classifier.launch.py runs on any
+camera driver's topic.
 """
 
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
@@ -49,7 +56,23 @@ def _video_node(executable, args, **kwargs):
         **kwargs)
 
 
+MISSING = ('stream.launch.py needs ros_deep_learning (video_source, video_output; see '
+           "docs/jetson.md), which is not installed here; without it: 'ros2 launch "
+           "waste_classifier_ros demo.launch.py input:=/dev/video0 rate:=0.0' (this package's "
+           "media source) or 'classifier.launch.py image_topic:=<your camera topic>'")
+
+
+def require_ros_deep_learning():
+    """Raise RuntimeError(MISSING) where ros_deep_learning is not installed."""
+    try:
+        get_package_prefix('ros_deep_learning')
+    except PackageNotFoundError:
+        # Else launch fails later, naming only the package it could not find.
+        raise RuntimeError(MISSING) from None
+
+
 def generate_launch_description():
+    require_ros_deep_learning()
     classifier_launch = PathJoinSubstitution(
         [FindPackageShare('waste_classifier_ros'), 'launch', 'classifier.launch.py'])
     overlay = PathJoinSubstitution(

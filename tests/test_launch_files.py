@@ -22,6 +22,7 @@ import signal
 import sys
 import types
 
+from ament_index_python import packages
 import link_install
 import pytest
 import yaml
@@ -31,6 +32,7 @@ from waste_classifier_ros.nodes import classifier_parameters
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = 'waste_classifier_ros'
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
+INSTALLED_HERE = packages.get_package_prefix
 # Parameters the external nodes declare (ros_deep_learning src/node_video_*.cpp).
 EXTERNAL_NODES = {
     ('ros_deep_learning', 'video_source'): {'resource', 'codec', 'width', 'height', 'framerate',
@@ -75,6 +77,15 @@ def _stand_in_modules():
 def stand_in_launch(monkeypatch):
     for name, module in _stand_in_modules().items():
         monkeypatch.setitem(sys.modules, name, module)
+    # ros_deep_learning as on a Jetson (stream.launch.py stops without it); others as here.
+    monkeypatch.setattr(packages, 'get_package_prefix', installed('ros_deep_learning'))
+
+
+def installed(*names):
+    """Return a get_package_prefix that finds `names` besides what is installed here."""
+    def get_package_prefix(name):
+        return f'/opt/ros/{name}' if name in names else INSTALLED_HERE(name)
+    return get_package_prefix
 
 
 def kind(record) -> str:
@@ -270,6 +281,39 @@ def test_stream_wires_camera_classifier_and_video_output(stand_in_launch):
     assert node_parameters(output, output_conf)['codec'] == 'h264'
 
 
+def test_stream_without_ros_deep_learning_names_what_runs_instead(stand_in_launch,
+                                                                  monkeypatch):
+    monkeypatch.setattr(packages, 'get_package_prefix', INSTALLED_HERE)
+    with pytest.raises(RuntimeError) as stopped:
+        Launch(ROOT / 'launch' / 'stream.launch.py')
+    message = str(stopped.value)
+    assert '\n' not in message
+    assert 'needs ros_deep_learning' in message and 'not installed here' in message
+    # The launch file it names runs here: its media source plays the camera instead.
+    instead = message.partition('demo.launch.py ')[2].split("'")[0].split()
+    assert instead == ['input:=/dev/video0', 'rate:=0.0'], message
+    arguments = dict(argument.split(':=') for argument in instead)
+    source, conf = Launch(ROOT / 'launch' / 'demo.launch.py', arguments).node('media_source')
+    assert node_parameters(source, conf)['resource'] == '/dev/video0'
+
+
+@pytest.mark.ros
+@pytest.mark.skipif(shutil.which('ros2') is None, reason='ros2 launch is not installed here')
+def test_stream_launch_for_real_without_ros_deep_learning_says_so():
+    from ros_harness import NodeProcess
+
+    try:
+        INSTALLED_HERE('ros_deep_learning')
+        pytest.skip('ros_deep_learning is installed here')
+    except packages.PackageNotFoundError:
+        pass
+    launch = NodeProcess.program([shutil.which('ros2'), 'launch', PACKAGE, 'stream.launch.py'])
+    with launch:
+        code = launch.wait_exit(timeout=60)
+    assert code != 0 and 'demo.launch.py input:=/dev/video0' in launch.output, launch.output
+    assert 'process started' not in launch.output, launch.output
+
+
 def test_classifier_arguments_override_the_params_file_only_when_given(stand_in_launch):
     path = ROOT / 'launch' / 'classifier.launch.py'
     classifier, conf = Launch(path).node('classifier_node')
@@ -283,8 +327,7 @@ def test_classifier_arguments_override_the_params_file_only_when_given(stand_in_
 
 
 def test_classifier_view_starts_rqt_image_view_on_the_overlay(stand_in_launch, monkeypatch):
-    from ament_index_python import packages
-    monkeypatch.setattr(packages, 'get_package_prefix', lambda name: f'/opt/ros/{name}')
+    monkeypatch.setattr(packages, 'get_package_prefix', installed('rqt_image_view'))
     path = ROOT / 'launch' / 'classifier.launch.py'
     viewer, _ = Launch(path, {'view': 'true', 'namespace': 'bin1'}).node('rqt_image_view')
     assert viewer.kwargs['arguments'] == ['/bin1/waste_classifier/overlay']
