@@ -4,9 +4,10 @@
 The Jetson pipeline: camera -> waste classifier -> annotated video stream.
 
 Needs ros_deep_learning (the `video_source` and `video_output` nodes of jetson-inference's ROS
-container, docs/jetson.md), which this package's environment does not install. video_source reads the camera (CSI, V4L2, RTSP,
-files, ...) and publishes /video_source/raw; the classifier (classifier.launch.py) classifies
-it; video_output encodes the classifier's overlay and sends it out (RTP by default):
+container, docs/jetson.md), which this package's environment does not install. video_source
+reads the camera (CSI, V4L2, RTSP, files, ...) and publishes /video_source/raw; the classifier
+(classifier.launch.py) classifies it; video_output encodes the classifier's overlay and sends
+it out (RTP by default):
 
     ros2 launch waste_classifier_ros stream.launch.py output:=rtp://<your PC's IP>:1234
     ros2 launch waste_classifier_ros stream.launch.py input:=/dev/video0 backend:=onnxruntime
