@@ -21,16 +21,10 @@ once, so the switch falls between two frames.
 from pathlib import Path
 import sys
 import time
-from typing import Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.node import Node
 from rclpy.parameter import Parameter as RosParameter
@@ -64,8 +58,8 @@ from waste_classifier_ros.nodes.classifier_parameters import (
     MODEL_PARAMETERS,
     RUNTIME,
     LiveSettings,
-    Parameter,
     Settings,
+    roi_problem,
 )
 from waste_classifier_ros.nodes.frame_intake import (
     FrameHandoff,
@@ -73,26 +67,10 @@ from waste_classifier_ros.nodes.frame_intake import (
     return_freed_memory,
 )
 from waste_classifier_ros.nodes.live_model import LiveModel, load_model, load_replacement
-from waste_classifier_ros.nodes.parameter_table import declare_all
+from waste_classifier_ros.nodes.parameter_table import declare_all, descriptor
 from waste_classifier_ros.nodes.shutdown import spin_node
 
 NODE_NAME = 'waste_classifier'
-
-
-def descriptor(parameter: Parameter) -> ParameterDescriptor:
-    """Return the ROS descriptor of a declared parameter: description, read-only, range."""
-    extra: dict = {}
-    if parameter.range is not None:
-        low, high = parameter.range
-        if isinstance(parameter.default, float):
-            extra['floating_point_range'] = [FloatingPointRange(
-                from_value=float(low), to_value=float(high))]
-        else:
-            extra['integer_range'] = [IntegerRange(from_value=int(low), to_value=int(high))]
-    return ParameterDescriptor(description=parameter.description,
-                               read_only=parameter.read_only, **extra)
-
-
 # Every parameter: name -> (default, descriptor), from the one declaration (classifier_parameters).
 PARAMETERS = {p.name: (p.default, descriptor(p)) for p in DECLARED}
 
@@ -103,19 +81,6 @@ RECORD_QUEUE_DEPTH = 10  # frames the recorder's subscription may hold: 1/3 s at
 LOADING_POLL = 0.002  # seconds
 # A frame on its way to inference: the pixels, the message's header, the monotonic arrival time.
 Job = tuple[image_codec.Frame, Header, float]
-
-
-def roi_problem(roi: Sequence[float]) -> str:
-    """Return why `roi` is not a usable normalised [x, y, w, h], or '' when it is."""
-    if len(roi) != 4:
-        return f'roi needs 4 values [x, y, width, height], got {len(roi)}'
-    x, y, w, h = roi
-    # Written as what must hold, so that a NaN anywhere fails it.
-    if not (x >= 0.0 and y >= 0.0 and w > 0.0 and h > 0.0 and x + w <= 1.0 + 1e-9
-            and y + h <= 1.0 + 1e-9):
-        return (f'roi {list(roi)} must lie inside the frame: x, y >= 0, width, height > 0, '
-                'x + width <= 1, y + height <= 1')
-    return ''
 
 
 def engine_settings(params: dict, log: Log) -> dict:

@@ -112,6 +112,23 @@ MODEL_PARAMETERS = tuple(p.name for p in DECLARED if p.change == SWITCH)
 RUNTIME = tuple(p.name for p in DECLARED if p.change == LIVE)
 
 
+def roi_problem(roi: Sequence[float]) -> str:
+    """Return why `roi` is not a usable normalised [x, y, w, h], or '' when it is.
+
+    The one rule of the parameters that a ROS descriptor cannot express; the node checks it at
+    start and on every set.
+    """
+    if len(roi) != 4:
+        return f'roi needs 4 values [x, y, width, height], got {len(roi)}'
+    x, y, w, h = roi
+    # Written as what must hold, so that a NaN anywhere fails it.
+    if not (x >= 0.0 and y >= 0.0 and w > 0.0 and h > 0.0 and x + w <= 1.0 + 1e-9
+            and y + h <= 1.0 + 1e-9):
+        return (f'roi {list(roi)} must lie inside the frame: x, y >= 0, width, height > 0, '
+                'x + width <= 1, y + height <= 1')
+    return ''
+
+
 class LiveSettings:
     """What Settings has besides its fields (and the type to annotate a Settings with)."""
 
