@@ -46,10 +46,10 @@ soak: env
 	@$(ROS) python -m pytest -m soak tests
 
 train: env
-	@$(ROS) python -m training.train dataset=$(DATASET) $(TRAIN_ARGS)
+	@$(ROS) python -m training.recipe.train dataset=$(DATASET) $(TRAIN_ARGS)
 
 evaluate: env
-	@$(ROS) python -m training.evaluate --model model/waste_classifier.onnx --dataset $(DATASET) \
+	@$(ROS) python -m training.recipe.evaluate --model model/waste_classifier.onnx --dataset $(DATASET) \
 		--json outputs/eval/metrics.json
 
 # The model adapted to the station's reviewed photos (waste-review's dataset) plus the base
@@ -58,7 +58,7 @@ evaluate: env
 # only with RETRAIN_ARGS=--promote or when it wins by the rule (docs/flywheel.md).
 STATION ?= station_dataset
 retrain: env
-	@$(ROS) python -m training.retrain --station $(STATION) --dataset $(DATASET) $(RETRAIN_ARGS)
+	@$(ROS) python -m training.station.retrain --station $(STATION) --dataset $(DATASET) $(RETRAIN_ARGS)
 
 # The whole loop offline: capture -> review -> retrain -> before/after on a new style, then the
 # learning curve of its station (FLYWHEEL_ARGS="--curve-scopes ''" skips it).

@@ -11,7 +11,7 @@ Static quantisation with ONNX Runtime: QDQ format, int8 per-channel weights, uin
 whose ranges come from a class-stratified sample of training images passed through the shared
 preprocessing (by default the 99.999th percentile of each activation's histogram: min-max
 ranges let rare outliers coarsen every other value). The quantised model is written with the
-labels beside it; with `--val` both models are scored by training.evaluate and the top-1
+labels beside it; with `--val` both models are scored by training.recipe.evaluate and the top-1
 difference is printed and saved, so the variant is only recommended when it is within
 `--max-drop` points of fp32.
 """
@@ -34,9 +34,9 @@ from onnxruntime.quantization import (
 )
 
 from benchmarks import raw
-from training import data
-from training.evaluate import evaluate, load_classifier
-from training.sources import list_mapped
+from training.recipe import data
+from training.recipe.evaluate import evaluate, load_classifier
+from training.recipe.sources import list_mapped
 from waste_classifier_ros.core.model_card import read_labels
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw, resize_rgb
 

@@ -165,15 +165,17 @@ def training_figures(files: ModelFiles, eval_data: str, eval_images: int,
     if eval_data and Path(eval_data).is_dir():
         subset = eval_subset(Path(eval_data), eval_images, work_dir / 'eval_subset')
         metrics_path = work_dir / 'eval_metrics.json'
-        print(f'[bench] training.evaluate on {eval_images} images of {eval_data}', flush=True)
-        subprocess.run([sys.executable, '-m', 'training.evaluate', '--model', str(files.model),
+        print(f'[bench] training.recipe.evaluate on {eval_images} images of {eval_data}',
+              flush=True)
+        subprocess.run([sys.executable, '-m', 'training.recipe.evaluate',
+                        '--model', str(files.model),
                         '--labels', str(files.labels_path), '--data', str(subset),
                         '--json', str(metrics_path), '--png-dir', str(work_dir)],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         # One folder is one source; its report holds the count and both throughputs.
         report = json.loads(metrics_path.read_text(encoding='utf-8'))
         metrics = next(iter(report['per_source'].values()))
-        source = f'training.evaluate, {metrics["num_images"]} val images, batch 32'
+        source = f'training.recipe.evaluate, {metrics["num_images"]} val images, batch 32'
         rows += [
             {'figure': 'evaluation throughput, decode + preprocess + infer (images/s)',
              'value': metrics['images_per_s'], 'source': source},
@@ -495,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help='node and raw-inference threads (default: the params file, else 0)')
     default_eval = ROOT.parent / 'shared' / 'data' / 'waste7' / 'val'
     parser.add_argument('--eval-data', default=str(default_eval) if default_eval.is_dir() else '',
-                        help='class-per-folder images to time training.evaluate on '
+                        help='class-per-folder images to time training.recipe.evaluate on '
                         "(default: waste7's val split where present; '' skips it)")
     parser.add_argument('--eval-images', type=int, default=140)
     parser.add_argument('--report', default=str(ROOT / 'BENCHMARKS.md'))

@@ -8,8 +8,8 @@ Training throughput of one process against several under torchrun, on a small su
 
 Each run is the recipe (pretrained EfficientNet-Lite0, a head-only epoch, then a fine-tuning
 epoch at the first progressive size) on the first ``--per-class`` training photos of every class;
-one process is ``python -m training.train``, N processes ``torchrun --nproc-per-node N -m
-training.train``. The figure is the fine-tuning epoch's images per second, in total and per
+one process is ``python -m training.recipe.train``, N processes ``torchrun --nproc-per-node N -m
+training.recipe.train``. The figure is the fine-tuning epoch's images per second, in total and per
 process, as the training log and the checkpoint record it. The rows go to
 ``benchmarks/training_throughput.json``, which ``benchmarks.report`` puts in BENCHMARKS.md's
 training section; BENCHMARKS.md is rewritten from the stored results.json, nothing else is
@@ -27,7 +27,7 @@ from typing import Sequence
 
 from benchmarks import report
 from benchmarks.run import ROOT, eval_subset
-from training.checkpoints import load_checkpoint
+from training.recipe.checkpoints import load_checkpoint
 
 CLASSES_FILE = ROOT / 'model' / 'labels.txt'
 
@@ -35,9 +35,9 @@ CLASSES_FILE = ROOT / 'model' / 'labels.txt'
 def measure_run(processes: int, data: Path, device: str, batch_size: int, out_dir: Path,
                 log_path: Path) -> dict:
     """Train the short recipe on ``processes`` processes; return the fine-tuning epoch's stats."""
-    launcher = ([sys.executable, '-m', 'training.train'] if processes == 1 else
+    launcher = ([sys.executable, '-m', 'training.recipe.train'] if processes == 1 else
                 [sys.executable, '-m', 'torch.distributed.run', '--standalone',
-                 '--nproc-per-node', str(processes), '-m', 'training.train'])
+                 '--nproc-per-node', str(processes), '-m', 'training.recipe.train'])
     overrides = ['dataset=permissive', f'sources.waste7.root={data}',
                  f'classes_file={CLASSES_FILE}', 'epochs=2', 'head_epochs=1',
                  f'batch_size={batch_size}', f'device={device}', 'threads=1', 'workers=0',
@@ -59,7 +59,7 @@ def rows(measured: list[dict], images: int, device: str, batch_size: int,
     table = []
     for run in measured:
         processes = f'{run["processes"]} process' + ('es' if run['processes'] > 1 else '')
-        source = (f'training.train, {processes} on {device}, {images} images, batch '
+        source = (f'training.recipe.train, {processes} on {device}, {images} images, batch '
                   f'{batch_size}, fine-tuning epoch; {date}, 1-min load '
                   f'{run["loadavg_1min"][0]:.1f} -> {run["loadavg_1min"][1]:.1f} on '
                   f'{os.cpu_count()} cores')

@@ -25,8 +25,10 @@ torch = pytest.importorskip('torch')
 from test_retrain import photos  # noqa: E402
 from tiny_model import COLOURS, GREY  # noqa: E402
 
-from training import adapt, data, retrain  # noqa: E402
-from training.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
+from training.recipe import data  # noqa: E402
+
+from training.station import adapt, retrain  # noqa: E402
+from training.station.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
 from waste_classifier_ros.core.preprocessing import to_tensor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +188,7 @@ def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp
     log = tmp_path / 'retrain.log'
     with open(log, 'w') as stream:
         process = subprocess.Popen(
-            [sys.executable, '-m', 'training.retrain', '--station', str(station_dir),
+            [sys.executable, '-m', 'training.station.retrain', '--station', str(station_dir),
              '--base', f'base={base}', '--model', str(model), '--out', str(tmp_path / 'out'),
              '--scope', 'all', '--promote', *FAST[:4], '--epochs', '20', *FAST[6:]],
             stdout=stream, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -206,7 +208,7 @@ def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp
 
 
 def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):
-    from training import learning_curve
+    from training.station import learning_curve
 
     root, base, station_dir = station
     model = copy_model(tmp_path / 'model')

@@ -181,7 +181,7 @@ def test_file_that_is_not_onnx(tmp_path):
 
 
 def test_one_session_opener_for_files_and_serialised_graphs(files):
-    # training.evaluate and retraining open their sessions with the node's open_session.
+    # training.recipe.evaluate and retraining open their sessions with the node's open_session.
     from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 
     batch = np.zeros((2, 3, 224, 224), np.float32)

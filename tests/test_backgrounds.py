@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from tiny_model import CLASSES, COLOURS, write_model_dir
 
-from training import backgrounds
-from training.transforms import train_augmentation
+from training.recipe import backdrops
+from training.recipe.transforms import train_augmentation
+from training.studies import backgrounds
 
 H, W = 96, 128
 
@@ -28,7 +29,7 @@ def posterboard_photo(object_colour=(40, 90, 200)) -> tuple:
 
 def test_backdrop_is_found_around_the_object_despite_uneven_light():
     image, obj = posterboard_photo()
-    mask = backgrounds.backdrop_mask(image)
+    mask = backdrops.backdrop_mask(image)
     assert mask is not None
     assert mask[~obj].mean() > 0.9, 'most of the backdrop should be found'
     inner = cv2.erode(obj.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
@@ -43,31 +44,31 @@ def test_no_plain_backdrop_no_change(kind):
         'dark': np.full((H, W, 3), 30, np.uint8),
         'saturated': np.full((H, W, 3), (40, 200, 60), np.uint8),
     }[kind]
-    assert backgrounds.backdrop_mask(image) is None
-    assert backgrounds.replace_backdrop(image, rng, backgrounds.TRAIN_FAMILIES) is None
+    assert backdrops.backdrop_mask(image) is None
+    assert backdrops.replace_backdrop(image, rng, backdrops.TRAIN_FAMILIES) is None
 
 
 def test_new_background_keeps_the_object_and_repaints_the_backdrop():
     image, obj = posterboard_photo()
     rng = np.random.default_rng(0)
     for _ in range(6):
-        out = backgrounds.replace_backdrop(image, rng, backgrounds.TRAIN_FAMILIES)
+        out = backdrops.replace_backdrop(image, rng, backdrops.TRAIN_FAMILIES)
         assert out.shape == image.shape and out.dtype == np.uint8
         inner = cv2.erode(obj.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
         assert np.abs(out[inner].astype(int) - image[inner]).max() <= 1
         assert np.abs(out[~obj].astype(int) - image[~obj]).mean() > 10
 
 
-@pytest.mark.parametrize('family', backgrounds.TRAIN_FAMILIES + backgrounds.PROBE_FAMILIES)
+@pytest.mark.parametrize('family', backdrops.TRAIN_FAMILIES + backdrops.PROBE_FAMILIES)
 def test_every_surface_family_paints_a_full_uint8_image(family):
-    surface = backgrounds.surface(H, W, family, np.random.default_rng(0))
+    surface = backdrops.surface(H, W, family, np.random.default_rng(0))
     assert surface.shape == (H, W, 3) and surface.dtype == np.uint8
 
 
 def test_training_and_probe_surfaces_differ_and_unknown_is_named():
-    assert not set(backgrounds.TRAIN_FAMILIES) & set(backgrounds.PROBE_FAMILIES)
+    assert not set(backdrops.TRAIN_FAMILIES) & set(backdrops.PROBE_FAMILIES)
     with pytest.raises(ValueError, match="unknown surface family 'marble'"):
-        backgrounds.surface(H, W, 'marble', np.random.default_rng(0))
+        backdrops.surface(H, W, 'marble', np.random.default_rng(0))
 
 
 def _pale_corner(image) -> bool:
@@ -100,7 +101,7 @@ def test_probe_scores_a_model_on_new_backgrounds_and_writes_its_files(tmp_path):
                       '--png', str(sheet)])
     metrics = json.loads(report.read_text())
     # A white object on the white backdrop leaves no backdrop to replace: counted, not scored.
-    with_backdrop = [name for name in CLASSES if backgrounds.backdrop_mask(
+    with_backdrop = [name for name in CLASSES if backdrops.backdrop_mask(
         posterboard_photo(COLOURS[name])[0]) is not None]
     assert len(with_backdrop) >= len(CLASSES) - 1
     assert metrics['replaced'] == len(with_backdrop)

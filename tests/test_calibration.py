@@ -5,7 +5,7 @@
 import numpy as np
 import pytest
 
-from training import calibration
+from training.recipe import calibration
 
 
 def test_ece_matches_a_hand_computed_value():

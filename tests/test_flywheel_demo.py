@@ -51,7 +51,8 @@ def test_a_training_step_runs_as_a_module_call_and_a_failure_names_it(tmp_path):
     from waste_classifier_ros.demos.flywheel import run_module
 
     log = tmp_path / 'step.log'
-    run_module('training.learning_curve', ['--help'], log, '5. learning curve')
+    run_module('training.station.learning_curve', ['--help'], log, '5. learning curve')
     assert 'labelled' in log.read_text()
-    with pytest.raises(DemoError, match=r'3\. retrain: training.retrain failed \(2\)'):
-        run_module('training.retrain', ['--station', str(tmp_path / 'none')], log, '3. retrain')
+    with pytest.raises(DemoError, match=r'3\. retrain: training.station.retrain failed \(2\)'):
+        run_module('training.station.retrain', ['--station', str(tmp_path / 'none')], log,
+                   '3. retrain')

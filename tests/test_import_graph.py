@@ -76,7 +76,7 @@ def test_the_scan_finds_a_planted_circle():
 
 def test_no_import_circles():
     graph = import_graph()
-    assert 'training.train' in graph and 'training.checkpoints' in graph['training.train']
+    assert 'training.recipe.checkpoints' in graph['training.recipe.train']
     cycle = find_cycle(graph)
     assert cycle is None, 'import circle: ' + ' -> '.join(cycle)
 
@@ -130,9 +130,11 @@ def test_importing_the_nodes_loads_no_optional_library():
     assert not loaded & (TRAINING_STACK | OPTIONAL_AT_IMPORT | {'training'})
 
 
-# The rooms of waste_classifier_ros/ and the rooms each may import (its own included). demos/ may
-# import anything; outside the package, training/ only the ROS-free floors it shares with the node
-# (and flywheel.promotion for retrain's install); tests/ and benchmarks/ anything.
+# The rooms of waste_classifier_ros/ and of training/, and the rooms each may import (its own
+# included). demos/ may import anything in the package; training's rooms (training/*/__init__.py)
+# only the ROS-free floors they share with the node (and flywheel.promotion for the promote rule
+# and retrain's install), the recipe none of training's other rooms; tests/ and benchmarks/
+# anything.
 PACKAGE = 'waste_classifier_ros'
 RULES = {
     '': set(),  # waste_classifier_ros/__init__.py
@@ -143,12 +145,19 @@ RULES = {
     'cli': {'core', 'backends', 'flywheel', 'cli'},
     'nodes': {'core', 'backends', 'flywheel', 'station_web', 'nodes'},
     'demos': {'core', 'backends', 'flywheel', 'station_web', 'nodes', 'cli', 'demos'},
-    'training': {'core', 'backends', 'flywheel'},
+    'training': set(),  # training/__init__.py
+    'training.recipe': {'core', 'backends', 'training.recipe'},
+    'training.station': {'core', 'backends', 'flywheel', 'training.recipe', 'training.station'},
+    'training.studies': {'core', 'backends', 'training.recipe', 'training.studies'},
 }
+# In these rooms a command (a module run with python -m) is imported by no module of training/:
+# what two commands share lives in a library module of the room (tests may import a command).
+COMMAND_ROOMS = {'training.station', 'training.studies'}
 # Rooms that never import ROS itself (the nodes, the flywheel's recorder and demos do).
 # ament_index_python is allowed: core.paths asks it where the installed files are, lazily, and
 # falls back to the checkout.
-ROS_FREE = {'core', 'backends', 'station_web', 'cli', 'training'}
+ROS_FREE = {'core', 'backends', 'station_web', 'cli', 'training', 'training.recipe',
+            'training.station', 'training.studies'}
 ROS_TOP = {'rclpy', 'rcl_interfaces', 'rosbag2_py', 'launch', 'launch_ros', 'builtin_interfaces'}
 
 
@@ -158,8 +167,10 @@ def is_ros(name: str) -> bool:
 
 
 def room(module: str) -> str:
-    """Return the room of a module: its subpackage of the package, else its top-level name."""
+    """Return a module's room: its subpackage of the package or of training/, else its top name."""
     parts = module.split('.')
+    if parts[0] == 'training':
+        return '.'.join(parts[:2])
     if parts[0] != PACKAGE:
         return parts[0]
     return parts[1] if len(parts) > 1 else ''
@@ -171,12 +182,14 @@ def boundary_violations(imports: dict) -> list:
     for module, names in sorted(imports.items()):
         source = room(module)
         in_package = module.split('.')[0] == PACKAGE
-        if in_package and source not in RULES:
-            found.append(f'{module}: in no room (waste_classifier_ros/{source} is not in RULES)')
+        if module.split('.')[0] in (PACKAGE, 'training') and source not in RULES:
+            folder = source.replace('.', '/') if not in_package else f'{PACKAGE}/{source}'
+            found.append(f'{module}: in no room ({folder} is not in RULES)')
             continue
         for name in sorted(names):
             top = name.split('.')[0]
-            if top == PACKAGE and '.' in name and source in RULES:
+            ruled = top == PACKAGE or (top == 'training' and not in_package)
+            if ruled and '.' in name and source in RULES:
                 target = room(name)
                 if target not in RULES[source]:
                     found.append(f'{module} imports {name}: {source or PACKAGE} may import '
@@ -188,6 +201,19 @@ def boundary_violations(imports: dict) -> list:
     return found
 
 
+def command_imports(imports: dict, commands: set) -> list:
+    """Return one line per module of training/ that imports a command of a COMMAND_ROOMS room."""
+    return [f'{module} imports the command {name}: move what they share into a library module'
+            for module, names in sorted(imports.items()) if module.split('.')[0] == 'training'
+            for name in sorted(names & commands) if name != module]
+
+
+def commands_of(files: dict) -> set:
+    """Return the modules of COMMAND_ROOMS run as a command (``if __name__ == '__main__'``)."""
+    return {name for name, path in files.items() if room(name) in COMMAND_ROOMS
+            and "__name__ == '__main__'" in path.read_text(encoding='utf-8')}
+
+
 def test_the_room_rules_flag_planted_bad_edges():
     planted = {
         'waste_classifier_ros.core.bins': {'numpy', 'rclpy.node', 'waste_classifier_ros.flywheel'},
@@ -195,23 +221,30 @@ def test_the_room_rules_flag_planted_bad_edges():
         'waste_classifier_ros.backends.base': {'torch', 'waste_classifier_ros.core.preprocessing'},
         'waste_classifier_ros.flywheel.capture': {'waste_classifier_ros.demos.local_ros'},
         'waste_classifier_ros.station_web.app': {'waste_classifier_ros.nodes.shutdown'},
-        'waste_classifier_ros.nodes.classifier_node': {'training.models', 'sensor_msgs.msg'},
+        'waste_classifier_ros.nodes.classifier_node': {'training.recipe.models',
+                                                       'sensor_msgs.msg'},
         'waste_classifier_ros.stray': {'numpy'},
         'waste_classifier_ros.demos.demo': {'rclpy', 'waste_classifier_ros.nodes.classifier_node'},
-        'training.evaluate': {'waste_classifier_ros.nodes.live_model', 'torch'},
+        'training.recipe.evaluate': {'waste_classifier_ros.nodes.live_model', 'torch'},
+        'training.recipe.transforms': {'training.studies.backgrounds'},
+        'training.station.adapt': {'training.recipe.models', 'waste_classifier_ros.flywheel'},
+        'training.stray': {'numpy'},
         'tests.test_demo': {'waste_classifier_ros.demos.demo'},
     }
     assert boundary_violations(planted) == [
-        'training.evaluate imports waste_classifier_ros.nodes.live_model: training may import '
-        'backends, core, flywheel',
+        'training.recipe.evaluate imports waste_classifier_ros.nodes.live_model: training.recipe '
+        'may import backends, core, training.recipe',
+        'training.recipe.transforms imports training.studies.backgrounds: training.recipe may '
+        'import backends, core, training.recipe',
+        'training.stray: in no room (training/stray is not in RULES)',
         'waste_classifier_ros.backends.base imports torch: the package never imports training',
         'waste_classifier_ros.core.bins imports rclpy.node: core is ROS-free',
         'waste_classifier_ros.core.bins imports waste_classifier_ros.flywheel: core may import '
         'core',
         'waste_classifier_ros.flywheel.capture imports waste_classifier_ros.demos.local_ros: '
         'flywheel may import core, flywheel',
-        'waste_classifier_ros.nodes.classifier_node imports training.models: the package never '
-        'imports training',
+        'waste_classifier_ros.nodes.classifier_node imports training.recipe.models: the package '
+        'never imports training',
         'waste_classifier_ros.station_web.app imports waste_classifier_ros.nodes.shutdown: '
         'station_web may import core, flywheel, station_web',
         'waste_classifier_ros.stray: in no room (waste_classifier_ros/stray is not in RULES)',
@@ -222,12 +255,31 @@ def test_every_module_keeps_to_the_rules_of_its_room():
     files = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob('*.py')}
     imports = {name: imported_names(path) for name, path in files.items()}
     assert 'waste_classifier_ros.core.image_codec' in imports['waste_classifier_ros.cli.classify']
-    assert {room(name) for name in files if name.startswith(PACKAGE)} == set(RULES) - {'training'}
+    assert {room(name) for name in files if not name.startswith('benchmarks')} == set(RULES)
     assert boundary_violations(imports) == []
 
 
+def test_the_command_rule_flags_a_planted_command_import():
+    imports = {'training.station.learning_curve': {'training.station.retrain', 'numpy'},
+               'training.station.retrain': {'training.station.last_layer'},
+               'tests.test_retrain': {'training.station.retrain'}}
+    assert command_imports(imports, {'training.station.retrain'}) == [
+        'training.station.learning_curve imports the command training.station.retrain: move '
+        'what they share into a library module']
+
+
+def test_no_module_of_training_imports_a_station_or_study_command():
+    files = {module_name(p): p for p in (ROOT / 'training').rglob('*.py')}
+    commands = commands_of(files)
+    assert {'training.station.retrain', 'training.station.learning_curve',
+            'training.studies.backgrounds'} <= commands
+    assert 'training.station.last_layer' not in commands
+    assert command_imports({name: imported_names(path) for name, path in files.items()},
+                           commands) == []
+
+
 def test_importing_the_ros_free_rooms_loads_no_ros():
-    modules = sorted(module_name(p) for name in ROS_FREE - {'training'}
+    modules = sorted(module_name(p) for name in ROS_FREE if not name.startswith('training')
                      for p in (ROOT / PACKAGE / name).rglob('*.py'))
     code = ('import sys\n'
             f'for name in {modules!r}:\n'

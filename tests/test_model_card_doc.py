@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from training import model_card_doc
+from training.studies import model_card_doc
 
 
 @pytest.fixture(scope='module')
@@ -19,7 +19,7 @@ def shipped():
 def test_the_page_matches_the_shipped_card_and_metrics(shipped):
     page, card, metrics = shipped
     assert model_card_doc.render(page, card, metrics) == page, \
-        'docs/model_card.md is out of date: run python -m training.model_card_doc'
+        'docs/model_card.md is out of date: run python -m training.studies.model_card_doc'
     names = {match.group(2) for match in model_card_doc.BLOCK.finditer(page)}
     assert names == set(model_card_doc.BLOCKS)
 

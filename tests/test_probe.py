@@ -1,6 +1,6 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""training.probe on the tiny ONNX model and generated photo folders: the linear-probe ceiling."""
+"""training.station.probe on the tiny ONNX model and generated folders: the linear-probe limit."""
 
 import json
 
@@ -11,7 +11,7 @@ from tiny_model import COLOURS, GREY, write_model_dir
 
 pytest.importorskip('torch')
 
-from training import probe  # noqa: E402
+from training.station import probe  # noqa: E402
 
 
 def test_the_probe_learns_what_the_features_separate_and_counts_what_it_drew(tmp_path):

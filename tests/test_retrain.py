@@ -1,6 +1,6 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""training.retrain on the tiny ONNX model and tiny photo folders: the whole run, as files."""
+"""training.station.retrain on the tiny ONNX model and photo folders: the whole run, as files."""
 
 import json
 from pathlib import Path
@@ -12,7 +12,7 @@ import onnx
 import pytest
 from tiny_model import COLOURS, GREY, solid, write_model_dir
 
-from training import retrain
+from training.station import last_layer, retrain
 from waste_classifier_ros.core import model_card
 
 pytest.importorskip('torch')
@@ -45,10 +45,10 @@ def setup(tmp_path):
 
 def test_find_head_names_the_last_layer_and_refuses_other_graphs(tmp_path):
     model = onnx.load(str(write_model_dir(tmp_path / 'a')))
-    assert retrain.find_head(model) == ('features', 'weights', 'bias', False)
+    assert last_layer.find_head(model) == ('features', 'weights', 'bias', False)
     without_softmax = onnx.load(str(write_model_dir(tmp_path / 'b', softmax=False)))
     with pytest.raises(ValueError, match='does not end in Gemm -> Softmax'):
-        retrain.find_head(without_softmax)
+        last_layer.find_head(without_softmax)
 
 
 def test_the_promote_rule():
@@ -88,17 +88,17 @@ def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
     fitted = (np.eye(2, dtype=np.float32), np.array([0.0, 3.0], np.float32))
     val = {'station': (np.array([[1.0, 0.0]]), np.array([1])),
            'base': (np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1]))}
-    (weight, bias), rows = retrain.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
+    (weight, bias), rows = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
     assert [row['share'] for row in rows] == [1.0, 0.75, 0.5, 0.25]
     assert [row['guard'] != '' for row in rows] == [True, True, False, False]
     assert [row['kept'] for row in rows] == [False, False, True, False]  # 0.25: nothing learnt
     assert np.allclose(bias, [0.0, 1.5]) and np.allclose(weight, start[0])
     # Within the guard the fit itself is kept; without mixes or a station val, the fit.
-    assert retrain.guarded_head(start, fitted, {'station': val['station']}, ['a', 'b'], 0.01,
-                                0.10, 4)[1][0]['kept']
-    assert retrain.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
-    assert retrain.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01, 0.10,
-                                4) == (fitted, [])
+    assert last_layer.guarded_head(start, fitted, {'station': val['station']}, ['a', 'b'],
+                                   0.01, 0.10, 4)[1][0]['kept']
+    assert last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
+    assert last_layer.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01,
+                                   0.10, 4) == (fitted, [])
 
 
 def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, capsys):

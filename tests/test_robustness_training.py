@@ -4,8 +4,8 @@
 Training killed mid-epoch with SIGKILL resumes from its last checkpoint to the configured end.
 
 tests/test_training.py covers corrupt images, an empty class, a class only in val and a resume
-after a run that ended normally. Here the run really dies: `python -m training.train` runs as
-its own process, is SIGKILLed early in epoch 2 (as soon as epoch 1's checkpoint exists, so no
+after a run that ended normally. Here the run really dies: `python -m training.recipe.train` runs
+as its own process, is SIGKILLed early in epoch 2 (as soon as epoch 1's checkpoint exists, so no
 handler or finally block can tidy up), and a second run, in this process, resumes from the
 checkpoint left behind. The checkpoint must be whole, the resumed run must start after epoch 1,
 train only the remaining epoch and end at the same final epoch count as an uninterrupted run.
@@ -28,7 +28,7 @@ pytest.importorskip('hydra')
 from hydra import compose, initialize_config_dir  # noqa: E402
 from training_support import CONF_DIR, single_source_overrides, tiny_overrides  # noqa: E402
 
-from training import train  # noqa: E402
+from training.recipe import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ('blue', 'green', 'red')
@@ -66,7 +66,7 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_configured_epoch(tmp_path, ca
     first_dir, second_dir = tmp_path / 'killed', tmp_path / 'resumed'
     checkpoint = first_dir / 'last.ckpt'
     with open(tmp_path / 'killed.log', 'w') as log:
-        command = [sys.executable, '-m', 'training.train', *_overrides(dataset),
+        command = [sys.executable, '-m', 'training.recipe.train', *_overrides(dataset),
                    f'hydra.run.dir={first_dir}']
         first = subprocess.Popen(command, cwd=ROOT, stdout=log,
                                  stderr=subprocess.STDOUT)
@@ -88,7 +88,7 @@ def test_sigkill_mid_epoch_then_resume_reaches_the_configured_epoch(tmp_path, ca
     assert _epoch(checkpoint) == 1, 'the kill came after epoch 2 was saved, not mid-epoch'
 
     # The resumed run goes in this process (torch is imported once for the training tests).
-    with caplog.at_level(logging.INFO, logger='training.train'):
+    with caplog.at_level(logging.INFO, logger='training.recipe.train'):
         result = train.run(_config(dataset, f'resume={checkpoint}'), second_dir)
     log = caplog.text
     assert 'after epoch 1' in log, f'the run did not resume from epoch 1:\n{log[-3000:]}'

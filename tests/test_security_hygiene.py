@@ -161,7 +161,7 @@ class _Planted:
 
 def test_checkpoint_loaders_refuse_a_planted_object_without_running_it(tmp_path):
     torch = pytest.importorskip('torch')
-    from training import evaluate, models, train
+    from training.recipe import evaluate, models, train
     marker = tmp_path / 'code_ran'
     planted = tmp_path / 'planted.ckpt'
     torch.save({'format': train.CHECKPOINT_FORMAT, 'model': {}, 'payload': _Planted(marker)},

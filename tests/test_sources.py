@@ -24,7 +24,7 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import open_dict  # noqa: E402
 from training_support import CONF_DIR, ROOT, tiny_overrides, write_labels  # noqa: E402
 
-from training import evaluate, export, sources, train  # noqa: E402
+from training.recipe import evaluate, export, sources, train  # noqa: E402
 from waste_classifier_ros.core import model_card  # noqa: E402
 
 # The second source's own folder names, as RealWaste has them (spaces included).
@@ -79,7 +79,7 @@ def test_counts_maps_and_file_hash(tmp_path):
 
 
 def test_counts_table_is_printed_at_start(tmp_path, caplog):
-    with caplog.at_level('INFO', logger='training.sources'):
+    with caplog.at_level('INFO', logger='training.recipe.sources'):
         sources.load_sources(configured(make_sources(tmp_path)), CLASSES, 64, 32)
     assert 'floor         train' in caplog.text and 'clean         val' in caplog.text
 

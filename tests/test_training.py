@@ -26,9 +26,9 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import open_dict  # noqa: E402
 from training_support import CONF_DIR, single_source_overrides, tiny_overrides, write_labels  # noqa: E402
 
-from training import evaluate, export, models, train, transforms  # noqa: E402
-from training.checkpoints import load_checkpoint  # noqa: E402
-from training.metrics import compute_metrics  # noqa: E402
+from training.recipe import evaluate, export, models, train, transforms  # noqa: E402
+from training.recipe.checkpoints import load_checkpoint  # noqa: E402
+from training.recipe.metrics import compute_metrics  # noqa: E402
 from waste_classifier_ros.core import model_card  # noqa: E402
 
 CLASSES = ('blue_square', 'green_circle', 'red_triangle')
@@ -171,10 +171,10 @@ def test_resume_continues_to_the_configured_epoch(dataset, tmp_path, monkeypatch
 def test_hydra_cli_multirun(dataset, tmp_path):
     sweep = tmp_path / 'sweep'
     # One more source is one command-line entry: the user's photos in place of the recipe's.
-    command = [sys.executable, '-m', 'training.train', '--multirun',
+    command = [sys.executable, '-m', 'training.recipe.train', '--multirun',
                *single_source_overrides(dataset, CLASSES), *tiny_overrides(SIZE, batch_size=8),
                'lr=1e-3,2e-3', f'hydra.sweep.dir={sweep}']
-    completed = subprocess.run(command, cwd=Path(train.__file__).parents[1],
+    completed = subprocess.run(command, cwd=Path(train.__file__).parents[2],
                                capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert (sweep / '0' / 'best.ckpt').is_file() and (sweep / '1' / 'best.ckpt').is_file()
@@ -388,10 +388,10 @@ def test_augmentation_strength_zero_keeps_only_the_frame_geometry():
 
 
 def test_training_does_not_import_ros():
-    code = ('import sys, training.train, training.evaluate, training.export; '
+    code = ('import sys, training.recipe.train, training.recipe.evaluate, training.recipe.export; '
             'sys.exit(int(any(m.split(".")[0] == "rclpy" for m in sys.modules)))')
     assert subprocess.run([sys.executable, '-c', code],
-                          cwd=Path(train.__file__).parents[1]).returncode == 0
+                          cwd=Path(train.__file__).parents[2]).returncode == 0
 
 
 def test_ema_weights_are_validated_kept_and_resumed(dataset, tmp_path):
@@ -409,7 +409,7 @@ def test_ema_weights_are_validated_kept_and_resumed(dataset, tmp_path):
 
 
 def test_no_epoch_to_train_ends_without_a_kept_model_and_says_so(dataset, tmp_path, caplog):
-    with caplog.at_level('WARNING', logger='training.train'):
+    with caplog.at_level('WARNING', logger='training.recipe.train'):
         result = train.run(tiny_config(dataset, 'epochs=0'), tmp_path / 'run')
     assert result['best'] is None and result['metrics'] is None
     assert not Path(result['checkpoint']).exists()

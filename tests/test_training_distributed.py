@@ -8,7 +8,7 @@ function of seed, epoch, rank and world size). Everything else runs in real gloo
 of two processes on localhost, joined through the environment variables torchrun sets: the
 reductions; two processes training on a tiny generated two-source dataset (same weights on both
 ranks, only rank 0 writes, and the metrics it reports equal a single-process evaluation of the
-saved checkpoint); and `torchrun -m training.train` SIGKILLed mid-epoch, then resumed under
+saved checkpoint); and `torchrun -m training.recipe.train` SIGKILLed mid-epoch, then resumed under
 torchrun and by one process.
 """
 
@@ -34,8 +34,8 @@ pytest.importorskip('hydra')
 from hydra import compose, initialize_config_dir  # noqa: E402
 from training_support import CONF_DIR, ROOT, tiny_overrides, write_labels  # noqa: E402
 
-from training import distributed, evaluate, train  # noqa: E402
-from training.checkpoints import load_checkpoint  # noqa: E402
+from training.recipe import distributed, evaluate, train  # noqa: E402
+from training.recipe.checkpoints import load_checkpoint  # noqa: E402
 
 
 def _weights(labels) -> np.ndarray:
@@ -130,7 +130,7 @@ def test_the_global_batch_splits_evenly_or_is_refused(caplog):
     assert distributed.local_batch_size(32, 2) == 16
     with pytest.raises(ValueError, match='batch_size=32 is the global batch'):
         distributed.local_batch_size(32, 3)
-    with caplog.at_level(logging.INFO, logger='training.distributed'):
+    with caplog.at_level(logging.INFO, logger='training.recipe.distributed'):
         distributed.log_world_size_change(2, 2, 32)
         assert caplog.text == ''
         distributed.log_world_size_change(1, 4, 32)
@@ -305,7 +305,7 @@ def _kill_tree(process: subprocess.Popen) -> None:
 
 def _torchrun(overrides, *more) -> list:
     return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node',
-            '2', '-m', 'training.train', *overrides, *more]
+            '2', '-m', 'training.recipe.train', *overrides, *more]
 
 
 def test_torchrun_killed_mid_epoch_resumes_to_the_configured_epoch(tmp_path, caplog):
@@ -342,7 +342,7 @@ def test_torchrun_killed_mid_epoch_resumes_to_the_configured_epoch(tmp_path, cap
     assert f'training finished: {EPOCHS} epochs' in output
     final = load_checkpoint(tmp_path / 'resumed' / 'last.ckpt')
     assert final['epoch'] == EPOCHS and final['world_size'] == 2
-    assert final['command'].startswith('torchrun --nproc-per-node 2 -m training.train ')
+    assert final['command'].startswith('torchrun --nproc-per-node 2 -m training.recipe.train ')
     assert final['resumes'][-1]['world_size'] == 2
 
     # The same checkpoint resumed by one process: the log says what changes; same end.

@@ -28,9 +28,9 @@ def open_session(model: str | Path | bytes, execution_providers: Sequence[str] =
                  log: Log = print) -> onnxruntime.InferenceSession:
     """Open an ONNX model (a file, or a serialised graph) in ONNX Runtime as the node runs it.
 
-    The node, training.evaluate and retraining all open their sessions here. Execution providers
-    not installed are skipped (said through `log`); `num_threads` 0 = one intra-op thread per
-    core. Raises BackendError naming the model when ONNX Runtime cannot load it.
+    The node, training.recipe.evaluate and retraining all open their sessions here. Execution
+    providers not installed are skipped (said through `log`); `num_threads` 0 = one intra-op thread
+    per core. Raises BackendError naming the model when ONNX Runtime cannot load it.
     """
     available = onnxruntime.get_available_providers()
     providers = [name for name in execution_providers if name in available]

@@ -3,7 +3,7 @@
 """
 The model card: the JSON file beside an exported ONNX model that says what the model is.
 
-Written by training.export, read by the node and the CLI. It carries the classes in output
+Written by training.recipe.export, read by the node and the CLI. It carries the classes in output
 order, the input size and preprocessing, dataset counts, metrics, the training config and the
 sha256 of the ONNX file, so a runtime can refuse a model that does not match its card.
 """

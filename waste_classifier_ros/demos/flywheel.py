@@ -10,14 +10,15 @@
    photos' known classes, standing in for the person, through review.py, the same module
    `waste-review` and the station page use; a fifth go to the station's held-out val by the
    review's fixed rule.
-3. training.retrain (a module call, `python -m training.retrain`, read back from the JSON it
-   writes) adapts the model (`--scope`, default retrain's) on the base sources plus the
-   station's photos and compares the current and the new model, on the station's val, on each
-   base source's val and on the style's own held-out photos (RealWaste's val, never played).
+3. training.station.retrain (a module call, `python -m training.station.retrain`, read back
+   from the JSON it writes) adapts the model (`--scope`, default retrain's) on the base sources
+   plus the station's photos and compares the current and the new model, on the station's val,
+   on each base source's val and on the style's own held-out photos (RealWaste's val, never
+   played).
 4. It prints the before/after figures and writes a PNG. The new model goes into the demo's own
    folder, never over model/.
-5. training.learning_curve draws station accuracy against the number of labelled photos, per
-   scope, for this run's station (`--curve-scopes ''` skips it).
+5. training.station.learning_curve draws station accuracy against the number of labelled
+   photos, per scope, for this run's station (`--curve-scopes ''` skips it).
 
     python -m waste_classifier_ros.demos.flywheel [--per-class 40] [--output flywheel_output]
 
@@ -71,7 +72,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="photos played per class folder of the style's train split")
     parser.add_argument('--rate', type=float, default=8.0, help='photos per second')
     parser.add_argument('--scope', choices=('head', 'blocks', 'all'),
-                        help="the retrain's scope (training.retrain --scope; default its own)")
+                        help="the retrain's scope (retrain --scope; default its own)")
     parser.add_argument('--min-accuracy', type=float, default=80.0,
                         help="held-out top-1 (%%) the retrained model must reach on the style's "
                         'val')
@@ -235,9 +236,9 @@ def run_module(module: str, arguments: list, log_path: Path, step: str) -> None:
 
 
 def retrain(args: argparse.Namespace, station: Path, style_root: Path, logs: Path) -> dict:
-    """training.retrain as a module call; its result is the JSON it writes (comparison.json)."""
+    """training.station.retrain as a module call; its result is the comparison.json it writes."""
     out = args.output / 'retrain'
-    run_module('training.retrain', [
+    run_module('training.station.retrain', [
         '--station', str(station), '--dataset', args.base_dataset, '--model', str(args.model),
         '--out', str(out), '--install-dir', str(args.output / 'model'), '--node', '',
         '--eval', f'new_style_heldout={style_root / "val"}:{args.style}',
@@ -253,7 +254,7 @@ def learning_curve(args: argparse.Namespace, station: Path, style_root: Path,
                    logs: Path) -> None:
     """Station accuracy against labelled photos, per scope, for this run's station."""
     out = args.output / 'curve'
-    run_module('training.learning_curve', [
+    run_module('training.station.learning_curve', [
         '--station', str(station), '--dataset', args.base_dataset, '--model', str(args.model),
         '--eval', f'new_style_heldout={style_root / "val"}:{args.style}',
         '--scopes', args.curve_scopes, '--counts', '0,25,50,100,200,all', '--out', str(out),

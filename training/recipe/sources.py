@@ -25,7 +25,7 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from training.data import ImageSet, list_classes, load_images, shrink
+from training.recipe.data import ImageSet, list_classes, load_images, shrink
 from waste_classifier_ros.core.atomic_files import is_image
 from waste_classifier_ros.core.preprocessing import resize_rgb
 

@@ -3,23 +3,23 @@
 """
 Fine-tune a backbone on several class-per-folder sources; Hydra config in training/conf/.
 
-    python -m training.train                       # the shipped recipe (dataset=field)
-    python -m training.train dataset=permissive    # permissively licensed sources only
-    python -m training.train +sources.my_station.root=/data/my_station   # one more source
-    python -m training.train --multirun lr=3e-4,6e-4
-    torchrun --nproc-per-node 2 -m training.train  # DDP, 2 processes (training.distributed)
+    python -m training.recipe.train                       # the shipped recipe (dataset=field)
+    python -m training.recipe.train dataset=permissive    # permissively licensed sources only
+    python -m training.recipe.train +sources.my_station.root=/data/my_station   # one more source
+    python -m training.recipe.train --multirun lr=3e-4,6e-4
+    torchrun --nproc-per-node 2 -m training.recipe.train  # DDP, 2 processes (distributed.py)
 
 The recipe is sized for a 2-core CPU: photos decoded once and cached, channels_last, the stem
 and first stages frozen, a head-only first epoch, progressive resizing from ``min_train_size`` up
 to the deployment size for the last epochs, AdamW with warm-up and cosine decay, label smoothing,
-and a class- and source-balanced draw (training.sources). Every source is validated on its own
-with the shared deployment preprocessing; the kept checkpoint (best.ckpt) is the epoch with the
+and a class- and source-balanced draw (training.recipe.sources). Every source is validated on its
+own with the shared deployment preprocessing; the kept checkpoint (best.ckpt) is the epoch with the
 best worst-source top-1, so a large source cannot hide a failing one. After training, a
-temperature is fitted on validation (training.calibration) and stored for the export.
+temperature is fitted on validation (training.recipe.calibration) and stored for the export.
 With ``device=cuda`` (or ``auto`` on a machine with a GPU) it trains with mixed precision.
 Under torchrun each process trains its share of every batch (``batch_size`` is the global one)
 and only rank 0 writes logs, TensorBoard and checkpoints.
-Checkpoints hold only tensors and plain containers (training.checkpoints).
+Checkpoints hold only tensors and plain containers (training.recipe.checkpoints).
 """
 
 from dataclasses import dataclass, field
@@ -46,14 +46,14 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from training import calibration, data, distributed, models, sources, transforms
-from training.checkpoints import (
+from training.recipe import calibration, data, distributed, models, sources, transforms
+from training.recipe.checkpoints import (
     CHECKPOINT_FORMAT,
     load_checkpoint,
     model_from_checkpoint,
     save_checkpoint,
 )
-from training.metrics import compute_metrics, format_metrics
+from training.recipe.metrics import compute_metrics, format_metrics
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.preprocessing import DESCRIPTION
 
@@ -322,7 +322,7 @@ def start_wandb(cfg: DictConfig, out_dir: Path) -> Any:
 
 def reproduce_command() -> str:
     overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    return ' '.join([distributed.launcher() + ' training.train']
+    return ' '.join([distributed.launcher() + ' training.recipe.train']
                     + [shlex.quote(o) for o in overrides])
 
 
@@ -366,7 +366,7 @@ def calibrate(path: Path, val_loaders: dict, device: torch.device, run_seconds: 
 def run(cfg: DictConfig, out_dir: Union[str, Path]) -> dict:
     """Train as configured, writing checkpoints and TensorBoard logs to out_dir.
 
-    Under torchrun every process trains its share (training.distributed) and only rank 0
+    Under torchrun every process trains its share (training.recipe.distributed) and only rank 0
     writes; the result is the same on every process.
     """
     with distributed.session(resolve_device(cfg.device).type) as context:
@@ -569,7 +569,7 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
             'last': str(out_dir / 'last.ckpt'), 'seconds': total, 'model': parts.kept}
 
 
-@hydra.main(version_base='1.3', config_path='conf', config_name='train')
+@hydra.main(version_base='1.3', config_path='../conf', config_name='train')
 def main(cfg: DictConfig) -> float:
     result = run(cfg, HydraConfig.get().runtime.output_dir)
     # Returned for Hydra sweepers that optimise a value.

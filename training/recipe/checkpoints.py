@@ -15,7 +15,7 @@ from typing import Union
 import torch
 from torch import nn
 
-from training import models
+from training.recipe import models
 from waste_classifier_ros.core.atomic_files import atomic_write
 
 CHECKPOINT_FORMAT = 'waste_classifier_ros.training/2'

@@ -3,10 +3,11 @@
 """
 The shipped model's facts in docs/model_card.md, generated from its card and its evaluation.
 
-`python -m training.model_card_doc` rewrites every block between `<!-- generated: NAME -->` and
+`python -m training.studies.model_card_doc` rewrites every block between `<!-- generated: NAME -->`
+and
 `<!-- end generated: NAME -->` in the page from `model/model_card.json` (what the export wrote)
-and `model/metrics_val.json` (what `training.evaluate` wrote); `--check` only says whether the
-page is up to date (exit 1 if not). The prose around the blocks is written by hand. Reads JSON
+and `model/metrics_val.json` (what `training.recipe.evaluate` wrote); `--check` only says whether
+the page is up to date (exit 1 if not). The prose around the blocks is written by hand. Reads JSON
 only: no torch, no ROS.
 """
 
@@ -17,7 +18,7 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / 'model' / 'model_card.json'
 METRICS = ROOT / 'model' / 'metrics_val.json'
 PAGE = ROOT / 'docs' / 'model_card.md'
@@ -180,7 +181,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     new = render(page, read_json(args.card), read_json(args.metrics))
     if args.check:
         if new != page:
-            print(f'{args.page} is out of date: run python -m training.model_card_doc',
+            print(f'{args.page} is out of date: run python -m training.studies.model_card_doc',
                   file=sys.stderr)
             return 1
         return 0

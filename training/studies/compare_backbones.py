@@ -3,16 +3,16 @@
 r"""
 Compare backbones and input sizes cheaply: frozen ImageNet features, a linear head, per source.
 
-    python -m training.compare_backbones efficientnet_lite0:224 efficientnet_lite1:240 \
+    python -m training.studies.compare_backbones efficientnet_lite0:224 efficientnet_lite1:240 \
         efficientnet_lite2:260 --json outputs/backbones.json
 
 For each ``arch:size`` the frozen backbone (deployment preprocessing at that size) embeds every
 train and val image of the configured sources once; a linear head is trained on the train
-embeddings with the same class- and source-balanced weighting as training.train; each source's
-val top-1 and macro-F1 are reported on their own. The backbone (with a 7-class head) is exported to
-ONNX and timed in ONNX Runtime with one thread, the node's setting, on one frame. A frozen linear
-probe ranks backbones by how well their features separate the classes; fine-tuning lifts all of
-them, so read it as a ranking, not as the final accuracy.
+embeddings with the same class- and source-balanced weighting as training.recipe.train; each
+source's val top-1 and macro-F1 are reported on their own. The backbone (with a 7-class head) is
+exported to ONNX and timed in ONNX Runtime with one thread, the node's setting, on one frame. A
+frozen linear probe ranks backbones by how well their features separate the classes; fine-tuning
+lifts all of them, so read it as a ranking, not as the final accuracy.
 """
 
 import argparse
@@ -27,11 +27,11 @@ from hydra import compose, initialize_config_dir
 import numpy as np
 import torch
 
-from training import models, sources, train
-from training.metrics import compute_metrics
+from training.recipe import models, sources, train
+from training.recipe.metrics import compute_metrics
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
-CONF_DIR = str(Path(__file__).parent / 'conf')
+CONF_DIR = str(Path(__file__).parents[1] / 'conf')
 
 
 @torch.no_grad()

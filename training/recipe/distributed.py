@@ -3,8 +3,8 @@
 """
 Training on several processes with torchrun and DistributedDataParallel, PyTorch's own engine.
 
-    torchrun --nproc-per-node 2 -m training.train ...     # a process group of 2 on this machine
-    python -m training.train ...                           # one process, no process group
+    torchrun --nproc-per-node 2 -m training.recipe.train ...  # a process group of 2 here
+    python -m training.recipe.train ...                        # one process, no process group
 
 Under torchrun (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address in the
 environment) :func:`session` joins the process group, gloo on CPU and nccl on CUDA (one GPU per

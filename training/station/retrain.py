@@ -3,19 +3,20 @@
 """
 Retrain the deployed model on a station's reviewed photos; install it only when it is better.
 
-    python -m training.retrain --station my_station/ [--dataset field] [--scope blocks,head] \
-        [--promote]
+    python -m training.station.retrain --station my_station/ [--dataset field] \
+        [--scope blocks,head] [--promote]
 
 `--scope` says what learns, on the base sources plus the station's `train/` photos with the
-class- and source-balanced draw of training.sources (the station is one more source,
+class- and source-balanced draw of training.recipe.sources (the station is one more source,
 `--station-weight`):
 
 * `head`: a new classifier layer on features cached from the current model (the 1280 pooled
   features before the last layer, computed once per image with ONNX Runtime), started from the
   current layer and pulled back towards it (`--anchor`);
-* `blocks`: the last stages of the network with its head (training.adapt, on weights
-  rebuilt from the ONNX file by training.onnx_weights), the frozen stages run once per photo;
-* `all`: the whole network (training.adapt), slow on a CPU.
+* `blocks`: the last stages of the network with its head (training.station.adapt, on weights
+  rebuilt from the ONNX file by training.station.onnx_weights), the frozen stages run once per
+  photo;
+* `all`: the whole network (training.station.adapt), slow on a CPU.
 
 Several scopes (the default `blocks,head`) each train, and the new model is the candidate within
 the base sources' guard with the best top-1 on the station's val (ties: the one that kept more of
@@ -24,7 +25,7 @@ the base sources, then the first listed).
 A station it cannot learn from (one class, fewer photos than a batch, a photo that cannot be
 decoded, an unknown or empty class folder) is refused before anything is written. The new
 model's temperature is fitted on the station's val and folded in. Then the current and the new
-ONNX model are both evaluated, as files, through training.evaluate on the station's held-out
+ONNX model are both evaluated, as files, through training.recipe.evaluate on the station's held-out
 `val/` photos, on every base source's `val/`, and on any `--eval` folder; the per-class recalls
 are printed side by side and written with everything else to `comparison.json` (the result a
 caller reads). The new model is installed into `--install-dir` only with `--promote`, or when it
@@ -38,7 +39,6 @@ saw and the comparison (docs/flywheel.md).
 import argparse
 from dataclasses import dataclass
 import datetime
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -49,201 +49,21 @@ from typing import Any, Sequence
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
-import torch
 from torch import nn
 
-from training import adapt, calibration, data, evaluate, export, sources
-from training.metrics import compute_metrics
-from training.tool import run_tool
-from training.train import resolve_device
-from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
+from training.recipe import calibration, evaluate, export, sources
+from training.recipe.train import resolve_device
+from training.station import adapt, inputs, last_layer
+from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
-from waste_classifier_ros.core.atomic_files import atomic_write, is_image
-from waste_classifier_ros.core.preprocessing import INPUT_SIZE, resize_rgb
-from waste_classifier_ros.flywheel.promotion import install, notify_running_node, promote_decision
+from waste_classifier_ros.flywheel.promotion import (
+    STATION,
+    install,
+    notify_running_node,
+    promote_decision,
+)
 
-log = logging.getLogger('training.retrain')
-STATION = 'station'
-DEFAULT_SCOPE = 'blocks,head'
-# The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
-# source: docs/flywheel.md, "Where the plateau comes from").
-HEAD_STEPS, HEAD_LR, HEAD_ANCHOR = 300, 3e-3, 1e-3
-
-
-class HeadlessModel:
-    """The current ONNX model with its pooled features as a second output.
-
-    Called on a batch it returns probabilities and features side by side, one row per image, so
-    training.evaluate.predict_folder (class maps, unreadable files, the deployment view) can
-    drive it.
-    """
-
-    def __init__(self, path: Path, labels: Path) -> None:
-        self.path = Path(path)
-        self.model = onnx.load(str(path))
-        self.features, self.weight, self.bias, self.trans_b = find_head(self.model)
-        self.classes = model_card.read_labels(labels)
-        graph = onnx.ModelProto()
-        graph.CopyFrom(self.model)
-        graph.graph.output.append(onnx.helper.make_tensor_value_info(
-            self.features, onnx.TensorProto.FLOAT, None))
-        self.session = open_session(graph.SerializeToString(), num_threads=0, log=log.info)
-        self.input_name = self.session.get_inputs()[0].name
-        self.input_size = input_size(self.session)
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        probabilities, features = self.session.run(None, {self.input_name: batch})
-        return np.hstack([probabilities, features.reshape(len(batch), -1)])
-
-    def head(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the last layer as (weight [classes, features], bias)."""
-        values = {i.name: numpy_helper.to_array(i) for i in self.model.graph.initializer}
-        weight = values[self.weight] if self.trans_b else values[self.weight].T
-        return np.ascontiguousarray(weight, np.float32), values[self.bias].astype(np.float32)
-
-    def with_head(self, weight: np.ndarray, bias: np.ndarray) -> onnx.ModelProto:
-        """Return a copy of the model whose last layer has the given weight and bias."""
-        new = onnx.ModelProto()
-        new.CopyFrom(self.model)
-        for initializer in new.graph.initializer:
-            if initializer.name in (self.weight, self.bias):
-                value = bias if initializer.name == self.bias else (
-                    weight if self.trans_b else weight.T)
-                initializer.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
-                                                             initializer.name))
-        return new
-
-
-def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
-    """(feature tensor, weight, bias, transB) of the Gemm before the Softmax."""
-    producers = {output: node for node in model.graph.node for output in node.output}
-    softmax = producers.get(model.graph.output[0].name)
-    gemm = producers.get(softmax.input[0]) if softmax is not None else None
-    initializers = {i.name for i in model.graph.initializer}
-    if (softmax is None or softmax.op_type != 'Softmax' or gemm is None
-            or gemm.op_type != 'Gemm' or len(gemm.input) != 3
-            or not set(gemm.input[1:]) <= initializers):
-        raise ValueError('the model does not end in Gemm -> Softmax with constant weights, so '
-                         'its classifier layer cannot be retrained on its own (export it with '
-                         'training.export)')
-    if any(a.name in ('transA', 'alpha', 'beta') and a.f not in (0.0, 1.0) or
-           a.name == 'transA' and a.i for a in gemm.attribute):
-        raise ValueError('the last Gemm scales or transposes its input; not a plain layer')
-    trans_b = bool(next((a.i for a in gemm.attribute if a.name == 'transB'), 0))
-    return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
-
-
-def _cache_key(model_sha256: str, folder: Path, class_map: evaluate.ClassMap) -> str:
-    """Hash of the model, the folder's files (name, size, time) and the class map."""
-    digest = hashlib.sha256(f'{model_sha256}\n{json.dumps(class_map, sort_keys=True)}'.encode())
-    for path in sorted(Path(folder).rglob('*')):
-        if path.is_file():
-            info = path.stat()
-            digest.update(f'{path}\t{info.st_size}\t{info.st_mtime_ns}\n'.encode())
-    return digest.hexdigest()[:24]
-
-
-def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) -> dict:
-    """Map each name to (features, labels, current probabilities) of its (folder, class_map).
-
-    With `cache`, features are kept in `cache/<key>.npz` and reused while the model and the
-    folder's files are unchanged (a second retrain after more reviews only reads the new ones'
-    folder again).
-    """
-    out = {}
-    sha = model_card.sha256_file(model.path)
-    for name, (folder, class_map) in folders.items():
-        stored = cache / f'{_cache_key(sha, folder, class_map)}.npz' if cache else None
-        if stored is not None and stored.is_file():
-            with np.load(stored) as data:
-                rows, labels = data['rows'], data['labels']
-        else:
-            predictions = evaluate.predict_folder(model, folder, class_map=class_map, name=name)
-            rows, labels = predictions.probabilities, predictions.labels
-            if stored is not None:
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(stored, lambda file: np.savez(file, rows=rows, labels=labels))
-        count = len(model.classes)
-        out[name] = (rows[:, count:], labels, rows[:, :count])
-        log.info('%s: features of %d images from %s', name, len(labels), folder)
-    return out
-
-
-def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight: np.ndarray,
-             bias: np.ndarray, steps: int, lr: float, anchor: float,
-             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Fit softmax(features @ W.T + b) to labels, weighted by the draw, from (weight, bias).
-
-    `anchor` pulls W and b towards the starting layer (an L2 penalty on the difference), so the
-    base sources keep what the current model knew.
-    """
-    torch.manual_seed(seed)
-    x = torch.from_numpy(features.astype(np.float32))
-    y = torch.from_numpy(labels.astype(np.int64))
-    p = torch.from_numpy(draw.astype(np.float32))
-    start_w = torch.from_numpy(np.array(weight, np.float32))
-    start_b = torch.from_numpy(np.array(bias, np.float32))
-    w, b = start_w.clone().requires_grad_(), start_b.clone().requires_grad_()
-    optimizer = torch.optim.Adam([w, b], lr=lr)
-    for _ in range(steps):
-        loss = (torch.nn.functional.cross_entropy(x @ w.T + b, y, reduction='none') * p).sum()
-        loss = loss + anchor * ((w - start_w).square().sum() + (b - start_b).square().sum())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return w.detach().numpy(), b.detach().numpy()
-
-
-def guarded_head(start: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
-                 val: dict[str, tuple[np.ndarray, np.ndarray]], classes: list[str],
-                 max_drop: float, max_class_drop: float,
-                 mix_steps: int) -> tuple[tuple[np.ndarray, np.ndarray], list[dict]]:
-    """Return the fitted layer, or a mix of it with the start within the base sources' guard.
-
-    ``val`` maps the station (``STATION``) and each base source to (features, labels) of its
-    val photos. The candidates are the fitted layer and ``start + a * (fitted - start)`` for
-    a = 1 - i / mix_steps (WiSE-FT; for one linear layer the mix of the two layers' logits),
-    chosen as training.adapt chooses among epochs and mixes: the best on the station's val
-    (top-1, then log-likelihood) among those within the guard (no base source more than
-    ``max_drop`` top-1 or ``max_class_drop`` recall of a class lower) that are better on the
-    station's val than the start; when none is, the fitted layer, which the rule will refuse.
-    Returns the kept layer and one row per candidate.
-    """
-    def logits(layer: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarray:
-        return val[name][0] @ layer[0].T + layer[1]
-
-    def metrics(layer: tuple[np.ndarray, np.ndarray]) -> dict:
-        return {name: compute_metrics(calibration.softmax(logits(layer, name)), labels, classes)
-                for name, (_, labels) in val.items()}
-
-    if STATION not in val:
-        return fitted, []
-    bases = [name for name in val if name != STATION]
-    first = metrics(start)
-    start_base = {name: first[name] for name in bases}
-    rows, best, kept = [], None, fitted
-    for share in [1.0] + [1 - i / mix_steps for i in range(1, mix_steps)]:
-        layer = (start[0] + share * (fitted[0] - start[0]),
-                 start[1] + share * (fitted[1] - start[1]))
-        now = metrics(layer)
-        guard = adapt.guard_failure(start_base, {n: now[n] for n in bases}, max_drop,
-                                    max_class_drop)
-        station_top1 = now[STATION]['top1']
-        key = (station_top1, -calibration.negative_log_likelihood(
-            logits(layer, STATION), val[STATION][1], 1.0))
-        rows.append({'share': share, 'station_top1': station_top1,
-                     'base_top1': {n: now[n]['top1'] for n in bases}, 'guard': guard,
-                     'kept': False})
-        log.info('head, %.2f of the change: %s', share,
-                 adapt.scores_line(station_top1, {n: now[n] for n in bases}, guard))
-        if adapt.replaces_kept(rows, key, best, first[STATION]['top1']):
-            best, kept = key, layer
-    if best is None:
-        log.warning("no share of the last layer's change kept the guard on the base sources "
-                    'and learnt on the station; keeping the fitted one (the promote rule will '
-                    'say why)')
-    return kept, rows
+log = logging.getLogger(__name__)
 
 
 def side_by_side(current: dict, new: dict, classes: list) -> str:
@@ -318,12 +138,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--max-class-drop', type=float, default=10.0,
                         help="points of recall any class of a base source's val may lose for "
                         'the rule (default 10: two photos of waste7 trash pass, three block)')
-    parser.add_argument('--scope', type=scopes_of, default=scopes_of(DEFAULT_SCOPE),
+    parser.add_argument('--scope', type=scopes_of, default=scopes_of(adapt.DEFAULT_SCOPE),
                         help='what learns: the last layer (head), the last stages with the head '
                         '(blocks) or the whole network (all); several, comma-separated, each '
                         'train and the one within the guard best on the station val is kept '
                         '(ties: the one better on the base sources, then the first listed); '
-                        f'default {DEFAULT_SCOPE}')
+                        f'default {adapt.DEFAULT_SCOPE}')
     parser.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
                         help='where blocks/all train: auto = CUDA when torch sees a GPU')
     parser.add_argument('--label-free', action='store_true',
@@ -357,8 +177,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--base-per-class', type=int, default=0,
                         help='blocks/all: at most this many training photos per class of each '
                         'base source (0 = all)')
-    parser.add_argument('--steps', type=int, default=HEAD_STEPS, help='head: optimiser steps')
-    parser.add_argument('--anchor', type=float, default=HEAD_ANCHOR,
+    parser.add_argument('--steps', type=int, default=last_layer.HEAD_STEPS,
+                        help='head: optimiser steps')
+    parser.add_argument('--anchor', type=float, default=last_layer.HEAD_ANCHOR,
                         help='head: pull of the new layer towards the current one (L2)')
     parser.add_argument('--init', choices=('parent', 'fresh'), default='parent',
                         help='start from the current layer (default) or from zero weights; '
@@ -379,81 +200,7 @@ def scopes_of(text: str) -> list[str]:
     return scopes
 
 
-def base_sources(dataset: str, folders: list) -> list:
-    if folders:
-        return [sources.Source(name, root, class_map)
-                for name, root, class_map in
-                (sources.parse_named_folder(folder, '--base') for folder in folders)]
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(Path(__file__).parent / 'conf'),
-                               version_base='1.3'):
-        cfg = compose('train', overrides=[f'dataset={dataset}'])
-    return sources.sources_from_config(cfg.sources)
-
-
-def eval_folders(args: argparse.Namespace,
-                 bases: list[sources.Source]) -> dict[str, tuple[Path, evaluate.ClassMap]]:
-    """Folders both models are scored on: station val, each base source's val, --eval."""
-    folders: dict[str, tuple[Path, evaluate.ClassMap]] = {}
-    if (args.station / 'val').is_dir():
-        folders[STATION] = (args.station / 'val', None)
-    for source in bases:
-        folders[source.name] = (source.root / 'val', source.class_map)
-    for item in args.eval:
-        name, folder, class_map = sources.parse_named_folder(item, '--eval')
-        folders[name] = (folder, class_map)
-    return folders
-
-
-def capped(samples: list, per_class: int) -> list:
-    """At most ``per_class`` samples of each label, spread evenly over the sorted files."""
-    if not per_class:
-        return samples
-    out = []
-    for label in sorted({label for _, label in samples}):
-        mine = [sample for sample in samples if sample[1] == label]
-        step = max(1, len(mine) / per_class)
-        out += [mine[int(i * step)] for i in range(min(per_class, len(mine)))]
-    return out
-
-
-def check_station(split: sources.SourceSplit, classes: list, batch_size: int) -> None:
-    """Refuse a station the retrain cannot learn from, naming the problem, before any work."""
-    found = sorted({classes[label] for _, label in split.samples})
-    root = split.source.root / split.split
-    if len(found) < 2:
-        raise ValueError(f'{root}: photos of {len(found)} class(es) only ({", ".join(found)}); '
-                         'a retrain needs reviewed photos of at least two classes')
-    if len(split.samples) < batch_size:
-        raise ValueError(f'{root}: {len(split.samples)} reviewed photos, fewer than one batch '
-                         f'({batch_size}); review more captures (or pass a smaller '
-                         '--batch-size)')
-    corrupt = [str(path) for path, _ in split.samples if data.read_rgb(path) is None]
-    if corrupt:
-        raise ValueError(f'{len(corrupt)} station photo(s) cannot be decoded, e.g. '
-                         f'{corrupt[0]}: remove or replace them, then retrain')
-    missing = [c for c in classes if c not in found]
-    if missing:
-        log.info('the station has no reviewed photos of %s: the base sources alone teach '
-                 'them', ', '.join(missing))
-
-
-def unlabelled_photos(inbox: Path | None, train: adapt.Photos, station_id: int) -> list:
-    """Collect the station's camera photos without labels: inbox captures and train photos."""
-    photos = [train.images[i] for i in np.flatnonzero(train.source_ids == station_id)]
-    if inbox is not None:
-        files = sorted(p for p in Path(inbox).glob('*/*')
-                       if is_image(p) and not p.parent.name.startswith('.'))
-        decoded = [data.read_rgb(path) for path in files]
-        photos += [resize_rgb(rgb, INPUT_SIZE) for rgb in decoded if rgb is not None]
-        log.info('label-free: %d inbox captures (%d unreadable skipped) and %d reviewed photos',
-                 sum(rgb is not None for rgb in decoded),
-                 sum(rgb is None for rgb in decoded), len(photos) - len(files))
-    return photos
-
-
-def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
+def retrain_head(args: argparse.Namespace, parent: last_layer.HeadlessModel,
                  train_splits: list[sources.SourceSplit], weights: list[float]
                  ) -> tuple[onnx.ModelProto, dict, dict | None]:
     """Learn the last layer on cached features: (new ONNX graph, facts, calibration)."""
@@ -464,7 +211,7 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
         folders['station val'] = (args.station / 'val', None)
     for split in train_splits[:-1]:  # the base sources' val, for the guard
         folders[f'{split.source.name} val'] = (split.source.root / 'val', split.source.class_map)
-    cached = features_of(parent, folders, Path(args.cache) if args.cache else None)
+    cached = last_layer.features_of(parent, folders, Path(args.cache) if args.cache else None)
     names = [split.source.name for split in train_splits]
     x = np.concatenate([cached[n][0] for n in names])
     y = np.concatenate([cached[n][1] for n in names])
@@ -473,13 +220,13 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
     start = parent.head()
     if args.init == 'fresh':
         start = (np.zeros_like(start[0]), np.zeros_like(start[1]))
-    lr = args.lr or HEAD_LR
-    fitted = fit_head(x, y, draw, *start, args.steps, lr,
+    lr = args.lr or last_layer.HEAD_LR
+    fitted = last_layer.fit_head(x, y, draw, *start, args.steps, lr,
                       args.anchor if args.init == 'parent' else 0.0)
     val = {name: cached[f'{name} val'][:2] for name in names[:-1]}
     if 'station val' in cached:
         val[STATION] = cached['station val'][:2]
-    (weight, bias), mixes = guarded_head(parent.head(), fitted, val, classes,
+    (weight, bias), mixes = last_layer.guarded_head(parent.head(), fitted, val, classes,
                                          args.max_drop / 100, args.max_class_drop / 100,
                                          args.mix_steps)
     report = None
@@ -495,35 +242,18 @@ def retrain_head(args: argparse.Namespace, parent: HeadlessModel,
                            if args.init == 'parent' else 'started from zero'),
               'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
               'mixes': mixes, 'kept_share': adapt.kept_share(mixes),
-              'kept': judged(next((row for row in mixes if row['kept']),
+              'kept': adapt.judged(next((row for row in mixes if row['kept']),
                                   mixes[0] if mixes else None)),
               'train': {n: int(len(cached[n][1])) for n in names}}
     return parent.with_head(weight, bias), method, report
 
 
-def judged(candidate: dict | None) -> dict:
-    """Return the kept candidate's station top-1, base sources' top-1 and guard failure.
-
-    Without station val photos (no candidate scored) the station top-1 is None.
-    """
-    return {'station_top1': candidate['station_top1'] if candidate else None,
-            'base_top1': candidate['base_top1'] if candidate else {},
-            'guard': candidate['guard'] if candidate else ''}
-
-
-def candidate_key(kept: dict) -> tuple[bool, float, float]:
-    """Rank a scope's kept candidate: within the guard, station top-1, base sources' mean top-1."""
-    base = kept['base_top1']
-    return (not kept['guard'], kept['station_top1'] or 0.0,
-            sum(base.values()) / len(base) if base else 0.0)
-
-
 def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
                     train_splits: list[sources.SourceSplit], weights: list[float],
                     bases: list[sources.Source]) -> tuple[nn.Module, dict, dict | None]:
-    """Fine-tune the last blocks or the whole network (training.adapt): (model, facts, T)."""
+    """Fine-tune the last blocks or the whole network (adapt): (model, facts, temperature)."""
     device = resolve_device(args.device)
-    train = adapt.concat([adapt.decode(capped(split.samples, args.base_per_class)
+    train = adapt.concat([adapt.decode(inputs.capped(split.samples, args.base_per_class)
                                        if i < len(bases) else split.samples, classes,
                                        source_id=i)
                           for i, split in enumerate(train_splits)])
@@ -533,7 +263,8 @@ def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
                                                        classes)[0], classes)
     base_val = {s.name: adapt.decode(sources.list_source_split(s, 'val', classes).samples,
                                      classes) for s in bases}
-    unlabelled = unlabelled_photos(args.inbox, train, len(bases)) if args.label_free else None
+    unlabelled = (inputs.unlabelled_photos(args.inbox, train, len(bases)) if args.label_free
+                  else None)
     base_images = [train.images[i] for i in np.flatnonzero(train.source_ids < len(bases))]
     model, exported = adapt.rebuild(args.model, unlabelled, base_images[::4], args.batch_size)
     settings = adapt.Settings(
@@ -567,21 +298,16 @@ def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
               'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
               'kept_share': fit['kept_share'], 'mixes': fit['mixes'],
               'kept_within_guard': fit['within_guard'],
-              'kept': judged(next((row for row in fit['mixes'] if row['kept']),
+              'kept': adapt.judged(next((row for row in fit['mixes'] if row['kept']),
                                   fit['history'][fit['kept_epoch']]))}
     return model, method, report
-
-
-def save_model(graph: onnx.ModelProto, path: Path) -> None:
-    """Write an ONNX file under a temporary name, then rename: never half written."""
-    atomic_write(path, lambda file: onnx.save(graph, file))
 
 
 @dataclass
 class Plan:
     """What a retrain starts from: the current model and the photos it learns from."""
 
-    parent: HeadlessModel
+    parent: last_layer.HeadlessModel
     parent_card: dict
     labels: Path
     bases: list[sources.Source]
@@ -622,12 +348,12 @@ def plan_retrain(args: argparse.Namespace) -> Plan:
     """Read the current model and list the photos; refuse a station it cannot learn from."""
     labels = args.model.with_name('labels.txt')
     card_path = args.model.with_name('model_card.json')
-    parent = HeadlessModel(args.model, labels)
-    bases = base_sources(args.dataset, args.base)
+    parent = last_layer.HeadlessModel(args.model, labels)
+    bases = inputs.base_sources(args.dataset, args.base)
     station = sources.Source(STATION, args.station, None, args.station_weight,
                              "the station's own photos")
     splits = [sources.list_source_split(s, 'train', parent.classes) for s in bases + [station]]
-    check_station(splits[-1], parent.classes, args.batch_size)
+    inputs.check_station(splits[-1], parent.classes, args.batch_size)
     if (args.station / 'val').is_dir():
         sources.list_mapped(STATION, args.station / 'val', None, parent.classes)  # names checked
     return Plan(parent, model_card.read_card(card_path) if card_path.exists() else {}, labels,
@@ -635,7 +361,7 @@ def plan_retrain(args: argparse.Namespace) -> Plan:
 
 
 def train_scope(args: argparse.Namespace, plan: Plan, scope: str) -> Trained:
-    """Learn one scope's weights: the last layer on cached features, or training.adapt."""
+    """Learn one scope's weights: the last layer on cached features, or training.station.adapt."""
     if scope == 'head':
         graph, method, calibrated = retrain_head(args, plan.parent, plan.train_splits,
                                                  plan.weights)
@@ -653,7 +379,7 @@ def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
     to the one that kept more of the base sources (their mean top-1), then to the first listed.
     """
     candidates = [train_scope(args, plan, scope) for scope in args.scope]
-    chosen = max(candidates, key=lambda t: candidate_key(t.method['kept']))
+    chosen = max(candidates, key=lambda t: adapt.candidate_key(t.method['kept']))
     if len(candidates) > 1:
         chosen.method['candidates'] = [{'scope': t.method['scope'], **t.method['kept']}
                                        for t in candidates]
@@ -667,7 +393,7 @@ def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
 def write_new_model(args: argparse.Namespace, plan: Plan, trained: Trained, out: Path) -> Path:
     """Write the new ONNX file and labels into ``out``; an export off PyTorch is refused."""
     new_path = out / args.model.name
-    save_model(trained.graph, new_path)
+    last_layer.save_model(trained.graph, new_path)
     if trained.network is not None:
         check = adapt.normalised(adapt.decode(plan.train_splits[-1].samples[:16],
                                               plan.classes).images)
@@ -682,7 +408,7 @@ def write_new_model(args: argparse.Namespace, plan: Plan, trained: Trained, out:
 
 def compare_models(args: argparse.Namespace, plan: Plan, new_path: Path) -> Comparison:
     """Evaluate both ONNX files on the station's, every base source's and --eval's val."""
-    folders = eval_folders(args, plan.bases)
+    folders = inputs.eval_folders(args, plan.bases)
     current, new = (evaluate.evaluate_sources(evaluate.OnnxClassifier(path, plan.labels),
                                               folders)['per_source']
                     for path in (args.model, new_path))
@@ -715,7 +441,7 @@ def new_card(args: argparse.Namespace, plan: Plan, trained: Trained, new_path: P
         'calibration': trained.calibration,
         'retrain': {
             **trained.method,
-            'command': 'python -m training.retrain ' + ' '.join(sys.argv[1:]),
+            'command': 'python -m training.station.retrain ' + ' '.join(sys.argv[1:]),
             'balance_power': args.balance_power, 'station_weight': args.station_weight,
             'data': {'files_sha256': sources.files_sha256(plan.train_splits),
                      'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}

@@ -100,8 +100,8 @@ def plot_mistakes(mistakes: list, images: list, path: Union[str, Path], title: s
                   columns: int = 6) -> None:
     """Tile misclassified photos, each captioned true -> predicted (score) and its file name.
 
-    ``mistakes`` are training.evaluate's entries, ``images`` their RGB pictures (None for a file
-    that can no longer be read: an empty tile). With no mistakes the picture says so.
+    ``mistakes`` are training.recipe.evaluate's entries, ``images`` their RGB pictures (None for a
+    file that can no longer be read: an empty tile). With no mistakes the picture says so.
     """
     import matplotlib
     matplotlib.use('Agg')

@@ -3,11 +3,11 @@
 r"""
 How much labelling buys what: station accuracy against the number of labelled photos, per scope.
 
-    python -m training.learning_curve --station my_station/ --dataset permissive \\
+    python -m training.station.learning_curve --station my_station/ --dataset permissive \\
         --scopes head,blocks --counts 0,25,50,100,200,all --out outputs/curve
 
-For each scope and each count n, the retrain's method (training.retrain's last layer, or
-training.adapt's last blocks or whole network) learns from the first n of the station's
+For each scope and each count n, the retrain's method (training.station.retrain's last layer, or
+training.station.adapt's last blocks or whole network) learns from the first n of the station's
 reviewed training photos (a fixed shuffle, as an operator labels them in no particular order)
 plus the base sources, and is scored on the station's held-out val photos, every base source's
 val and any ``--eval`` folder. n = 0 is the model as it is (with ``--label-free``: its
@@ -31,12 +31,14 @@ import onnx
 import torch
 from torch import nn
 
-from training import adapt, calibration, retrain, sources
-from training.metrics import compute_metrics
-from training.tool import run_tool
+from training.recipe import calibration, sources
+from training.recipe.metrics import compute_metrics
+from training.station import adapt, inputs, last_layer
+from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
+from waste_classifier_ros.flywheel.promotion import STATION
 
-log = logging.getLogger('training.learning_curve')
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -46,7 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--base', action='append', default=[], metavar='NAME=DIR[:MAP]')
     parser.add_argument('--model', type=Path, default=Path('model/waste_classifier.onnx'))
     parser.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]')
-    parser.add_argument('--scopes', default=retrain.DEFAULT_SCOPE,
+    parser.add_argument('--scopes', default=adapt.DEFAULT_SCOPE,
                         help='comma-separated; with several, also the curve of the one '
                         "retrain --scope with the same list keeps (default: retrain's)")
     parser.add_argument('--counts', default='0,25,50,100,200,all')
@@ -54,7 +56,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--label-free', action='store_true',
                         help='re-estimate the normalisation statistics on the station photos')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                        help='a training.adapt.Settings field, e.g. --set lr=3e-4')
+                        help='a training.station.adapt.Settings field, e.g. --set lr=3e-4')
     parser.add_argument('--variant', action='append', default=[],
                         metavar='NAME:KEY=VALUE[,KEY=VALUE]',
                         help='blocks/all: one more curve with these training settings changed '
@@ -79,12 +81,12 @@ def settings_from(items: list, scope: str,
 def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
                weights: list, classes: list, base_names: list[str],
                settings: adapt.Settings) -> dict:
-    """Fit the last layer at every count as training.retrain does: n -> name -> metrics.
+    """Fit the last layer at every count as training.station.retrain does: n -> name -> metrics.
 
     retrain's fit_head, then its guarded_head (the fit or a mix with the start, within the
     base sources' guard).
     """
-    parent = retrain.HeadlessModel(model_path, model_path.with_name('labels.txt'))
+    parent = last_layer.HeadlessModel(model_path, model_path.with_name('labels.txt'))
     trunk = adapt.Trunk(parent.model, 0, output=parent.features)
     features = {name: trunk(p, 1, 0.0, 0, 64, name)[:, 0].float().numpy()
                 for name, p in photos.items()}
@@ -101,12 +103,12 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
             train = photos['train']
             draw = sources.sample_weights(train.labels[keep], train.source_ids[keep], weights,
                                           len(classes), settings.balance_power)
-            fitted = retrain.fit_head(features['train'][keep], train.labels[keep], draw,
-                                      *start, retrain.HEAD_STEPS, retrain.HEAD_LR,
-                                      retrain.HEAD_ANCHOR)
+            fitted = last_layer.fit_head(features['train'][keep], train.labels[keep], draw,
+                                      *start, last_layer.HEAD_STEPS, last_layer.HEAD_LR,
+                                      last_layer.HEAD_ANCHOR)
             val = {name: (features[name], photos[name].labels)
-                   for name in [retrain.STATION, *base_names]}
-            (weight, bias), mixes = retrain.guarded_head(
+                   for name in [STATION, *base_names]}
+            (weight, bias), mixes = last_layer.guarded_head(
                 start, fitted, val, classes, settings.max_drop, settings.max_class_drop,
                 settings.mix_steps)
         results[n] = {name: compute_metrics(calibration.softmax(f @ weight.T + bias),
@@ -168,7 +170,7 @@ def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
                  settings: adapt.Settings) -> dict:
     """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
 
-    retrain.train_new_model's choice (retrain.candidate_key): within the base sources' guard,
+    training.station.retrain's choice (adapt.candidate_key): within the base sources' guard,
     the best station top-1, then the base sources' mean top-1, then the first listed.
     """
     def key(scope: str, n: int) -> tuple[bool, float, float]:
@@ -176,8 +178,8 @@ def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
         guard = adapt.guard_failure({b: start[b] for b in base_names},
                                     {b: now[b] for b in base_names}, settings.max_drop,
                                     settings.max_class_drop)
-        return retrain.candidate_key({'guard': guard,
-                                      'station_top1': now[retrain.STATION]['top1'],
+        return adapt.candidate_key({'guard': guard,
+                                      'station_top1': now[STATION]['top1'],
                                       'base_top1': {b: now[b]['top1'] for b in base_names}})
 
     chosen = {}
@@ -222,11 +224,11 @@ def plot(curves: dict, counts: list, names: list, path: Path, title: str) -> Non
 def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     classes = model_card.read_labels(args.model.with_name('labels.txt'))
-    bases = retrain.base_sources(args.dataset, args.base)
-    station = sources.Source(retrain.STATION, args.station, None)
+    bases = inputs.base_sources(args.dataset, args.base)
+    station = sources.Source(STATION, args.station, None)
     splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
     photos = {'train': adapt.concat([
-        adapt.decode(retrain.capped(split.samples, args.base_per_class)
+        adapt.decode(inputs.capped(split.samples, args.base_per_class)
                      if i < len(bases) else split.samples, classes, source_id=i)
         for i, split in enumerate(splits)])}
     photos['station'] = adapt.decode(
@@ -250,7 +252,7 @@ def run(args: argparse.Namespace) -> dict:
         settings = settings_from(args.set, scope)
         unlabelled = None
         if args.label_free:
-            unlabelled = retrain.unlabelled_photos(args.inbox, photos['train'], len(bases))
+            unlabelled = inputs.unlabelled_photos(args.inbox, photos['train'], len(bases))
         base_stats = [photos['train'].images[i]
                       for i in np.flatnonzero(photos['train'].source_ids < len(bases))[::4]]
         tic = time.monotonic()
@@ -260,7 +262,7 @@ def run(args: argparse.Namespace) -> dict:
             if args.label_free:
                 path = args.out / 'label_free' / args.model.name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                retrain.save_model(exported, path)
+                last_layer.save_model(exported, path)
                 shutil.copyfile(args.model.with_name('labels.txt'), path.with_name('labels.txt'))
             curves[scope] = head_curve(path, photos, counts, order, weights, classes,
                                        [s.name for s in bases], settings)
@@ -272,8 +274,8 @@ def run(args: argparse.Namespace) -> dict:
                                      order, weights, classes, [s.name for s in bases])
         fits[scope] = {'seconds': round(time.monotonic() - tic, 1),
                        'settings': vars(settings) if scope != 'head' else
-                       {'steps': retrain.HEAD_STEPS, 'lr': retrain.HEAD_LR,
-                        'anchor': retrain.HEAD_ANCHOR, 'mix_steps': settings.mix_steps}}
+                       {'steps': last_layer.HEAD_STEPS, 'lr': last_layer.HEAD_LR,
+                        'anchor': last_layer.HEAD_ANCHOR, 'mix_steps': settings.mix_steps}}
         log.info('%s done in %.0f s', scope, time.monotonic() - tic)
     scopes = args.scopes.split(',')
     if len(scopes) > 1:
@@ -281,7 +283,7 @@ def run(args: argparse.Namespace) -> dict:
                                            [s.name for s in bases], settings)
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(curves, counts, names)
-    report = {'command': 'python -m training.learning_curve ' + ' '.join(sys.argv[1:]),
+    report = {'command': 'python -m training.station.learning_curve ' + ' '.join(sys.argv[1:]),
               'counts': counts, 'label_free': args.label_free, 'fits': fits,
               'curves': {scope: {str(n): {name: {'top1': r[name]['top1'],
                                                  'recall': {c: r[name]['per_class'][c]['recall']

@@ -3,7 +3,7 @@
 """
 Export a training checkpoint to a jetson-inference-ready ONNX model with labels and model card.
 
-    python -m training.export --checkpoint outputs/train/waste7/last.ckpt --out model/
+    python -m training.recipe.export --checkpoint outputs/train/waste7/last.ckpt --out model/
 
 The ONNX file has input ``input_0`` [N, 3, 224, 224] (dynamic batch) and output ``output_0``
 [N, C] holding softmax probabilities, opset 17, in one self-contained file. The export is checked
@@ -23,8 +23,8 @@ import onnx
 import torch
 from torch import nn
 
-from training import data, models, sources
-from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
+from training.recipe import data, models, sources
+from training.recipe.checkpoints import load_checkpoint, model_from_checkpoint, temperature
 from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.preprocessing import DESCRIPTION, to_tensor
@@ -162,7 +162,7 @@ def build_card(checkpoint: dict, onnx_path: Path, max_diff: float, num_parity: i
         'reproduce': [
             checkpoint['command'],
             export_command,
-            f'python -m training.evaluate --model {onnx_path} --dataset field '
+            f'python -m training.recipe.evaluate --model {onnx_path} --dataset field '
             f'--json {onnx_path.parent}/metrics_val.json --png-dir {onnx_path.parent}',
         ],
         'export': {
@@ -211,7 +211,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         onnx_path.unlink()
         raise SystemExit(f'export failed: ONNX output differs from PyTorch by {max_diff:.2e}')
 
-    command = 'python -m training.export ' + ' '.join(
+    command = 'python -m training.recipe.export ' + ' '.join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = build_card(checkpoint, onnx_path, max_diff, len(images), args.opset, command)
     model_card.write_labels(out_dir / 'labels.txt', classes)

@@ -3,10 +3,10 @@
 r"""
 Evaluate a training checkpoint or an exported ONNX model on several sources, each on its own.
 
-    python -m training.evaluate --model model/waste_classifier.onnx --dataset field \
+    python -m training.recipe.evaluate --model model/waste_classifier.onnx --dataset field \
         --json model/metrics_val.json --png-dir model/
-    python -m training.evaluate --model model/waste_classifier.onnx --data my_photos/
-    python -m training.evaluate --model model/waste_classifier.onnx \
+    python -m training.recipe.evaluate --model model/waste_classifier.onnx --data my_photos/
+    python -m training.recipe.evaluate --model model/waste_classifier.onnx \
         --data realwaste=../shared/data/realwaste/val \
         --class-map realwaste=training/conf/source/realwaste.yaml
 
@@ -31,10 +31,15 @@ from typing import Mapping, NamedTuple, Optional, Protocol, Sequence, Tuple, Uni
 
 import numpy as np
 
-from training import data, sources
-from training.calibration import expected_calibration_error
-from training.metrics import compute_metrics, format_metrics, plot_confusion_matrix, plot_mistakes
-from training.sources import read_class_map
+from training.recipe import data, sources
+from training.recipe.calibration import expected_calibration_error
+from training.recipe.metrics import (
+    compute_metrics,
+    format_metrics,
+    plot_confusion_matrix,
+    plot_mistakes,
+)
+from training.recipe.sources import read_class_map
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
@@ -79,14 +84,14 @@ class CheckpointClassifier:
     def __init__(self, path: Union[str, Path]) -> None:
         import torch
 
-        from training.checkpoints import load_checkpoint, model_from_checkpoint, temperature
+        from training.recipe.checkpoints import load_checkpoint, model_from_checkpoint, temperature
 
         self.torch = torch
         checkpoint = load_checkpoint(path)
         self.classes = checkpoint['classes']
         self.input_size = checkpoint['input_size']
         self.model = model_from_checkpoint(checkpoint).to(memory_format=torch.channels_last)
-        # The exported graph divides by the same temperature (training.export).
+        # The exported graph divides by the same temperature (training.recipe.export).
         self.temperature = temperature(checkpoint)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -117,7 +122,7 @@ def predict_folder(classifier: Classifier, data_dir: Union[str, Path], batch_siz
     """Probabilities and labels on ``data_dir/<folder>/*``, and what it cost.
 
     Without ``class_map`` folder names must be the model's classes; with one, folders are mapped
-    (or dropped with None) as in training.sources.
+    (or dropped with None) as in training.recipe.sources.
     """
     start = time.perf_counter()
     name = name or Path(data_dir).name
@@ -191,7 +196,7 @@ def folders_to_evaluate(args: argparse.Namespace) -> Folders:
     if args.dataset:
         from hydra import compose, initialize_config_dir
 
-        conf_dir = str(Path(__file__).parent / 'conf')
+        conf_dir = str(Path(__file__).parents[1] / 'conf')
         with initialize_config_dir(config_dir=conf_dir, version_base='1.3'):
             cfg = compose('train', overrides=[f'dataset={args.dataset}'])
         for source in sources.sources_from_config(cfg.sources):

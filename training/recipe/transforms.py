@@ -8,7 +8,7 @@ so the pipeline starts with that same stretch; every later geometric step works 
 where a crop of aspect ratio near 1 is a crop of the frame's own aspect ratio. What a camera over
 a drop zone sees and a phone photo on posterboard does not: items at any rotation (the eight
 square symmetries plus free rotation), partly out of frame (crops, cut-out patches), any surface
-(colour, white balance, optionally a painted backdrop from training.backgrounds), shadows and
+(colour, white balance, optionally a painted backdrop from training.recipe.backdrops), shadows and
 uneven light, motion and focus blur, low resolution and JPEG artefacts. Resolution loss and
 colour casts apply to every class so that "web photo" cannot stand in for a class.
 
@@ -22,7 +22,7 @@ import albumentations as alb
 import cv2
 import numpy as np
 
-from training.backgrounds import TRAIN_FAMILIES, replace_backdrop
+from training.recipe.backdrops import TRAIN_FAMILIES, replace_backdrop
 from waste_classifier_ros.core.preprocessing import resize_rgb
 
 

@@ -3,7 +3,7 @@
 """
 Class-per-folder image data (the jetson-inference layout), decoded once and cached in memory.
 
-``<root>/{train,val[,test]}/<class folder>/*``; training.sources maps the folders onto the
+``<root>/{train,val[,test]}/<class folder>/*``; training.recipe.sources maps the folders onto the
 project's classes. Unreadable images are skipped and counted, never fatal. Photos are decoded
 once; a 2-core machine cannot afford to decode JPEGs every epoch.
 """

@@ -4,8 +4,8 @@
 PyTorch weights rebuilt from an exported ONNX model, so a shipped model can be fine-tuned.
 
 No PyTorch checkpoint ships with the model; the ONNX file is the one source of truth. The
-export (training.export, TorchScript, ``do_constant_folding``) folded every BatchNorm into the
-convolution before it and the calibration temperature into the classifier layer, so the ONNX
+export (training.recipe.export, TorchScript, ``do_constant_folding``) folded every BatchNorm into
+the convolution before it and the calibration temperature into the classifier layer, so the ONNX
 file holds, per convolution, ``W' = W * s`` and ``b' = beta - mean * s`` with
 ``s = gamma / sqrt(var + eps)``. The original statistics are gone; what is rebuilt is the same
 function:
@@ -23,9 +23,9 @@ function:
   variance ``v`` of its input measured on photos (the base sources' training photos), with
   ``gamma = c * sqrt(v + eps)`` and ``beta = b' + c * m``, so eval-mode outputs stay the same
   while the statistics are real ones. Only then does re-estimating the statistics on a
-  station's photos (training.adapt, label-free) mean what it means for a network trained with
-  BatchNorm: each channel standardised on the station's statistics and mapped back to the scale
-  and shift it had on the base sources.
+  station's photos (training.station.adapt, label-free) mean what it means for a network trained
+  with BatchNorm: each channel standardised on the station's statistics and mapped back to the
+  scale and shift it had on the base sources.
 """
 
 from pathlib import Path
@@ -37,7 +37,7 @@ from onnx import numpy_helper
 import torch
 from torch import nn
 
-from training import models
+from training.recipe import models
 from waste_classifier_ros.core import model_card
 
 
@@ -46,7 +46,7 @@ def _module_name(node: onnx.NodeProto) -> str:
     parts = node.name.strip('/').split('/')
     if len(parts) < 3 or parts[0] != 'model' or parts[-1] != node.op_type:
         raise ValueError(f'ONNX node {node.name!r} does not name a module of an exported '
-                         'training model (export it with training.export)')
+                         'training model (export it with training.recipe.export)')
     name = ''
     for part in parts[1:-1]:  # each scope is a full module name or a child's own name
         name = part if part.startswith(f'{name}.') or not name else f'{name}.{part}'
@@ -69,7 +69,7 @@ def _batchnorm_after(model: nn.Module) -> dict:
 
 
 def model_from_onnx(path: Path, arch: str | None = None) -> nn.Module:
-    """Rebuild the network of an ONNX file written by training.export, in eval mode.
+    """Rebuild the network of an ONNX file written by training.recipe.export, in eval mode.
 
     ``arch`` defaults to the card's (``model_card.json`` beside the file). The result outputs
     the logits whose softmax is the ONNX output (the card's temperature stays folded in).

@@ -3,9 +3,9 @@
 """
 Adapt the deployed network to a station: the last blocks or the whole network.
 
-training.retrain calls this for ``--scope blocks`` and ``--scope all`` (``--scope head``, the
-last layer alone, is retrain's own). The network is rebuilt from the ONNX file
-(training.onnx_weights) and split into a frozen trunk and a trained top:
+training.station.retrain calls this for ``--scope blocks`` and ``--scope all`` (``--scope head``,
+the last layer alone, is retrain's own). The network is rebuilt from the ONNX file
+(training.station.onnx_weights) and split into a frozen trunk and a trained top:
 
 ==========  ==========================================  ===================================
 scope       trained (the top)                           frozen trunk, run once per photo
@@ -17,7 +17,7 @@ scope       trained (the top)                           frozen trunk, run once p
 
 The trunk's outputs are computed once per photo and view (the deployment view plus
 ``views - 1`` augmented ones) and the top trains on them, so a ``blocks`` step costs a
-fraction of a forward pass; ``all`` augments every step. The draw is training.sources'
+fraction of a forward pass; ``all`` augments every step. The draw is training.recipe.sources'
 class- and source-balanced one over the base sources plus the station. Each epoch scores the
 station's val photos and the base sources' val photos; the kept epoch is the one with the best
 station top-1 among those no base source's val lost more than ``max_drop`` top-1 or
@@ -30,8 +30,8 @@ Label-free (``reestimate_statistics``): the normalisation statistics of every Ba
 re-estimated on the station's unlabelled photos (its inbox captures and reviewed photos, labels
 unused), after ``onnx_weights.unfold_batchnorm`` gave them their base-source values.
 
-The kept model gets a new temperature fitted on the station's val (training.calibration), folded
-into its classifier layer, and is exported through training.export.
+The kept model gets a new temperature fitted on the station's val (training.recipe.calibration),
+folded into its classifier layer, and is exported through training.recipe.export.
 """
 
 import copy
@@ -49,14 +49,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from training import calibration, data, models, sources, transforms
-from training.metrics import compute_metrics
-from training.onnx_weights import batchnorms
+from training.recipe import calibration, data, models, sources, transforms
+from training.recipe.metrics import compute_metrics
+from training.station.onnx_weights import batchnorms
 from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 
-log = logging.getLogger('training.adapt')
+log = logging.getLogger(__name__)
 SCOPES = ('head', 'blocks', 'all')
+DEFAULT_SCOPE = 'blocks,head'
 DEFAULT_LR = {'blocks': 1e-3, 'all': 3e-4}
 
 
@@ -96,7 +97,7 @@ def top_of(model: nn.Module, scope: str, blocks_from: int) -> nn.Module:
     if scope == 'all':
         return model
     if scope != 'blocks':
-        raise ValueError(f'scope {scope!r}: training.adapt trains blocks or all')
+        raise ValueError(f'scope {scope!r}: training.station.adapt trains blocks or all')
     net: Any = model  # a timm EfficientNet
     if not 0 < blocks_from < len(net.blocks):
         raise ValueError(f'blocks_from={blocks_from}: the network has stages 1 to '
@@ -133,7 +134,7 @@ def stage_output(graph: onnx.GraphProto, blocks_from: int) -> str:
     names = [node.output[0] for node in graph.node if node.name.startswith(prefix)]
     if not names:
         raise ValueError(f'the ONNX graph has no stage {blocks_from - 1} '
-                         '(not a network exported by training.export?)')
+                         '(not a network exported by training.recipe.export?)')
     return names[-1]
 
 
@@ -512,7 +513,7 @@ def replaces_kept(rows: list[dict], key: tuple, kept_key: Optional[tuple],
     It does when it is within the guard, better on the station's val than the start (one that
     learnt nothing there could not win by the rule) and its key (station top-1, then
     log-likelihood) is higher than ``kept_key`` (None: nothing kept yet). The rule of the
-    mixes here and of the last layer's candidates (training.retrain.guarded_head).
+    mixes here and of the last layer's candidates (training.station.retrain.guarded_head).
     """
     row = rows[-1]
     learnt = start_station is None or (row['station_top1'] or 0.0) > start_station
@@ -526,6 +527,23 @@ def replaces_kept(rows: list[dict], key: tuple, kept_key: Optional[tuple],
 def kept_share(rows: list[dict]) -> float:
     """Share of the change in the kept candidate of ``rows`` (1.0 when none is kept)."""
     return next((row['share'] for row in rows if row['kept']), 1.0)
+
+
+def judged(candidate: dict | None) -> dict:
+    """Return the kept candidate's station top-1, base sources' top-1 and guard failure.
+
+    Without station val photos (no candidate scored) the station top-1 is None.
+    """
+    return {'station_top1': candidate['station_top1'] if candidate else None,
+            'base_top1': candidate['base_top1'] if candidate else {},
+            'guard': candidate['guard'] if candidate else ''}
+
+
+def candidate_key(kept: dict) -> tuple[bool, float, float]:
+    """Rank a scope's kept candidate: within the guard, station top-1, base sources' mean top-1."""
+    base = kept['base_top1']
+    return (not kept['guard'], kept['station_top1'] or 0.0,
+            sum(base.values()) / len(base) if base else 0.0)
 
 
 def scores_line(station_top1: Optional[float], base: dict, guard: str) -> str:
@@ -584,7 +602,7 @@ def rebuild(model_path: Path, unlabelled: Optional[Sequence[np.ndarray]] = None,
     ``base_photos`` back (onnx_weights.unfold_batchnorm) and then re-estimated on the station's
     photos (label-free); the returned graph is the re-estimated network exported again.
     """
-    from training.onnx_weights import model_from_onnx, unfold_batchnorm
+    from training.station.onnx_weights import model_from_onnx, unfold_batchnorm
 
     model = model_from_onnx(model_path)
     exported = onnx.load(str(model_path))
@@ -600,10 +618,10 @@ def rebuild(model_path: Path, unlabelled: Optional[Sequence[np.ndarray]] = None,
 
 
 def to_onnx(model: nn.Module) -> onnx.ModelProto:
-    """Export the network as training.export does (softmax inside), in memory."""
+    """Export the network as training.recipe.export does (softmax inside), in memory."""
     import tempfile
 
-    from training.export import export_onnx
+    from training.recipe.export import export_onnx
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / 'model.onnx'

