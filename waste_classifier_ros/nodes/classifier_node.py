@@ -5,7 +5,8 @@ The waste_classifier node: camera frames in; classes, bin decisions, overlay, di
 
 Wiring only: the pixels are handled by image_codec, inference by a backend, decisions by bins,
 drawing by overlay and the numbers by diagnostics. The subscription callback only checks the
-frame and hands it to an inference thread. While that thread is busy the subscription is left
+frame and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and
+the gate). While that thread is busy the subscription is left
 out of the executor's wait set, so newer frames wait in DDS (keep last 1, each replacing the
 previous without being deserialised) and the inference thread takes the newest itself when it is
 done: a slow model makes the node skip frames, counted from the publication sequence numbers,
