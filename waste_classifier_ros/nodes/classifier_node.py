@@ -4,13 +4,13 @@
 The waste_classifier node: camera frames in; classes, bin decisions, overlay, diagnostics out.
 
 Wiring only: the pixels are handled by image_codec, inference by a backend, decisions by bins,
-drawing by overlay and the numbers by diagnostics. The subscription callback only checks the
-frame and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and
-the gate). While that thread is busy the subscription is left
-out of the executor's wait set, so newer frames wait in DDS (keep last 1, each replacing the
-previous without being deserialised) and the inference thread takes the newest itself when it is
-done: a slow model makes the node skip frames, counted from the publication sequence numbers,
-instead of queueing latency or spending CPU on frames it would throw away.
+drawing by overlay and the numbers by diagnostics. The subscription callback only checks the frame
+and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and the
+gate). While that thread is busy the subscription is left out of the executor's wait set, so newer
+frames wait in DDS (keep last 1, each replacing the previous without being deserialised) and the
+inference thread takes the newest itself when it is done: a slow model makes the node skip frames,
+counted from the publication sequence numbers, instead of queueing latency or spending CPU on
+frames it would throw away.
 
 The model can be set while the node runs (`model`, `labels`, `model_card`, one parameter set):
 the parameter callback loads and checks the new one beside the one serving (live_model.py) and
