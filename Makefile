@@ -13,22 +13,31 @@ DATASET ?= field
 # Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: env demo demo-web test lint pytest bench soak train evaluate retrain flywheel-demo colcon \
-	clean
+.PHONY: env env-demo env-test demo demo-web test lint pytest bench soak train evaluate retrain \
+	flywheel-demo colcon clean
 
+# The environment each command needs (devenv/setup_env.sh): env-demo the nodes and demos, env adds
+# training, env-test adds the test and lint tools, the browser and the wheelhouse.
 env:
-	@bash devenv/setup_env.sh
+	@bash devenv/setup_env.sh dev
 
-demo: env
+env-demo:
+	@bash devenv/setup_env.sh demo
+
+env-test:
+	@bash devenv/setup_env.sh test
+
+demo: env-demo
 	@$(ROS) python -m waste_classifier_ros.demos.demo
 
-# The demo's nodes looping over samples/ with capture on, plus the station web page (Ctrl-C stops).
-demo-web: env
+# The demo's nodes looping over samples/ with capture on, plus the station web page (Ctrl-C stops;
+# DEMO_WEB_ARGS=--screenshot needs Playwright and chromium: make env-test).
+demo-web: env-demo
 	@$(ROS) python -m waste_classifier_ros.demos.station_web $(DEMO_WEB_ARGS)
 
-test: env lint pytest
+test: env-test lint pytest
 
-lint: env
+lint: env-test
 	@echo '[lint] ruff (ament_flake8 + ament_pep257 rules)'
 	@$(VENV)/bin/ruff check .
 	@echo '[lint] hadolint docker/Dockerfile.*'
@@ -36,13 +45,13 @@ lint: env
 	@echo '[lint] mypy waste_classifier_ros training benchmarks (mypy.ini)'
 	@$(VENV)/bin/mypy
 
-pytest: env
+pytest: env-test
 	@$(ROS) python -m pytest $(PYTEST_ARGS)
 
 bench: env
 	@$(ROS) python -m benchmarks.run
 
-soak: env
+soak: env-test
 	@$(ROS) python -m pytest -m soak tests
 
 train: env

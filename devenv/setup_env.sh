@@ -2,17 +2,23 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 #
-# One command from a fresh clone to a working ROS 2 (Kilted) + ML environment in .venv:
-#   1. a Python 3.11 virtual environment
-#   2. ROS 2 from the PyPI ros-* wheels (rclpy, Fast DDS rmw, messages, rosidl toolchain, colcon)
-#   3. vision_msgs built from devenv/vision_msgs when the environment has none
-#   4. the ML stack (devenv/requirements.txt)
-#   5. Debian's chromium for the station page's browser tests, when /usr/bin/chromium is missing
-#   6. this package, editable, laid out like `colcon build --symlink-install` (share/ with a
-#      link per file, lib/waste_classifier_ros/ executables) so ros2 launch and ros2 run find it
-#   7. a wheelhouse (.venv/.wheelhouse) of the robot's runtime: the ROS 2 wheels of
-#      devenv/runtime_wheels.txt and what setup.py's install_requires pulls in, for the test that
-#      installs the package into a fresh environment (tests/test_closure.py)
+# One command from a fresh clone to a working ROS 2 (Kilted) + ML environment in .venv, set up
+# for what the command that runs it needs (its argument; each includes the one before):
+#   demo  (make demo, make demo-web): the nodes and the demos
+#     1. a Python 3.11 virtual environment
+#     2. ROS 2 from the PyPI ros-* wheels (rclpy, Fast DDS rmw, messages, rosidl toolchain, colcon)
+#     3. vision_msgs built from devenv/vision_msgs when the environment has none
+#     4. the runtime libraries (devenv/requirements-runtime.txt: onnxruntime, opencv, aiohttp, ...)
+#     5. this package, editable, laid out like `colcon build --symlink-install` (share/ with a
+#        link per file, lib/waste_classifier_ros/ executables) so ros2 launch and ros2 run find it
+#   dev   (make env, the default; training, benchmarks)
+#     6. the training stack (devenv/requirements.txt: torch, timm, onnx, ...)
+#   test  (make test)
+#     7. the test and lint tools (devenv/requirements-test.txt: pytest, ruff, mypy, playwright)
+#     8. Debian's chromium for the station page's browser tests, when /usr/bin/chromium is missing
+#     9. a wheelhouse (.venv/.wheelhouse) of the robot's runtime: the ROS 2 wheels of
+#        devenv/runtime_wheels.txt and what setup.py's install_requires pulls in, for the test
+#        that installs the package into a fresh environment (tests/test_closure.py)
 # Each step is skipped when its inputs are unchanged (stamp files in .venv/.stamps), so a second
 # run with nothing changed takes seconds. On failure it names the step and keeps its log.
 set -euo pipefail
@@ -27,7 +33,13 @@ ROS_WHEELS=(ros-rclpy ros-rmw-fastrtps-cpp ros-std-msgs ros-sensor-msgs ros-diag
             ros-rosidl-core-generators ros-ament-cmake ros-ament-cmake-ros-core
             ros-ament-cmake-include-directories ros-ament-package catkin-pkg
             colcon-common-extensions ros-std-srvs)
-STEP_COUNT=7
+ROLE="${1:-dev}"
+case "$ROLE" in
+  demo) STEP_COUNT=5 ;;
+  dev) STEP_COUNT=6 ;;
+  test) STEP_COUNT=9 ;;
+  *) echo "usage: $0 [demo|dev|test]" >&2; exit 2 ;;
+esac
 step_no=0
 start=$SECONDS
 
@@ -38,6 +50,10 @@ fail() {
   exit 1
 }
 begin() { step_no=$((step_no + 1)); current="$1"; say "$1"; }
+ready() {  # the steps the role needs are done
+  printf '[setup] %s environment ready in %ds: %s\n' "$ROLE" "$((SECONDS - start))" "$VENV"
+  exit 0
+}
 
 # A step is current when the hash of its inputs matches the stamp it left last time.
 inputs_hash() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
@@ -95,23 +111,11 @@ else
   mark vision_msgs "$hash"
 fi
 
-begin "ML stack (devenv/requirements.txt: torch, timm, onnx, onnxruntime, opencv, ...)"
-hash=$(inputs_hash "$ROOT/devenv/requirements.txt")
-if is_current ml "$hash"; then say "up to date"; else
-  say "installing (torch is large: a minute or two)"
-  quiet_pip ml -r "$ROOT/devenv/requirements.txt"
-  mark ml "$hash"
-fi
-
-begin "Browser for the station page tests: Debian's chromium (apt, only when /usr/bin/chromium is missing)"
-# Playwright (devenv/requirements.txt) drives it; Playwright's own browser download is not used.
-if [ -x /usr/bin/chromium ]; then say "present"; else
-  command -v apt-get > /dev/null || fail "/usr/bin/chromium missing and no apt-get: install Chromium"
-  [ "$(id -u)" = 0 ] || fail "/usr/bin/chromium missing: run as root or sudo apt-get install chromium"
-  log="$LOGS/chromium.log"
-  say "apt-get install chromium (about a minute)"
-  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      chromium fonts-dejavu-core; } > "$log" 2>&1 || fail "apt-get install chromium failed" "$log"
+begin "runtime libraries (devenv/requirements-runtime.txt: onnxruntime, opencv, aiohttp, ...)"
+hash=$(inputs_hash "$ROOT/devenv/requirements-runtime.txt")
+if is_current runtime "$hash"; then say "up to date"; else
+  quiet_pip runtime -r "$ROOT/devenv/requirements-runtime.txt"
+  mark runtime "$hash"
 fi
 
 begin "waste_classifier_ros (editable) and its share/ directory"
@@ -132,6 +136,35 @@ say "$(tail -n 1 "$LOGS/link_install.log")"
 import rclpy, sensor_msgs.msg, vision_msgs.msg, diagnostic_msgs.msg, onnxruntime, cv2
 import waste_classifier_ros
 PY
+[ "$ROLE" = demo ] && ready
+
+begin "training stack (devenv/requirements.txt: torch, timm, onnx, ...)"
+hash=$(inputs_hash "$ROOT/devenv/requirements.txt")
+if is_current ml "$hash"; then say "up to date"; else
+  say "installing (torch is large: a minute or two)"
+  quiet_pip ml -r "$ROOT/devenv/requirements.txt"
+  mark ml "$hash"
+fi
+[ "$ROLE" = dev ] && ready
+
+begin "test and lint tools (devenv/requirements-test.txt: pytest, ruff, mypy, playwright)"
+hash=$(inputs_hash "$ROOT/devenv/requirements-test.txt")
+if is_current test "$hash"; then say "up to date"; else
+  quiet_pip test -r "$ROOT/devenv/requirements-test.txt"
+  mark test "$hash"
+fi
+
+begin "Browser for the station page tests: Debian's chromium (apt, only when /usr/bin/chromium is missing)"
+# Playwright (devenv/requirements-test.txt) drives it; Playwright's own browser download is not used.
+if [ -x /usr/bin/chromium ]; then say "present"; else
+  command -v apt-get > /dev/null || fail "/usr/bin/chromium missing and no apt-get: install Chromium"
+  [ "$(id -u)" = 0 ] || fail "/usr/bin/chromium missing: run as root or sudo apt-get install chromium"
+  log="$LOGS/chromium.log"
+  say "apt-get install chromium (about a minute)"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium fonts-dejavu-core; } > "$log" 2>&1 || fail "apt-get install chromium failed" "$log"
+fi
+
 begin "wheelhouse of the runtime closure (devenv/runtime_wheels.txt + setup.py install_requires)"
 hash=$(inputs_hash "$ROOT/devenv/runtime_wheels.txt" "$ROOT/setup.py")
 if is_current wheelhouse "$hash"; then say "up to date"; else
@@ -145,4 +178,4 @@ if is_current wheelhouse "$hash"; then say "up to date"; else
   mark wheelhouse "$hash"
 fi
 
-printf '[setup] environment ready in %ds: %s\n' "$((SECONDS - start))" "$VENV"
+ready
