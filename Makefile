@@ -10,8 +10,9 @@ VENV := .venv
 ROS := source devenv/ros_env.sh &&
 # Training and evaluation data: a dataset config of training/conf/dataset/ (field, permissive).
 DATASET ?= field
-# Two workers, one test module each: most ROS tests wait on discovery, not on the CPU.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# Two workers, one test module each: most ROS tests wait on discovery, not on the CPU. Modules in
+# the order tests/conftest.py gives them (the longest first), not xdist's (the most tests first).
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: env env-demo env-test demo demo-web test lint pytest bench soak train evaluate retrain \
 	flywheel-demo colcon clean
