@@ -17,6 +17,7 @@ from tiny_model import write_model_dir
 from waste_classifier_ros.cli import rollback
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.flywheel import promotion
+from waste_classifier_ros.flywheel.promotion import Candidate
 
 FILES = ('waste_classifier.onnx', 'labels.txt', 'model_card.json')
 
@@ -157,3 +158,90 @@ def test_waste_rollback_puts_the_replaced_model_back_or_says_there_is_none(tmp_p
     assert rollback.main([str(old / FILES[0]), '--node', '']) == 0
     assert contents(old) == before
     assert f'rolled back: {old / FILES[0]}' in capsys.readouterr().out
+
+
+# The promote rule and the choice among candidates, as retrain, adapt and the learning curve use
+# them (training's tests check they do).
+
+def result(top1: float, trash: float | None = None) -> dict:
+    """One evaluation set's result: top-1 and, with `trash`, per-class recalls and supports."""
+    if trash is None:
+        return {'top1': top1}
+    return {'top1': top1, 'per_class': {'trash': {'recall': trash, 'support': 21},
+                                        'glass': {'recall': 0.9, 'support': 75}}}
+
+
+def test_the_promote_rule():
+    base = {'station': result(0.5), 'waste7': result(0.95)}
+    assert promotion.promote_decision(base, {'station': result(0.6), 'waste7': result(0.941)},
+                                      ['waste7'], 0.01)[0]
+    lost, reason = promotion.promote_decision(
+        base, {'station': result(0.6), 'waste7': result(0.93)}, ['waste7'], 0.01)
+    assert not lost and '2.0 points worse on waste7' in reason
+    same, reason = promotion.promote_decision(
+        base, {'station': result(0.5), 'waste7': result(0.95)}, ['waste7'], 0.01)
+    assert not same and 'not better on the station' in reason
+    assert not promotion.promote_decision({'waste7': result(0.9)}, {'waste7': result(0.9)},
+                                          ['waste7'], 0.01)[0]
+
+
+def test_the_per_class_guard_names_the_class_that_blocked():
+    # The issue's run: top-1 within the 1-point limit, trash 76% -> 62%.
+    current = {'station': result(0.45, 0.5), 'waste7': result(0.952, 0.762)}
+    new = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.619)}
+    assert promotion.promote_decision(current, new, ['waste7'], 0.01)[0]
+    wins, reason = promotion.promote_decision(current, new, ['waste7'], 0.01,
+                                              max_class_drop=0.10)
+    assert not wins and reason.startswith('waste7 trash recall 76.2% -> 61.9%')
+    assert reason == promotion.guard_failure(current, new, ['waste7'], 0.01, 0.10)
+    two_photos = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.667)}
+    assert promotion.promote_decision(current, two_photos, ['waste7'], 0.01,
+                                      max_class_drop=0.10)[0]
+    # The station's own classes are not guarded, only the base sources'.
+    assert promotion.guard_failure(current, new, [], 0.01, 0.10) == ''
+
+
+def as_comparison(current: dict, new: dict) -> dict:
+    """Return the rows retrain writes to comparison.json for these per-source results."""
+    def recalls(rows: dict) -> dict:
+        return {c: r['recall'] for c, r in rows['per_class'].items()}
+
+    return {name: {'current': {'top1': current[name]['top1']}, 'new': {'top1': new[name]['top1']},
+                   'recall_current': recalls(current[name]), 'recall_new': recalls(new[name]),
+                   'support': {c: r['support'] for c, r in current[name]['per_class'].items()}}
+            for name in current}
+
+
+def test_a_comparison_is_judged_as_retrain_judged_it():
+    current = {'station': result(0.45, 0.5), 'waste7': result(0.952, 0.762)}
+    for trash in (0.619, 0.667):  # blocked by the class limit, then within it
+        new = {'station': result(0.75, 0.8), 'waste7': result(0.943, trash)}
+        verdict = promotion.promote_decision(current, new, ['waste7'], 0.01, max_class_drop=0.1)
+        comparison = as_comparison(current, new)
+        assert promotion.judge_comparison(comparison, ['waste7'], 0.01, 0.1) == verdict
+        # An older comparison.json without supports: the same verdict.
+        for row in comparison.values():
+            del row['support']
+        assert promotion.judge_comparison(comparison, ['waste7'], 0.01, 0.1) == verdict
+    assert not promotion.judge_comparison(comparison, ['waste7'], 0.01, 0.01)[0]
+
+
+def test_choose_keeps_the_best_within_the_guard_that_learnt_else_the_incumbent():
+    fit = Candidate(0.9, {'base': 0.80}, guard='base top-1 fell', log_likelihood=-1.0)
+    half = Candidate(0.8, {'base': 0.95}, log_likelihood=-2.0, share=0.5)
+    tied = Candidate(0.8, {'base': 0.99}, log_likelihood=-2.0, share=0.25)
+    stale = Candidate(0.5, {'base': 0.99}, share=0.75)
+    assert promotion.choose([fit, stale, half, tied], start_station=0.6) is half  # earlier tie
+    assert promotion.choose([fit, stale], start_station=0.6) is None  # guard, nothing learnt
+    assert promotion.choose([fit, half], guarded=False) is fit
+    # An incumbent (an epoch kept within the guard) stays unless a higher key beats it.
+    epoch = Candidate(0.8, {'base': 0.9}, log_likelihood=-1.5, epoch=3)
+    assert promotion.choose([half, tied], 0.6, incumbent=epoch) is epoch
+    assert promotion.choose([fit, stale], 0.6, incumbent=stale) is stale  # need not have learnt
+    # Scopes rank by the base sources after the station; without station val, by order.
+    assert promotion.choose([half, tied], key=Candidate.by_bases) is tied
+    late = [Candidate(None, {}, epoch=e) for e in (1, 2)]
+    assert promotion.choose(late) is late[1]
+    assert promotion.choose([Candidate(None, {}, epoch=2, share=0.5), late[0]]) is not late[0]
+    assert half.row(True) == {'epoch': 0, 'share': 0.5, 'station_top1': 0.8,
+                              'base_top1': {'base': 0.95}, 'guard': '', 'kept': True}

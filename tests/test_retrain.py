@@ -14,6 +14,7 @@ from tiny_model import COLOURS, GREY, solid, write_model_dir
 
 from training.station import last_layer, retrain
 from waste_classifier_ros.core import model_card
+from waste_classifier_ros.flywheel import promotion
 
 pytest.importorskip('torch')
 
@@ -51,36 +52,6 @@ def test_find_head_names_the_last_layer_and_refuses_other_graphs(tmp_path):
         last_layer.find_head(without_softmax)
 
 
-def test_the_promote_rule():
-    def result(top1):
-        return {'top1': top1}
-    base = {'station': result(0.5), 'waste7': result(0.95)}
-    assert retrain.promote_decision(base, {'station': result(0.6), 'waste7': result(0.941)},
-                                    ['waste7'], 0.01)[0]
-    lost, reason = retrain.promote_decision(
-        base, {'station': result(0.6), 'waste7': result(0.93)}, ['waste7'], 0.01)
-    assert not lost and '2.0 points worse on waste7' in reason
-    same, reason = retrain.promote_decision(
-        base, {'station': result(0.5), 'waste7': result(0.95)}, ['waste7'], 0.01)
-    assert not same and 'not better on the station' in reason
-    assert not retrain.promote_decision({'waste7': result(0.9)}, {'waste7': result(0.9)},
-                                        ['waste7'], 0.01)[0]
-
-
-def test_the_per_class_guard_names_the_class_that_blocked():
-    def result(top1, trash):
-        return {'top1': top1, 'per_class': {'trash': {'recall': trash, 'support': 21},
-                                            'glass': {'recall': 0.9, 'support': 75}}}
-    # The issue's run: top-1 within the 1-point limit, trash 76% -> 62%.
-    current = {'station': result(0.45, 0.5), 'waste7': result(0.952, 0.762)}
-    new = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.619)}
-    assert retrain.promote_decision(current, new, ['waste7'], 0.01)[0]
-    wins, reason = retrain.promote_decision(current, new, ['waste7'], 0.01, 'station', 0.10)
-    assert not wins and reason.startswith('waste7 trash recall 76.2% -> 61.9%')
-    two_photos = {'station': result(0.75, 0.8), 'waste7': result(0.943, 0.667)}
-    assert retrain.promote_decision(current, two_photos, ['waste7'], 0.01, 'station', 0.10)[0]
-
-
 def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
     # Start: class c reads feature c. The fit learnt the station's photo (1, 0) is class 1 by
     # raising class 1's bias so far that the base source's (2, 0) goes wrong too.
@@ -88,17 +59,19 @@ def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
     fitted = (np.eye(2, dtype=np.float32), np.array([0.0, 3.0], np.float32))
     val = {'station': (np.array([[1.0, 0.0]]), np.array([1])),
            'base': (np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1]))}
-    (weight, bias), rows = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
-    assert [row['share'] for row in rows] == [1.0, 0.75, 0.5, 0.25]
-    assert [row['guard'] != '' for row in rows] == [True, True, False, False]
-    assert [row['kept'] for row in rows] == [False, False, True, False]  # 0.25: nothing learnt
+    (weight, bias), rows, kept = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01,
+                                                         0.10, 4)
+    assert [row.share for row in rows] == [1.0, 0.75, 0.5, 0.25]
+    assert [row.guard != '' for row in rows] == [True, True, False, False]
+    assert [row is kept for row in rows] == [False, False, True, False]  # 0.25: nothing learnt
     assert np.allclose(bias, [0.0, 1.5]) and np.allclose(weight, start[0])
     # Within the guard the fit itself is kept; without mixes or a station val, the fit.
-    assert last_layer.guarded_head(start, fitted, {'station': val['station']}, ['a', 'b'],
-                                   0.01, 0.10, 4)[1][0]['kept']
+    _, rows, kept = last_layer.guarded_head(start, fitted, {'station': val['station']},
+                                            ['a', 'b'], 0.01, 0.10, 4)
+    assert kept is rows[0] and kept.share == 1.0
     assert last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
     assert last_layer.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01,
-                                   0.10, 4) == (fitted, [])
+                                   0.10, 4) == (fitted, [], None)
 
 
 def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, capsys):
@@ -116,6 +89,10 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     assert station_result['current']['top1'] < 0.7 < station_result['new']['top1']
     assert base_result['new']['top1'] >= base_result['current']['top1'] - 0.01
     assert report['wins_by_rule'] and 'installed into' in printed
+    # The station page judges a comparison.json alone, by the same rule: retrain's verdict.
+    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 0.10) == (
+        report['wins_by_rule'], report['decision'])
+    assert report['comparison']['base']['support'] == {name: 3 for name in COLOURS}
     assert '== station (9 images)' in printed and 'top-1' in printed
     card = model_card.read_card(install_dir / 'model_card.json')
     assert card['parent']['onnx_sha256'] == model_card.sha256_file(model)

@@ -35,7 +35,7 @@ folded into its classifier layer, and is exported through training.recipe.export
 """
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 from pathlib import Path
 import time
@@ -54,6 +54,7 @@ from training.recipe.metrics import compute_metrics
 from training.station.onnx_weights import batchnorms
 from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
+from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
 
 log = logging.getLogger(__name__)
 SCOPES = ('head', 'blocks', 'all')
@@ -241,20 +242,6 @@ def score(logits: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> Sco
     return Scored(logits, labels, compute_metrics(calibration.softmax(logits), labels, classes))
 
 
-def guard_failure(start: dict, now: dict, max_drop: float, max_class_drop: float) -> str:
-    """Why ``now`` breaks the guard against ``start`` (name -> metrics), or ''."""
-    for name in start:
-        drop = start[name]['top1'] - now[name]['top1']
-        if drop > max_drop:
-            return f'{name} top-1 {100 * drop:.1f} points lower'
-        for cls, row in start[name]['per_class'].items():
-            if row['support'] and row['recall'] - now[name]['per_class'][cls]['recall'] \
-                    > max_class_drop:
-                return f'{name} {cls} recall {100 * row["recall"]:.0f}% -> ' \
-                       f'{100 * now[name]["per_class"][cls]["recall"]:.0f}%'
-    return ''
-
-
 @dataclass
 class _Loop:
     """What one fit's epochs share (Adapter._loop)."""
@@ -331,54 +318,56 @@ class Adapter:
     def fit(self, train: Photos, train_cached: Optional[torch.Tensor],
             source_weights: Sequence[float],
             station_val: Optional[tuple], base_val: dict) -> dict:
-        """Train the top; keep the best guarded epoch. Returns the history and the choice."""
+        """Train the top; keep the best guarded epoch or mix. Returns the history and the choice.
+
+        Each epoch and each WiSE-FT mix is a promotion.Candidate; promotion.choose keeps the best
+        on the station's val within the guard (a mix must also have learnt there), else the best
+        epoch on the station whatever the guard (which the promote rule will then refuse).
+        """
         s = self.settings
         torch.manual_seed(s.seed)
         loop = self._loop(train, train_cached, source_weights)
         start_base = {n: r.metrics for n, r in self.evaluate(base_val).items()}
-        start_station = self.evaluate({'station': station_val})['station'] \
+        start_station = self.evaluate({STATION: station_val})[STATION].metrics['top1'] \
             if station_val else None
-        history = [{'epoch': 0, 'station_top1': start_station.metrics['top1']
-                    if start_station else None,
-                    'base_top1': {n: m['top1'] for n, m in start_base.items()},
-                    'guard': ''}]
-        # (key, state, epoch) of the best epoch within the guard, and of any (the fallback).
-        best: dict[str, tuple[Any, Any, int]] = {'guarded': (None, None, 0),
-                                                 'any': (None, None, 0)}
+        history = [Candidate(start_station, {n: m['top1'] for n, m in start_base.items()})]
         since_best, best_station = 0, -1.0
         initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        states = {0: initial}  # the weights of the epochs kept so far (0: the start)
+        best_any, best_guarded = history[0], None
         for epoch in range(1, s.epochs + 1):
             tic = time.perf_counter()
             loss = self._train_epoch(loop, epoch)
-            key, guard, station_top1, base_now = self.judge(start_base, station_val,
-                                                            base_val, epoch)
-            history.append({'epoch': epoch, 'loss': loss, 'station_top1': station_top1,
-                            'base_top1': {n: m['top1'] for n, m in base_now.items()},
-                            'guard': guard, 'seconds': round(time.perf_counter() - tic, 1)})
+            candidate, base_now = self.judge(start_base, station_val, base_val, epoch)
+            history.append(replace(candidate, facts={
+                'loss': loss, 'seconds': round(time.perf_counter() - tic, 1)}))
             log.info('%s epoch %d/%d: loss %.3f, %s (%.0f s)', s.scope, epoch, s.epochs, loss,
-                     scores_line(station_top1, base_now, guard), time.perf_counter() - tic)
-            for kind in ('any',) if guard else ('any', 'guarded'):
-                if best[kind][0] is None or key > best[kind][0]:
-                    best[kind] = (key, {k: v.detach().clone()
-                                        for k, v in self.model.state_dict().items()}, epoch)
-            if station_top1 is not None and station_top1 > best_station:
-                best_station, since_best = station_top1, 0
+                     scores_line(candidate, base_now), time.perf_counter() - tic)
+            states[epoch] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            best_any = choose(history[1:], guarded=False) or best_any
+            best_guarded = choose(history[1:])
+            states = {e: states[e] for e in {best_any.epoch, getattr(best_guarded, 'epoch', 0)}
+                      if e in states}
+            if candidate.station_top1 is not None and candidate.station_top1 > best_station:
+                best_station, since_best = candidate.station_top1, 0
             else:
                 since_best += 1
                 if since_best >= s.patience:
                     log.info('stopping: no better station top-1 for %d epochs', s.patience)
                     break
-        mixes = self.interpolate(initial, best, start_base, station_val, base_val,
-                                 start_station.metrics['top1'] if start_station else None)
-        guarded = best['guarded'][1] is not None
-        if not guarded:
+        mixes = self.interpolate(initial, states[best_any.epoch], best_any.epoch, start_base,
+                                 station_val, base_val)
+        kept = choose(mixes, start_station, incumbent=best_guarded)
+        if kept is None:
             log.warning('every epoch broke the guard on the base sources; keeping the best on '
                         'the station (the promote rule will say which class blocked)')
-        _, state, kept = best['guarded' if guarded else 'any']
-        self.model.load_state_dict(state)
+        kept = kept or best_any
+        self.model.load_state_dict(states[kept.epoch] if kept.share == 1.0 else
+                                   interpolated(initial, states[kept.epoch], kept.share))
         set_top_training(self.top, False)
-        return {'history': history, 'kept_epoch': kept, 'kept_share': kept_share(mixes),
-                'within_guard': guarded, 'steps_per_epoch': loop.steps, 'mixes': mixes}
+        return {'history': [c.row() for c in history], 'kept': kept, 'kept_epoch': kept.epoch,
+                'kept_share': kept.share, 'within_guard': not kept.guard,
+                'steps_per_epoch': loop.steps, 'mixes': [c.row(c is kept) for c in mixes]}
 
     def _loop(self, train: Photos, train_cached: Optional[torch.Tensor],
               source_weights: Sequence[float]) -> '_Loop':
@@ -454,103 +443,50 @@ class Adapter:
                                          for p, p0 in zip(loop.params, loop.start))
         return loss
 
-    def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict,
-              order: float) -> tuple[tuple[float, float], str, Optional[float], dict]:
-        """Score the network as it is: (key, guard failure or '', station top-1, base metrics).
+    def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict, epoch: int,
+              share: float = 1.0) -> tuple[Candidate, dict]:
+        """Score the network as it is: (the candidate, the base sources' metrics).
 
-        The key ranks candidates: station top-1, then its negative log-likelihood; without
-        station val, ``order`` (the epoch: the last one is kept).
+        Within the guard when no base source lost more than the promote rule allows against
+        ``start_base``; ranked by station top-1, then its log-likelihood.
         """
         base_now = {n: r.metrics for n, r in self.evaluate(base_val).items()}
-        station_now = self.evaluate({'station': station_val})['station'] \
-            if station_val else None
-        guard = guard_failure(start_base, base_now, self.settings.max_drop,
+        guard = guard_failure(start_base, base_now, list(start_base), self.settings.max_drop,
                               self.settings.max_class_drop)
-        if station_now is None:
-            return (order, 0.0), guard, None, base_now
-        return ((station_now.metrics['top1'],
-                 -calibration.negative_log_likelihood(station_now.logits, station_now.labels,
-                                                      1.0)),
-                guard, station_now.metrics['top1'], base_now)
+        base_top1 = {n: m['top1'] for n, m in base_now.items()}
+        if not station_val:
+            return Candidate(None, base_top1, guard, share=share, epoch=epoch), base_now
+        station = self.evaluate({STATION: station_val})[STATION]
+        return Candidate(station.metrics['top1'], base_top1, guard,
+                         -calibration.negative_log_likelihood(station.logits, station.labels, 1.0),
+                         share, epoch), base_now
 
-    def interpolate(self, initial: dict, best: dict, start_base: dict,
-                    station_val: Optional[tuple], base_val: dict,
-                    start_station: Optional[float]) -> list[dict]:
-        """WiSE-FT: weights between the start and the best epoch's, as guarded candidates.
+    def interpolate(self, initial: dict, end: dict, epoch: int, start_base: dict,
+                    station_val: Optional[tuple], base_val: dict) -> list[Candidate]:
+        """WiSE-FT: weights between the start and epoch ``epoch``'s (``end``), as candidates.
 
         ``start + a * (end - start)`` for a = 1 - i / mix_steps (i = 1 .. mix_steps - 1), with
-        the end the best epoch on the station's val whether or not it kept the guard. A mix
-        within the guard and better on the station's val than the start (``start_station``: a
-        mix that learnt nothing there could not win by the rule, and would hide why the epochs
-        did not) replaces ``best['guarded']`` when its key is higher. Returns one row
-        per mix (share a, station top-1, base top-1, guard, whether it is the one kept).
+        the end the best epoch on the station's val whether or not it kept the guard. Leaves the
+        model at the last mix.
         """
         steps = self.settings.mix_steps
-        _, end, epoch = best['any']
-        if steps < 2 or end is None:
-            return []
-        rows = []
-        for i in range(1, steps):
+        mixes = []
+        for i in range(1, steps if steps >= 2 else 1):
             share = 1 - i / steps
-            state = interpolated(initial, end, share)
-            self.model.load_state_dict(state)
-            key, guard, station_top1, base_now = self.judge(start_base, station_val, base_val,
-                                                            epoch - 1 + share)
-            rows.append({'share': share, 'epoch': epoch, 'station_top1': station_top1,
-                         'base_top1': {n: m['top1'] for n, m in base_now.items()},
-                         'guard': guard, 'kept': False})
-            log.info('mix %.2f of epoch %d: %s', share, epoch,
-                     scores_line(station_top1, base_now, guard))
-            if replaces_kept(rows, key, best['guarded'][0], start_station):
-                best['guarded'] = (key, state, epoch)
-        return rows
+            self.model.load_state_dict(interpolated(initial, end, share))
+            candidate, base_now = self.judge(start_base, station_val, base_val, epoch, share)
+            mixes.append(candidate)
+            log.info('mix %.2f of epoch %d: %s', share, epoch, scores_line(candidate, base_now))
+        return mixes
 
 
-def replaces_kept(rows: list[dict], key: tuple, kept_key: Optional[tuple],
-                  start_station: Optional[float]) -> bool:
-    """Whether the last candidate of ``rows`` replaces the kept one; if so, mark it kept.
-
-    It does when it is within the guard, better on the station's val than the start (one that
-    learnt nothing there could not win by the rule) and its key (station top-1, then
-    log-likelihood) is higher than ``kept_key`` (None: nothing kept yet). The rule of the
-    mixes here and of the last layer's candidates (training.station.retrain.guarded_head).
-    """
-    row = rows[-1]
-    learnt = start_station is None or (row['station_top1'] or 0.0) > start_station
-    if row['guard'] or not learnt or (kept_key is not None and key <= kept_key):
-        return False
-    for other in rows:
-        other['kept'] = other is row
-    return True
-
-
-def kept_share(rows: list[dict]) -> float:
-    """Share of the change in the kept candidate of ``rows`` (1.0 when none is kept)."""
-    return next((row['share'] for row in rows if row['kept']), 1.0)
-
-
-def judged(candidate: dict | None) -> dict:
-    """Return the kept candidate's station top-1, base sources' top-1 and guard failure.
-
-    Without station val photos (no candidate scored) the station top-1 is None.
-    """
-    return {'station_top1': candidate['station_top1'] if candidate else None,
-            'base_top1': candidate['base_top1'] if candidate else {},
-            'guard': candidate['guard'] if candidate else ''}
-
-
-def candidate_key(kept: dict) -> tuple[bool, float, float]:
-    """Rank a scope's kept candidate: within the guard, station top-1, base sources' mean top-1."""
-    base = kept['base_top1']
-    return (not kept['guard'], kept['station_top1'] or 0.0,
-            sum(base.values()) / len(base) if base else 0.0)
-
-
-def scores_line(station_top1: Optional[float], base: dict, guard: str) -> str:
+def scores_line(candidate: Candidate, base: dict) -> str:
     """One candidate's scores for the log: station val, each base source's, the guard."""
-    station = f'{100 * station_top1:.1f}%' if station_top1 is not None else '-'
+    top1 = candidate.station_top1
+    station = f'{100 * top1:.1f}%' if top1 is not None else '-'
     bases = ', '.join(f'{n} {100 * m["top1"]:.1f}%' for n, m in base.items())
-    return f'station val {station}, {bases}' + (f'; guard: {guard}' if guard else '')
+    return f'station val {station}, {bases}' + (
+        f'; guard: {candidate.guard}' if candidate.guard else '')
 
 
 def interpolated(start: dict, end: dict, share: float) -> dict:

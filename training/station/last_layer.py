@@ -26,7 +26,7 @@ from training.station import adapt
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import atomic_write
-from waste_classifier_ros.flywheel.promotion import STATION
+from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
 
 log = logging.getLogger(__name__)
 # The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
@@ -158,56 +158,55 @@ def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight:
     return w.detach().numpy(), b.detach().numpy()
 
 
-def guarded_head(start: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
-                 val: dict[str, tuple[np.ndarray, np.ndarray]], classes: list[str],
-                 max_drop: float, max_class_drop: float,
-                 mix_steps: int) -> tuple[tuple[np.ndarray, np.ndarray], list[dict]]:
+Layer = tuple[np.ndarray, np.ndarray]  # (weight [classes, features], bias)
+
+
+def mixed(start: Layer, fitted: Layer, share: float) -> Layer:
+    """Return ``start + share * (fitted - start)`` (WiSE-FT for one linear layer)."""
+    return (start[0] + share * (fitted[0] - start[0]), start[1] + share * (fitted[1] - start[1]))
+
+
+def guarded_head(start: Layer, fitted: Layer, val: dict[str, tuple[np.ndarray, np.ndarray]],
+                 classes: list[str], max_drop: float, max_class_drop: float,
+                 mix_steps: int) -> tuple[Layer, list[Candidate], Candidate | None]:
     """Return the fitted layer, or a mix of it with the start within the base sources' guard.
 
     ``val`` maps the station (``STATION``) and each base source to (features, labels) of its
-    val photos. The candidates are the fitted layer and ``start + a * (fitted - start)`` for
-    a = 1 - i / mix_steps (WiSE-FT; for one linear layer the mix of the two layers' logits),
-    chosen as training.station.adapt chooses among epochs and mixes: the best on the station's val
-    (top-1, then log-likelihood) among those within the guard (no base source more than
-    ``max_drop`` top-1 or ``max_class_drop`` recall of a class lower) that are better on the
-    station's val than the start; when none is, the fitted layer, which the rule will refuse.
-    Returns the kept layer and one row per candidate.
+    val photos. The candidates are the fitted layer and its mixes with the start (share
+    a = 1 - i / mix_steps of the change; for one linear layer the mix of the two layers'
+    logits), chosen by promotion.choose as training.station.adapt chooses among mixes: the best
+    on the station's val (top-1, then log-likelihood) among those within the guard that learnt
+    there; when none is, the fitted layer, which the rule will refuse. Returns the kept layer,
+    the candidates and the one chosen (None: none qualified, the fit kept).
     """
-    def logits(layer: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarray:
+    def logits(layer: Layer, name: str) -> np.ndarray:
         return val[name][0] @ layer[0].T + layer[1]
 
-    def metrics(layer: tuple[np.ndarray, np.ndarray]) -> dict:
+    def metrics(layer: Layer) -> dict:
         return {name: compute_metrics(calibration.softmax(logits(layer, name)), labels, classes)
                 for name, (_, labels) in val.items()}
 
     if STATION not in val:
-        return fitted, []
+        return fitted, [], None
     bases = [name for name in val if name != STATION]
     first = metrics(start)
-    start_base = {name: first[name] for name in bases}
-    rows, best, kept = [], None, fitted
+    candidates = []
     for share in [1.0] + [1 - i / mix_steps for i in range(1, mix_steps)]:
-        layer = (start[0] + share * (fitted[0] - start[0]),
-                 start[1] + share * (fitted[1] - start[1]))
+        layer = mixed(start, fitted, share)
         now = metrics(layer)
-        guard = adapt.guard_failure(start_base, {n: now[n] for n in bases}, max_drop,
-                                    max_class_drop)
-        station_top1 = now[STATION]['top1']
-        key = (station_top1, -calibration.negative_log_likelihood(
-            logits(layer, STATION), val[STATION][1], 1.0))
-        rows.append({'share': share, 'station_top1': station_top1,
-                     'base_top1': {n: now[n]['top1'] for n in bases}, 'guard': guard,
-                     'kept': False})
+        candidates.append(Candidate(
+            now[STATION]['top1'], {n: now[n]['top1'] for n in bases},
+            guard_failure(first, now, bases, max_drop, max_class_drop),
+            -calibration.negative_log_likelihood(logits(layer, STATION), val[STATION][1], 1.0),
+            share))
         log.info('head, %.2f of the change: %s', share,
-                 adapt.scores_line(station_top1, {n: now[n] for n in bases}, guard))
-        if adapt.replaces_kept(rows, key, best, first[STATION]['top1']):
-            best, kept = key, layer
-    if best is None:
+                 adapt.scores_line(candidates[-1], {n: now[n] for n in bases}))
+    chosen = choose(candidates, first[STATION]['top1'])
+    if chosen is None:
         log.warning("no share of the last layer's change kept the guard on the base sources "
                     'and learnt on the station; keeping the fitted one (the promote rule will '
                     'say why)')
-    return kept, rows
-
+    return (mixed(start, fitted, chosen.share) if chosen else fitted), candidates, chosen
 
 
 def save_model(graph: onnx.ModelProto, path: Path) -> None:

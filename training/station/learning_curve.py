@@ -36,7 +36,7 @@ from training.recipe.metrics import compute_metrics
 from training.station import adapt, inputs, last_layer
 from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
-from waste_classifier_ros.flywheel.promotion import STATION
+from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +108,14 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
                                       last_layer.HEAD_ANCHOR)
             val = {name: (features[name], photos[name].labels)
                    for name in [STATION, *base_names]}
-            (weight, bias), mixes = last_layer.guarded_head(
+            (weight, bias), _, chosen = last_layer.guarded_head(
                 start, fitted, val, classes, settings.max_drop, settings.max_class_drop,
                 settings.mix_steps)
         results[n] = {name: compute_metrics(calibration.softmax(f @ weight.T + bias),
                                             photos[name].labels, classes)
                       for name, f in features.items() if name != 'train'}
         if n:
-            results[n]['_fit'] = {'kept_share': adapt.kept_share(mixes)}
+            results[n]['_fit'] = {'kept_share': chosen.share if chosen else 1.0}
     return results
 
 
@@ -170,22 +170,22 @@ def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
                  settings: adapt.Settings) -> dict:
     """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
 
-    training.station.retrain's choice (adapt.candidate_key): within the base sources' guard,
-    the best station top-1, then the base sources' mean top-1, then the first listed.
+    training.station.retrain's choice (promotion.choose by Candidate.by_bases): within the base
+    sources' guard, the best station top-1, then the base sources' mean top-1, then the first
+    listed; when none keeps the guard, the same order over all.
     """
-    def key(scope: str, n: int) -> tuple[bool, float, float]:
+    def candidate(scope: str, n: int) -> Candidate:
         start, now = curves[scope][0], curves[scope][n]
-        guard = adapt.guard_failure({b: start[b] for b in base_names},
-                                    {b: now[b] for b in base_names}, settings.max_drop,
-                                    settings.max_class_drop)
-        return adapt.candidate_key({'guard': guard,
-                                      'station_top1': now[STATION]['top1'],
-                                      'base_top1': {b: now[b]['top1'] for b in base_names}})
+        return Candidate(now[STATION]['top1'], {b: now[b]['top1'] for b in base_names},
+                         guard_failure(start, now, base_names, settings.max_drop,
+                                       settings.max_class_drop), scope=scope)
 
     chosen = {}
     for n in counts:
-        scope = max(curves, key=lambda name: key(name, n))
-        chosen[n] = curves[scope][n] | {'_fit': {'scope': scope}}
+        options = [candidate(scope, n) for scope in curves]
+        best = choose(options, key=Candidate.by_bases) or choose(
+            options, guarded=False, key=Candidate.by_bases) or options[0]
+        chosen[n] = curves[best.scope][n] | {'_fit': {'scope': best.scope}}
     return chosen
 
 

@@ -37,7 +37,7 @@ saw and the comparison (docs/flywheel.md).
 """
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import datetime
 import json
 import logging
@@ -58,6 +58,8 @@ from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.flywheel.promotion import (
     STATION,
+    Candidate,
+    choose,
     install,
     notify_running_node,
     promote_decision,
@@ -226,9 +228,9 @@ def retrain_head(args: argparse.Namespace, parent: last_layer.HeadlessModel,
     val = {name: cached[f'{name} val'][:2] for name in names[:-1]}
     if 'station val' in cached:
         val[STATION] = cached['station val'][:2]
-    (weight, bias), mixes = last_layer.guarded_head(parent.head(), fitted, val, classes,
-                                         args.max_drop / 100, args.max_class_drop / 100,
-                                         args.mix_steps)
+    (weight, bias), mixes, chosen = last_layer.guarded_head(
+        parent.head(), fitted, val, classes, args.max_drop / 100, args.max_class_drop / 100,
+        args.mix_steps)
     report = None
     if 'station val' in cached:
         features, labels_val = cached['station val'][:2]
@@ -241,9 +243,9 @@ def retrain_head(args: argparse.Namespace, parent: last_layer.HeadlessModel,
                         + ("started from and anchored to the parent's layer"
                            if args.init == 'parent' else 'started from zero'),
               'steps': args.steps, 'lr': lr, 'anchor': args.anchor,
-              'mixes': mixes, 'kept_share': adapt.kept_share(mixes),
-              'kept': adapt.judged(next((row for row in mixes if row['kept']),
-                                  mixes[0] if mixes else None)),
+              'mixes': [c.row(c is chosen) for c in mixes],
+              'kept_share': chosen.share if chosen else 1.0,
+              'kept': chosen or (mixes[0] if mixes else Candidate(None, {})),
               'train': {n: int(len(cached[n][1])) for n in names}}
     return parent.with_head(weight, bias), method, report
 
@@ -297,9 +299,7 @@ def retrain_adapted(args: argparse.Namespace, scope: str, classes: list[str],
                         for i, split in enumerate(train_splits)},
               'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
               'kept_share': fit['kept_share'], 'mixes': fit['mixes'],
-              'kept_within_guard': fit['within_guard'],
-              'kept': adapt.judged(next((row for row in fit['mixes'] if row['kept']),
-                                  fit['history'][fit['kept_epoch']]))}
+              'kept_within_guard': fit['within_guard'], 'kept': fit['kept']}
     return model, method, report
 
 
@@ -379,10 +379,14 @@ def train_new_model(args: argparse.Namespace, plan: Plan) -> Trained:
     to the one that kept more of the base sources (their mean top-1), then to the first listed.
     """
     candidates = [train_scope(args, plan, scope) for scope in args.scope]
-    chosen = max(candidates, key=lambda t: adapt.candidate_key(t.method['kept']))
+    kept = [replace(t.method['kept'], scope=t.method['scope']) for t in candidates]
+    best = choose(kept, key=Candidate.by_bases) or choose(
+        kept, guarded=False, key=Candidate.by_bases) or kept[0]
+    chosen = candidates[next(i for i, c in enumerate(kept) if c is best)]
+    for trained in candidates:  # the kept candidate, as a report row
+        trained.method['kept'] = trained.method['kept'].row()
     if len(candidates) > 1:
-        chosen.method['candidates'] = [{'scope': t.method['scope'], **t.method['kept']}
-                                       for t in candidates]
+        chosen.method['candidates'] = [c.row() for c in kept]
         log.info('kept the %s scope (%s)', chosen.method['scope'], '; '.join(
             f"{row['scope']}: station val {100 * (row['station_top1'] or 0):.1f}%"
             + (f", guard: {row['guard']}" if row['guard'] else '')
@@ -420,7 +424,9 @@ def compare_models(args: argparse.Namespace, plan: Plan, new_path: Path) -> Comp
                       'recall_current': {c: current[name]['per_class'][c]['recall']
                                          for c in plan.classes},
                       'recall_new': {c: new[name]['per_class'][c]['recall']
-                                     for c in plan.classes}}
+                                     for c in plan.classes},
+                      'support': {c: current[name]['per_class'][c]['support']
+                                  for c in plan.classes}}
                for name in folders}
     return Comparison(current, new, wins, reason, summary)
 
@@ -488,6 +494,7 @@ def run(args: argparse.Namespace) -> dict:
                           new_card(args, plan, trained, new_path, comparison, stamp, duration))
     report = {'out': str(out), 'model': str(new_path), 'scope': trained.method['scope'],
               'wins_by_rule': comparison.wins, 'decision': comparison.reason,
+              'bases': [s.name for s in plan.bases],
               'comparison': comparison.summary, 'calibration': trained.calibration,
               'duration_s': duration,
               'table': side_by_side(comparison.current, comparison.new, plan.classes)}

@@ -3,7 +3,12 @@
 """
 Promoting a retrained model: the rule, an install that a kill cannot tear, a running node told.
 
-`promote_decision` is the rule training.station.retrain applies. `install` puts a model, its labels
+The rule, one for every caller: `promote_decision` (better top-1 on the station's val, and
+`guard_failure`: no base source more than a limit worse in top-1, nor any of its classes in
+recall), `judge_comparison` (the same on the comparison.json training.station.retrain writes, as
+the station page reads it), and among candidate models (epochs, WiSE-FT mixes, scopes: each a
+`Candidate`) the pure `choose`. training.station's retrain, adapt and learning curve call these;
+`STATION` is the station source's name there. `install` puts a model, its labels
 and its card into a folder all or nothing: every file is first copied under a temporary name in
 that folder and flushed to disk, then a journal naming the renames is written (itself atomically),
 the renames are done and the journal removed. A kill before the journal exists leaves the old files
@@ -20,8 +25,8 @@ to notify.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 import fcntl
 import json
 import os
@@ -39,37 +44,131 @@ DEFAULT_NODE = '/waste_classifier'
 STATION = 'station'
 
 
-def promote_decision(current: dict, new: dict, base_names: list, max_drop: float,
-                     station: str = STATION,
-                     max_class_drop: float | None = None) -> tuple[bool, str]:
-    """(wins, reason): better top-1 on the station's val and at most max_drop worse on bases.
+def guard_failure(current: Mapping, new: Mapping, base_names: Sequence[str], max_drop: float,
+                  max_class_drop: float | None = None) -> str:
+    """Why `new` breaks the base sources' guard against `current`, or '' when it keeps it.
 
     `current` and `new` map each evaluation set's name to training.recipe.evaluate's per-source
-    result (its `top1` in 0..1, `per_class` recalls); `max_drop` is a fraction (0.01 = one
-    point). With `max_class_drop`, no class's recall on a base source's val may fall by more
-    than that fraction either; the reason then names the source and the class that blocked.
+    result (its `top1` in 0..1, `per_class` recall and support); the limits are fractions (0.01
+    = one point). A base source may lose at most `max_drop` top-1 and, with `max_class_drop`, no
+    class of it with val photos more than that recall; the reason names the source and class.
+    """
+    for name in base_names:
+        drop = current[name]['top1'] - new[name]['top1']
+        if drop > max_drop:
+            return f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
+        if max_class_drop is None:
+            continue
+        for cls, row in current[name]['per_class'].items():
+            after = new[name]['per_class'][cls]['recall']
+            if row['support'] and row['recall'] - after > max_class_drop:
+                return (f'{name} {cls} recall {100 * row["recall"]:.1f}% -> '
+                        f'{100 * after:.1f}% ({100 * (row["recall"] - after):.1f} points, '
+                        f'class limit {100 * max_class_drop:g})')
+    return ''
+
+
+def promote_decision(current: Mapping, new: Mapping, base_names: Sequence[str], max_drop: float,
+                     station: str = STATION,
+                     max_class_drop: float | None = None) -> tuple[bool, str]:
+    """(wins, reason): better top-1 on the station's val, and within the base sources' guard.
+
+    The inputs are guard_failure's, with the station's val (named `station`) among the sets.
     """
     if station not in current:
         return False, 'no station val photos to judge on'
     gain = new[station]['top1'] - current[station]['top1']
     if gain <= 0:
         return False, f'not better on the station ({100 * gain:+.1f} points)'
-    for name in base_names:
-        drop = current[name]['top1'] - new[name]['top1']
-        if drop > max_drop:
-            return False, f'{100 * drop:.1f} points worse on {name} (limit {100 * max_drop:g})'
-        if max_class_drop is None:
-            continue
-        for cls, row in current[name]['per_class'].items():
-            after = new[name]['per_class'][cls]['recall']
-            if row['support'] and row['recall'] - after > max_class_drop:
-                return False, (f'{name} {cls} recall {100 * row["recall"]:.1f}% -> '
-                               f'{100 * after:.1f}% ({100 * (row["recall"] - after):.1f} points, '
-                               f'class limit {100 * max_class_drop:g})')
+    guard = guard_failure(current, new, base_names, max_drop, max_class_drop)
+    if guard:
+        return False, guard
     classes = '' if max_class_drop is None else \
         f', no class more than {100 * max_class_drop:g} points'
     return True, f'{100 * gain:+.1f} points on the station, no base source more than ' \
         f'{100 * max_drop:g} point(s) worse{classes}'
+
+
+def judge_comparison(comparison: Mapping, base_names: Sequence[str], max_drop: float,
+                     max_class_drop: float | None = None) -> tuple[bool, str]:
+    """`promote_decision` on the `comparison` of a retrain's comparison.json.
+
+    `comparison` maps each evaluation set to its `current` and `new` top-1 (`top1`), per-class
+    recalls (`recall_current`, `recall_new`) and val photos per class (`support`; a comparison
+    without it counts every class, which changes no verdict: a class without photos has recall
+    0 in both). Raises KeyError naming what a row lacks. The verdict is the one retrain gave.
+    """
+    def side(row: Mapping, which: str) -> dict:
+        support = row.get('support') or {}
+        return {'top1': row[which]['top1'],
+                'per_class': {cls: {'recall': recall, 'support': support.get(cls, 1)}
+                              for cls, recall in row[f'recall_{which}'].items()}}
+
+    current = {name: side(row, 'current') for name, row in comparison.items()}
+    new = {name: side(row, 'new') for name, row in comparison.items()}
+    return promote_decision(current, new, base_names, max_drop, STATION, max_class_drop)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate model scored on the station's and the base sources' val.
+
+    An epoch of a fit (`epoch`, `share` 1), a WiSE-FT mix of the start and a fit (`share` < 1 of
+    the change), or a retrain scope's kept model (`scope`). `guard` is guard_failure's reason
+    ('' within the guard); `station_top1` is None without station val photos, and
+    `log_likelihood` the station val's (0 without).
+    """
+
+    station_top1: float | None
+    base_top1: Mapping[str, float]
+    guard: str = ''
+    log_likelihood: float = 0.0
+    share: float = 1.0
+    epoch: int = 0
+    scope: str = ''
+    facts: Mapping = field(default_factory=dict, compare=False)  # loss, seconds: reported only
+
+    def by_station(self) -> tuple[float, float]:
+        """Station top-1, then log-likelihood; without station val the order (later first)."""
+        if self.station_top1 is None:
+            return self.epoch - 1 + self.share, 0.0
+        return self.station_top1, self.log_likelihood
+
+    def by_bases(self) -> tuple[float, float]:
+        """Station top-1, then the base sources' mean top-1 (how scopes are ranked)."""
+        base = self.base_top1
+        return self.station_top1 or 0.0, sum(base.values()) / len(base) if base else 0.0
+
+    def learnt(self, start_station: float | None) -> bool:
+        """Better on the station's val than the start (None: no start to beat)."""
+        return start_station is None or (self.station_top1 or 0.0) > start_station
+
+    def row(self, kept: bool | None = None) -> dict:
+        """Return the candidate as a report row (JSON), with whether it is the one kept."""
+        out: dict[str, object] = {'scope': self.scope} if self.scope else {}
+        out |= {'epoch': self.epoch, 'share': self.share, **self.facts,
+                'station_top1': self.station_top1, 'base_top1': dict(self.base_top1),
+                'guard': self.guard}
+        return out if kept is None else out | {'kept': kept}
+
+
+def choose(candidates: Sequence[Candidate], start_station: float | None = None,
+           incumbent: Candidate | None = None, guarded: bool = True,
+           key: Callable[[Candidate], tuple] = Candidate.by_station) -> Candidate | None:
+    """Return the candidate kept: the highest `key` among those that qualify, else `incumbent`.
+
+    A candidate qualifies within the guard (unless `guarded` is False) when it learnt on the
+    station (`start_station`: one that did not could not win by the rule). The incumbent (the
+    candidate already kept, which need not have learnt) is replaced only by a higher key; ties
+    go to the incumbent, then to the earlier candidate. None when nothing qualifies.
+    """
+    kept = incumbent
+    for candidate in candidates:
+        if guarded and candidate.guard or not candidate.learnt(start_station):
+            continue
+        if kept is None or key(candidate) > key(kept):
+            kept = candidate
+    return kept
 
 
 def _complete(folder: Path) -> list[Path]:
