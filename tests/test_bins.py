@@ -5,7 +5,7 @@
 import numpy as np
 import pytest
 
-from waste_classifier_ros.core.bins import BinDecider, BinsError, load_bins
+from waste_classifier_ros.core.bins import EMPTY, EMPTY_BIN, BinDecider, BinsError, load_bins
 from waste_classifier_ros.core.paths import share_path
 
 CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash']
@@ -34,6 +34,9 @@ def test_shipped_map_puts_every_class_in_its_bin():
      '  b: {colour: "#000000", classes: [plastic, trash, paper]}\n', 'repeats class "paper"'),
     ('bins:\n  a: {colour: red, classes: [cardboard]}\n', 'colour must be an RGB hex'),
     ('bins:\n  unknown: {colour: "#000000", classes: [cardboard]}\n', 'reserved'),
+    ('bins:\n  empty: {colour: "#000000", classes: [cardboard]}\n', 'reserved'),
+    ('bins:\n  a: {colour: "#000000", classes: [cardboard, glass, metal, organic, paper, '
+     'plastic, trash, empty]}\n', 'class "empty": it means no item and goes in no bin'),
     ('bins: [\n', 'not valid YAML'),
     ('bins:\n\tglass: {}\n', 'not valid YAML'),
     ('something_else: 1\n', 'expected a "bins:" mapping'),
@@ -44,6 +47,18 @@ def test_bad_bins_files_name_the_file_and_the_problem(tmp_path, text, message):
     with pytest.raises(BinsError, match=message) as error:
         load_bins(path, CLASSES)
     assert str(path) in str(error.value) and '\n' not in str(error.value)
+
+
+def test_the_empty_class_goes_in_no_bin_and_a_model_without_it_still_loads():
+    labels = CLASSES[:3] + [EMPTY] + CLASSES[3:]  # wherever the model has it
+    bins = load_bins(SHIPPED, labels)
+    assert bins.empty_index == 3 and bins.bin_of(3) is EMPTY_BIN
+    assert bins.bin_of(labels.index('trash')).name == 'landfill'
+    probabilities = np.array([0.1, 0.0, 0.1, 0.6, 0.0, 0.1, 0.1, 0.0])
+    assert bins.empty_probability(probabilities) == pytest.approx(0.6)
+    sums = bins.probabilities(probabilities)
+    assert len(sums) == len(bins.bins) and sums.sum() == pytest.approx(0.4)
+    assert load_bins(SHIPPED, CLASSES).empty_probability(np.full(7, 1 / 7)) is None
 
 
 def test_missing_bins_file_is_reported(tmp_path):
@@ -85,6 +100,14 @@ def test_smoothing_window_averages_out_a_single_odd_frame():
     decisions = feed(decider, [A, A, A, B, A])
     assert decisions[0].index == 0 and decisions[1:] == [None] * 4
     np.testing.assert_allclose(decider.current.scores, A)
+
+
+def test_reset_starts_a_new_item_from_nothing():
+    decider = BinDecider(window=3, threshold=0.5, frames_to_confirm=2)
+    assert feed(decider, [A, A])[-1].index == 0
+    decider.reset()
+    assert decider.current is None
+    assert feed(decider, [A, A])[-1].index == 0  # the same bin again: a new item's decision
 
 
 def test_reconfigure_keeps_history_and_applies_new_limits():

@@ -13,6 +13,7 @@ from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.flywheel import capture
 from waste_classifier_ros.flywheel.capture import (
     BIN_CHANGE,
+    EMPTY_ZONE,
     REQUEST,
     UNSURE,
     CapturePolicy,
@@ -42,6 +43,21 @@ def test_policy_keeps_unsure_frames_bin_changes_and_requests_within_the_rate_lim
     assert policy.reason(4.8, [0.99, 0.01], False, LIMITS) is None        # once per request
     assert policy.rate_limited == 2
     assert CapturePolicy().reason(0.0, [1.0], False, LIMITS) is None      # one class
+
+
+def test_the_empty_zone_is_kept_only_at_its_own_low_rate_and_never_as_unsure():
+    policy = CapturePolicy()
+    limits = Thresholds(min_score=0.6, min_margin=0.2, min_interval=2.0, empty_interval=60.0)
+    unsure = [0.4, 0.3]  # a bare floor the model is unsure of
+    assert policy.reason(0.0, unsure, False, limits, empty=True) == EMPTY_ZONE
+    assert [policy.reason(t, unsure, True, limits, empty=True) for t in range(1, 60)] == \
+        [None] * 59
+    assert policy.reason(60.0, unsure, False, limits, empty=True) == EMPTY_ZONE
+    assert policy.reason(60.1, unsure, False, limits) == UNSURE  # an item: as before
+    policy.request()
+    assert policy.reason(60.2, unsure, False, limits, empty=True) == REQUEST
+    never = Thresholds(empty_interval=0.0)
+    assert CapturePolicy().reason(0.0, unsure, False, never, empty=True) is None
 
 
 def frame(seed=0, height=120, width=160, smooth=False) -> image_codec.Frame:

@@ -7,6 +7,10 @@ From class probabilities to a bin decision a robot can act on.
 probabilities per bin. `BinDecider` smooths those sums over a window of frames and only changes
 its decision after the same answer has won `frames_to_confirm` frames in a row, so one blurry
 frame does not flip the bin flap.
+
+The class `empty` (a model trained to know "nothing there") goes in no bin: `BinMap` leaves it
+out of the bins' sums and gives its probability alone (`empty_probability`); a bins file that
+puts it in a bin is refused. A model without the class has `empty_index` None.
 """
 
 from collections import deque
@@ -19,6 +23,7 @@ import yaml
 
 UNKNOWN = 'unknown'
 UNKNOWN_COLOUR = (255, 255, 255)
+EMPTY = 'empty'  # the class and the ~/bin name for "no item in the zone"
 
 
 class BinsError(ValueError):
@@ -33,22 +38,35 @@ class Bin:
 
 
 UNKNOWN_BIN = Bin(UNKNOWN, 'Unknown', UNKNOWN_COLOUR)
+EMPTY_BIN = Bin(EMPTY, 'Empty', UNKNOWN_COLOUR)  # no bin: drawn in no bin's colour
 
 
 class BinMap:
-    """Which bin each class (by output index) goes in."""
+    """Which bin each class (by output index) goes in; `empty_index` is in none."""
 
-    def __init__(self, bins: Sequence[Bin], class_bins: Sequence[int]):
+    def __init__(self, bins: Sequence[Bin], class_bins: Sequence[int],
+                 empty_index: int | None = None):
         self.bins = tuple(bins)
+        self.empty_index = empty_index
+        # The empty class counts into one slot past the bins, which `probabilities` cuts off.
         self._class_bins = np.asarray(class_bins, dtype=np.intp)
+        if empty_index is not None:
+            self._class_bins = np.insert(self._class_bins, empty_index, len(self.bins))
 
     def bin_of(self, class_index: int) -> Bin:
-        return self.bins[self._class_bins[class_index]]
+        return EMPTY_BIN if class_index == self.empty_index else \
+            self.bins[self._class_bins[class_index]]
 
     def probabilities(self, class_probabilities: np.ndarray) -> np.ndarray:
-        """Sum the probabilities of the classes of each bin."""
+        """Sum the probabilities of the classes of each bin (the empty class in none)."""
         return np.bincount(self._class_bins, weights=class_probabilities,
-                           minlength=len(self.bins))
+                           minlength=len(self.bins) + 1)[:len(self.bins)]
+
+    def empty_probability(self, class_probabilities: np.ndarray) -> float | None:
+        """Return the model's probability of "nothing there"; None without the class."""
+        if self.empty_index is None:
+            return None
+        return float(class_probabilities[self.empty_index])
 
 
 def load_bins(path: str | Path, labels: Sequence[str]) -> BinMap:
@@ -72,9 +90,14 @@ def load_bins(path: str | Path, labels: Sequence[str]) -> BinMap:
         where = f'{path}: bin "{name}"'
         if name == UNKNOWN:
             raise BinsError(f'{where}: the name is reserved for frames no bin is confident about')
+        if name == EMPTY:
+            raise BinsError(f'{where}: the name is reserved for a zone without an item')
         if not isinstance(entry, dict) or not isinstance(entry.get('classes'), list):
             raise BinsError(f'{where} needs a "classes" list')
         for class_name in entry['classes']:
+            if class_name == EMPTY:
+                raise BinsError(f'{where} names class "{EMPTY}": it means no item and goes in '
+                                'no bin')
             if class_name not in index_of:
                 raise BinsError(f'{where} names class "{class_name}", which the model does not '
                                 f'have (classes: {", ".join(labels)})')
@@ -84,11 +107,12 @@ def load_bins(path: str | Path, labels: Sequence[str]) -> BinMap:
             class_bins[class_name] = len(bins)
         bins.append(Bin(str(name), str(entry.get('label', name)),
                         _parse_colour(entry.get('colour'), where)))
-    missing = [label for label in labels if label not in class_bins]
+    missing = [label for label in labels if label not in class_bins and label != EMPTY]
     if missing:
-        raise BinsError(f'{path}: class "{missing[0]}" is in no bin; every class needs one '
-                        f'(missing: {", ".join(missing)})')
-    return BinMap(bins, [class_bins[label] for label in labels])
+        raise BinsError(f'{path}: class "{missing[0]}" is in no bin; every class but "{EMPTY}" '
+                        f'needs one (missing: {", ".join(missing)})')
+    return BinMap(bins, [class_bins[label] for label in labels if label != EMPTY],
+                  index_of.get(EMPTY))
 
 
 def _parse_colour(value: object, where: str) -> tuple[int, ...]:
@@ -118,6 +142,12 @@ class BinDecider:
         self.current: Decision | None = None
         self._candidate: int | None = None
         self._streak = 0
+
+    def reset(self) -> None:
+        """Forget every frame and the decision: a new item starts."""
+        self._history.clear()
+        self.current = None
+        self._candidate, self._streak = None, 0
 
     def configure(self, window: int, threshold: float, frames_to_confirm: int) -> None:
         if window != self._history.maxlen:

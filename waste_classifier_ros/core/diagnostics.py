@@ -120,6 +120,11 @@ class PipelineStats:
         with self._lock:
             return self._output.per_second(now)
 
+    def seconds_since_last_frame(self, now: float) -> float | None:
+        """Seconds since the last frame was received; None before the first."""
+        with self._lock:
+            return None if self._last_frame is None else now - self._last_frame
+
     def report(self, now: float,
                stall_timeout: float) -> tuple[int, str, list[tuple[str, str]]]:
         """Return (level, message, [(key, value), ...]) for the current state."""

@@ -6,9 +6,12 @@ Keep the frames worth labelling, off the inference thread, safely on disk.
 `CapturePolicy` decides (no ROS, no I/O): a frame is kept when the model is unsure (top-1 score
 below `min_score`, or top-1 minus top-2 below `min_margin`), when the confirmed bin changed, or
 because a person asked (`request`). Automatic captures are rate limited (`min_interval`); a
-request is not. `CaptureWriter` owns a bounded queue and one thread that JPEG-encodes and writes:
-`submit` never blocks, and when the queue is full the capture is dropped and counted, the frame
-is still classified. Each capture lands in the inbox layout review.py reads,
+request is not. A frame of the empty zone (the node's presence gate says so) is never kept as
+unsure or for a bin: it is kept as `empty`, at most once every `empty_interval` seconds (0:
+never), so that the station's own floor reaches the `empty` class's training without flooding
+the inbox with it. `CaptureWriter` owns a bounded queue and one thread that JPEG-encodes and
+writes: `submit` never blocks, and when the queue is full the capture is dropped and counted,
+the frame is still classified. Each capture lands in the inbox layout review.py reads,
 `<inbox>/<predicted class>/<stamp>_<seq>.jpg` plus a same-stem JSON sidecar. Both are written
 and fsynced under `<inbox>/.tmp/`, then linked into place (never over an existing file), JPEG
 first and sidecar last: a capture exists once its sidecar does, and a JPEG whose sidecar never
@@ -36,7 +39,7 @@ from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.atomic_files import fsync_dir, write_durably
 
 TMP = '.tmp'
-UNSURE, BIN_CHANGE, REQUEST = 'unsure', 'bin_change', 'request'
+UNSURE, BIN_CHANGE, REQUEST, EMPTY_ZONE = 'unsure', 'bin_change', 'request', 'empty'
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Thresholds:
     min_score: float = 0.6
     min_margin: float = 0.2
     min_interval: float = 2.0
+    empty_interval: float = 600.0  # seconds between captures of the empty zone; 0 = none
 
 
 class CapturePolicy:
@@ -53,6 +57,7 @@ class CapturePolicy:
 
     def __init__(self) -> None:
         self._last_auto = float('-inf')
+        self._last_empty = float('-inf')
         self._requested = threading.Event()
         self.rate_limited = 0
 
@@ -61,15 +66,21 @@ class CapturePolicy:
         self._requested.set()
 
     def reason(self, now: float, scores: list[float], bin_changed: bool,
-               thresholds: Thresholds) -> str | None:
-        """Why to keep this frame ('request', 'bin_change', 'unsure') or None.
+               thresholds: Thresholds, empty: bool = False) -> str | None:
+        """Why to keep this frame ('request', 'bin_change', 'unsure', 'empty') or None.
 
         `scores` are the top probabilities, most probable first (two or more, or one for a
-        one-class model); `now` is a monotonic time in seconds.
+        one-class model); `now` is a monotonic time in seconds; `empty` says the zone is empty.
         """
         if self._requested.is_set():
             self._requested.clear()
             return REQUEST
+        if empty:
+            interval = thresholds.empty_interval
+            if not interval or now - self._last_empty < interval:
+                return None
+            self._last_empty = now
+            return EMPTY_ZONE
         top1 = scores[0]
         top2 = scores[1] if len(scores) > 1 else 0.0
         reason: str | None
