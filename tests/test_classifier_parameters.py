@@ -42,8 +42,8 @@ def test_each_docs_table_lists_its_parameters_with_default_and_range():
     rows = [line for line in block.group(3).splitlines() if line.startswith('| `')]
     assert [row.split('`')[1] for row in rows] == [
         'capture_enabled', 'capture_inbox', 'capture_min_score', 'capture_min_margin',
-        'capture_min_interval', 'capture_max_mb', 'capture_jpeg_quality', 'capture_queue_size',
-        'record_path']
+        'capture_min_interval', 'capture_empty_interval', 'capture_max_mb',
+        'capture_jpeg_quality', 'capture_queue_size', 'record_path']
     assert '| `capture_max_mb` | `500.0` | live | 1 .. 1000000 |' in page
     assert '| `capture_queue_size` | `4` | at start | 1 .. 64 |' in page
     table = declared.markdown_table()

@@ -3,8 +3,10 @@
 """
 The waste_classifier node: camera frames in; classes, bin decisions, overlay, diagnostics out.
 
-Wiring only: the pixels are handled by image_codec, inference by a backend, decisions by bins,
-drawing by overlay and the numbers by diagnostics. The subscription callback only checks the frame
+Wiring only: the pixels are handled by image_codec, inference by a backend, whether the drop zone
+holds an item by presence (the station's empty reference, taught with ~/learn_empty) and the
+model's `empty` class, one decision per item by items and bins, drawing by overlay and the
+numbers by diagnostics. The subscription callback only checks the frame
 and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and the
 gate). While that thread is busy the subscription is left out of the executor's wait set, so newer
 frames wait in DDS (keep last 1, each replacing the previous without being deserialised) and the
@@ -39,8 +41,11 @@ from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionC
 from waste_classifier_ros.backends import BackendError, Log, top_k
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.bins import (
+    EMPTY,
+    EMPTY_BIN,
     UNKNOWN,
     UNKNOWN_BIN,
+    Bin,
     BinDecider,
     BinMap,
     BinsError,
@@ -48,9 +53,18 @@ from waste_classifier_ros.core.bins import (
 )
 from waste_classifier_ros.core.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.core.extras import MissingLibraryError
+from waste_classifier_ros.core.items import (
+    MAX_GAP,
+    Announcement,
+    Empty,
+    ItemTracker,
+    Zone,
+    presence_of,
+)
 from waste_classifier_ros.core.model_card import ModelCardError
 from waste_classifier_ros.core.overlay import annotate
 from waste_classifier_ros.core.paths import ros_home, share_path
+from waste_classifier_ros.core.presence import GateError, PresenceGate, changed_share, thumbnail
 from waste_classifier_ros.flywheel.capture import CapturePolicy, CaptureWriter, make_sidecar
 from waste_classifier_ros.flywheel.recording import Recorder, RecordingError
 from waste_classifier_ros.nodes import qos
@@ -110,9 +124,18 @@ class WasteClassifier(Node):
         self._incoming: LiveModel | None = None  # loaded by a parameter set, not yet switched to
         self._serving = self.live  # the model the inference thread used last
         self._trim = False  # a replaced model was let go: give its memory back
-        self.decider = BinDecider(self.settings.smoothing_window, self.settings.threshold,
-                                  self.settings.frames_to_confirm)
+        self.gate = PresenceGate(self.settings.presence_cell_change,
+                                 self.settings.presence_min_area)
+        self._reference_file = Path(params['empty_reference_file']).expanduser() \
+            if params['empty_reference_file'] else None
+        self._load_reference()
+        self.items = ItemTracker(
+            BinDecider(self.settings.smoothing_window, self.settings.threshold,
+                       self.settings.frames_to_confirm),
+            self.settings.settle_frames, self.settings.empty_frames, self._scenes_differ)
         self._decider_settings = self.settings
+        self._last_frame_time: float | None = None  # of the frame before, for the slow update
+        self._say_what_empty_comes_from()
         self.stats = PipelineStats(time.monotonic())
 
         self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
@@ -132,6 +155,8 @@ class WasteClassifier(Node):
         self._capture_queue_size = params['capture_queue_size']
         self.capture_writer = self._capture_writer() if self.settings.capture_enabled else None
         self.capture_srv = self.create_service(Trigger, '~/capture', self.on_capture_request)
+        self.learn_empty_srv = self.create_service(Trigger, '~/learn_empty', self.on_learn_empty)
+        self.clear_empty_srv = self.create_service(Trigger, '~/clear_empty', self.on_clear_empty)
 
         # Frames go to the inference thread; the subscription waits meanwhile (frame_intake.py).
         self._intake = FrameHandoff(self.process, self._take_waiting,
@@ -247,19 +272,16 @@ class WasteClassifier(Node):
                                     throttle_duration_sec=5.0)
             return
         best = top_k(probabilities, settings.top_k)
-        if settings is not self._decider_settings:
-            self.decider.configure(settings.smoothing_window, settings.threshold,
-                                   settings.frames_to_confirm)
-            self._decider_settings = settings
-        decision = self.decider.update(live.bins.probabilities(probabilities))
+        announcement = self._follow_zone(frame, received, probabilities, settings, live)
         if settings.capture_enabled and self.capture_writer is not None:
-            self.capture(frame, header, probabilities, best, decision is not None, settings, live)
+            self.capture(frame, header, probabilities, best, isinstance(announcement, Decision),
+                         settings, live)
         if not self.context.ok():
             return
         # The bin first: a subscriber that shows both (the station page) then has the
         # frame's decision when its top-k comes.
-        if decision is not None:
-            self.publish_bin(header, decision, live.bins)
+        if announcement is not None:
+            self.publish_bin(header, announcement, live.bins)
         classification = Classification(header=header, results=[
             ObjectHypothesis(class_id=live.files.labels[index], score=score)
             for index, score in best])
@@ -276,24 +298,70 @@ class WasteClassifier(Node):
             self.publish_overlay(frame, header, best[0], settings, live, raw, compressed)
         self.stats.processed(time.monotonic(), latency, raw or compressed)
 
+    def _follow_zone(self, frame: image_codec.Frame, now: float, probabilities: np.ndarray,
+                     settings: LiveSettings, live: LiveModel) -> Announcement | None:
+        """Look at the zone (presence gate), step the item tracker: what ~/bin says, if any."""
+        if settings is not self._decider_settings:
+            self._configure(settings)
+        look = self.gate.look(thumbnail(frame, settings.roi))
+        empty_probability = live.bins.empty_probability(probabilities)
+        presence = presence_of(look, self.gate, empty_probability)
+        bins = live.bins.probabilities(probabilities)
+        if presence.present is not None and empty_probability is not None:
+            # Which bin, given that an item is there: the bins share what `empty` leaves.
+            bins = bins / max(1.0 - empty_probability, 1e-6)
+        announcement = self.items.update(now, presence, look.thumbnail, bins)
+        before, self._last_frame_time = self._last_frame_time, now
+        if self.items.zone is Zone.EMPTY and look.changed is not None and not presence.moving \
+                and before is not None:
+            # Light drifts and auto exposure moves over a day: the reference follows them
+            # slowly, only while the zone is empty and still.
+            gap = min(MAX_GAP, now - before)
+            self.gate.adapt(look.thumbnail, min(1.0, gap / settings.empty_adapt_seconds))
+        return announcement
+
+    def _configure(self, settings: LiveSettings) -> None:
+        self.items.decider.configure(settings.smoothing_window, settings.threshold,
+                                     settings.frames_to_confirm)
+        self.items.configure(settings.settle_frames, settings.empty_frames)
+        self.gate.cell_change = settings.presence_cell_change
+        self.gate.min_area = settings.presence_min_area
+        self._decider_settings = settings
+
+    def _scenes_differ(self, now: np.ndarray, before: np.ndarray) -> bool:
+        """Whether two still views of the zone differ (a second item dropped on the first)."""
+        return self.gate.holds_item(changed_share(now, before, self.gate.cell_change))
+
+    def _shown(self, live: LiveModel) -> tuple[Bin, float | None]:
+        """Return the bin the overlay and a capture name, and the empty score while empty."""
+        said = self.items.announced
+        if isinstance(said, Empty):
+            if self.items.zone is Zone.EMPTY:
+                return EMPTY_BIN, said.score
+            return UNKNOWN_BIN, None  # something arrived and is not decided yet
+        if said is None or said.index is None:
+            return UNKNOWN_BIN, None
+        return live.bins.bins[said.index], None
+
     def capture(self, frame: image_codec.Frame, header: Header, probabilities: np.ndarray,
                 best: list[tuple[int, float]], bin_changed: bool, settings: LiveSettings,
                 live: LiveModel) -> None:
         """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
         # Top two whatever top_k is: the margin needs the runner-up.
+        empty = self.items.zone is Zone.EMPTY
         reason = self.capture_policy.reason(
             time.monotonic(), [s for _, s in top_k(probabilities, 2)], bin_changed,
-            settings.capture)
+            settings.capture, empty)
         writer = self.capture_writer
         if reason is None or writer is None:
             return
-        current = self.decider.current
-        bin_name = UNKNOWN if current is None or current.index is None else \
-            live.bins.bins[current.index].name
+        shown, _ = self._shown(live)
         sidecar = make_sidecar((header.stamp.sec, header.stamp.nanosec), header.frame_id,
                                live.files.sha256, live.files.labels, probabilities, reason,
-                               bin_name, settings.roi, frame)
-        writer.submit(frame, sidecar, live.files.labels[best[0][0]], settings.capture_jpeg_quality)
+                               shown.name, settings.roi, frame)
+        # A frame of the empty zone is filed under `empty`, whatever the model called it.
+        predicted = EMPTY if empty else live.files.labels[best[0][0]]
+        writer.submit(frame, sidecar, predicted, settings.capture_jpeg_quality)
 
     def _capture_writer(self) -> CaptureWriter:
         writer = CaptureWriter(self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
@@ -314,7 +382,97 @@ class WasteClassifier(Node):
             response.message = f'the next frame will be saved into {self._capture_inbox}'
         return response
 
-    def publish_bin(self, header: Header, decision: Decision, bins: BinMap) -> None:
+    def on_learn_empty(self, request: Trigger.Request,
+                       response: Trigger.Response) -> Trigger.Response:
+        """Learn the reference on the operator's "the zone is empty now", or say why not."""
+        silent = self.stats.seconds_since_last_frame(time.monotonic())
+        topic = self.image_sub.topic_name
+        if silent is None:
+            response.success = False
+            response.message = (f'no frame has arrived yet on {topic}: the empty zone is '
+                                'learned from the camera')
+        elif silent > self.settings.stall_timeout:
+            response.success = False
+            response.message = (f'the camera stalled: no frame on {topic} for {silent:.1f} s; '
+                                'the empty zone is learned from the frames of now')
+        else:
+            try:
+                frames = self.gate.learn()
+            except GateError as error:
+                response.success, response.message = False, f'not learned: {error}'
+            else:
+                response.success = True
+                response.message = (f'learned the empty zone from the last {frames} frames; '
+                                    f'{self._keep_reference()}')
+        log = self.get_logger().info if response.success else self.get_logger().warning
+        log(f'~/learn_empty: {response.message}')
+        return response
+
+    def _keep_reference(self) -> str:
+        if self._reference_file is None:
+            return 'not kept across restarts (set empty_reference_file to keep it)'
+        try:
+            self.gate.save(self._reference_file, self.settings.roi)
+        except GateError as error:
+            return f'not kept across restarts: {error}'
+        return f'kept in {self._reference_file}'
+
+    def on_clear_empty(self, request: Trigger.Request,
+                       response: Trigger.Response) -> Trigger.Response:
+        """Forget a reference learned by mistake (and its file)."""
+        had = self.gate.clear()
+        response.success = True
+        response.message = 'cleared the empty reference' if had else 'there was no empty reference'
+        if self._reference_file is not None:
+            try:
+                self._reference_file.unlink(missing_ok=True)
+            except OSError as error:
+                response.success = False
+                response.message += f', but {self._reference_file} stays: {error.strerror}'
+        response.message += f'; {self._empty_source()}'
+        self.get_logger().info(f'~/clear_empty: {response.message}')
+        return response
+
+    def _empty_source(self) -> str:
+        """Say in words what tells an empty zone now."""
+        if self.gate.learned:
+            return 'the empty reference tells an empty zone'
+        if self.live.bins.empty_index is not None:
+            return "the model's empty class tells an empty zone"
+        return ('nothing tells an empty zone (the model has no empty class): ~/bin follows every '
+                'frame until the empty zone is taught (~/learn_empty)')
+
+    def _say_what_empty_comes_from(self) -> None:
+        """One clear line when the model lacks the `empty` class (at start, at a switch)."""
+        if self.live.bins.empty_index is None:
+            self.get_logger().warning(
+                f'the model has no "{EMPTY}" class: an empty zone is told only by the empty '
+                'reference (~/learn_empty while the zone is empty); '
+                f'{"it is learned" if self.gate.learned else "none is learned yet"}')
+
+    def _load_reference(self) -> None:
+        path = self._reference_file
+        if path is None:
+            return
+        if not path.exists():
+            self.get_logger().info(f'no empty reference kept in {path} yet: teach the empty '
+                                   'zone with ~/learn_empty')
+            return
+        try:
+            self.gate.load(path, self.settings.roi)
+        except GateError as error:
+            self.get_logger().warning(f'empty reference not loaded: {error}; teach the empty '
+                                      'zone again (~/learn_empty)')
+            return
+        self.get_logger().info(f'empty reference loaded from {path}')
+
+    def publish_bin(self, header: Header, said: Announcement, bins: BinMap) -> None:
+        if isinstance(said, Empty):
+            self.bin_pub.publish(Classification(header=header, results=[
+                ObjectHypothesis(class_id=EMPTY, score=said.score)]))
+            self.get_logger().info(f'bin decision: {EMPTY} ({said.score:.2f})')
+            return
+        decision = said
         order = sorted(range(len(bins.bins)), key=lambda i: -decision.scores[i])
         results = [ObjectHypothesis(class_id=bins.bins[i].name,
                                     score=float(decision.scores[i])) for i in order]
@@ -328,9 +486,9 @@ class WasteClassifier(Node):
                         settings: LiveSettings, live: LiveModel, raw: bool,
                         compressed: bool) -> None:
         """Draw the frame's result and publish it raw and/or as JPEG, as subscribed."""
-        current = self.decider.current
-        shown = UNKNOWN_BIN if current is None or current.index is None else \
-            live.bins.bins[current.index]
+        shown, empty_score = self._shown(live)
+        label, score = (EMPTY, empty_score) if empty_score is not None else \
+            (live.files.labels[best[0]], best[1])
         fps = self.stats.fps(time.monotonic()) if settings.overlay_show_fps else None
         msg = self._overlay_msg
         if (msg.height, msg.width) != (frame.height, frame.width):
@@ -340,8 +498,8 @@ class WasteClassifier(Node):
         # Drawn straight into the message's buffer, reused frame after frame: publish()
         # serialises before it returns, and fresh 2.7 MB buffers cost copies and page faults.
         bgr = np.frombuffer(msg.data, np.uint8).reshape(frame.height, frame.width, 3)
-        annotate(image_codec.to_bgr(frame, out=bgr), live.files.labels[best[0]], best[1],
-                 shown.label, shown.colour, fps, settings.roi)
+        annotate(image_codec.to_bgr(frame, out=bgr), label, score, shown.label, shown.colour, fps,
+                 settings.roi)
         msg.header = header
         if raw:
             self.overlay_pub.publish(msg)
@@ -371,6 +529,12 @@ class WasteClassifier(Node):
         values += [('image_publishers', str(image_publishers)),
                    ('backend', live.backend.name), ('model', str(live.files.model)),
                    ('model_sha256', live.files.sha256)]
+        items = self.items
+        values += [('zone', items.zone.value), ('items_seen', str(items.items_seen)),
+                   ('items_decided', str(items.items_decided)),
+                   ('empty_seconds', f'{items.empty_seconds:.1f}'),
+                   ('empty_reference', 'learned' if self.gate.learned else 'none'),
+                   ('empty_source', self._empty_source())]
         writer = self.capture_writer
         if writer is not None:
             values += [*((f'captures_{k}', str(v)) for k, v in writer.counts.items()),
@@ -417,6 +581,7 @@ class WasteClassifier(Node):
         self.publish_label_info()
         self.get_logger().info(
             f'model switched: now {self.live.describe()}, before sha256 {before[:12]}')
+        self._say_what_empty_comes_from()
 
     def on_parameters_set(self, parameters: list[RosParameter]) -> None:
         if self._incoming is not None:
@@ -425,6 +590,11 @@ class WasteClassifier(Node):
         if not changes:
             return
         self.settings = self.settings.changed(**changes)
+        if 'roi' in changes and self.gate.clear():
+            self.get_logger().warning('roi changed: the empty reference was for the old region; '
+                                      'teach the empty zone again (~/learn_empty)')
+        if 'roi' in changes:
+            self.gate.forget_frames()
         if 'threshold' in changes:
             self.publish_label_info()
         if 'diagnostics_period' in changes:

@@ -80,6 +80,22 @@ DECLARED = (
               'changes', range=(1, 1000)),
     Parameter('roi', [0.0, 0.0, 1.0, 1.0], 'region of interest [x, y, width, height], normalised '
               'to the frame (0..1): the drop zone of the bin'),
+    # The presence gate and the items (core/presence.py, core/items.py; docs/station_setup.md).
+    Parameter('empty_reference_file', '', "file that keeps the empty zone's reference across "
+              "restarts (written by ~/learn_empty, removed by ~/clear_empty); '' = not kept: "
+              'teach the zone again after a restart', RESTART,
+              doc='([Setting up a station](station_setup.md#teaching-the-empty-zone))'),
+    Parameter('presence_cell_change', 0.15, 'how much a cell of the ROI must differ from the '
+              'empty reference to count as changed, in log brightness or colour (0.15: about '
+              '15 %)', range=(0.01, 2.0)),
+    Parameter('presence_min_area', 0.02, 'share of the ROI that must change for an item (or a '
+              'moving zone)', range=(0.001, 1.0)),
+    Parameter('settle_frames', 2, 'frames in a row something must lie still in the zone before '
+              'it is an item the bin is decided for', range=(1, 1000)),
+    Parameter('empty_frames', 3, 'frames in a row without an item before ~/bin says empty',
+              range=(1, 1000)),
+    Parameter('empty_adapt_seconds', 60.0, "time constant of the empty reference's slow update "
+              'while the zone stays empty (light drifting, auto exposure)', range=(1.0, 86400.0)),
     Parameter('overlay_show_fps', True, 'write the processed FPS on ~/overlay'),
     Parameter('overlay_jpeg_quality', 80, 'JPEG quality of ~/overlay/compressed (encoded only '
               'while someone subscribes to it)', RESTART, (1, 100)),
@@ -98,6 +114,8 @@ DECLARED = (
               'this', range=(0.0, 1.0)),
     Parameter('capture_min_interval', 2.0, 'seconds between automatic captures (a ~/capture '
               'request is not limited)', range=(0.0, 3600.0)),
+    Parameter('capture_empty_interval', 600.0, 'seconds between captures of the empty zone '
+              "(the station's floor, for the empty class); 0 = none", range=(0.0, 86400.0)),
     Parameter('capture_max_mb', 500.0, 'inbox size bound in MB; the oldest unreviewed captures '
               'are removed (and counted) to stay below it', range=(1.0, 1e6)),
     Parameter('capture_jpeg_quality', 90, 'JPEG quality of captures', range=(50, 100)),
@@ -138,7 +156,7 @@ class LiveSettings:
     @property
     def capture(self) -> Thresholds:
         return Thresholds(self.capture_min_score, self.capture_min_margin,
-                          self.capture_min_interval)
+                          self.capture_min_interval, self.capture_empty_interval)
 
     def changed(self, **values: Value) -> 'LiveSettings':
         """Return a copy with these live parameters set (a list becomes a tuple)."""
