@@ -63,11 +63,13 @@ def write_retrain_result(retrain_dir: Path, live_model: Path, wins: bool = True,
         'parent': {'onnx_sha256': sha256_file(live_model), 'path': str(live_model)},
         'retrain': {'date': '2026-12-04T22:00:00+00:00',
                     'data': {'sources': [{'name': 'waste7'}, {'name': 'station'}]}}})
-    recalls = dict.fromkeys(classes, 0.9)
+    recalls, support = dict.fromkeys(classes, 0.9), dict.fromkeys(classes, 21)
     comparison = {'station': {'current': {'top1': 0.80}, 'new': {'top1': 0.90 if wins else 0.75},
-                              'recall_current': recalls, 'recall_new': recalls},
+                              'recall_current': recalls, 'recall_new': recalls,
+                              'support': support},
                   'waste7': {'current': {'top1': 0.950}, 'new': {'top1': 0.948},
                              'recall_current': dict(recalls, trash=0.762),
-                             'recall_new': dict(recalls, trash=0.619 if class_drop else 0.762)}}
+                             'recall_new': dict(recalls, trash=0.619 if class_drop else 0.762),
+                             'support': support}}
     (folder / 'comparison.json').write_text(json.dumps({'comparison': comparison}))
     return folder

@@ -8,11 +8,12 @@ beside it says when it was trained, on which sources and, for an adapted model, 
 retrain result is waiting when a folder under `retrain_dir` (training.station.retrain's output,
 `outputs/retrain/<time>/`) holds a model whose card names the model in use as its parent.
 Promoting it applies the rule and the install of training.station.retrain, both from
-flywheel/promotion.py: the rule on the comparison it wrote (top-1 and per-class recalls, with
-the node's limits for --max-drop and --max-class-drop), `install` into the folder of the model
-in use (retrain's default --install-dir), then `notify_running_node` so the classifier switches
-without a restart. The install keeps the model it replaced in `previous/` beside it: the panel
-offers it back (`roll_back`, then the same notice). No path of this machine goes to the page.
+flywheel/promotion.py: `judge_comparison` on the comparison it wrote (top-1 and per-class
+recalls, with the node's limits for --max-drop and --max-class-drop), `install` into the folder
+of the model in use (retrain's default --install-dir), then `notify_running_node` so the
+classifier switches without a restart. The install keeps the model it replaced in `previous/`
+beside it: the panel offers it back (`roll_back`, then the same notice). No path of this
+machine goes to the page.
 """
 
 import datetime
@@ -45,20 +46,6 @@ def card_summary(model: Path, sha256: str) -> dict:
     return {'sha256': sha256, 'sha256_short': sha256[:12], 'trained': trained,
             'sources': sources, 'name': model.name,
             'parent': ((card.get('parent') or {}).get('onnx_sha256') or '')[:12]}
-
-
-def _rule_inputs(comparison: dict) -> tuple[dict, dict]:
-    """comparison.json's rows as the rule's inputs: top-1 and per-class recalls, live and new.
-
-    comparison.json keeps recalls, not supports: a class without val photos has recall 0 in both
-    models, so counting every class changes no verdict of the class limit.
-    """
-    def side(row: dict, which: str) -> dict:
-        return {'top1': row[which]['top1'],
-                'per_class': {cls: {'recall': recall, 'support': 1}
-                              for cls, recall in row[f'recall_{which}'].items()}}
-    return ({name: side(row, 'current') for name, row in comparison.items()},
-            {name: side(row, 'new') for name, row in comparison.items()})
 
 
 class ModelDesk:
@@ -115,13 +102,11 @@ class ModelDesk:
         bases = [s.get('name') for s in card['retrain']['data']['sources']
                  if s.get('name') != promotion.STATION]
         try:
-            current, new = _rule_inputs(comparison)
+            wins, reason = promotion.judge_comparison(comparison, bases, self.max_drop,
+                                                      self.max_class_drop)
         except KeyError as missing:
             wins, reason = False, (f'{COMPARISON} has no {missing} to judge by (written by an '
                                    'older retrain? run it again)')
-        else:
-            wins, reason = promotion.promote_decision(current, new, bases, self.max_drop,
-                                                      promotion.STATION, self.max_class_drop)
         return {'sha256': card['onnx_sha256'], 'sha256_short': card['onnx_sha256'][:12],
                 'date': card['retrain'].get('date', ''), 'wins': wins, 'decision': reason,
                 'comparison': [{'name': name, 'live': row['current']['top1'],
