@@ -47,6 +47,20 @@ _TARGETS = (
     ('1280x720 at 30 FPS, 5 station pages open: station_web CPU <= 0.15 cores',
      'camera_1280x720_pages', ('pages', 'station_web_cpu_cores'), '<=', 0.15),
 )
+# (name, figure path in results, comparison, limit): figures outside the node phases.
+_RUN_TARGETS = (
+    # benchmarks.lifecycle: the limits the robustness tests asserted before they lost the clock.
+    ('classifier exits 0 on SIGINT while classifying 640x480 at 30 FPS: <= 2 s',
+     ('lifecycle', 'classifier_sigint_stop_s'), '<=', 2.0),
+    ('classifier exits 0 on SIGTERM while classifying 640x480 at 30 FPS: <= 2 s',
+     ('lifecycle', 'classifier_sigterm_stop_s'), '<=', 2.0),
+    ('classifier with a missing model file exits non-zero, from its start: <= 5 s',
+     ('lifecycle', 'classifier_bad_model_exit_s'), '<=', 5.0),
+    ('stalled-camera WARN after the publisher is killed: <= 1.5 s (stall_timeout 0.8 s + two '
+     'diagnostics periods + 0.5 s)', ('lifecycle', 'stall_warning_after_kill_s'), '<=', 1.5),
+    ('model notify with no classifier running (timeout 1 s) returns: <= 10 s',
+     ('lifecycle', 'notify_without_node_s'), '<=', 10.0),
+)
 _RSS_LIMIT_MB = 400.0
 _RSS_GROWTH_PCT = 5.0
 _CAMERA_PHASES = ('camera_640x480', 'camera_1280x720')
@@ -96,6 +110,8 @@ def check_targets(results: dict) -> list[dict]:
         if limit is None:
             limit = round(0.7 * raw_fps, 1)
         checks.append(_check(name, _get(_phase(results, phase), path), comparison, limit))
+    for name, path, comparison, limit in _RUN_TARGETS:
+        checks.append(_check(name, _get(results, path), comparison, limit))
     rss_max = max((phase['node_rss_max_mb'] for phase in results.get('phases', [])),
                   default=None)
     checks.append(_check(f'node resident memory <= {_RSS_LIMIT_MB:g} MB (max over all phases)',

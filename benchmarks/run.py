@@ -1,11 +1,12 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-One benchmark run: the raw limits, the node over real DDS in nine phases, the training figures.
+One benchmark run: raw limits, the node over DDS in nine phases and its stops, training figures.
 
     python -m benchmarks.run                     # what `make bench` runs (about eight minutes)
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
     python -m benchmarks.run --only camera_1280x720_swap --merge   # one phase into results.json
+    python -m benchmarks.run --only lifecycle --merge   # the stop and stall times into it
 
 Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
 process's collector, starts a publisher process, lets the pipeline warm up, then measures a
@@ -16,6 +17,8 @@ parameter (alternately --swap-model and the model under test) at even times in i
 records each set's reply time, the longest pause between classifications around it, and the
 node's resident memory before the first set and at the end. The pages phase also runs
 station_web with five pages open on the node (benchmarks.pages) and measures its CPU time.
+benchmarks.lifecycle times the node's stop on SIGINT and SIGTERM, its exit on a bad start and its
+stalled-camera warning, which the tests check without a clock.
 """
 
 import argparse
@@ -44,6 +47,7 @@ import yaml
 
 from benchmarks import raw, report
 from benchmarks.collector import Collector
+from benchmarks.lifecycle import Lifecycle
 from benchmarks.pages import Pages
 from benchmarks.publisher import READY
 from waste_classifier_ros.backends import ModelFiles, resolve_model_files
@@ -60,6 +64,7 @@ _STOP_TIMEOUT = 10.0
 # Four times the default rate limit of automatic captures (capture_min_interval 2 s).
 CAPTURE_INTERVAL_S = 0.5
 PAGES = 5  # station pages open in the pages phase
+LIFECYCLE = 'lifecycle'  # --only's name for benchmarks.lifecycle's figures
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,13 @@ class Bench:
         for key, value in params.items():
             command += ['-p', f'{key}:={json.dumps(value)}']
         return command
+
+    def lifecycle(self) -> dict:
+        """benchmarks.lifecycle's figures: this node command, 640x480 frames at 30 FPS."""
+        phase = Phase(LIFECYCLE, 640, 480, 30.0, _START_TIMEOUT)
+        return report.rounded(Lifecycle(
+            self.collector, self.environ, self.node_command(phase),
+            lambda stamps: self.publisher_command(phase, stamps), self.work_dir).figures())
 
     def publisher_command(self, phase: Phase, stamps: Path) -> list[str]:
         return [sys.executable, '-m', 'benchmarks.publisher', '--width', str(phase.width),
@@ -479,7 +491,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help='the model the swap phase alternates with (default: the shipped '
                         'permissive model)')
     parser.add_argument('--only', nargs='+', metavar='PHASE',
-                        help='run only these node phases (for profiling and A/B runs)')
+                        help=f'run only these node phases, or {LIFECYCLE!r} (benchmarks.lifecycle)'
+                        ' (for profiling and A/B runs)')
     parser.add_argument('--merge', action='store_true',
                         help='with --only: put the measured phases into the existing --json '
                         'results (replacing those of the same name, keeping its raw and '
@@ -516,11 +529,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.merge:
         # One or more phases measured again into an earlier full run: its other figures stay.
         results = json.loads(Path(args.json).read_text(encoding='utf-8'))
-        measured = {phase['name']: phase for phase in node_phases(args, work_dir)}
+        measured = node_phases(args, work_dir)
+        fresh = {phase['name']: phase for phase in measured.pop('phases')}
         order = [phase.name for phase in phases(args)]
         results['phases'] = sorted(
-            [phase for phase in results['phases'] if phase['name'] not in measured]
-            + list(measured.values()), key=lambda phase: order.index(phase['name']))
+            [phase for phase in results['phases'] if phase['name'] not in fresh]
+            + list(fresh.values()), key=lambda phase: order.index(phase['name']))
+        results.update(measured)
         write_results(args, results)
         return
     results = {
@@ -539,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
                           for width, height in ((640, 480), (1280, 720))],
     }
-    results['phases'] = node_phases(args, work_dir)
+    results.update(node_phases(args, work_dir))
     results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)
     results['duration_s'] = round(
         (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
@@ -547,8 +562,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_results(args, results)
 
 
-def node_phases(args: argparse.Namespace, work_dir: Path) -> list[dict]:
-    """Run the node phases (all, or those --only names) on a local ROS graph of their own."""
+def node_phases(args: argparse.Namespace, work_dir: Path) -> dict:
+    """Run the node phases and the lifecycle (all, or what --only names) on a graph of their own.
+
+    Returns {'phases': [...], 'lifecycle': {...}}, without 'lifecycle' when --only leaves it out.
+    """
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
     context = rclpy.context.Context()
@@ -556,8 +574,11 @@ def node_phases(args: argparse.Namespace, work_dir: Path) -> list[dict]:
     collector = Collector(context, NODE_NAME)
     try:
         bench = Bench(args, environ, collector, work_dir)
-        return [bench.run_phase(phase) for phase in phases(args)
-                if not args.only or phase.name in args.only]
+        measured: dict = {'phases': [bench.run_phase(phase) for phase in phases(args)
+                                     if not args.only or phase.name in args.only]}
+        if not args.only or LIFECYCLE in args.only:
+            measured['lifecycle'] = bench.lifecycle()
+        return measured
     finally:
         collector.close()
         context.try_shutdown()

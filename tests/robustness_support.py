@@ -164,13 +164,15 @@ class Diagnostics:
         return self.latest
 
 
-def assert_clean_exit(node: NodeProcess, sig, limit_s=2.0):
-    """Send `sig`; the node must exit 0 within `limit_s` without a traceback."""
-    started = time.monotonic()
-    code = node.stop(sig, timeout=limit_s)
-    seconds = time.monotonic() - started
+# Only a hang takes this long; how long an exit takes is a figure of `make bench`
+# (benchmarks/lifecycle.py), measured against its target there, not asserted on a busy machine.
+HANG_S = 30.0
+
+
+def assert_clean_exit(node: NodeProcess, sig):
+    """Send `sig`; the node must exit 0 (not hang) without a traceback."""
+    code = node.stop(sig, timeout=HANG_S)
     assert code == 0, f'exit code {code} after {sig.name}; output:\n{node.output}'
-    assert seconds <= limit_s, f'{seconds:.2f} s to exit after {sig.name}'
     assert 'Traceback' not in node.output, node.output
 
 

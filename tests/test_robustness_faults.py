@@ -14,12 +14,12 @@ SIGINT and SIGTERM arrive while a node is still loading its model (a slow engine
 
 from pathlib import Path
 import signal
-import time
 
 from builtin_interfaces.msg import Time
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from robustness_support import (
+    HANG_S,
     STANDINS,
     Camera,
     Diagnostics,
@@ -128,7 +128,7 @@ def test_a_model_too_slow_for_the_camera_skips_frames_and_counts_every_one(probe
     assert len(received) == delta['processed'], (len(received), delta)
 
 
-def test_sigterm_while_classifying_on_jetson_exits_0_within_2_s(probe, node):
+def test_sigterm_while_classifying_on_jetson_exits_0(probe, node):
     # SIGINT is the last test of test_robustness_runtime.py, on the onnxruntime backend.
     assert node.process.poll() is None, f'the node is gone:\n{node.output}'
     camera = Camera(probe, f'/{NAME}/image', rate=20.0, qos=RELIABLE)
@@ -156,12 +156,10 @@ def test_a_signal_while_the_model_loads_exits_0_without_a_traceback(tmp_path, si
                       params={'backend': 'jetson'}).start()
     try:
         node.wait_for_output('building the TensorRT engine', timeout=20)
-        started = time.monotonic()
-        code = node.stop(sig, timeout=LOAD_SECONDS + 10)
-        seconds = time.monotonic() - started
+        # The node's handler only records the stop (nodes/shutdown.py): the node ends once the
+        # load returns, as it would after an engine build in C++.
+        code = node.stop(sig, timeout=LOAD_SECONDS + HANG_S)
     finally:
         node.kill()
     assert 'Traceback' not in node.output, node.output
     assert code == 0, f'exit code {code} after {sig.name} during startup:\n{node.output}'
-    # Python code is interrupted at once; an engine build in C++ would finish first.
-    assert seconds <= LOAD_SECONDS + 2.0, f'{seconds:.2f} s to exit'

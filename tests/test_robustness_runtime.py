@@ -12,7 +12,6 @@ The media source node, in its own process, plays the publisher that crashes and 
 import math
 from pathlib import Path
 import signal
-import time
 
 import pytest
 from rcl_interfaces.msg import ParameterType
@@ -182,12 +181,10 @@ def test_publisher_process_crash_and_restart(probe, camera, diagnostics, node):
         with NodeProcess('waste_classifier_ros.nodes.media_source_node', **source) as first:
             _classifications(probe, received, 3, 'from the first media source')
             first.kill()  # SIGKILL: the driver crashes, no goodbye on the graph
-            killed = time.monotonic()
-        warn = diagnostics.wait_for_level('WARN', STALL_TIMEOUT + 3,
+        # How soon after stall_timeout the WARN comes is a figure of make bench
+        # (benchmarks/lifecycle.py); here the bound only catches a stall never reported.
+        warn = diagnostics.wait_for_level('WARN', STALL_TIMEOUT + 20,
                                           'the stalled-camera WARN after the publisher died')
-        late = time.monotonic() - killed
-        assert late <= STALL_TIMEOUT + 2 * DIAGNOSTICS_PERIOD + 0.5, (
-            f'WARN came {late:.2f} s after the publisher died; stall_timeout is {STALL_TIMEOUT} s')
         assert 'stalled' in warn.message, warn.message
         with NodeProcess('waste_classifier_ros.nodes.media_source_node', **source) as second:
             _classifications(probe, received, 3, 'from the restarted media source')
@@ -222,7 +219,7 @@ def test_every_subscriber_leaves_and_comes_back(probe, camera, diagnostics, node
     assert node.process.poll() is None, node.output
 
 
-def test_sigint_while_classifying_exits_0_within_2_s(probe, camera, node):
+def test_sigint_while_classifying_exits_0(probe, camera, node):
     received = probe.collect(Classification, CLASSIFICATION)
     overlays = probe.collect(Image, f'/{NAME}/overlay', qos=1)
     probe.wait_for(lambda: len(received) >= 3 and overlays, 10, 'classifying with overlay')
