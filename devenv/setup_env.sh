@@ -64,6 +64,14 @@ quiet_pip() {  # pip with its output in a log, shown only on failure
   "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off "$@" \
     > "$log" 2>&1 || fail "pip install failed" "$log"
 }
+requirements() {  # stamp name, devenv/ file, what to say while installing: pip -r, when changed
+  local hash; hash=$(inputs_hash "$ROOT/devenv/$2")
+  if is_current "$1" "$hash"; then say "up to date"; else
+    if [ -n "${3:-}" ]; then say "$3"; fi
+    quiet_pip "$1" -r "$ROOT/devenv/$2"
+    mark "$1" "$hash"
+  fi
+}
 
 begin "Python 3.11 virtual environment in ${VENV#"$ROOT"/}"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -112,11 +120,7 @@ else
 fi
 
 begin "runtime libraries (devenv/requirements-runtime.txt: onnxruntime, opencv, aiohttp, ...)"
-hash=$(inputs_hash "$ROOT/devenv/requirements-runtime.txt")
-if is_current runtime "$hash"; then say "up to date"; else
-  quiet_pip runtime -r "$ROOT/devenv/requirements-runtime.txt"
-  mark runtime "$hash"
-fi
+requirements runtime requirements-runtime.txt
 
 begin "waste_classifier_ros (editable) and its share/ directory"
 hash=$(inputs_hash "$ROOT/setup.py" "$ROOT/setup.cfg" "$ROOT/package.xml")
@@ -139,20 +143,11 @@ PY
 [ "$ROLE" = demo ] && ready
 
 begin "training stack (devenv/requirements.txt: torch, timm, onnx, ...)"
-hash=$(inputs_hash "$ROOT/devenv/requirements.txt")
-if is_current ml "$hash"; then say "up to date"; else
-  say "installing (torch is large: a minute or two)"
-  quiet_pip ml -r "$ROOT/devenv/requirements.txt"
-  mark ml "$hash"
-fi
+requirements ml requirements.txt "installing (torch is large: a minute or two)"
 [ "$ROLE" = dev ] && ready
 
 begin "test and lint tools (devenv/requirements-test.txt: pytest, ruff, mypy, playwright)"
-hash=$(inputs_hash "$ROOT/devenv/requirements-test.txt")
-if is_current test "$hash"; then say "up to date"; else
-  quiet_pip test -r "$ROOT/devenv/requirements-test.txt"
-  mark test "$hash"
-fi
+requirements test requirements-test.txt
 
 begin "Browser for the station page tests: Debian's chromium (apt, only when /usr/bin/chromium is missing)"
 # Playwright (devenv/requirements-test.txt) drives it; Playwright's own browser download is not used.
