@@ -26,7 +26,6 @@ from test_retrain import photos  # noqa: E402
 from tiny_model import COLOURS, GREY  # noqa: E402
 
 from training.recipe import data  # noqa: E402
-
 from training.station import adapt, retrain  # noqa: E402
 from training.station.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
 from waste_classifier_ros.core.preprocessing import to_tensor  # noqa: E402

@@ -92,7 +92,7 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     # The station page judges a comparison.json alone, by the same rule: retrain's verdict.
     assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 0.10) == (
         report['wins_by_rule'], report['decision'])
-    assert report['comparison']['base']['support'] == {name: 3 for name in COLOURS}
+    assert report['comparison']['base']['support'] == dict.fromkeys(COLOURS, 3)
     assert '== station (9 images)' in printed and 'top-1' in printed
     card = model_card.read_card(install_dir / 'model_card.json')
     assert card['parent']['onnx_sha256'] == model_card.sha256_file(model)

@@ -506,6 +506,15 @@ def _log_end(cfg: DictConfig, metrics: Optional[dict], best: Optional[Dict[str, 
              cfg.epochs, total / 60, total, checkpoint)
 
 
+def _checkpoint_state(cfg: DictConfig, classes: list, command: str, dataset: dict,
+                      world_size: int) -> dict:
+    """Return what every checkpoint of the run records beside its weights and figures."""
+    return {'format': CHECKPOINT_FORMAT, 'arch': cfg.arch, 'classes': classes,
+            'input_size': cfg.input_size, 'preprocessing': DESCRIPTION,
+            'config': OmegaConf.to_container(cfg, resolve=True), 'command': command,
+            'dataset': dataset, 'world_size': world_size}
+
+
 def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict:
     wall_start = time.perf_counter()
     main_process = distributed.is_main()
@@ -520,17 +529,7 @@ def _train(cfg: DictConfig, out_dir: Path, context: distributed.Context) -> dict
     val_sets = {name: data.PreprocessedImages(image_set) for name, image_set in multi.val.items()}
     writer = SummaryWriter(str(out_dir / 'tb')) if main_process else None
     wandb_run = start_wandb(cfg, out_dir) if main_process else None
-    state = {
-        'format': CHECKPOINT_FORMAT,
-        'arch': cfg.arch,
-        'classes': classes,
-        'input_size': cfg.input_size,
-        'preprocessing': DESCRIPTION,
-        'config': OmegaConf.to_container(cfg, resolve=True),
-        'command': history.command,
-        'dataset': multi.info,
-        'world_size': context.world_size,
-    }
+    state = _checkpoint_state(cfg, classes, history.command, multi.info, context.world_size)
     _carry_best_along(cfg, out_dir)
     best, metrics = history.best, None
     for epoch in range(history.start_epoch, cfg.epochs):

@@ -34,7 +34,7 @@ The kept model gets a new temperature fitted on the station's val (training.reci
 folded into its classifier layer, and is exported through training.recipe.export.
 """
 
-import copy
+import argparse
 from dataclasses import dataclass, field, replace
 import logging
 from pathlib import Path
@@ -60,6 +60,15 @@ log = logging.getLogger(__name__)
 SCOPES = ('head', 'blocks', 'all')
 DEFAULT_SCOPE = 'blocks,head'
 DEFAULT_LR = {'blocks': 1e-3, 'all': 3e-4}
+
+
+def scopes_of(text: str) -> list[str]:
+    """Parse a list of scopes: one or more of SCOPES, comma-separated, each once."""
+    scopes = [scope.strip() for scope in text.split(',')]
+    if not all(scope in SCOPES for scope in scopes) or len(set(scopes)) < len(scopes):
+        raise argparse.ArgumentTypeError(f'{text!r}: one or more of {", ".join(SCOPES)}, '
+                                         'comma-separated, each once')
+    return scopes
 
 
 @dataclass
@@ -221,8 +230,6 @@ class Settings:
     station_weight: float = 1.0
     balance_power: float = 0.5
     samples_per_epoch: int = 0      # 0: twice the station's training photos, at least 512
-    anchor: float = 0.0             # L2 pull of the trained weights towards the starting ones
-    distill: float = 0.0            # base photos' target: this share the starting network's
     mix_steps: int = 4              # WiSE-FT: also try start + i/mix_steps of the change (0: off)
     max_drop: float = 0.01
     max_class_drop: float = 0.10
@@ -251,14 +258,10 @@ class _Loop:
     rng: np.random.Generator
     draw: np.ndarray  # the probability of drawing each photo
     steps: int  # an epoch's batches
-    params: list[nn.Parameter]  # what trains
-    start: list[torch.Tensor]  # their start values, for the anchor
     optimizer: torch.optim.Optimizer
     schedule: CosineLRScheduler
     augment: Callable[..., dict]
     labels: torch.Tensor
-    is_base: torch.Tensor
-    teacher: Optional[torch.Tensor]
 
 
 class Adapter:
@@ -270,7 +273,6 @@ class Adapter:
         self.model, self.settings, self.classes, self.device = model, settings, classes, device
         self.top = top_of(model, settings.scope, settings.blocks_from)
         self.trunk = Trunk(exported, settings.blocks_from) if settings.scope != 'all' else None
-        self.parent: nn.Module = model  # replaced by a frozen copy when ``all`` distils
         self.model.to(device)
 
     def inputs(self, photos: Photos, views: int, desc: str) -> Optional[torch.Tensor]:
@@ -298,22 +300,6 @@ class Adapter:
         """Score every set: name -> (photos, cached) gives name -> Scored."""
         return {name: score(self.logits(photos, cached), photos.labels, self.classes)
                 for name, (photos, cached) in sets.items()}
-
-    @torch.no_grad()
-    def teacher(self, cached: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        """Return the starting network's probabilities per cached photo and view.
-
-        For ``all`` (no cache) a frozen copy of the starting network answers per batch instead.
-        """
-        if cached is None:
-            self.parent = copy.deepcopy(self.model).eval()
-            return None
-        set_top_training(self.top, False)
-        size = 4 * self.settings.batch_size
-        return torch.stack([torch.cat([self.top(cached[i:i + size, v].float().to(self.device))
-                                       .float().softmax(1).cpu()
-                                       for i in range(0, len(cached), size)])
-                            for v in range(cached.shape[1])], dim=1)
 
     def fit(self, train: Photos, train_cached: Optional[torch.Tensor],
             source_weights: Sequence[float],
@@ -381,7 +367,6 @@ class Adapter:
         steps = max(1, per_epoch // s.batch_size)
         for norm in batchnorms(self.top):  # a BatchNorm's weight holds its channel's scale
             norm.weight.requires_grad_(False)
-        params = [p for p in self.top.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(param_groups_weight_decay(self.top, s.weight_decay),
                                       lr=s.lr)
         # Cosine from lr to 0 over every step of the run, set before each step.
@@ -389,11 +374,8 @@ class Adapter:
                                      t_in_epochs=False)
         augment = transforms.train_augmentation(224, s.augment_strength)
         augment.set_random_seed(s.seed)
-        return _Loop(train, train_cached, rng, draw, steps, params,
-                     [p.detach().clone() for p in params], optimizer, schedule, augment,
-                     torch.from_numpy(train.labels),
-                     torch.from_numpy(train.source_ids != len(source_weights) - 1),
-                     self.teacher(train_cached) if s.distill else None)
+        return _Loop(train, train_cached, rng, draw, steps, optimizer, schedule, augment,
+                     torch.from_numpy(train.labels))
 
     def _train_epoch(self, loop: '_Loop', epoch: int) -> float:
         """One epoch of `loop.steps` batches drawn by source and class; the mean loss."""
@@ -414,14 +396,9 @@ class Adapter:
         return float(np.mean(losses))
 
     def _loss(self, loop: '_Loop', index: np.ndarray) -> torch.Tensor:
-        """Cross-entropy of one batch, plus the pull towards the start weights.
-
-        Base photos' targets are softened by the teacher when distilling.
-        """
-        s = self.settings
+        """Cross-entropy of one batch: cached outputs of a random view, or augmented photos."""
         rows = torch.from_numpy(index)
         if loop.train_cached is None:  # scope all: augmented photos
-            view = None
             batch = normalised([loop.augment(image=loop.train.images[i])['image']
                                 for i in index])
         else:
@@ -430,18 +407,8 @@ class Adapter:
             batch = loop.train_cached[rows, view].float()
         batch = batch.to(self.device)
         target = nn.functional.one_hot(loop.labels[rows], len(self.classes)).float()
-        if loop.teacher is not None:
-            with torch.no_grad():
-                soft = loop.teacher[rows, view] if view is not None else \
-                    self.parent(batch).float().softmax(1).cpu()
-            mix = s.distill * loop.is_base[rows, None].float()
-            target = (1 - mix) * target + mix * soft
         logits = self.top(batch)
-        loss = -(target.to(self.device) * logits.log_softmax(1)).sum(1).mean()
-        if s.anchor:
-            loss = loss + s.anchor * sum((p - p0).square().sum()
-                                         for p, p0 in zip(loop.params, loop.start))
-        return loss
+        return -(target.to(self.device) * logits.log_softmax(1)).sum(1).mean()
 
     def judge(self, start_base: dict, station_val: Optional[tuple], base_val: dict, epoch: int,
               share: float = 1.0) -> tuple[Candidate, dict]:
@@ -493,6 +460,44 @@ def interpolated(start: dict, end: dict, share: float) -> dict:
     """Return ``start + share * (end - start)`` per floating-point tensor (others: ``end``'s)."""
     return {k: start[k] + share * (v - start[k]) if v.is_floating_point() else v
             for k, v in end.items()}
+
+
+def adapt_to_station(model_path: Path, settings: Settings, classes: list[str], train: Photos,
+                     weights: list[float], station_val: Optional[Photos],
+                     base_val: dict[str, Photos], device: torch.device,
+                     unlabelled: Optional[list] = None) -> tuple[nn.Module, dict, Optional[dict],
+                                                                Candidate]:
+    """Fine-tune the last blocks or the whole network of the model at ``model_path``.
+
+    ``train`` holds the base sources' photos then the station's (source ids in ``weights``'
+    order); with ``unlabelled`` station photos the normalisation statistics are re-estimated
+    first (label-free). Returns (network, facts, calibration report, kept candidate).
+    """
+    base_images = [train.images[i] for i in np.flatnonzero(train.source_ids < len(weights) - 1)]
+    model, exported = rebuild(model_path, unlabelled, base_images[::4], settings.batch_size)
+    adapter = Adapter(model, exported, settings, classes, device)
+    cached = adapter.inputs(train, settings.views, 'train')
+    station_set = (station_val, adapter.inputs(station_val, 1, 'station val')) \
+        if station_val else None
+    base_sets = {n: (p, adapter.inputs(p, 1, f'{n} val')) for n, p in base_val.items()}
+    fit = adapter.fit(train, cached, weights, station_set, base_sets)
+    report = None
+    if station_set:
+        report = fold_new_temperature(model, adapter.evaluate({STATION: station_set}))
+    model.cpu()
+    method = {'scope': settings.scope,
+              'method': {'blocks': f'stages {settings.blocks_from}.. of the network, the head '
+                                   'convolution and the classifier layer fine-tuned on cached '
+                                   'outputs of the frozen stages',
+                         'all': 'the whole network fine-tuned (BatchNorm statistics frozen)'}
+              [settings.scope] + (", normalisation statistics re-estimated on the station's "
+                                  'unlabelled photos' if unlabelled is not None else ''),
+              'settings': vars(settings), 'device': str(device),
+              'label_free': unlabelled is not None,
+              'history': fit['history'], 'kept_epoch': fit['kept_epoch'],
+              'kept_share': fit['kept_share'], 'mixes': fit['mixes'],
+              'kept_within_guard': fit['within_guard']}
+    return model, method, report, fit['kept']
 
 
 def fold_new_temperature(model: nn.Module, scored: dict) -> dict:

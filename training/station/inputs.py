@@ -1,7 +1,7 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The photos a station adaptation learns from and is scored on.
+The photos a station adaptation learns from and is scored on, and the plan of a retrain.
 
 The base sources (a dataset config of training/conf/dataset/, or folders), the station's
 reviewed ``train/`` and ``val/`` photos (refused, naming the problem, when a retrain cannot
@@ -9,19 +9,61 @@ learn from them), the evaluation folders both models are scored on, and the stat
 unlabelled photos for the label-free statistics.
 """
 
-import argparse
+from dataclasses import dataclass
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from training.recipe import data, evaluate, sources
-from training.station import adapt
+from training.station import adapt, last_layer
+from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import is_image
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, resize_rgb
 from waste_classifier_ros.flywheel.promotion import STATION
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What a retrain starts from: the current model and the photos it learns from."""
+
+    parent: last_layer.HeadlessModel
+    parent_card: dict
+    labels: Path
+    bases: list[sources.Source]
+    station: sources.Source
+    train_splits: list[sources.SourceSplit]  # the base sources' train splits, then the station's
+
+    @property
+    def classes(self) -> list[str]:
+        return self.parent.classes
+
+    @property
+    def weights(self) -> list[float]:
+        return [s.weight for s in self.bases + [self.station]]
+
+    @property
+    def station_val(self) -> Path | None:
+        val = self.station.root / 'val'
+        return val if val.is_dir() else None
+
+
+def plan(model: Path, bases: list[sources.Source], station_root: Path, station_weight: float,
+         batch_size: int) -> Plan:
+    """Read the current model and list the photos; refuse a station it cannot learn from."""
+    labels = model.with_name('labels.txt')
+    card_path = model.with_name('model_card.json')
+    parent = last_layer.HeadlessModel(model, labels)
+    station = sources.Source(STATION, station_root, None, station_weight,
+                             "the station's own photos")
+    splits = [sources.list_source_split(s, 'train', parent.classes) for s in bases + [station]]
+    check_station(splits[-1], parent.classes, batch_size)
+    if (station_root / 'val').is_dir():
+        sources.list_mapped(STATION, station_root / 'val', None, parent.classes)  # names checked
+    return Plan(parent, model_card.read_card(card_path) if card_path.exists() else {}, labels,
+                bases, station, splits)
 
 
 def base_sources(dataset: str, folders: list) -> list:
@@ -37,18 +79,43 @@ def base_sources(dataset: str, folders: list) -> list:
     return sources.sources_from_config(cfg.sources)
 
 
-def eval_folders(args: argparse.Namespace,
-                 bases: list[sources.Source]) -> dict[str, tuple[Path, evaluate.ClassMap]]:
-    """Folders both models are scored on: station val, each base source's val, --eval."""
+def eval_folders(station: Path, bases: list[sources.Source],
+                 evals: list[str]) -> dict[str, tuple[Path, evaluate.ClassMap]]:
+    """Folders both models are scored on: station val, each base source's val, ``--eval``."""
     folders: dict[str, tuple[Path, evaluate.ClassMap]] = {}
-    if (args.station / 'val').is_dir():
-        folders[STATION] = (args.station / 'val', None)
+    if (station / 'val').is_dir():
+        folders[STATION] = (station / 'val', None)
     for source in bases:
         folders[source.name] = (source.root / 'val', source.class_map)
-    for item in args.eval:
+    for item in evals:
         name, folder, class_map = sources.parse_named_folder(item, '--eval')
         folders[name] = (folder, class_map)
     return folders
+
+
+def train_photos(splits: list[sources.SourceSplit], classes: list[str],
+                 base_per_class: int = 0) -> adapt.Photos:
+    """Decode the train splits (base sources', then the station's), each its own source id.
+
+    ``base_per_class``: at most this many photos per class of each base source (0: all).
+    """
+    return adapt.concat([adapt.decode(capped(split.samples, base_per_class)
+                                      if i < len(splits) - 1 else split.samples, classes,
+                                      source_id=i)
+                         for i, split in enumerate(splits)])
+
+
+def val_photos(station: Path, bases: list[sources.Source],
+               classes: list[str]) -> dict[str, adapt.Photos]:
+    """Decode the station's val photos (when it has a val folder) and each base source's."""
+    photos = {}
+    if (station / 'val').is_dir():
+        photos[STATION] = adapt.decode(sources.list_mapped(STATION, station / 'val', None,
+                                                           classes)[0], classes)
+    for source in bases:
+        photos[source.name] = adapt.decode(
+            sources.list_source_split(source, 'val', classes).samples, classes)
+    return photos
 
 
 def capped(samples: list, per_class: int) -> list:

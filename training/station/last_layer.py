@@ -6,8 +6,9 @@ The last layer alone: a new classifier layer on features cached from the current
 `HeadlessModel` reads the model's pooled features (the input of its last Gemm) beside its
 probabilities, `features_of` caches them per folder, `fit_head` fits a layer started from (and
 pulled towards) the current one, and `guarded_head` keeps that fit or a mix of it with the start
-within the base sources' guard. training.station.retrain (``--scope head``) and the learning
-curve call these with the same settings.
+within the base sources' guard. `train_head` is the whole ``--scope head`` of
+training.station.retrain; the learning curve calls fit_head and guarded_head with the same
+settings (training.station.settings.HeadSettings).
 """
 
 import hashlib
@@ -20,18 +21,17 @@ import onnx
 from onnx import numpy_helper
 import torch
 
-from training.recipe import calibration, evaluate
+from training.recipe import calibration, evaluate, sources
 from training.recipe.metrics import compute_metrics
 from training.station import adapt
+from training.station.settings import HeadSettings
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import atomic_write
 from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
 
 log = logging.getLogger(__name__)
-# The last layer's fit: --steps, --lr, --anchor (1e-3 measured better than 1e-2 on every
-# source: docs/flywheel.md, "Where the plateau comes from").
-HEAD_STEPS, HEAD_LR, HEAD_ANCHOR = 300, 3e-3, 1e-3
+Layer = tuple[np.ndarray, np.ndarray]  # (weight [classes, features], bias)
 
 
 class HeadlessModel:
@@ -133,14 +133,23 @@ def features_of(model: HeadlessModel, folders: dict, cache: Path | None = None) 
     return out
 
 
+def start_of(current: Layer, settings: HeadSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Return the layer a fit starts from: the current one, or zeros with ``init='fresh'``."""
+    if settings.init == 'fresh':
+        return np.zeros_like(current[0]), np.zeros_like(current[1])
+    return current
+
+
 def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight: np.ndarray,
-             bias: np.ndarray, steps: int, lr: float, anchor: float,
-             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+             bias: np.ndarray, settings: HeadSettings) -> Layer:
     """Fit softmax(features @ W.T + b) to labels, weighted by the draw, from (weight, bias).
 
-    `anchor` pulls W and b towards the starting layer (an L2 penalty on the difference), so the
-    base sources keep what the current model knew.
+    ``settings.anchor`` pulls W and b towards the starting layer (an L2 penalty on the
+    difference), so the base sources keep what the current model knew; a fresh start
+    (``init='fresh'``) has no pull.
     """
+    steps, lr, seed = settings.steps, settings.lr, settings.seed
+    anchor = 0.0 if settings.init == 'fresh' else settings.anchor
     torch.manual_seed(seed)
     x = torch.from_numpy(features.astype(np.float32))
     y = torch.from_numpy(labels.astype(np.int64))
@@ -156,9 +165,6 @@ def fit_head(features: np.ndarray, labels: np.ndarray, draw: np.ndarray, weight:
         loss.backward()
         optimizer.step()
     return w.detach().numpy(), b.detach().numpy()
-
-
-Layer = tuple[np.ndarray, np.ndarray]  # (weight [classes, features], bias)
 
 
 def mixed(start: Layer, fitted: Layer, share: float) -> Layer:
@@ -207,6 +213,58 @@ def guarded_head(start: Layer, fitted: Layer, val: dict[str, tuple[np.ndarray, n
                     'and learnt on the station; keeping the fitted one (the promote rule will '
                     'say why)')
     return (mixed(start, fitted, chosen.share) if chosen else fitted), candidates, chosen
+
+
+def train_head(parent: HeadlessModel, train_splits: list[sources.SourceSplit],
+               weights: list[float], station_val: Path | None, settings: HeadSettings,
+               cache: Path | None) -> tuple[onnx.ModelProto, dict, dict | None, Candidate]:
+    """Learn the last layer on cached features: (new graph, facts, calibration, kept candidate).
+
+    ``train_splits`` are the base sources' then the station's; ``station_val`` its val folder
+    (None: none, and only ``--promote`` installs). The kept layer (guarded_head) gets a
+    temperature fitted on the station's val, folded in.
+    """
+    cached = features_of(parent, _folders(train_splits, station_val), cache)
+    names = [split.source.name for split in train_splits]
+    x = np.concatenate([cached[n][0] for n in names])
+    y = np.concatenate([cached[n][1] for n in names])
+    ids = np.concatenate([np.full(len(cached[n][1]), i) for i, n in enumerate(names)])
+    draw = sources.sample_weights(y, ids, weights, len(parent.classes), settings.balance_power)
+    fitted = fit_head(x, y, draw, *start_of(parent.head(), settings), settings)
+    val = {name: cached[f'{name} val'][:2] for name in names[:-1]}
+    if 'station val' in cached:
+        val[STATION] = cached['station val'][:2]
+    (weight, bias), mixes, chosen = guarded_head(
+        parent.head(), fitted, val, parent.classes, settings.max_drop, settings.max_class_drop,
+        settings.mix_steps)
+    report = None
+    if STATION in val:
+        logits = {STATION: val[STATION][0] @ weight.T + bias}
+        temperature = calibration.fit_temperature(logits, {STATION: val[STATION][1]})
+        report = calibration.calibration_report(logits, {STATION: val[STATION][1]}, temperature)
+        weight, bias = weight / temperature, bias / temperature
+    method = {'scope': 'head',
+              'method': "new classifier layer on the parent's cached features, "
+                        + ('started from zero' if settings.init == 'fresh' else
+                           "started from and anchored to the parent's layer"),
+              'steps': settings.steps, 'lr': settings.lr, 'anchor': settings.anchor,
+              'mixes': [c.row(c is chosen) for c in mixes],
+              'kept_share': chosen.share if chosen else 1.0,
+              'train': {n: int(len(cached[n][1])) for n in names}}
+    kept = chosen or (mixes[0] if mixes else Candidate(None, {}))
+    return parent.with_head(weight, bias), method, report, kept
+
+
+def _folders(train_splits: list[sources.SourceSplit],
+             station_val: Path | None) -> dict[str, tuple[Path, evaluate.ClassMap]]:
+    """Return the folders whose features the last layer needs: train splits and val folders."""
+    folders = {split.source.name: (split.source.root / split.split, split.source.class_map)
+               for split in train_splits}
+    if station_val is not None:
+        folders['station val'] = (station_val, None)
+    for split in train_splits[:-1]:  # the base sources' val, for the guard
+        folders[f'{split.source.name} val'] = (split.source.root / 'val', split.source.class_map)
+    return folders
 
 
 def save_model(graph: onnx.ModelProto, path: Path) -> None:

@@ -17,7 +17,6 @@ and the frozen part of the network is run once for all counts. Writes ``curve.js
 """
 
 import argparse
-import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -34,6 +33,13 @@ from torch import nn
 from training.recipe import calibration, sources
 from training.recipe.metrics import compute_metrics
 from training.station import adapt, inputs, last_layer
+from training.station.settings import (
+    HeadSettings,
+    Settings,
+    adapt_settings,
+    parse_set,
+    settings_for,
+)
 from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
@@ -56,7 +62,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--label-free', action='store_true',
                         help='re-estimate the normalisation statistics on the station photos')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                        help='a training.station.adapt.Settings field, e.g. --set lr=3e-4')
+                        help="a setting of each scope that has it, by retrain's option name "
+                        '(training.station.settings), e.g. --set lr=3e-4')
     parser.add_argument('--variant', action='append', default=[],
                         metavar='NAME:KEY=VALUE[,KEY=VALUE]',
                         help='blocks/all: one more curve with these training settings changed '
@@ -67,20 +74,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def settings_from(items: list, scope: str,
-                  start: adapt.Settings | None = None) -> adapt.Settings:
-    settings = dataclasses.replace(start) if start else adapt.Settings(scope=scope)
-    for item in items:
-        key, _, value = item.partition('=')
-        if not hasattr(settings, key):
-            raise ValueError(f'--set {item}: no setting {key!r}')
-        setattr(settings, key, type(getattr(settings, key))(value))
-    return settings
-
-
 def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
                weights: list, classes: list, base_names: list[str],
-               settings: adapt.Settings) -> dict:
+               settings: HeadSettings) -> dict:
     """Fit the last layer at every count as training.station.retrain does: n -> name -> metrics.
 
     retrain's fit_head, then its guarded_head (the fit or a mix with the start, within the
@@ -104,8 +100,7 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
             draw = sources.sample_weights(train.labels[keep], train.source_ids[keep], weights,
                                           len(classes), settings.balance_power)
             fitted = last_layer.fit_head(features['train'][keep], train.labels[keep], draw,
-                                      *start, last_layer.HEAD_STEPS, last_layer.HEAD_LR,
-                                      last_layer.HEAD_ANCHOR)
+                                         *last_layer.start_of(start, settings), settings)
             val = {name: (features[name], photos[name].labels)
                    for name in [STATION, *base_names]}
             (weight, bias), _, chosen = last_layer.guarded_head(
@@ -119,18 +114,18 @@ def head_curve(model_path: Path, photos: dict, counts: list, order: np.ndarray,
     return results
 
 
-def adapted_curves(model: nn.Module, exported: onnx.ModelProto, settings: adapt.Settings,
-                   variants: dict[str, list[str]], photos: dict[str, adapt.Photos],
+def adapted_curves(model: nn.Module, exported: onnx.ModelProto,
+                   variants: dict[str, adapt.Settings], photos: dict[str, adapt.Photos],
                    counts: list[int], order: np.ndarray, weights: list[float],
                    classes: list[str], base_names: list[str]) -> dict:
-    """Name -> the curve of the settings with each variant's changes, on one trunk cache."""
+    """Name -> the curve of each variant's settings (the first's trunk cache for all)."""
+    settings = next(iter(variants.values()))
     adapter = adapt.Adapter(model, exported, settings, classes, torch.device('cpu'))
     cached = {name: adapter.inputs(p, settings.views if name == 'train' else 1, name)
               for name, p in photos.items()}
     start = {k: v.clone() for k, v in model.state_dict().items()}
     curves = {}
-    for name, changes in variants.items():
-        adapter.settings = settings_from(changes, settings.scope, settings)
+    for name, adapter.settings in variants.items():
         curves[name] = one_curve(adapter, start, cached, photos, counts, order, weights,
                                  base_names)
     return curves
@@ -167,7 +162,7 @@ def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,
 
 
 def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
-                 settings: adapt.Settings) -> dict:
+                 settings: Settings) -> dict:
     """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
 
     training.station.retrain's choice (promotion.choose by Candidate.by_bases): within the base
@@ -221,25 +216,59 @@ def plot(curves: dict, counts: list, names: list, path: Path, title: str) -> Non
     plt.close(figure)
 
 
-def run(args: argparse.Namespace) -> dict:
-    started = time.monotonic()
-    classes = model_card.read_labels(args.model.with_name('labels.txt'))
-    bases = inputs.base_sources(args.dataset, args.base)
+def load_photos(args: argparse.Namespace, classes: list[str],
+                bases: list[sources.Source]) -> dict[str, adapt.Photos]:
+    """Decode once: the train photos, the station's and each base source's val, ``--eval``."""
     station = sources.Source(STATION, args.station, None)
     splits = [sources.list_source_split(s, 'train', classes) for s in bases + [station]]
-    photos = {'train': adapt.concat([
-        adapt.decode(inputs.capped(split.samples, args.base_per_class)
-                     if i < len(bases) else split.samples, classes, source_id=i)
-        for i, split in enumerate(splits)])}
-    photos['station'] = adapt.decode(
-        sources.list_source_split(station, 'val', classes).samples, classes)
-    for source in bases:
-        photos[source.name] = adapt.decode(sources.list_source_split(source, 'val',
-                                                                     classes).samples, classes)
+    photos = {'train': inputs.train_photos(splits, classes, args.base_per_class)}
+    photos |= inputs.val_photos(args.station, bases, classes)
+    if STATION not in photos:
+        raise ValueError(f'{args.station / "val"}: the curve scores on the station\'s val photos')
     for item in args.eval:
         name, folder, class_map = sources.parse_named_folder(item, '--eval')
         photos[name] = adapt.decode(sources.list_mapped(name, folder, class_map, classes)[0],
                                     classes)
+    return photos
+
+
+def scope_curves(args: argparse.Namespace, scope: str, photos: dict, counts: list[int],
+                 order: np.ndarray, weights: list[float], classes: list[str],
+                 base_names: list[str]) -> tuple[dict, dict]:
+    """Return one scope's curves (its variants' too) and its fit facts."""
+    tic = time.monotonic()
+    values = parse_set(args.set)
+    settings = settings_for(scope, values)
+    train = photos['train']
+    unlabelled = inputs.unlabelled_photos(args.inbox, train, len(base_names)) \
+        if args.label_free else None
+    base_stats = [train.images[i] for i in np.flatnonzero(train.source_ids < len(base_names))[::4]]
+    model, exported = adapt.rebuild(args.model, unlabelled, base_stats)
+    if isinstance(settings, HeadSettings):
+        path = args.model
+        if args.label_free:
+            path = args.out / 'label_free' / args.model.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            last_layer.save_model(exported, path)
+            shutil.copyfile(args.model.with_name('labels.txt'), path.with_name('labels.txt'))
+        curves = {scope: head_curve(path, photos, counts, order, weights, classes, base_names,
+                                    settings)}
+    else:
+        variants = {scope: adapt_settings(scope, values)} | {
+            f'{scope} {v.partition(":")[0]}': adapt_settings(
+                scope, values | parse_set(v.partition(':')[2].split(','))) for v in args.variant}
+        curves = adapted_curves(model, exported, variants, photos, counts, order, weights,
+                                classes, base_names)
+    log.info('%s done in %.0f s', scope, time.monotonic() - tic)
+    return curves, {'seconds': round(time.monotonic() - tic, 1), 'settings': vars(settings)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    started = time.monotonic()
+    classes = model_card.read_labels(args.model.with_name('labels.txt'))
+    bases = inputs.base_sources(args.dataset, args.base)
+    base_names = [s.name for s in bases]
+    photos = load_photos(args, classes, bases)
     count = int((photos['train'].source_ids == len(bases)).sum())
     # n = 0, the model as it is, always: the guard and the gains are measured against it.
     counts = sorted({0} | {count if c == 'all' else min(int(c), count)
@@ -247,40 +276,16 @@ def run(args: argparse.Namespace) -> dict:
     order = np.random.default_rng(0).permutation(count)
     weights = [s.weight for s in bases] + [1.0]
     names = [n for n in photos if n != 'train']
-    curves, fits = {}, {}
-    for scope in args.scopes.split(','):
-        settings = settings_from(args.set, scope)
-        unlabelled = None
-        if args.label_free:
-            unlabelled = inputs.unlabelled_photos(args.inbox, photos['train'], len(bases))
-        base_stats = [photos['train'].images[i]
-                      for i in np.flatnonzero(photos['train'].source_ids < len(bases))[::4]]
-        tic = time.monotonic()
-        model, exported = adapt.rebuild(args.model, unlabelled, base_stats)
-        if scope == 'head':
-            path = args.model
-            if args.label_free:
-                path = args.out / 'label_free' / args.model.name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                last_layer.save_model(exported, path)
-                shutil.copyfile(args.model.with_name('labels.txt'), path.with_name('labels.txt'))
-            curves[scope] = head_curve(path, photos, counts, order, weights, classes,
-                                       [s.name for s in bases], settings)
-        else:
-            variants = {scope: []} | {
-                f'{scope} {v.partition(":")[0]}': v.partition(':')[2].split(',')
-                for v in args.variant}
-            curves |= adapted_curves(model, exported, settings, variants, photos, counts,
-                                     order, weights, classes, [s.name for s in bases])
-        fits[scope] = {'seconds': round(time.monotonic() - tic, 1),
-                       'settings': vars(settings) if scope != 'head' else
-                       {'steps': last_layer.HEAD_STEPS, 'lr': last_layer.HEAD_LR,
-                        'anchor': last_layer.HEAD_ANCHOR, 'mix_steps': settings.mix_steps}}
-        log.info('%s done in %.0f s', scope, time.monotonic() - tic)
+    curves: dict[str, dict] = {}
+    fits = {}
     scopes = args.scopes.split(',')
+    for scope in scopes:
+        scoped, fits[scope] = scope_curves(args, scope, photos, counts, order, weights, classes,
+                                           base_names)
+        curves |= scoped
     if len(scopes) > 1:
-        curves[args.scopes] = chosen_curve({s: curves[s] for s in scopes}, counts,
-                                           [s.name for s in bases], settings)
+        curves[args.scopes] = chosen_curve({s: curves[s] for s in scopes}, counts, base_names,
+                                           settings_for(scopes[-1], parse_set(args.set)))
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(curves, counts, names)
     report = {'command': 'python -m training.station.learning_curve ' + ' '.join(sys.argv[1:]),
