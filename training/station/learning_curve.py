@@ -149,7 +149,7 @@ def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,
                                   train.source_ids[keep])
             info = adapter.fit(subset, None if cached['train'] is None else
                                cached['train'][torch.from_numpy(keep)], weights,
-                               (photos['station'], cached['station']),
+                               (photos[STATION], cached[STATION]),
                                {b: (photos[b], cached[b]) for b in base_names})
         scored = adapter.evaluate({name: (p, cached[name]) for name, p in photos.items()
                                    if name != 'train'})
