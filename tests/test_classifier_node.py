@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 import signal
 
-from diagnostic_msgs.msg import DiagnosticArray
+from classifier_camera import Camera, names, scores
 import numpy as np
 import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -52,76 +52,9 @@ def classifier(model, tmp_path_factory, ros_context):
     node.kill()
 
 
-class Camera:
-    """The test side: publishes frames and finds the answers to them by header stamp."""
-
-    def __init__(self, probe):
-        self.probe = probe
-        self.publisher = probe.node.create_publisher(Image, CAMERA, 10)
-        self.classifications = probe.collect(Classification, f'{PREFIX}/classification')
-        self.bins = probe.collect(Classification, f'{PREFIX}/bin', LATCHED)
-        self.diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
-        probe.wait_for_subscribers(self.publisher)
-        probe.wait_for(lambda: self.probe.node.count_publishers(f'{PREFIX}/classification'),
-                       10, 'the classifier to publish classifications')
-
-    def publish(self, stamp, encoding='rgb8', height=0, width=0, step=0, data=b'',
-                frame_id='camera'):
-        msg = Image(encoding=encoding, height=height, width=width, step=step, data=data)
-        msg.header.stamp.sec = stamp
-        msg.header.frame_id = frame_id
-        self.publisher.publish(msg)
-
-    def send(self, stamp, rgb, encoding='rgb8', padding=0, frame_id='camera'):
-        """Publish one frame and return the classification of it."""
-        step, data = image_codec.encode(rgb, encoding, padding)
-        # The node listens best effort: a frame sent while discovery is still settling may be
-        # lost, so one unanswered within 2 s is sent again (same stamp), up to 5 times.
-        for _ in range(5):
-            self.publish(stamp, encoding, rgb.shape[0], rgb.shape[1], step, data, frame_id)
-            try:
-                return self.answer(self.classifications, stamp, timeout=2.0)
-            except AssertionError:
-                continue
-        return self.answer(self.classifications, stamp, timeout=0.1)
-
-    def answer(self, messages, stamp, timeout=10.0):
-        found = []
-
-        def arrived():
-            found[:] = [m for m in messages if m.header.stamp.sec == stamp]
-            return found
-        self.probe.wait_for(arrived, timeout, f'a message stamped {stamp}')
-        return found[0]
-
-    def status(self, predicate=lambda values: True, level=None, timeout=10.0):
-        """Wait for a /diagnostics status of the classifier that satisfies the predicate."""
-        start = len(self.diagnostics)
-        found = []
-
-        def arrived():
-            for array in self.diagnostics[start:]:
-                for status in array.status:
-                    values = {kv.key: kv.value for kv in status.values}
-                    if status.name == STATUS_NAME and predicate(values) and (
-                            level is None or status.level == level):
-                        found.append((status, values))
-            return found
-        self.probe.wait_for(arrived, timeout, f'a diagnostics status at level {level!r}')
-        return found[0]
-
-
 @pytest.fixture
 def camera(classifier, probe):
-    return Camera(probe)
-
-
-def names(classification):
-    return [result.class_id for result in classification.results]
-
-
-def scores(classification):
-    return [result.score for result in classification.results]
+    return Camera(probe, PREFIX, CAMERA, STATUS_NAME)
 
 
 ENCODED = [('rgb8', 'cardboard'), ('bgr8', 'glass'), ('rgba8', 'metal'), ('bgra8', 'organic'),
@@ -378,7 +311,7 @@ def test_jetson_backend_through_the_standin_and_sigterm(model, probe, tmp_path):
         # The engine is built for this model's sha256 in the engine cache.
         node.wait_for_output(f'engine cache to {tmp_path / sha256_file(model)}', timeout=30)
         node.wait_for_output('ready: jetson backend', timeout=30)
-        camera = Camera(probe)
+        camera = Camera(probe, PREFIX, CAMERA, STATUS_NAME)
         assert names(camera.send(700, solid(COLOURS['organic'], 120, 160), 'bgra8'))[0] == \
             'organic'
         assert node.stop(signal.SIGTERM, timeout=10) == 0

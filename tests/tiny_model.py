@@ -7,7 +7,9 @@ The network averages each colour channel of the normalised input and scores the 
 by how well the colour matches a corner of the RGB cube, so a solid `COLOURS[name]` frame is
 classified as `name` with probability above 0.99 and mid-grey is uncertain (no class above 0.4).
 It has the shipped model's interface: input `input_0` [N, 3, 224, 224], output `output_0` [N, 7]
-after a Softmax.
+after a Softmax. `empty=True` appends an eighth class, `empty`, with no colour and a bias of its
+own: it wins on a grey floor (probability about 0.7) and loses on a frame mostly of a class's
+colour.
 """
 
 from pathlib import Path
@@ -28,10 +30,11 @@ COLOURS = {name: tuple(230 if sign > 0 else 20 for sign in corner)
            for name, corner in _CORNERS.items()}
 GREY = (128, 128, 128)
 _GAIN = 2.0
+EMPTY_BIAS = 3.5
 
 
 def build_model(path, num_classes: int = len(CLASSES), softmax: bool = True,
-                shift: int = 0) -> Path:
+                shift: int = 0, empty: bool = False) -> Path:
     """Write the ONNX model; num_classes other than 7 makes a model that disagrees with labels.
 
     `shift` gives class i the colour of class i - shift: another model of the same interface,
@@ -40,6 +43,9 @@ def build_model(path, num_classes: int = len(CLASSES), softmax: bool = True,
     corners = [_CORNERS[name] for name in CLASSES]
     corners = corners[-shift:] + corners[:-shift] if shift else corners
     corners = (corners * 2)[:num_classes]
+    bias = [0.0] * num_classes
+    if empty:
+        corners, bias, num_classes = corners + [(0, 0, 0)], bias + [EMPTY_BIAS], num_classes + 1
     weights = (_GAIN * np.asarray(corners, dtype=np.float32)).T
     last = 'logits' if softmax else 'output_0'
     nodes = [
@@ -55,7 +61,7 @@ def build_model(path, num_classes: int = len(CLASSES), softmax: bool = True,
         [helper.make_tensor_value_info('output_0', TensorProto.FLOAT, ['N', num_classes])],
         initializer=[
             helper.make_tensor('weights', TensorProto.FLOAT, weights.shape, weights.ravel()),
-            helper.make_tensor('bias', TensorProto.FLOAT, [num_classes], [0.0] * num_classes),
+            helper.make_tensor('bias', TensorProto.FLOAT, [num_classes], bias),
         ])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
     model.ir_version = 8
@@ -69,9 +75,10 @@ def write_model_dir(directory, **model_options) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model = build_model(directory / 'waste_classifier.onnx', **model_options)
-    write_labels(directory / 'labels.txt', CLASSES)
+    classes = CLASSES + ['empty'] if model_options.get('empty') else CLASSES
+    write_labels(directory / 'labels.txt', classes)
     write_card(directory / 'model_card.json', {
-        'classes': CLASSES, 'input_size': 224, 'onnx_sha256': sha256_file(model)})
+        'classes': classes, 'input_size': 224, 'onnx_sha256': sha256_file(model)})
     return model
 
 

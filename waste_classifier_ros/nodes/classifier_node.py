@@ -404,8 +404,11 @@ class WasteClassifier(Node):
                 response.success = True
                 response.message = (f'learned the empty zone from the last {frames} frames; '
                                     f'{self._keep_reference()}')
-        log = self.get_logger().info if response.success else self.get_logger().warning
-        log(f'~/learn_empty: {response.message}')
+        # rclpy ties a severity to the line that logs: one line each.
+        if response.success:
+            self.get_logger().info(f'~/learn_empty: {response.message}')
+        else:
+            self.get_logger().warning(f'~/learn_empty: {response.message}')
         return response
 
     def _keep_reference(self) -> str:
