@@ -37,6 +37,7 @@ def test_gaps_in_each_publishers_sequence_numbers_count_as_skipped_input():
 def test_stall_warning_before_the_first_frame_and_after_the_last():
     stats = PipelineStats(now=0.0)
     assert stats.report(now=0.5, stall_timeout=1.0)[0] == OK
+    assert stats.seconds_since_last_frame(0.5) is None
     level, message, values = stats.report(now=2.0, stall_timeout=1.0)
     assert level == WARN and 'no image received yet for 2.0 s' in message
     assert dict(values)['latency_p50_ms'] == 'nan'
@@ -44,6 +45,7 @@ def test_stall_warning_before_the_first_frame_and_after_the_last():
     assert stats.report(now=3.0, stall_timeout=1.0)[0] == OK
     level, message, values = stats.report(now=6.0, stall_timeout=1.0)
     assert level == WARN and 'no image for 3.5 s' in message
+    assert stats.seconds_since_last_frame(6.0) == 3.5
     assert dict(values)['input_fps'] == '0.0'
 
 

@@ -12,6 +12,8 @@ segments, each with what ~/bin must say during it (by the frames' header stamps)
 when the zone empties, an item's bin once, nothing during light drift, a hand or a stall.
 """
 
+import json
+
 from classifier_camera import Camera, names
 import numpy as np
 import pytest
@@ -60,10 +62,16 @@ def reference_file(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def nodes(tmp_path_factory, reference_file, model, ros_context):
+def inbox(tmp_path_factory):
+    return tmp_path_factory.mktemp('inbox')
+
+
+@pytest.fixture(scope='module')
+def nodes(tmp_path_factory, reference_file, inbox, model, ros_context):
     """Both nodes, started side by side: {namespace: NodeProcess}."""
     with_empty = write_model_dir(tmp_path_factory.mktemp('empty_model'), empty=True)
-    started = {WITH_EMPTY: start(WITH_EMPTY, with_empty, tmp_path_factory),
+    started = {WITH_EMPTY: start(WITH_EMPTY, with_empty, tmp_path_factory,
+                                 capture_enabled=True, capture_inbox=str(inbox)),
                WITHOUT_EMPTY: start(WITHOUT_EMPTY, model, tmp_path_factory,
                                     empty_reference_file=str(reference_file))}
     for node in started.values():
@@ -144,6 +152,20 @@ def test_without_a_reference_the_empty_class_gives_one_decision_per_item(nodes, 
     assert values['empty_reference'] == 'none'
     assert "the model's empty class" in values['empty_source']
     assert 'has no "empty" class' not in nodes[WITH_EMPTY].output
+
+
+def test_the_empty_zone_is_captured_once_in_its_interval_never_as_unsure(nodes, probe, inbox):
+    # After the five empty stretches of the test before: one capture of the empty zone (the
+    # interval is 600 s), filed under empty/; no frame of the floor anywhere else.
+    station = Station(probe, WITH_EMPTY)
+    values = station.values(lambda v: v['captures_written'] != '0')
+    assert values['captures_dropped_queue_full'] == '0'
+    sidecars = {path: json.loads(path.read_text()) for path in inbox.glob('*/*.json')}
+    empty = [path for path, sidecar in sidecars.items() if sidecar['reason'] == 'empty']
+    assert [path.parent.name for path in empty] == ['empty']
+    assert sidecars[empty[0]]['bin'] == 'empty'
+    assert all(sidecar['bin'] != 'empty' for path, sidecar in sidecars.items()
+               if path not in empty)
 
 
 def test_with_the_reference_light_drift_and_a_hand_make_no_item_a_second_item_does(

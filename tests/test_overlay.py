@@ -4,6 +4,7 @@
 
 import numpy as np
 
+from waste_classifier_ros.core.bins import EMPTY_BIN
 from waste_classifier_ros.core.overlay import annotate
 
 
@@ -24,3 +25,11 @@ def test_no_fps_line_and_no_roi_box_by_default():
     without = annotate(np.zeros((480, 640, 3), np.uint8), 'glass', 0.5, 'Glass', (0, 255, 0))
     assert with_fps.any(axis=2).sum() > without.any(axis=2).sum()
     assert not without[200:].any()
+
+
+def test_the_empty_zone_is_drawn_in_no_bin_colour():
+    out = annotate(np.zeros((240, 320, 3), np.uint8), 'empty', 0.97, EMPTY_BIN.label,
+                   EMPTY_BIN.colour, roi=(0.5, 0.5, 0.25, 0.25))
+    drawn = out[out.any(axis=2)]
+    assert len(drawn) and (drawn == drawn[:, :1]).all(), 'grey and white only: no colour'
+    assert (out[120:180, 160:240] == 255).all(axis=2).any(), 'the ROI box, in white'

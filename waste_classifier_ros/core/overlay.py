@@ -4,7 +4,9 @@
 The annotated frame: best class and confidence, the bin name in the bin's colour, FPS, ROI box.
 
 Drawn with OpenCV's built-in Hershey fonts (nothing is allocated per frame that could leak) on a
-BGR image the caller owns. The node only calls this while ~/overlay has a subscriber.
+BGR image the caller owns. The node only calls this while ~/overlay has a subscriber. While the
+drop zone is empty the node draws `empty` and its score, and `Empty` in bins.EMPTY_BIN's white:
+no bin's colour.
 """
 
 from typing import Sequence

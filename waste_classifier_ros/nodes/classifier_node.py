@@ -124,18 +124,7 @@ class WasteClassifier(Node):
         self._incoming: LiveModel | None = None  # loaded by a parameter set, not yet switched to
         self._serving = self.live  # the model the inference thread used last
         self._trim = False  # a replaced model was let go: give its memory back
-        self.gate = PresenceGate(self.settings.presence_cell_change,
-                                 self.settings.presence_min_area)
-        self._reference_file = Path(params['empty_reference_file']).expanduser() \
-            if params['empty_reference_file'] else None
-        self._load_reference()
-        self.items = ItemTracker(
-            BinDecider(self.settings.smoothing_window, self.settings.threshold,
-                       self.settings.frames_to_confirm),
-            self.settings.settle_frames, self.settings.empty_frames, self._scenes_differ)
-        self._decider_settings = self.settings
-        self._last_frame_time: float | None = None  # of the frame before, for the slow update
-        self._say_what_empty_comes_from()
+        self._set_up_presence(params['empty_reference_file'])
         self.stats = PipelineStats(time.monotonic())
 
         self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
@@ -177,6 +166,19 @@ class WasteClassifier(Node):
             f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
             f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
             f'({"reliable" if reliable else "best effort"})')
+
+    def _set_up_presence(self, reference_file: str) -> None:
+        """Make the presence gate (its kept reference read) and the item tracker."""
+        settings = self.settings
+        self.gate = PresenceGate(settings.presence_cell_change, settings.presence_min_area)
+        self._reference_file = Path(reference_file).expanduser() if reference_file else None
+        self._load_reference()
+        self.items = ItemTracker(
+            BinDecider(settings.smoothing_window, settings.threshold, settings.frames_to_confirm),
+            settings.settle_frames, settings.empty_frames, self._scenes_differ)
+        self._decider_settings = settings
+        self._last_frame_time: float | None = None  # of the frame before, for the slow update
+        self._say_what_empty_comes_from()
 
     def _declare_parameters(self) -> dict:
         """Declare every parameter (classifier_parameters) and return their values."""
