@@ -8,12 +8,15 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from tiny_model import COLOURS, solid
+from tiny_model import COLOURS
 
+from waste_classifier_ros.core.media_reader import empty_floor
 from waste_classifier_ros.demos.demo import Result, contact_sheet
 
 pytestmark = pytest.mark.ros
 CLASSES = ('glass', 'metal', 'paper', 'trash')
+BINS = {'glass': 'glass', 'metal': 'mixed_recycling', 'paper': 'paper_recycling',
+        'trash': 'landfill'}
 
 
 def _run_demo(*args, timeout=120):
@@ -27,23 +30,33 @@ def samples(tmp_path):
     folder.mkdir()
     for name in CLASSES:
         for index in (1, 2):
-            rgb = solid(COLOURS[name], height=120, width=160)
-            cv2.imwrite(str(folder / f'{name}_{index}.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            # An item on the demo's floor: the presence gate sees a local change, not a light.
+            bgr = empty_floor(120, 160)
+            bgr[10:110, 15:145] = COLOURS[name][::-1]
+            cv2.imwrite(str(folder / f'{name}_{index}.png'), bgr)
     return folder
 
 
-def test_demo_classifies_every_photo_and_writes_the_pngs(model, samples, tmp_path):
+def test_demo_decides_every_photo_as_an_item_and_writes_the_pngs(model, samples, tmp_path):
+    # The camera's smoothing, photos held with the empty floor between: one decision a photo.
     output = tmp_path / 'out'
-    run = _run_demo('--samples', samples, '--output', output, '--model', model, '--rate', 8)
+    run = _run_demo('--samples', samples, '--output', output, '--model', model, '--rate', 20)
     assert run.returncode == 0, run.stdout + run.stderr
     for name in CLASSES:
         for index in (1, 2):
             line = next(line for line in run.stdout.splitlines()
                         if line.startswith(f'{name}_{index}.png '))
-            assert line.split()[1] == name and line.endswith(' ok'), line
+            assert line.split()[1] == name and line.split()[3] == BINS[name], line
+            assert line.endswith(' ok'), line
             assert (output / f'{name}_{index}_overlay.png').is_file()
     assert 'accuracy on the 8 samples: 100% (8/8)' in run.stdout
-    assert 'bin decisions on ~/bin' in run.stdout
+    assert 'items decided on ~/bin: 8 of 8; a bin announced while the zone was empty: 0 times' \
+        in run.stdout
+    decisions = run.stdout.split('bin decisions on ~/bin')[1].split('\nitems decided')[0]
+    said = [line.split(' -> ')[1].split()[0] for line in decisions.splitlines() if ' -> ' in line]
+    expected = [BINS[name] for name in CLASSES for _ in (1, 2)]
+    assert said == [b for pair in zip(['empty'] * 8, expected) for b in pair] + ['empty'], \
+        run.stdout
     sheet = cv2.imread(str(output / 'contact_sheet.png'))
     assert sheet.shape == (2 * 216, 4 * 256, 3)
 
@@ -65,8 +78,8 @@ def test_demo_fails_clearly_without_samples(tmp_path):
 def test_contact_sheet_marks_right_and_wrong(tmp_path):
     path = tmp_path / 'glass_1.png'
     cv2.imwrite(str(path), np.zeros((30, 40, 3), np.uint8))
-    right = Result(path, (0, 1), label='glass', score=0.9)
-    wrong = Result(path, (0, 2), label='metal', score=0.6)
+    right = Result(path, label='glass', score=0.9)
+    wrong = Result(path, label='metal', score=0.6)
     sheet = contact_sheet([right, wrong])
     assert sheet.shape == (216, 4 * 256, 3)
     assert tuple(sheet[213, 2]) == (60, 150, 60) and tuple(sheet[213, 258]) == (40, 40, 200)

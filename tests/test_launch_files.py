@@ -360,6 +360,8 @@ def test_demo_plays_the_samples_into_the_classifier(stand_in_launch):
     source, conf = launch.node('media_source')
     parameters = node_parameters(source, conf)
     assert parameters['resource'] == str(ROOT / 'samples')
+    # Items with the empty floor between: each photo decided on its own under the smoothing.
+    assert (parameters['item_frames'], parameters['gap_frames']) == ('8', '4')
     assert resolve(source.kwargs['remappings'], conf) == [['image', '/image']]
     classifier, conf = launch.node('classifier_node')
     assert resolve(classifier.kwargs['remappings'], conf) == [['image', '/image']]

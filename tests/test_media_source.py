@@ -13,15 +13,19 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 
+from waste_classifier_ros.core.image_codec import Frame
 from waste_classifier_ros.core.media_reader import (
     RecordingReader,
     ResourceError,
+    Staging,
+    empty_floor,
     loop_count,
     natural_rate,
     open_source,
     parse_resource,
     play,
 )
+from waste_classifier_ros.core.presence import changed_share, thumbnail
 from waste_classifier_ros.nodes.media_source_node import to_image_msg
 
 SAMPLES = Path(__file__).resolve().parent.parent / 'samples'
@@ -99,6 +103,30 @@ def test_loop_counts(tmp_path):
     assert len(list(play(resource, loop=2))) == 9
     forever = [frame[0, 0, 0] for frame in islice(play(resource, loop=-1), 10)]
     assert forever == [0, 40, 80] * 3 + [0]
+
+
+def test_staged_photos_are_held_with_an_empty_floor_between(tmp_path):
+    resource = parse_resource(str(_write_images(tmp_path / 'shots', count=2, size=(30, 40))))
+    frames = list(open_source(resource, staging=Staging(item_frames=3, gap_frames=2)))
+    floor = empty_floor(30, 40)
+    kinds = ['floor' if np.array_equal(f, floor) else f'photo {f[0, 0, 0]}' for f in frames]
+    assert kinds == ['floor'] * 2 + ['photo 0'] * 3 + ['floor'] * 2 + ['photo 40'] * 3 + \
+        ['floor'] * 2
+    assert len(list(play(resource, loop=1, staging=Staging(2, 1)))) == 2 * (2 * 3 + 1)
+    with pytest.raises(ResourceError, match='item_frames must be at least 1'):
+        open_source(resource, staging=Staging(item_frames=0))
+    video = parse_resource(str(_write_video(tmp_path / 'clip.avi', count=5)))
+    assert len(list(open_source(video, staging=Staging(4, 2)))) == 5  # plays as it comes
+
+
+def test_the_empty_floor_looks_the_same_at_every_size_and_unlike_a_photo():
+    # A presence gate taught on the floor of one photo size sees the zone empty at another.
+    small, large = (thumbnail(Frame(empty_floor(h, w), 'bgr8')) for h, w in ((384, 512),
+                                                                               (524, 524)))
+    assert changed_share(small, large, 0.15) == 0.0
+    photo = thumbnail(Frame(cv2.imread(str(SAMPLES / 'glass_1.jpg')), 'bgr8'))
+    assert changed_share(photo, small, 0.15) > 0.5
+    assert empty_floor(24, 32).shape == (24, 32, 3) and empty_floor(24, 32).std() > 1
 
 
 def test_loop_parameter_values():

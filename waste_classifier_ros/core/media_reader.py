@@ -10,6 +10,12 @@ checks that the resource can be read now (the first frame decodes) and returns i
 arrays, or a recording's messages as recorded; `play` is that iterator unchecked. `natural_rate`
 is the pace a resource has of its own. Every failure is a ResourceError naming the resource.
 
+Still images can be played as a drop zone sees items (`Staging`): each photo held for
+`item_frames` frames, with `gap_frames` frames of an empty floor (`empty_floor`) before each
+photo and after the last, so that a classifier with the camera's smoothing and presence gate
+decides each photo as an item of its own and sees the zone empty between them. Videos, cameras
+and recordings play as they come.
+
 Plain Python and OpenCV: a recording's messages are ROS messages, so reading one needs ROS, which
 core does not import; whoever plays recordings passes a `RecordingReader` (the media source node
 passes flywheel/recording.py's).
@@ -33,6 +39,26 @@ Frame = Any
 
 class ResourceError(RuntimeError):
     """The resource is missing, of an unknown kind, or cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class Staging:
+    """How still images are played: each held `item_frames`, `gap_frames` of floor around."""
+
+    item_frames: int = 1
+    gap_frames: int = 0
+
+
+def empty_floor(height: int, width: int) -> np.ndarray:
+    """Return a plain grey floor (BGR) of this size: the drop zone with no item in it.
+
+    Smooth blotches of a fixed pattern stretched to the size, so that floors of any size look
+    alike to a presence gate taught on one of them (its cells average the frame).
+    """
+    blotches = np.random.default_rng(0).normal(0.0, 10.0, (6, 8)).astype(np.float32)
+    grey = cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC) + 150.0
+    tint = np.asarray((0.92, 0.98, 1.0), np.float32)  # B, G, R: a slightly warm grey
+    return np.clip(grey[..., np.newaxis] * tint, 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -133,11 +159,21 @@ def _recorded(resource: Resource, recordings: RecordingReader | None) -> tuple[s
         raise ResourceError(str(error)) from None
 
 
+def _staged(paths: tuple[str, ...], staging: Staging) -> Iterator[np.ndarray]:
+    """Each image held item_frames, floor gap_frames before each and after the last."""
+    image = None
+    for path in paths:
+        image = _read_image(path)
+        yield from [empty_floor(*image.shape[:2])] * staging.gap_frames
+        yield from [image] * staging.item_frames
+    if image is not None:
+        yield from [empty_floor(*image.shape[:2])] * staging.gap_frames
+
+
 def _one_pass(resource: Resource, width: int, height: int,
-              recordings: RecordingReader | None) -> Iterator[Frame]:
+              recordings: RecordingReader | None, staging: Staging) -> Iterator[Frame]:
     if resource.kind == 'images':
-        for path in resource.images:
-            yield _read_image(path)
+        yield from _staged(resource.images, staging)
         return
     if resource.kind == 'recording':
         reader = _reader(resource, recordings)
@@ -157,14 +193,15 @@ def _one_pass(resource: Resource, width: int, height: int,
 
 
 def play(resource: Resource, loop: int = 0, width: int = 0, height: int = 0,
-         recordings: RecordingReader | None = None) -> Iterator[Frame]:
+         recordings: RecordingReader | None = None,
+         staging: Staging = Staging()) -> Iterator[Frame]:
     """Yield BGR frames (a recording's messages for a recording).
 
     One pass, then `loop` more (-1 forever); a camera runs until it stops.
     """
     passes = 0
     while True:
-        for frame in _one_pass(resource, width, height, recordings):
+        for frame in _one_pass(resource, width, height, recordings, staging):
             if width and height and isinstance(frame, np.ndarray) and \
                     frame.shape[:2] != (height, width):
                 frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
@@ -175,8 +212,12 @@ def play(resource: Resource, loop: int = 0, width: int = 0, height: int = 0,
 
 
 def open_source(resource: Resource, loop: int = 0, width: int = 0, height: int = 0,
-                recordings: RecordingReader | None = None) -> Iterator[Frame]:
+                recordings: RecordingReader | None = None,
+                staging: Staging = Staging()) -> Iterator[Frame]:
     """Check the resource can be read now (first frame decoded), then return its frame iterator."""
+    if staging.item_frames < 1 or staging.gap_frames < 0:
+        raise ResourceError(f'item_frames must be at least 1 and gap_frames at least 0, not '
+                            f'{staging.item_frames} and {staging.gap_frames}')
     if resource.kind == 'images':
         _read_image(resource.images[0])
     elif resource.kind == 'recording':
@@ -188,7 +229,7 @@ def open_source(resource: Resource, loop: int = 0, width: int = 0, height: int =
                                 'width and height do not apply')
     else:
         _open_capture(resource, width, height).release()
-    return play(resource, loop, width, height, recordings)
+    return play(resource, loop, width, height, recordings, staging)
 
 
 def natural_rate(resource: Resource, recordings: RecordingReader | None = None) -> float:

@@ -3,9 +3,10 @@
 """
 `make demo-web`: the demo's nodes looping over the sample photos, with the station page.
 
-Starts the classifier (capture on, into `<output>/inbox`), the media source (the samples, again
-and again) and station_web (review into `<output>/dataset`) as separate processes on a DDS graph
-that stays on this machine, prints `open http://127.0.0.1:<port>/` and runs until Ctrl-C.
+Starts the classifier (capture on, into `<output>/inbox`; the empty floor taught, as in `make
+demo`), the media source (the samples again and again, each lying in the zone with the empty
+floor between) and station_web (review into `<output>/dataset`) as separate processes on a DDS
+graph that stays on this machine, prints `open http://127.0.0.1:<port>/` and runs until Ctrl-C.
 `--screenshot FILE` also opens the page in headless Chromium (Playwright), waits for a live
 frame and a bin decision, and writes a PNG of it.
 
@@ -22,12 +23,13 @@ import time
 from types import FrameType
 from typing import NoReturn, Sequence
 
+from waste_classifier_ros.core.media_reader import parse_resource
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.demos.demo import (
-    CLASSIFIER_OVERRIDES,
     DemoError,
     NodeRun,
     add_playback_arguments,
+    camera_overrides,
     ros_args,
 )
 from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
@@ -44,7 +46,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--port', type=int, default=8080, help='port of the page (0 = any free)')
     add_playback_arguments(
         parser, 'photos to play in a loop (default: the shipped samples)',
-        Path('demo_output/web'), 'folder for the inbox, the dataset and the node logs', rate=1.0)
+        Path('demo_output/web'), 'folder for the inbox, the dataset and the node logs', rate=5.0)
     parser.add_argument('--screenshot', type=Path,
                         help='write a PNG of the page once it shows a frame and a bin')
     return parser.parse_args(argv)
@@ -74,7 +76,7 @@ def screenshot(url: str, path: Path, timeout: float, with_capture: bool) -> None
             expect(page.get_by_test_id('live')).not_to_have_attribute(
                 'data-frames', '0', timeout=timeout * 1000)
             expect(page.get_by_test_id('bin')).not_to_have_attribute(
-                'data-bin', re.compile('^(unknown)?$'), timeout=timeout * 1000)
+                'data-bin', re.compile('^(unknown|empty)?$'), timeout=timeout * 1000)
             expect(page.get_by_test_id('classes').locator('.bar-row')).not_to_have_count(0)
             expect(page.get_by_test_id('not-live')).to_be_hidden(timeout=timeout * 1000)
             if with_capture:
@@ -100,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     inbox, dataset = (args.output / 'inbox').resolve(), (args.output / 'dataset').resolve()
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
-    overrides = dict(CLASSIFIER_OVERRIDES, **({'model': args.model} if args.model else {}))
+    # Played as the demo's items with the empty floor between (config/media_source.yaml).
+    files = [Path(p) for p in parse_resource(str(args.samples)).images]
+    overrides = camera_overrides(files, args.output, args.model)
     capture = 'capture_enabled' in CLASSIFIER_PARAMETERS
     if capture:
         overrides.update(capture_enabled='true', capture_inbox=str(inbox))
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             args.output / 'media_source.log')
         runs.append(source)
         url = wait_for_url(web, args.timeout)
-        print(f'demo-web: {args.samples} in a loop at {args.rate:g} photo/s -> classifier '
+        print(f'demo-web: {args.samples} in a loop at {args.rate:g} frames/s -> classifier '
               f'(capture {"on, into " + str(inbox) if capture else "not available in this node"})'
               f' -> station page (review into {dataset}); ROS_DOMAIN_ID '
               f'{environ["ROS_DOMAIN_ID"]}, node logs in {args.output}/')

@@ -10,7 +10,9 @@ URI style: `photo.jpg`, `photos/`, `clip.mp4`, `file:///abs/path`, `/dev/video0`
 classifier's `record_path`) is played as recorded: the Image messages of its first image topic,
 pixels and headers unchanged, at the recorded average rate unless `rate` says otherwise.
 At the end of a file input the node exits 0 (unless `loop` says to play
-again); a missing or unreadable resource is an error and a non-zero exit.
+again); a missing or unreadable resource is an error and a non-zero exit. Still images can be
+played as items in a drop zone: each held for `item_frames` frames, with `gap_frames` frames of
+an empty floor before each and after the last (core/media_reader.py's `Staging`).
 
 Wiring only: the reading is core/media_reader.py (ROS-free; recordings through
 flywheel/recording.py); `MediaSource` paces and publishes.
@@ -30,6 +32,7 @@ from waste_classifier_ros.core.extras import MissingLibraryError
 from waste_classifier_ros.core.media_reader import (
     RecordingReader,
     ResourceError,
+    Staging,
     loop_count,
     natural_rate,
     open_source,
@@ -77,6 +80,13 @@ PARAMETERS = {
     'loop': (0, read_only(
         'file inputs: false/0 play once, true/-1 forever, N play N more times',
         dynamic_typing=True)),
+    'item_frames': (1, read_only(
+        'still images: frames each photo is held for (an item lying in the drop zone)',
+        integer_range=[IntegerRange(from_value=1, to_value=10000)])),
+    'gap_frames': (0, read_only(
+        'still images: frames of an empty floor before each photo and after the last (the '
+        'zone empty between items); 0 = photo after photo. Other inputs play as they come',
+        integer_range=[IntegerRange(from_value=0, to_value=10000)])),
     'frame_id': ('camera', read_only('header.frame_id of every published image')),
     'width': (0, read_only(
         'output width in pixels, 0 = as read (resizes only when height is set too)',
@@ -102,8 +112,9 @@ class MediaSource(Node):
         self.wait_for = params['wait_for_subscribers']
         self.reliable = reliable = params['reliable']
         resource = parse_resource(params['resource'])
+        staging = Staging(params['item_frames'], params['gap_frames'])
         self.frames = open_source(resource, loop_count(params['loop']), params['width'],
-                                  params['height'], RECORDINGS)
+                                  params['height'], RECORDINGS, staging)
         rate = params['rate'] or natural_rate(resource, RECORDINGS)
         self.publisher = self.create_publisher(
             Image, 'image', qos.queued(10 if reliable else 2, reliable))
@@ -113,6 +124,9 @@ class MediaSource(Node):
         self.get_logger().info(
             f'{resource.kind} {resource.location} at '
             f'{f"{rate:g} Hz" if rate else "the camera rate"} on {self.publisher.topic_name}'
+            + (f', each photo {staging.item_frames} frames with {staging.gap_frames} of an '
+               'empty floor between' if resource.kind == 'images' and staging != Staging()
+               else '')
             + (f', waiting for {self.wait_for} subscriber(s)' if self.wait_for else ''))
 
     def on_timer(self) -> None:
