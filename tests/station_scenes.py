@@ -1,16 +1,19 @@
 # Copyright 2026 The waste_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Synthetic drop-zone frames for the presence gate's tests: a textured floor, items, a hand, light.
+Drop-zone frames for the presence gate's tests: a textured floor, items, a hand, light.
 
 `Scene` draws an RGB frame of a floor (smooth blotches and fine grain, slightly tinted, like
 concrete or board) with items on it (rectangles of a colour, or of the floor's own grey but
 lighter), a hand (a skin-coloured ellipse with an arm to the frame's edge), a soft shadow (a wide
 Gaussian darkening), a light gain (exposure, drift) and sensor noise. Deterministic per seed.
+`photo_and_floor` makes a real photo's own empty floor: a strip of its border, mirrored over
+the whole frame (the floor around the item, at native scale).
 """
 
 from dataclasses import dataclass, replace
 import functools
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -94,3 +97,14 @@ def _shadow(height: int, width: int) -> np.ndarray:
 CAN = Item((0.35, 0.3, 0.18, 0.35), (200, 40, 40))
 BOTTLE = Item((0.55, 0.4, 0.12, 0.4), (60, 140, 200))
 GREY_BOX = Item((0.2, 0.5, 0.2, 0.25), (170, 165, 150))  # floor-coloured, only lighter
+
+
+def photo_and_floor(path: Path, edge: str = 'top') -> tuple[np.ndarray, np.ndarray]:
+    """Return (photo, its empty floor) as float32 RGB; the floor from its `edge` sixth."""
+    photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32)
+    height = photo.shape[0]
+    strip = photo[:height // 6] if edge == 'top' else photo[-(height // 6):][::-1]
+    repeats = -(-height // len(strip))
+    floor = np.concatenate([strip if i % 2 == 0 else strip[::-1] for i in range(repeats)])
+    floor = floor[:height]
+    return photo, floor if edge == 'top' else floor[::-1].copy()

@@ -8,9 +8,11 @@ floor's own probabilities are the phantom of issue 27 (a bare floor scored as pa
 bin announced while the zone is empty shows as a `paper` decision.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from station_scenes import BOTTLE, CAN, GREY_BOX, Scene
+from station_scenes import BOTTLE, CAN, GREY_BOX, Scene, photo_and_floor
 
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.bins import BinDecider
@@ -181,6 +183,41 @@ def test_with_neither_reference_nor_empty_class_every_bin_change_is_announced_as
     assert station.tracker.zone is Zone.UNKNOWN
 
 
+SAMPLES = Path(__file__).resolve().parent.parent / 'samples'
+
+
+def camera_frame(rgb, rng):
+    noisy = rgb + rng.normal(0, 3, rgb.shape)
+    return image_codec.Frame(np.clip(noisy, 0, 255).astype(np.uint8), 'rgb8')
+
+
+@pytest.mark.parametrize('photo', [
+    'glass_1.jpg', 'trash_1.jpg',  # TrashNet: posterboard, a lamp's gradient and shadow
+    'metal_2.jpg',  # a saturated backdrop: one channel near 0, which a gain barely moves
+    'glass_3.jpg', 'metal_3.jpg', 'organic_1.jpg', 'plastic_3.jpg', 'trash_4.jpg',  # RealWaste
+])
+def test_real_photos_hold_an_item_and_their_own_floor_under_changed_light_does_not(photo):
+    picture, floor = photo_and_floor(SAMPLES / photo)
+    rng = np.random.default_rng(0)
+    gate = PresenceGate()
+    for _ in range(HISTORY):
+        gate.look(thumbnail(camera_frame(floor, rng)))
+    gate.learn()
+    assert gate.holds_item(gate.look(thumbnail(camera_frame(picture, rng))).changed)
+    height, width = floor.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    lights = {
+        'exposure -40 %': 0.6, 'exposure +20 %': 1.2,
+        'a gradient': (0.75 + 0.25 * xs / width)[..., np.newaxis],
+        'a soft shadow': (1 - 0.35 * np.exp(-((xs - 0.4 * width) ** 2 + (ys - height / 2) ** 2)
+                                             / (2 * (0.35 * width) ** 2)))[..., np.newaxis],
+        'white balance': np.array([1.0, 0.95, 0.88]),
+    }
+    for light, gain in lights.items():
+        look = gate.look(thumbnail(camera_frame(floor * gain, rng)))
+        assert not gate.holds_item(look.changed), f'{light}: {look.changed:.3f} changed'
+
+
 def test_teaching_needs_frames_and_a_still_zone():
     gate = PresenceGate()
     with pytest.raises(GateError, match='no frame has arrived'):
@@ -226,7 +263,7 @@ def test_every_encoding_gives_a_comparable_thumbnail(encoding):
     floor = thumbnail(frame(FLOOR_SCENE, 1, encoding))
     again = thumbnail(frame(FLOOR_SCENE, 2, encoding))
     with_can = thumbnail(frame(FLOOR_SCENE.with_(items=(CAN,)), 3, encoding))
-    assert floor.shape == (24, 32, 3)
+    assert floor.shape == (24, 32, 4)
     assert changed_share(again, floor, 0.15) < 0.02 < changed_share(with_can, floor, 0.15)
 
 

@@ -10,17 +10,20 @@ class (a bare floor scores `cardboard` at 95 %). The model's `empty` class, wher
 the second source (core/items.py combines them); this module is the pixel side.
 
 A frame becomes a `thumbnail`: the ROI, 16 pixels a cell sampled (nearest neighbour, cheap on a
-720p frame) and averaged (cv2 INTER_AREA) into GRID cells, in log units (log(mean + 8) per
-channel): a cell is the mean of 16 pixels spread over it, so sensor noise averages out, and a
-change of gain (auto exposure, the light dimming) becomes an offset. Two thumbnails are
-compared cell by cell (`changed_cells`):
+720p frame) and averaged (cv2 INTER_AREA) into GRID cells; a cell is the mean of 16 pixels
+spread over it, so sensor noise averages out. Each cell keeps its brightness in log units
+(log(mean of R, G, B + 8)), so that a change of gain (auto exposure, the light dimming) becomes
+an offset, and its chromaticity (each channel over the sum, times 3 so that a change of 0.05
+counts as much as 15 % in brightness), which a change of gain leaves alone, also in a cell with
+a dark channel (a log per channel would not: a channel near 0 barely moves when the gain
+does). Two thumbnails are compared cell by cell (`changed_cells`):
 
-- brightness: the channels' mean per cell, minus a smooth surface (a quadratic in x and y)
-  fitted over the cells (least squares, refitted once without the cells the first fit left far
-  off). The surface takes up a global exposure step, a slow drift, a light gradient and a soft
-  shadow across the zone; an item is a local change with edges that it cannot follow.
-- colour: each channel minus the cell's brightness (a shade-free chromaticity, unchanged by a
-  shadow), minus its median over the cells (an automatic white balance moving).
+- brightness, minus a smooth surface (a quadratic in x and y) fitted over the cells (least
+  squares, refitted once without the cells the first fit left far off). The surface takes up a
+  global exposure step, a slow drift, a light gradient and a soft shadow across the zone; an
+  item is a local change with edges that it cannot follow.
+- colour: the chromaticity, minus its median shift over the cells (an automatic white balance
+  moving). A shadow leaves it as it was.
 
 A cell has changed when either differs by more than `cell_change` (log units: 0.15 is about
 15 % in brightness) or by more than NOISE_FACTOR times the cell's own noise, measured while the
@@ -52,9 +55,10 @@ from waste_classifier_ros.core.atomic_files import atomic_write
 GRID = (32, 24)  # cells across, down: 768 cells, some 40x30 pixels each at 1280x720
 SAMPLES_PER_CELL = 4  # pixels sampled per cell edge: 16 a cell averaged
 LOG_OFFSET = 8.0  # keeps dark cells' log from amplifying their noise
+CHROMA_OFFSET = 6.0  # keeps a near-black cell's chromaticity from amplifying its noise
 NOISE_FACTOR = 4.0  # a cell changed when its difference passes this many of its noise
 HISTORY = 8  # frames `learn` takes the median of
-VERSION = 1  # of the reference file
+VERSION = 2  # of the reference file
 
 
 def _sample(frame: image_codec.Frame) -> np.ndarray:
@@ -72,10 +76,18 @@ def _sample(frame: image_codec.Frame) -> np.ndarray:
 
 def thumbnail(frame: image_codec.Frame, roi: Sequence[float] = (0.0, 0.0, 1.0, 1.0)
               ) -> np.ndarray:
-    """Return the ROI as GRID[1] x GRID[0] x 3 float32 cells in log units (module docstring)."""
+    """Return the ROI as GRID[1] x GRID[0] cells of brightness and 3 x chromaticity (float32).
+
+    Brightness is log units, chromaticity three channels (module docstring).
+    """
     rgb = _sample(image_codec.crop(frame, roi))
     cells = cv2.resize(rgb, GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
-    return np.log(cells + LOG_OFFSET)
+    # Per channel by hand: numpy's reductions over a last axis of 3 cost ten times as much.
+    total = cells[..., 0] + cells[..., 1] + cells[..., 2]
+    features = np.empty((GRID[1], GRID[0], 4), np.float32)
+    features[..., 0] = np.log(total / 3.0 + LOG_OFFSET)
+    np.multiply(cells, (3.0 / (total + CHROMA_OFFSET))[..., np.newaxis], out=features[..., 1:])
+    return features
 
 
 def _shading_basis() -> np.ndarray:
@@ -115,13 +127,10 @@ def changed_cells(now: np.ndarray, before: np.ndarray, cell_change: float,
                   noise: np.ndarray | None = None) -> np.ndarray:
     """Which cells of two thumbnails differ (bool, GRID[1] x GRID[0]); see the module docstring."""
     difference = now - before
-    # Per channel by hand: numpy's reductions over a last axis of 3 cost ten times as much.
-    channels = [difference[..., c] for c in range(difference.shape[2])]
-    brightness = sum(channels[1:], channels[0]) / len(channels)
-    change = np.abs(_minus_shading(brightness, cell_change))
-    centre = _median_per_channel(difference - brightness[..., np.newaxis])
-    for channel, middle in zip(channels, centre):
-        np.maximum(change, np.abs(channel - brightness - middle), out=change)
+    change = np.abs(_minus_shading(difference[..., 0], cell_change))
+    colour = difference[..., 1:]
+    for channel, middle in enumerate(_median_per_channel(colour)):
+        np.maximum(change, np.abs(colour[..., channel] - middle), out=change)
     limit = cell_change if noise is None else np.maximum(cell_change, NOISE_FACTOR * noise)
     return change > limit
 
@@ -191,7 +200,7 @@ class PresenceGate:
                             'frames): teach it when it is still and empty')
         stack = np.stack(recent)
         reference = np.median(stack, axis=0)
-        noise = np.median(np.abs(stack - reference), axis=0).mean(axis=2) * 1.4826
+        noise = np.median(np.abs(stack - reference), axis=0).max(axis=2) * 1.4826
         with self._lock:
             self._reference, self._noise = reference, noise
         return len(recent)
