@@ -111,7 +111,7 @@ def test_state_colours_bins_from_the_bins_file_and_reports_stalls_and_silence():
     state.set_bin('glass', 0.93, (7, 0))
     snapshot = state.snapshot()
     assert snapshot['bin'] == {'name': 'glass', 'label': 'Glass', 'colour': '#2ca02c',
-                               'score': 0.93, 'age_s': 0.0, 'at': 1000.0}
+                               'score': 0.93, 'best': None, 'age_s': 0.0, 'at': 1000.0}
     assert snapshot['frame']['top_k'][1] == {'class': 'plastic', 'score': 0.05,
                                              'bin': 'mixed_recycling'}
     assert snapshot['class_bins']['cardboard'] == 'paper_recycling'
@@ -231,6 +231,46 @@ def test_a_top_k_taken_before_its_bin_waits_for_it_and_never_shows_another_frame
     state.set_classification([('plastic', 0.45)], (9, 0))
     assert shown() == ('plastic', 'unknown')
     assert state.snapshot()['frame']['stamp'] == [9, 0]
+
+
+def test_empty_is_no_bin_agrees_with_any_frame_and_only_items_in_a_bin_are_counted():
+    clock = Clock()
+    state = StationState(share_path('config', 'bins.yaml'), clock)
+    state.set_label_info(CLASSES + ['empty'], 0.5)  # a model with the empty class
+
+    def shown():
+        snapshot = state.snapshot()
+        frame, decision = snapshot['frame'], snapshot['bin']
+        return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+    assert state.snapshot()['class_bins']['empty'] == 'empty'
+    state.set_classification([('empty', 0.9)], (1, 0))
+    state.set_bin('empty', 0.9, (1, 0))
+    view = state.snapshot()['bin']
+    assert (view['label'], view['colour']) == ('Empty', '#ffffff')  # no bin's colour
+    # The gate decided empty from the pixels while the model calls the floor cardboard: shown
+    # at once, not held for ORPHAN_BIN_S.
+    state.set_classification([('cardboard', 0.95)], (2, 0))
+    assert shown() == ('cardboard', 'empty')
+    # An item arrives: its bars show under `empty` until its own decision comes with a frame.
+    state.set_classification([('glass', 0.9)], (3, 0))
+    assert shown() == ('glass', 'empty')
+    state.set_bin('glass', 0.92, (4, 0))
+    state.set_classification([('glass', 0.9)], (4, 0))
+    assert shown() == ('glass', 'glass')
+    # The item is taken away: a floor frame the model calls paper waits for `empty`.
+    state.set_classification([('paper', 0.8)], (5, 0))
+    assert shown() == ('glass', 'glass')
+    state.set_bin('empty', 0.97, (5, 0))
+    assert shown() == ('paper', 'empty')
+    state.set_bin('unknown', 0.585, (6, 0), best=('paper_recycling', 0.415))
+    state.set_classification([('paper', 0.3)], (6, 0))
+    view = state.snapshot()['bin']
+    assert (view['label'], view['best']) == ('Unknown', {
+        'name': 'paper_recycling', 'label': 'Paper recycling', 'score': 0.415})
+    assert state.snapshot()['counts']['total'] == 1  # the glass item; not empty, not unknown
+    history = state.history()
+    assert [(entry['name'], entry['class']) for entry in history] == [
+        ('unknown', 'paper'), ('empty', None), ('glass', 'glass'), ('empty', None)]
 
 
 def test_state_names_a_bins_file_that_does_not_fit_the_classes():

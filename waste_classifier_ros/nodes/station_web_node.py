@@ -35,6 +35,7 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 from vision_msgs.msg import Classification, LabelInfo
 
+from waste_classifier_ros.core.bins import UNKNOWN
 from waste_classifier_ros.core.diagnostics import classifier_status_name
 from waste_classifier_ros.core.extras import MissingLibraryError, require
 from waste_classifier_ros.core.paths import share_path
@@ -186,8 +187,12 @@ class StationWeb(Node):
 
     def on_bin(self, msg: Classification) -> None:
         if msg.results:
-            self.state.set_bin(msg.results[0].class_id, msg.results[0].score,
-                               (msg.header.stamp.sec, msg.header.stamp.nanosec))
+            top = msg.results[0]
+            # An unknown decision lists the bins after it, best first: the page names the best.
+            best = (msg.results[1].class_id, msg.results[1].score) \
+                if top.class_id == UNKNOWN and len(msg.results) > 1 else None
+            self.state.set_bin(top.class_id, top.score,
+                               (msg.header.stamp.sec, msg.header.stamp.nanosec), best)
 
     def read_capture_settings(self) -> None:
         now = time.monotonic()

@@ -18,10 +18,16 @@ frame's top-k before its bin, so neither is shown on arrival alone:
   or agrees with the frame's top class; otherwise the frame is held (the page keeps showing the
   last pair) until its own bin comes, a newer frame replaces it, or ORPHAN_BIN_S passes (then
   it is a frame whose smoothed bin really differs from its top class, and is shown so).
+  `empty` (no item in the zone) agrees with every frame: the presence gate may decide it from
+  the pixels while the model's top class is an item's (a bare floor scores `cardboard`), and an
+  item arriving shows its bars under `empty` until its own decision comes.
 The shown `frame` and `bin` therefore always belong together.
-Each bin message is one confirmed decision: the last HISTORY_LENGTH are kept for the page's
-history and counted per bin since the shift started (`reset_counts`). Bin names, labels and
-colours come from the same bins file the classifier reads (config/bins.yaml by default).
+Each bin message is one confirmed decision (with the presence gate, one per item, and `empty`
+when the zone empties): the last HISTORY_LENGTH are kept for the page's history, and the items
+given a bin are counted per bin since the shift started (`reset_counts`); `unknown` and
+`empty` are not items in a bin. An `unknown` decision keeps the best bin's name and score from
+its message (its own score is 1 minus that). Bin names, labels and colours come from the same
+bins file the classifier reads (config/bins.yaml by default).
 Durations use time.monotonic(); times shown to people are wall-clock seconds (time.time()).
 """
 
@@ -32,7 +38,14 @@ from pathlib import Path
 import threading
 import time
 
-from waste_classifier_ros.core.bins import UNKNOWN, UNKNOWN_BIN, BinsError, load_bins
+from waste_classifier_ros.core.bins import (
+    EMPTY,
+    EMPTY_BIN,
+    UNKNOWN,
+    UNKNOWN_BIN,
+    BinsError,
+    load_bins,
+)
 from waste_classifier_ros.core.diagnostics import WARN
 
 # Without a /diagnostics message for this long the classifier counts as not reporting (gone,
@@ -63,6 +76,7 @@ class _Decision:
     stamp: tuple  # (sec, nanosec) of the frame that decided; (0, 0) when the camera set none
     at: float  # monotonic
     wall: float
+    best: tuple[str, float] | None = None  # unknown: the best bin, below the threshold
 
 
 @dataclass(frozen=True)
@@ -146,8 +160,11 @@ class StationState:
         if shown:
             self._changed()
 
-    def set_bin(self, name: str, score: float, stamp: tuple = (0, 0)) -> None:
-        decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall())
+    def set_bin(self, name: str, score: float, stamp: tuple = (0, 0),
+                best: tuple[str, float] | None = None) -> None:
+        """Take one ~/bin decision; `best` is an unknown's best bin (name, score)."""
+        decision = _Decision(str(name), float(score), tuple(stamp), self._clock(), self._wall(),
+                             None if best is None else (str(best[0]), float(best[1])))
         with self._lock:
             self._record(decision)
             frame = self._frame
@@ -208,8 +225,12 @@ class StationState:
         return True
 
     def _agrees(self, frame: _Frame, decision: _Decision | None) -> bool:
-        """Whether the frame's top class goes into the decided bin (unknown: below threshold)."""
-        if decision is None or not frame.top_k or not self._class_bins:
+        """Whether the frame's top class goes into the decided bin (unknown: below threshold).
+
+        `empty` agrees with any frame (module docstring).
+        """
+        if decision is None or decision.name == EMPTY or not frame.top_k or \
+                not self._class_bins:
             return True
         name, score = frame.top_k[0]
         if decision.name == UNKNOWN:
@@ -217,16 +238,19 @@ class StationState:
         return self._class_bins.get(name) == decision.name
 
     def _name_class(self, frame: _Frame | None) -> None:
-        """Give the newest decision the top class of the frame that shows it first."""
+        """Give the newest decision the top class of the frame that shows it first.
+
+        Not `empty`'s: no item, whatever the model called the floor.
+        """
         if frame is not None and self._history and self._history[-1]['decision'] is self._bin and \
-                self._history[-1]['class'] is None and frame.top_k:
+                self._history[-1]['class'] is None and frame.top_k and self._bin.name != EMPTY:
             self._history[-1]['class'], self._history[-1]['class_score'] = frame.top_k[0]
             self.history_version += 1
 
     def _record(self, decision: _Decision) -> None:
-        """One confirmed decision: into the history and, unless unknown, the counts."""
+        """One confirmed decision: into the history and, for an item given a bin, the counts."""
         self._history.append({'decision': decision, 'class': None, 'class_score': None})
-        if decision.name != UNKNOWN:
+        if decision.name not in (UNKNOWN, EMPTY):
             self._counts[decision.name] = self._counts.get(decision.name, 0) + 1
         self.history_version += 1
         self.version += 1
@@ -296,12 +320,16 @@ class StationState:
     def _style(self, name: str) -> dict:
         style = self._bins.get(name)
         if style is None:
-            style = {'label': UNKNOWN_BIN.label if name == UNKNOWN else name,
-                     'colour': hex_colour(UNKNOWN_BIN.colour)}
+            known = {UNKNOWN: UNKNOWN_BIN, EMPTY: EMPTY_BIN}.get(name)
+            style = {'label': known.label if known else name,
+                     'colour': hex_colour((known or UNKNOWN_BIN).colour)}
         return style
 
     def _bin_view(self, decision: _Decision, now: float) -> dict:
-        return {'name': decision.name, 'score': decision.score,
+        best = None if decision.best is None else {
+            'name': decision.best[0], 'score': decision.best[1],
+            'label': self._style(decision.best[0])['label']}
+        return {'name': decision.name, 'score': decision.score, 'best': best,
                 'age_s': round(now - decision.at, 1), 'at': decision.wall,
                 **self._style(decision.name)}
 

@@ -71,7 +71,7 @@ function renderState(next) {
   const classesChanged = JSON.stringify(next.classes) !== JSON.stringify(state.classes);
   state = next;
   // The bin and the bars come from one frame: next.frame and next.bin, shown together.
-  renderBin(next.bin);
+  renderBin(next.bin, next.threshold);
   renderClasses(next.frame ? next.frame.top_k : []);
   renderHealth(next.health);
   renderCapture(next.capture);
@@ -193,8 +193,9 @@ async function loadHistory() {
       const time = document.createElement('time');
       time.textContent = clock(entry.at);
       const what = document.createElement('span');
-      what.textContent = `${entry.label} ${percent(entry.score)}`
-        + (entry.class ? ` · ${entry.class} ${percent(entry.class_score)}` : '');
+      const bin = entry.name === 'unknown' || entry.name === 'empty'
+        ? `${entry.label} · ${scoreText(entry, state.threshold)}` : `${entry.label} ${percent(entry.score)}`;
+      what.textContent = bin + (entry.class ? ` · ${entry.class} ${percent(entry.class_score)}` : '');
       item.append(time, swatch(entry.colour), what);
       if (entry.thumbnail) {
         const thumb = document.createElement('img');
@@ -296,7 +297,7 @@ function renderClassButtons() {
 function markSuggested() {
   const current = review && review.current;
   for (const button of $('class-buttons').children) {
-    button.classList.toggle('suggested', Boolean(current) && button.dataset.class === current.predicted);
+    button.classList.toggle('suggested', Boolean(current) && button.dataset.class === current.suggested);
   }
 }
 
@@ -322,7 +323,10 @@ function renderReview(next) {
     const capture = $('capture');
     capture.dataset.id = current.id;
     if (capture.getAttribute('src') !== current.image) capture.src = current.image;
-    setText('capture-info', `The model said ${current.predicted} (${percent(current.score)}); `
+    // A frame the node kept while the zone was empty: `empty` is suggested where it is a class.
+    const zone = current.bin !== 'empty' ? ''
+      : next.classes.includes('empty') ? 'The zone was empty; ' : 'The zone was empty (this model has no empty class: discard it); ';
+    setText('capture-info', `${zone}The model said ${current.predicted} (${percent(current.score)}); `
       + `captured because: ${current.reason || 'unknown'}`);
   }
   if (next.next_image) new Image().src = next.next_image; // shown without a wait after this one
@@ -383,7 +387,7 @@ document.addEventListener('keydown', (event) => {
   const classes = (review && review.classes) || [];
   const index = Number.parseInt(key, 10);
   if (index >= 1 && index <= classes.length) label(classes[index - 1]);
-  else if (key === 'Enter' && review && review.current) label(review.current.predicted);
+  else if (key === 'Enter' && review && review.current) label(review.current.suggested);
   else if (key === 's' || key === ' ') act('skip');
   else if (key === 'd' || key === 'Delete') act('discard');
   else if (key === 'u' || (event.ctrlKey && key === 'z')) post('undo');

@@ -24,15 +24,26 @@ function swatch(colour) {
   return dot;
 }
 
+// What a ~/bin decision's score means, in words. A bin: its classes' probability, summed and
+// averaged over the last frames. `unknown`: no bin reached the threshold; its own score is 1
+// minus the best bin's, which reads as a confidence, so the best bin is named instead. `empty`:
+// no item in the zone, no score shown.
+function scoreText(bin, threshold) {
+  if (bin.name === 'empty') return 'no item in the zone';
+  if (bin.name !== 'unknown') return percent(bin.score);
+  const below = threshold == null ? 'no bin sure enough' : `no bin reaches ${percent(threshold)}`;
+  return bin.best ? `${below} · best ${bin.best.label} ${percent(bin.best.score)}` : below;
+}
+
 // The bin decision into #bin (#bin-label, #bin-score), on the page and in the kiosk.
-function renderBin(bin) {
+function renderBin(bin, threshold) {
   const box = $('bin');
   if (!bin) { box.dataset.bin = ''; setText('bin-label', '–'); setText('bin-score', 'no decision yet'); return; }
   box.dataset.bin = bin.name;
   box.style.setProperty('--bin-colour', bin.colour);
   box.classList.toggle('dark-text', darkText(bin.colour));
   setText('bin-label', bin.label);
-  setText('bin-score', `${percent(bin.score)} · since ${clock(bin.at)}`);
+  setText('bin-score', `${scoreText(bin, threshold)} · since ${clock(bin.at)}`);
 }
 
 // Whether what is shown is live: the body greys the view, #bin is marked stale, #not-live says

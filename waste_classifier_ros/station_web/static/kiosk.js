@@ -10,4 +10,4 @@ $('fullscreen').addEventListener('click', fullscreen);
 document.addEventListener('keydown', (event) => {
   if (event.key.toLowerCase() === 'f' && !event.ctrlKey && !event.altKey && !event.metaKey) fullscreen();
 });
-station({ frames: false, onState: (state) => renderBin(state.bin), onLiveness: renderLiveness });
+station({ frames: false, onState: (state) => renderBin(state.bin, state.threshold), onLiveness: renderLiveness });
