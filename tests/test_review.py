@@ -23,14 +23,19 @@ CLASSES = ['cardboard', 'glass', 'metal', 'organic', 'paper', 'plastic', 'trash'
 
 
 def put_capture(inbox: Path, predicted: str, name: str, score: float = 0.4,
-                data: bytes = b'\xff\xd8jpeg\xff\xd9') -> str:
-    """Write a capture pair the way the capture writer leaves it; returns its id."""
+                data: bytes = b'\xff\xd8jpeg\xff\xd9', top: str = '', bin_name: str = 'landfill',
+                reason: str = 'unsure') -> str:
+    """Write a capture pair the way the capture writer leaves it; returns its id.
+
+    It is filed under `predicted`; the model's top class is `top` ('': the same).
+    """
     folder = inbox / predicted
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f'{name}.jpg').write_bytes(data + name.encode())
     sidecar = {'stamp': {'sec': 1, 'nanosec': 0}, 'frame_id': 'camera', 'model_sha256': 'ab',
-               'topk': [{'class': predicted, 'score': score}, {'class': 'trash', 'score': 0.3}],
-               'reason': 'unsure', 'bin': 'landfill', 'roi': [0, 0, 1, 1]}
+               'topk': [{'class': top or predicted, 'score': score},
+                        {'class': 'trash', 'score': 0.3}],
+               'reason': reason, 'bin': bin_name, 'roi': [0, 0, 1, 1]}
     (folder / f'{name}.json').write_text(json.dumps(sidecar))
     return f'{predicted}/{name}.jpg'
 
@@ -301,6 +306,47 @@ def test_waste_review_terminal_ui_driven_through_stdin(tmp_path):
     assert (inbox / DISCARDED / ids[1]).read_bytes() == discarded_before
     assert (inbox / ids[2]).exists() and (inbox / ids[2]).with_suffix('.json').exists()
     assert not any((dataset / split).joinpath('plastic').exists() for split in ('train', 'val'))
+
+
+def put_empty_zone(inbox: Path, name: str) -> str:
+    """Write a frame the node kept while the zone was empty (the model said cardboard)."""
+    return put_capture(inbox, 'empty', name, score=0.95, top='cardboard', bin_name='empty',
+                       reason='empty')
+
+
+def test_a_frame_of_the_empty_zone_is_suggested_empty_where_the_model_has_the_class(tmp_path):
+    inbox, dataset = tmp_path / 'inbox', tmp_path / 'dataset'
+    floor = put_empty_zone(inbox, '20261130T101500_000001')
+    item = put_capture(inbox, 'glass', '20261130T101500_000002')
+    with ReviewSession(inbox, dataset, CLASSES) as session:  # a model without the class
+        assert [(c.predicted, c.suggested) for c in session.pending()] == [
+            ('cardboard', 'cardboard'), ('glass', 'glass')]
+        with pytest.raises(ReviewError, match="'empty' is not a class"):
+            session.label(floor, 'empty')
+    with ReviewSession(inbox, dataset, CLASSES + ['empty']) as session:
+        assert [(c.predicted, c.suggested) for c in session.pending()] == [
+            ('cardboard', 'empty'), ('glass', 'glass')]
+        session.label(floor, 'empty')
+        session.label(item, 'empty')  # an operator may also call a capture empty
+    for capture_id in (floor, item):
+        name = capture_id.split('/')[1]
+        assert (dataset / split_for(capture_id) / 'empty' / name).is_file()
+
+
+def test_waste_review_offers_empty_from_the_labels_and_enter_takes_it(tmp_path):
+    inbox, dataset = tmp_path / 'inbox', tmp_path / 'dataset'
+    floor = put_empty_zone(inbox, '20261130T101500_000001')
+    labels = tmp_path / 'labels.txt'
+    labels.write_text('\n'.join(CLASSES + ['empty']) + '\n')
+    run = subprocess.run(
+        [sys.executable, '-m', 'waste_classifier_ros.cli.review', str(inbox),
+         '--dataset', str(dataset), '--labels', str(labels)], input='\n',
+        capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert '7 trash  8 empty  (Enter = the suggestion)' in run.stdout
+    assert f'{floor}: predicted cardboard 0.95 (empty) (the zone was empty); Enter = empty' \
+        in run.stdout
+    assert (dataset / split_for(floor) / 'empty' / floor.split('/')[1]).is_file()
 
 
 def test_waste_review_refuses_a_second_reviewer_with_exit_2(station):

@@ -7,8 +7,10 @@ waste-review: label captured frames in a terminal, one key per frame.
 
 Shows each capture of the inbox, oldest first (path, prediction, score, why it was captured and,
 on a terminal, a small colour preview), then reads one answer per line: 1..N files it under
-that class (confirm or correct), Enter confirms the prediction, s skips, d discards, u undoes
-the last move, q quits. Moves go through review.py, so nothing is lost or overwritten; a refused
+that class (confirm or correct), Enter takes the suggestion (the prediction; `empty` for a frame
+the node kept while the zone was empty, when the model has the class), s skips, d discards, u
+undoes the last move, q quits. The classes are the model's labels.txt: `empty` among them when
+the model has it. Moves go through review.py, so nothing is lost or overwritten; a refused
 move prints why and the frame stays. Exit code 0 when done or quit, 2 when the session cannot
 start (no inbox, another reviewer, bad labels file).
 """
@@ -21,6 +23,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
+from waste_classifier_ros.core.bins import EMPTY
 from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
 
@@ -59,14 +62,17 @@ def describe(capture: Capture, left: int) -> str:
     """Return the lines that introduce one capture: id, prediction, reason, top-k, file."""
     topk = ', '.join(f'{t.get("class")} {float(t.get("score", 0)):.2f}'
                      for t in capture.sidecar.get('topk', []))
+    zone = ' (the zone was empty)' if capture.sidecar.get('bin') == EMPTY else ''
+    suggestion = '' if capture.suggested == capture.predicted else \
+        f'; Enter = {capture.suggested}'
     return (f'[{left} left] {capture.id}: predicted {capture.predicted} {capture.score:.2f} '
-            f'({capture.reason or "?"}); top: {topk}\n  file: {capture.image}')
+            f'({capture.reason or "?"}){zone}{suggestion}; top: {topk}\n  file: {capture.image}')
 
 
 def review(session: ReviewSession, answers: TextIO, out: TextIO, show_preview: bool) -> None:
     """Ask about each pending capture until none is left, the input ends or the user quits."""
     keys = '  '.join(f'{i} {name}' for i, name in enumerate(session.classes, 1))
-    print(f'keys: {keys}  (Enter = the prediction)  s skip  d discard  u undo  q quit', file=out)
+    print(f'keys: {keys}  (Enter = the suggestion)  s skip  d discard  u undo  q quit', file=out)
     passed: set[str] = set()
     while True:
         waiting = [c for c in session.pending() if c.id not in passed]
@@ -109,7 +115,7 @@ def act(session: ReviewSession, capture: Capture, answer: str, passed: set[str])
             passed.discard(undone.capture_id)
             return f'  undone: {undone.capture_id} is back in the inbox'
         if answer == '':
-            label = capture.predicted
+            label = capture.suggested
         elif answer.isdigit() and 1 <= int(answer) <= len(session.classes):
             label = session.classes[int(answer) - 1]
         else:

@@ -18,6 +18,11 @@ is refused with a `ReviewError` that says so. One reviewer at a time per inbox: 
 an advisory lock on `<inbox>/.review.lock` until `close()`.
 
 The terminal UI (`waste-review`, cli/review.py) and the station web page both use this module.
+The classes a capture can be labelled with are the model's (its labels.txt or ~/label_info): with
+a model that has the `empty` class, a frame of the empty zone is labelled `empty`, which teaches
+the class the station's own floor, and such a capture (the node filed it with bin `empty`) is
+suggested as `empty` whatever the model's top class was. A model without the class offers no
+`empty` label: a retrain could not learn a class its model does not have.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import stat
 from typing import Sequence
 
 from waste_classifier_ros.core.atomic_files import temporary_name, write_durably
+from waste_classifier_ros.core.bins import EMPTY
 
 DISCARDED = '.discarded'
 LOCK_NAME = '.review.lock'
@@ -52,7 +58,10 @@ class CaptureChangedError(ReviewError):
 
 @dataclass(frozen=True)
 class Capture:
-    """One captured frame waiting in the inbox."""
+    """One captured frame waiting in the inbox.
+
+    `predicted` and `score`: the model's top class; `suggested`: the label to offer first.
+    """
 
     id: str
     image: Path
@@ -60,6 +69,7 @@ class Capture:
     score: float
     reason: str
     sidecar: dict
+    suggested: str
 
 
 @dataclass(frozen=True)
@@ -237,9 +247,12 @@ class ReviewSession:
             raise ReviewError(f'{side}: not a capture sidecar ({error!r})') from None
         if shown or self._shown.get(capture_id) is None:
             self._shown[capture_id] = prints
+        # The zone was empty when the node kept it (its bin), whatever the model's top class.
+        zone_empty = sidecar.get('bin') == EMPTY and EMPTY in self.classes
         return Capture(id=capture_id, image=image, predicted=predicted,
                        score=score if math.isfinite(score) else 0.0,
-                       reason=str(sidecar.get('reason', '')), sidecar=sidecar)
+                       reason=str(sidecar.get('reason', '')), sidecar=sidecar,
+                       suggested=EMPTY if zone_empty else predicted)
 
     def pending(self) -> list[Capture]:
         """Unreviewed captures, oldest first (by name: stamp then sequence), skipped ones last."""

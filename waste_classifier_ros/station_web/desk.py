@@ -144,5 +144,6 @@ class ReviewDesk:
 def _capture_view(capture: Capture) -> dict:
     sidecar = capture.sidecar
     return {'id': capture.id, 'predicted': capture.predicted, 'score': capture.score,
-            'reason': capture.reason, 'stamp': sidecar.get('stamp'), 'bin': sidecar.get('bin'),
+            'suggested': capture.suggested, 'reason': capture.reason,
+            'stamp': sidecar.get('stamp'), 'bin': sidecar.get('bin'),
             'top_k': sidecar.get('topk', []), 'image': '/captures/' + quote(capture.id)}
