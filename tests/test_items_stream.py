@@ -104,6 +104,11 @@ class Station:
     def said(self, first, end):
         return [names(b)[0] for b in self.camera.bins if first <= b.header.stamp.sec < end]
 
+    def frames_to_announce(self):
+        """For each segment that announced something: (what, frames from its start)."""
+        return [(names(b)[0], b.header.stamp.sec - first) for _, first, end in self.segments
+                for b in self.camera.bins if first <= b.header.stamp.sec < end]
+
     def check(self):
         """Every segment's announcements, once the last one expected has arrived."""
         said, first, end = self.segments[-1]
@@ -147,6 +152,9 @@ def test_without_a_reference_the_empty_class_gives_one_decision_per_item(nodes, 
         stamp = station.play(stamp, [BIN_OF[name]], item_on(site, item(name)))
     station.play(stamp, ['empty'], still(SITES[0], 6))
     station.check()
+    # At 15 FPS: a bin within 0.5 s of the item's first frame, `empty` within 1 s of its last.
+    for what, frames in station.frames_to_announce():
+        assert frames < (15 if what == 'empty' else 7), (what, frames)
     values = station.values(lambda v: v['zone'] == 'empty')
     assert (values['items_seen'], values['items_decided']) == ('4', '4')
     assert values['empty_reference'] == 'none'
