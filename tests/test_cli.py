@@ -35,7 +35,25 @@ def test_files_and_folders_print_top_k_and_the_bin(model, photos, capsys):
     assert lines[0].startswith(f'{folder / "a_metal.png"}: metal 99.')
     assert '  -> bin mixed_recycling 99.' in lines[0] and lines[0].count('%') == 3
     assert 'organic 99.' in lines[1] and '-> bin compost' in lines[1]
-    assert '-> bin unknown (best: paper_recycling' in lines[2]
+    assert '-> bin unknown (no bin reaches 50%; best paper_recycling' in lines[2]
+
+
+def test_a_photo_without_an_item_goes_in_no_bin_with_a_model_that_knows_empty(
+        photos, tmp_path, capsys):
+    folder, grey = photos
+    model = str(write_model_dir(tmp_path / 'model8', empty=True))
+    assert main([str(grey), str(folder / 'a_metal.png'), '--model', model,
+                 '--annotate', str(tmp_path / 'out')]) == 0
+    captured = capsys.readouterr()
+    floor, metal = captured.out.splitlines()
+    assert floor.startswith(f'{grey}: empty ') and floor.endswith('  -> bin empty (no item)')
+    assert '-> bin mixed_recycling ' in metal
+    assert 'has no "empty" class' not in captured.err
+    # Without the class, the same grey photo gets a bin, and the tool says why up front.
+    assert main([str(grey), '--model', str(write_model_dir(tmp_path / 'model7'))]) == 0
+    captured = capsys.readouterr()
+    assert 'the model has no "empty" class: a photo without an item gets a bin too' in captured.err
+    assert '-> bin empty' not in captured.out
 
 
 def test_annotate_writes_copies_with_the_overlay(model, photos, tmp_path, capsys):

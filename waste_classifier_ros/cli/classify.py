@@ -5,9 +5,13 @@ waste-classify: classify image files without ROS, on the node's own backend and 
 
     waste-classify photo.jpg folder/ [--top-k 3] [--annotate OUTDIR] [--model FILE]
 
-Prints one line per image with the top-K classes and the bin; --annotate writes a copy of each
-image with the node's overlay. Exit code 0 when every image was classified, 1 when some could
-not be read, 2 when the model, labels, card or bins file is unusable.
+Prints one line per image with the top-K classes and the bin, decided as the node decides one
+frame: `empty` (no item) where the model has the `empty` class and gives it at least
+EMPTY_MAJORITY, else the bin of the classes' summed probabilities (shared among the item
+classes, given that an item is there), `unknown` when no bin reaches --threshold. --annotate
+writes a copy of each image with the node's overlay. Exit code 0 when every image was
+classified, 1 when some could not be read, 2 when the model, labels, card or bins file is
+unusable.
 """
 
 import argparse
@@ -27,7 +31,16 @@ from waste_classifier_ros.backends import (
 )
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.atomic_files import is_image
-from waste_classifier_ros.core.bins import UNKNOWN_BIN, BinsError, load_bins
+from waste_classifier_ros.core.bins import (
+    EMPTY,
+    EMPTY_BIN,
+    UNKNOWN_BIN,
+    Bin,
+    BinMap,
+    BinsError,
+    load_bins,
+)
+from waste_classifier_ros.core.items import EMPTY_MAJORITY
 from waste_classifier_ros.core.model_card import ModelCardError
 from waste_classifier_ros.core.overlay import annotate
 from waste_classifier_ros.core.paths import share_path
@@ -65,6 +78,22 @@ def image_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+def decide(bins: BinMap, probabilities: np.ndarray, threshold: float) -> tuple[Bin, str]:
+    """Return the bin of one photo and the words after `-> bin` (module docstring)."""
+    empty = bins.empty_probability(probabilities)
+    if empty is not None and empty >= EMPTY_MAJORITY:
+        return EMPTY_BIN, f'{EMPTY} (no item)'
+    bin_scores = bins.probabilities(probabilities)
+    if empty is not None:  # as the node: given that an item is there, which bin
+        bin_scores = bin_scores / max(1.0 - empty, 1e-6)
+    chosen = int(np.argmax(bin_scores))
+    likeliest = f'{bins.bins[chosen].name} {100 * bin_scores[chosen]:.1f}%'
+    if bin_scores[chosen] >= threshold:
+        return bins.bins[chosen], likeliest
+    return UNKNOWN_BIN, (f'{UNKNOWN_BIN.name} (no bin reaches {100 * threshold:g}%; best '
+                         f'{likeliest})')
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -75,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ModelCardError, BackendError, BinsError) as error:
         print(f'waste-classify: {error}', file=sys.stderr)
         return 2
+    if bins.empty_index is None:
+        print(f'waste-classify: the model has no "{EMPTY}" class: a photo without an item gets '
+              'a bin too', file=sys.stderr)
     if args.annotate:
         args.annotate.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -86,13 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         probabilities = backend.classify_frame(image_codec.Frame(bgr, 'bgr8'))
         best = top_k(probabilities, args.top_k)
-        bin_scores = bins.probabilities(probabilities)
-        chosen = int(np.argmax(bin_scores))
-        likeliest = f'{bins.bins[chosen].name} {100 * bin_scores[chosen]:.1f}%'
-        if bin_scores[chosen] >= args.threshold:
-            shown, verdict = bins.bins[chosen], likeliest
-        else:
-            shown, verdict = UNKNOWN_BIN, f'{UNKNOWN_BIN.name} (best: {likeliest})'
+        shown, verdict = decide(bins, probabilities, args.threshold)
         classes = '  '.join(f'{files.labels[i]} {100 * p:.1f}%' for i, p in best)
         print(f'{path}: {classes}  -> bin {verdict}')
         if args.annotate:
