@@ -16,6 +16,11 @@ import pytest
 
 from waste_classifier_ros.demos.local_ros import apply_local_ros_environ, clean_stale_shared_memory
 
+# One OpenMP thread per process (torch's intra-op pool): two workers share two cores, and torch's
+# default of a thread per core left each worker's OpenMP barriers waiting on the other worker's
+# threads (test_adapt's six heaviest tests on a busy 2-core machine: 216 s, 71 s with one thread).
+# Set before any test module imports torch; the processes the tests start inherit it.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
 ROS_ENVIRON = apply_local_ros_environ()
 clean_stale_shared_memory()
 # What nodes keep under $ROS_HOME by default (logs, capture inbox, TensorRT engine cache) goes
