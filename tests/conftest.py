@@ -34,20 +34,20 @@ sys.path.insert(0, str(Path(__file__).parent.parent / 'devenv'))
 from ros_harness import RosProbe, init_context  # noqa: E402
 from tiny_model import write_model_dir  # noqa: E402
 
-# The modules that take longest, longest first (seconds each at -n 2 --dist loadfile on two
-# cores, 2026-12-07). A module is one unit of work there, handed to whichever worker is free next;
-# a long one handed out last leaves the other worker idle until it ends, so these go first
-# (PYTEST_ARGS in the Makefile keep this order with --no-loadscope-reorder; xdist would otherwise
-# order modules by their number of tests). The rest keep their order.
+# The modules that take longest, longest first (seconds each, alone on one worker of a busy 2-core
+# machine, with one OpenMP thread, 2026-12-07). With --dist loadfile a module is one unit of work,
+# handed to whichever worker is free next; a long one handed out last leaves the other worker idle
+# until it ends, so these go first (PYTEST_ARGS in the Makefile keep this order with
+# --no-loadscope-reorder; xdist would otherwise order modules by their number of tests). The rest
+# keep their order.
 LONGEST_FIRST = (
-    'test_training_distributed.py',  # 150 s
-    'test_training.py',  # 125 s
-    'test_adapt.py',  # 110 s
-    'test_benchmarks.py',  # 105 s
-    'test_station_web_browser.py',  # 100 s
-    'test_closure.py',  # 48 s
-    'test_robustness_training.py',  # 34 s
-    'test_classifier_node.py',  # 30 s
+    'test_benchmarks.py',  # 95 s
+    'test_adapt.py',  # 80 s
+    'test_station_web_browser.py',  # 80 s
+    'test_training_distributed.py',  # 70 s
+    'test_closure.py',  # 25 s
+    'test_classifier_node.py',  # 20 s
+    'test_training.py',  # 18 s
 )
 
 
