@@ -70,7 +70,7 @@ def surface(height: int, width: int, family: str, rng: np.random.Generator) -> n
         t = (t - t.min()) / max(1e-6, float(np.ptp(t)))
         return (start + (end - start) * t[..., None]).astype(np.uint8)
     if family == 'noise':
-        return _noise(height, width, rng, rng.integers(30, 226, 3), rng.uniform(40, 140))
+        return noise(height, width, rng, rng.integers(30, 226, 3), rng.uniform(40, 140))
     if family == 'wood':
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
         warp = cv2.resize(rng.normal(0, 1, (max(2, height // 16), max(2, width // 16)))
@@ -88,12 +88,13 @@ def surface(height: int, width: int, family: str, rng: np.random.Generator) -> n
         out[:, (np.arange(width) % size) < max(2, size // 12)] = tile * 0.45
         return out.astype(np.uint8)
     if family == 'speckle':
-        return _noise(height, width, rng, rng.integers(15, 70, 3), rng.uniform(20, 60), fine=True)
+        return noise(height, width, rng, rng.integers(15, 70, 3), rng.uniform(20, 60), fine=True)
     raise ValueError(f'unknown surface family {family!r}')
 
 
-def _noise(height: int, width: int, rng: np.random.Generator, base: np.ndarray,
-           contrast: float, fine: bool = False) -> np.ndarray:
+def noise(height: int, width: int, rng: np.random.Generator, base: np.ndarray,
+          contrast: float, fine: bool = False) -> np.ndarray:
+    """Paint a surface of colour ``base`` with multi-scale Gaussian texture of ``contrast``."""
     texture = np.zeros((height, width, 3), np.float32)
     for scale in ((1, 2, 4) if fine else (4, 16, 64)):
         grid = rng.normal(0, 1, (max(2, height // scale), max(2, width // scale), 3))
