@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 
+from classifier_camera import Camera, names
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -21,7 +22,7 @@ import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from ros_harness import NodeProcess
-from test_classifier_node import CAMERA, PREFIX, Camera, Parameters, names
+from test_classifier_node import CAMERA, PREFIX, STATUS_NAME, Parameters
 from tiny_model import CLASSES, COLOURS, solid, write_model_dir
 from vision_msgs.msg import Classification, LabelInfo
 
@@ -93,7 +94,7 @@ def classifier(models, tmp_path_factory, ros_context):
 
 @pytest.fixture
 def camera(classifier, probe):
-    return Camera(probe)
+    return Camera(probe, PREFIX, CAMERA, STATUS_NAME)
 
 
 def set_model(path: Path) -> SetParameters.Request:
