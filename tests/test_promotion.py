@@ -10,7 +10,6 @@ from pathlib import Path
 import subprocess
 import sys
 import textwrap
-import time
 
 from tiny_model import write_model_dir
 
@@ -106,12 +105,10 @@ def test_a_kill_while_renaming_is_completed_by_the_next_look(tmp_path):
 
 def test_notify_says_when_no_node_is_running(tmp_path):
     model = write_model_dir(tmp_path / 'm')
-    started = time.monotonic()
     answer = promotion.notify_running_node(model, node='/nobody_here/waste_classifier',
                                            timeout=1.0)
     assert not answer.running and not answer.switched
     assert 'no classifier node /nobody_here/waste_classifier is running' in str(answer)
-    assert time.monotonic() - started < 10
 
 
 def test_an_install_keeps_what_it_replaced_and_roll_back_puts_it_back(tmp_path):
