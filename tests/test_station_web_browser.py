@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 
 import pytest
 import rclpy
@@ -26,9 +25,10 @@ from ros_harness import NodeProcess
 from sensor_msgs.msg import Image
 from station_web_support import files_under, write_capture, write_retrain_result
 from std_msgs.msg import Header
-from tiny_model import CLASSES, COLOURS, solid, write_model_dir
+from tiny_model import CLASSES, COLOURS, GREY, solid, write_model_dir
 from vision_msgs.msg import Classification
 
+from waste_classifier_ros.core.media_reader import empty_floor
 from waste_classifier_ros.core.model_card import sha256_file
 from waste_classifier_ros.demos.station_web import CHROMIUM, CHROMIUM_ARGS
 from waste_classifier_ros.flywheel.review import split_for
@@ -72,7 +72,7 @@ class Camera:
         self.colours = None
         self.sizes = [(240, 320)]
         self.running = True
-        self._count = 0
+        self.count = 0  # frames published
         self.node.create_timer(1.0 / CAMERA_HZ, self._tick)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
@@ -81,9 +81,9 @@ class Camera:
 
     def _tick(self):
         if self.running:
-            self._count += 1
-            height, width = self.sizes[self._count % len(self.sizes)]
-            colour = self.colours[self._count % len(self.colours)] if self.colours \
+            self.count += 1
+            height, width = self.sizes[self.count % len(self.sizes)]
+            colour = self.colours[self.count % len(self.colours)] if self.colours \
                 else self.colour
             rgb = solid(colour, height=height, width=width)
             header = Header(stamp=self.node.get_clock().now().to_msg(), frame_id='camera')
@@ -196,7 +196,8 @@ def test_page_shows_live_frames_the_published_bin_and_the_classes(page, camera, 
     assert page.evaluate('document.documentElement.scrollWidth') <= 412  # fits a phone
 
 
-def test_one_overlay_subscription_for_all_browsers_at_the_capped_rate(browser, station, probe):
+def test_one_overlay_subscription_for_all_browsers_at_the_capped_rate(browser, camera, station,
+                                                                      probe):
     def overlay_subscribers():
         return probe.node.count_subscribers('/waste_classifier/overlay')
     probe.wait_for(lambda: overlay_subscribers() == 0, 15, 'no overlay subscriber without a page')
@@ -206,15 +207,17 @@ def test_one_overlay_subscription_for_all_browsers_at_the_capped_rate(browser, s
             page.goto(station.url)
             expect(page.get_by_test_id('live')).not_to_have_attribute('data-frames', '0')
         probe.wait_for(lambda: overlay_subscribers() == 1, 15, 'one overlay subscription')
-        # 20 frames take at least 18 of the encoder's periods whenever the clock starts.
+        # The cap holds: fewer frames encoded than the camera sent (15 Hz camera, 5 Hz cap;
+        # how close the rate comes to the cap is make bench's pages phase, not a test's).
+        sent = camera.count
+        before = pages[0].request.get(station.url + 'api/stats').json()['frames_encoded']
         first = int(pages[0].get_by_test_id('live').get_attribute('data-frames'))
-        started = time.monotonic()
         pages[0].wait_for_function(
             f'() => Number(document.querySelector("[data-testid=live]").dataset.frames) >= '
             f'{first + 20}', timeout=WAIT_MS)
-        rate = 20 / (time.monotonic() - started)
-        assert rate <= MAX_RATE * 1.25, f'{rate:.1f} frames/s shown, cap {MAX_RATE} (camera ' \
-                                        f'{CAMERA_HZ} Hz)'
+        encoded = pages[0].request.get(station.url + 'api/stats').json()['frames_encoded']
+        assert 20 <= encoded - before < camera.count - sent, \
+            f'{encoded - before} frames encoded while the camera sent {camera.count - sent}'
         stats = pages[0].request.get(station.url + 'api/stats').json()
         assert stats['viewers'] == 2
         # Each encoded frame went to both pages: more frames sent than encoded.
@@ -391,8 +394,9 @@ def test_demo_web_serves_the_page_writes_a_screenshot_and_stops_on_ctrl_c(model,
     samples = tmp_path / 'samples'
     samples.mkdir()
     for name in ('glass', 'metal', 'paper'):
-        rgb = solid(COLOURS[name], height=240, width=320)
-        cv2.imwrite(str(samples / f'{name}_1.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        bgr = empty_floor(240, 320)  # an item on the floor the demo teaches as empty
+        bgr[20:220, 30:290] = COLOURS[name][::-1]
+        cv2.imwrite(str(samples / f'{name}_1.png'), bgr)
     shot = tmp_path / 'page.png'
     demo = NodeProcess.program([
         sys.executable, '-u', '-m', 'waste_classifier_ros.demos.station_web', '--port', 0,
@@ -529,6 +533,49 @@ def test_bin_and_bars_shown_together_always_come_from_one_frame(browser, camera,
     wrong = [(bin_name, top) for bin_name, top in shown if class_bins[top] != bin_name]
     assert not wrong, f'{len(wrong)} of {len(shown)} samples showed a bin of another frame: ' \
                       f'{wrong[:5]}'
+
+
+def test_empty_is_in_no_bin_colour_items_are_counted_and_unknown_names_the_best_bin(
+        browser, camera, station, tmp_path):
+    camera.colour = GREY  # a bare floor
+    page = browser.new_page(viewport=DESKTOP, color_scheme='dark')
+    shown, counts = page.get_by_test_id('bin'), page.get_by_test_id('counts')
+    try:
+        page.goto(station.url)  # the module's 7-class classifier: grey is no bin's
+        expect(shown).to_have_attribute('data-bin', 'unknown')
+        # Not "Unknown 58.5%" (1 minus the best bin's score, read as a confidence).
+        expect(shown).to_contain_text(re.compile(r'no bin reaches 50\.0% · best \w.* \d+\.\d%'))
+        expect(page.get_by_test_id('bin-note')).to_contain_text('once per item')
+        # A classifier whose model knows `empty`, and its own station page.
+        model8 = write_model_dir(tmp_path / 'model8', empty=True)
+        with NodeProcess('waste_classifier_ros.nodes.classifier_node', params={
+                'model': str(model8), 'stall_timeout': 1.0, 'diagnostics_period': 0.2},
+                remaps={'__ns': '/empty_station', 'image': '/image'}) as node:
+            node.wait_for_output('ready:', timeout=60)
+            other = start_station(tmp_path / 'inbox', tmp_path / 'dataset',
+                                  classifier='/empty_station/waste_classifier')
+            try:
+                page.goto(other.url)
+                expect(shown).to_have_attribute('data-bin', 'empty')
+                expect(shown).to_contain_text('Empty')
+                expect(shown).to_contain_text('no item in the zone')
+                expect(shown).to_have_attribute('data-stale', 'false')
+                expect(shown).to_have_css('background-color', 'rgb(29, 33, 38)')  # no bin's
+                expect(counts).to_contain_text('· 0 in all')
+                camera.colour = COLOURS['glass']  # an item: one decision, one count
+                expect(shown).to_have_attribute('data-bin', 'glass')
+                expect(counts).to_contain_text('· 1 in all')
+                camera.colour = GREY  # taken away
+                expect(shown).to_have_attribute('data-bin', 'empty')
+                history = page.get_by_test_id('history').locator('li')
+                expect(history).to_have_count(3)
+                expect(history.first).to_contain_text('Empty · no item in the zone')
+                expect(counts).to_contain_text('· 1 in all')
+            finally:
+                assert other.stop() == 0, other.output
+    finally:
+        camera.colour = COLOURS['glass']
+        page.close()
 
 
 def test_capital_keys_work_and_the_result_shows_without_scrolling(browser, station):
