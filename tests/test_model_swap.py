@@ -141,27 +141,25 @@ def test_classifying_goes_on_while_a_big_model_loads(camera, probe, models):
     arrivals = []
     probe.node.create_subscription(
         Classification, f'{PREFIX}/classification',
-        lambda msg: arrivals.append((time.monotonic(), msg.header.stamp.sec)), 10)
+        lambda msg: arrivals.append(msg.header.stamp.sec), 10)
     future = parameters.set_client.call_async(set_model(models['big']))
-    started = sent = time.monotonic()
+    sent = time.monotonic()
     stamp = 1000
 
     def next_frame_when_answered():
         # The next frame as soon as the last one is answered (or 0.1 s without an answer).
         nonlocal sent, stamp
-        if arrivals and arrivals[-1][1] == stamp or time.monotonic() - sent > 0.1:
+        if arrivals and arrivals[-1] == stamp or time.monotonic() - sent > 0.1:
             sent, stamp = time.monotonic(), stamp + 1
             camera.publish(stamp, 'rgb8', *GLASS.shape[:2], GLASS.shape[1] * 3,
                            GLASS.tobytes())
         return future.done()
     probe.wait_for(next_frame_when_answered, 30, 'the reply to the model set')
-    finished = time.monotonic()
+    while_loading = len(arrivals)
     assert future.result().results[0].successful, future.result().results[0].reason
-    assert finished - started > 0.3, \
-        f'the big model loaded in {finished - started:.2f} s: too fast to show anything'
-    # Answers all the time it loaded (a node that stopped would answer none until the reply).
-    gaps = np.diff([started, *[t for t, _ in arrivals if started < t < finished], finished])
-    assert len(gaps) > 3 and gaps.max() < 0.5, (finished - started, gaps)
+    # Answers while it loaded (a node that stopped would answer none until the reply); the
+    # longest pause around a set is make bench's swap-phase figure (target 100 ms).
+    assert while_loading > 3, f'{while_loading} frames answered while the big model loaded'
     assert names(camera.send(150, GLASS))[0] == 'metal'
 
 
