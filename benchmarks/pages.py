@@ -102,23 +102,26 @@ class Pages:
                 'states_per_page_per_s': [page['states'] / received['seconds']
                                           for page in received['pages']]}
 
-    def stop(self) -> int | None:
-        """Stop the pages and station_web (SIGINT); return station_web's exit code."""
-        code = None
+    def stop(self) -> dict:
+        """Stop the pages and station_web (SIGINT); station_web's exit code and stop time."""
+        figures: dict = {'station_web_exit_code': None, 'station_web_stop_s': None}
         processes: tuple[subprocess.Popen | None, ...] = (self.clients, self.station)
         for process in processes:
             if process is not None and process.poll() is None:
+                started = time.monotonic()
                 process.send_signal(signal.SIGINT)
                 try:
                     process.wait(10)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+                if process is self.station:
+                    figures['station_web_stop_s'] = time.monotonic() - started
         if self.station is not None:
-            code = self.station.returncode
+            figures['station_web_exit_code'] = self.station.returncode
         if self._log is not None:
             self._log.close()
-        return code
+        return figures
 
 
 async def _page(session: 'ClientSession', url: str, counts: dict[str, int],

@@ -46,9 +46,13 @@ _TARGETS = (
      ('processed_fps',), '>=', 29.5),
     ('1280x720 at 30 FPS, 5 station pages open: station_web CPU <= 0.15 cores',
      'camera_1280x720_pages', ('pages', 'station_web_cpu_cores'), '<=', 0.15),
+    ('1280x720 at 30 FPS, 5 station pages open: station_web stopped by SIGINT <= 2 s',
+     'camera_1280x720_pages', ('pages', 'station_web_stop_s'), '<=', 2.0),
 )
 # (name, figure path in results, comparison, limit): figures outside the node phases.
 _RUN_TARGETS = (
+    ('station page in Chromium: key press to next capture shown <= 300 ms (max of 10)',
+     ('review_page', 'key_to_next_capture_max_ms'), '<=', 300.0),
     # benchmarks.lifecycle: the limits the robustness tests asserted before they lost the clock.
     ('classifier exits 0 on SIGINT while classifying 640x480 at 30 FPS: <= 2 s',
      ('lifecycle', 'classifier_sigint_stop_s'), '<=', 2.0),

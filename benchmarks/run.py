@@ -7,6 +7,7 @@ One benchmark run: raw limits, the node over DDS in nine phases and its stops, t
     python -m benchmarks.run --seconds 3 --flood-seconds 3 --overlay-seconds 3 --raw-seconds 1
     python -m benchmarks.run --only camera_1280x720_swap --merge   # one phase into results.json
     python -m benchmarks.run --only lifecycle --merge   # the stop and stall times into it
+    python -m benchmarks.run --only review_page --merge   # the review page's key-to-capture
 
 Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
 process's collector, starts a publisher process, lets the pipeline warm up, then measures a
@@ -18,7 +19,8 @@ records each set's reply time, the longest pause between classifications around 
 node's resident memory before the first set and at the end. The pages phase also runs
 station_web with five pages open on the node (benchmarks.pages) and measures its CPU time.
 benchmarks.lifecycle times the node's stop on SIGINT and SIGTERM, its exit on a bad start and its
-stalled-camera warning, which the tests check without a clock.
+stalled-camera warning, and benchmarks.review the station page's key press to next capture in
+Chromium, which the tests check without a clock.
 """
 
 import argparse
@@ -45,7 +47,7 @@ import rclpy
 from rclpy.client import Client
 import yaml
 
-from benchmarks import raw, report
+from benchmarks import raw, report, review
 from benchmarks.collector import Collector
 from benchmarks.lifecycle import Lifecycle
 from benchmarks.pages import Pages
@@ -65,6 +67,7 @@ _STOP_TIMEOUT = 10.0
 CAPTURE_INTERVAL_S = 0.5
 PAGES = 5  # station pages open in the pages phase
 LIFECYCLE = 'lifecycle'  # --only's name for benchmarks.lifecycle's figures
+REVIEW = 'review_page'  # --only's name for benchmarks.review's figures
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,7 @@ class Bench:
                     pages.mark()
                 figures = self._measure(phase, node_ps, psutil.Process(publisher.pid))
                 if pages:
-                    figures['pages'] = dict(pages.figures(), station_web_exit_code=pages.stop())
+                    figures['pages'] = dict(pages.figures(), **pages.stop())
                 strangers = self.collector.strangers()
                 publisher.send_signal(signal.SIGINT)
                 summary = json.loads(publisher.communicate(timeout=_STOP_TIMEOUT)[0]
@@ -491,8 +494,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help='the model the swap phase alternates with (default: the shipped '
                         'permissive model)')
     parser.add_argument('--only', nargs='+', metavar='PHASE',
-                        help=f'run only these node phases, or {LIFECYCLE!r} (benchmarks.lifecycle)'
-                        ' (for profiling and A/B runs)')
+                        help=f'run only these node phases, {LIFECYCLE!r} '
+                        f'(benchmarks.lifecycle) or {REVIEW!r} (benchmarks.review) (for '
+                        'profiling and A/B runs)')
     parser.add_argument('--merge', action='store_true',
                         help='with --only: put the measured phases into the existing --json '
                         'results (replacing those of the same name, keeping its raw and '
@@ -529,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.merge:
         # One or more phases measured again into an earlier full run: its other figures stay.
         results = json.loads(Path(args.json).read_text(encoding='utf-8'))
-        measured = node_phases(args, work_dir)
+        measured = node_phases(args, work_dir, files.model)
         fresh = {phase['name']: phase for phase in measured.pop('phases')}
         order = [phase.name for phase in phases(args)]
         results['phases'] = sorted(
@@ -554,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
                           for width, height in ((640, 480), (1280, 720))],
     }
-    results.update(node_phases(args, work_dir))
+    results.update(node_phases(args, work_dir, files.model))
     results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)
     results['duration_s'] = round(
         (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
@@ -562,10 +566,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_results(args, results)
 
 
-def node_phases(args: argparse.Namespace, work_dir: Path) -> dict:
-    """Run the node phases and the lifecycle (all, or what --only names) on a graph of their own.
+def node_phases(args: argparse.Namespace, work_dir: Path, model: Path) -> dict:
+    """Run the node phases, the lifecycle and the review page (all, or what --only names).
 
-    Returns {'phases': [...], 'lifecycle': {...}}, without 'lifecycle' when --only leaves it out.
+    Returns {'phases': [...], 'lifecycle': {...}, 'review_page': {...}}, without those that
+    --only leaves out; all on a ROS graph of their own.
     """
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
@@ -578,6 +583,9 @@ def node_phases(args: argparse.Namespace, work_dir: Path) -> dict:
                                      if not args.only or phase.name in args.only]}
         if not args.only or LIFECYCLE in args.only:
             measured['lifecycle'] = bench.lifecycle()
+        if not args.only or REVIEW in args.only:
+            print('[bench] the station page in Chromium: key press to next capture', flush=True)
+            measured[REVIEW] = review.figures(model)
         return measured
     finally:
         collector.close()

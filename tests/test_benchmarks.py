@@ -57,7 +57,7 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     assert overlay['camera_1280x720'] == 0
     # Every target was measured, and its verdict is its figure against its limit.
     targets = figures['targets']
-    assert len(targets) == 19, [target['name'] for target in targets]
+    assert len(targets) == 21, [target['name'] for target in targets]
     # The swap phase set the model twice, back to the model under test, and drew its picture.
     swap = figures['phases'][-2]['swap']
     assert swap['count'] == 2 and swap['models'] == [str(swap_model), str(model)]
@@ -66,12 +66,14 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     pages = figures['phases'][-1]['pages']
     assert pages['count'] == 5 and len(pages['frames_per_page_fps']) == 5
     assert min(pages['frames_per_page_fps']) > 0 and pages['station_web_cpu_cores'] > 0
-    assert pages['station_web_exit_code'] == 0
+    assert pages['station_web_exit_code'] == 0 and pages['station_web_stop_s'] > 0
     # The lifecycle: the node exited 0 on SIGINT and on SIGTERM, non-zero on a missing model,
     # warned of the stalled camera (each figure is None otherwise: its target's check below).
     assert set(figures['lifecycle']) >= {
         'classifier_sigint_stop_s', 'classifier_sigterm_stop_s', 'classifier_bad_model_exit_s',
         'stall_warning_after_kill_s', 'notify_without_node_s'}
+    # The review in Chromium: every key press showed the next capture, each one timed.
+    assert len(figures['review_page']['key_to_next_capture_ms']) == 10
     for target in targets:
         assert target['measured'] is not None, target
         comparison, limit = target['target'].split()
