@@ -535,7 +535,7 @@ def test_bin_and_bars_shown_together_always_come_from_one_frame(browser, camera,
                       f'{wrong[:5]}'
 
 
-def test_empty_is_in_no_bin_colour_items_are_counted_and_unknown_names_the_best_bin(
+def test_empty_in_no_bin_colour_items_counted_unknown_best_bin_and_teaching_the_zone(
         browser, camera, station, tmp_path):
     camera.colour = GREY  # a bare floor
     page = browser.new_page(viewport=DESKTOP, color_scheme='dark')
@@ -571,6 +571,18 @@ def test_empty_is_in_no_bin_colour_items_are_counted_and_unknown_names_the_best_
                 expect(history).to_have_count(3)
                 expect(history.first).to_contain_text('Empty · no item in the zone')
                 expect(counts).to_contain_text('· 1 in all')
+                # The operator teaches the empty zone from the page, and forgets it again.
+                zone = page.get_by_test_id('empty-zone')
+                expect(zone.locator('#z-zone')).to_have_text('empty')
+                expect(zone.locator('#z-reference')).to_have_text('no')
+                page.get_by_test_id('learn-empty').click()
+                expect(page.locator('#empty-result')).to_contain_text('learned the empty zone')
+                expect(zone.locator('#z-reference')).to_have_text('yes')
+                page.get_by_test_id('clear-empty').click()
+                page.get_by_test_id('confirm-yes').click()
+                result = page.locator('#empty-result')
+                expect(result).to_contain_text('cleared the empty reference')
+                expect(zone.locator('#z-reference')).to_have_text('no')
             finally:
                 assert other.stop() == 0, other.output
     finally:

@@ -27,7 +27,7 @@ def built(tmp_path):
     """Return a function building the application; closes the desks it made."""
     desks = []
 
-    def build(*, token='', loopback=True, capture=None, log=None):
+    def build(*, token='', loopback=True, services=None, log=None):
         state = StationState(share_path('config', 'bins.yaml'))
         state.set_label_info(CLASSES, 0.5)
         desk = ReviewDesk(str(tmp_path / 'inbox'), str(tmp_path / 'dataset'),
@@ -35,7 +35,7 @@ def built(tmp_path):
         desks.append(desk)
         return routes.make_app(state, FrameHub(), desk, max_rate=5.0, token=token,
                                loopback=loopback, log=(log if log is not None else []).append,
-                               capture=capture)
+                               services=services)
     yield build
     for desk in desks:
         desk.close()
@@ -56,7 +56,7 @@ def test_the_state_lives_under_typed_app_keys(built):
     assert isinstance(app[routes.STATE], StationState)
     assert isinstance(app[routes.LIVE], Live)
     assert app[routes.ACCESS] == routes.Access('s3cret', False)
-    assert app[routes.CAPTURE] is None
+    assert app[routes.SERVICES] == {}
 
 
 def test_api_state_answers_the_state_snapshot_uncached(built):
@@ -93,19 +93,26 @@ def test_same_site_refuses_another_sites_origin(built):
     assert refused.value.status == 403
 
 
-def test_capture_now_asks_the_classifier_or_is_a_503_without_one(built, monkeypatch):
+@pytest.mark.parametrize('path, name', routes.TRIGGERS.items())
+def test_each_service_button_asks_its_classifier_service_or_is_a_503(built, monkeypatch, path,
+                                                                     name):
     async def allowed(request):
         return {}
     monkeypatch.setattr(routes, 'write_body', allowed)  # the write checks, tested apart
     with pytest.raises(guard.PageError) as refused:
-        asyncio.run(routes.capture_now(request(built(), 'POST', '/api/capture')))
-    assert refused.value.status == 503
+        asyncio.run(routes.call_service(request(built(), 'POST', path)))
+    assert refused.value.status == 503 and f'~/{name}' in str(refused.value)
+    asked = []
 
-    async def capture():
-        return {'success': True, 'message': 'saved'}
-    post = request(built(capture=capture), 'POST', '/api/capture')
-    assert body_of(asyncio.run(routes.capture_now(post))) == {'success': True,
-                                                                    'message': 'saved'}
+    def service(called):
+        async def call():
+            asked.append(called)
+            return {'success': True, 'message': f'{called} done'}
+        return call
+    app = built(services={n: service(n) for n in routes.TRIGGERS.values()})
+    assert body_of(asyncio.run(routes.call_service(request(app, 'POST', path)))) == {
+        'success': True, 'message': f'{name} done'}
+    assert asked == [name]
 
 
 def test_write_body_refuses_without_the_token_and_without_json(built):

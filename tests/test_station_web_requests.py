@@ -22,7 +22,7 @@ from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.station_web import guard, routes
 from waste_classifier_ros.station_web.desk import ReviewDesk
 from waste_classifier_ros.station_web.frames import FrameHub
-from waste_classifier_ros.station_web.routes import make_app
+from waste_classifier_ros.station_web.routes import TRIGGERS, make_app
 from waste_classifier_ros.station_web.server import WebServer
 from waste_classifier_ros.station_web.state import StationState
 
@@ -32,7 +32,8 @@ ROUTES = ['/', '/static/app.js', '/static/style.css', '/ws', '/api/state', '/api
           '/api/review', '/api/review/label', '/api/review/skip', '/api/review/discard',
           '/api/review/undo', '/captures/' + CAPTURES[0], '/kiosk', '/favicon.svg',
           '/static/kiosk.js', '/static/common.js', '/api/history', '/api/counts/reset',
-          '/api/capture', '/api/model', '/api/model/promote', '/api/model/roll-back']
+          '/api/capture', '/api/model', '/api/model/promote', '/api/model/roll-back',
+          '/api/empty/learn', '/api/empty/clear']
 
 
 class Served:
@@ -48,8 +49,13 @@ class Served:
         self.state.set_label_info(CLASSES, 0.5)
         self.desk = ReviewDesk(str(self.inbox), str(self.dataset), lambda: self.state.classes)
         self.log = []
+
+        async def no_classifier():  # what the node answers while the classifier is away
+            return {'success': False, 'message': 'the classifier is not running'}
         self.server = WebServer(make_app(self.state, FrameHub(), self.desk, max_rate=5.0,
-                                         token=token, loopback=True, log=self.log.append))
+                                         token=token, loopback=True, log=self.log.append,
+                                         services=dict.fromkeys(TRIGGERS.values(),
+                                                                no_classifier)))
         self.port = self.server.start('127.0.0.1', 0)
 
     def request(self, data: bytes, timeout: float = 5.0) -> tuple[int, dict, str]:
@@ -179,7 +185,7 @@ def test_station_web_answers_every_route_the_page_uses(served):
     """The fuzz test's routes exist (a typo there would fuzz only 404s)."""
     for route in ROUTES:
         method = 'POST' if route.startswith(('/api/review/', '/api/counts/', '/api/capture',
-                                             '/api/model/')) else 'GET'
+                                             '/api/model/', '/api/empty/')) else 'GET'
         status, _, body = served.request(http(method, route, b'{}', JSON))
         assert status != 404 or 'no such page' not in body, (route, body)
         assert status != 405, (route, body)

@@ -9,14 +9,15 @@ the overlay only for subscribers, so the subscription is created when the first 
 and destroyed when the last one leaves (the web thread asks through a guard condition; the
 executor's thread does it); a frame is taken, serialised, only when the web side is ready to
 encode the next one (frame_intake.Gate). Callbacks only hand plain values to StationState and
-FrameHub. The page's capture button calls the classifier's `~/capture` service; its capture
-settings are read from its parameters now and then.
+FrameHub. The page's buttons call the classifier's `~/capture`, `~/learn_empty` and
+`~/clear_empty` services; its capture settings are read from its parameters now and then.
 
     ros2 run waste_classifier_ros station_web --ros-args -p port:=8080 \
         -p inbox:=/var/station/inbox -p dataset:=/var/station/dataset
 """
 
 import asyncio
+import functools
 import re
 import secrets
 import sys
@@ -53,7 +54,7 @@ if TYPE_CHECKING:  # aiohttp: imported when the node starts its page
     from waste_classifier_ros.station_web.server import WebServer
 
 NODE_NAME = 'station_web'
-CAPTURE_TIMEOUT_S = 3.0
+SERVICE_TIMEOUT_S = 3.0
 CAPTURE_SETTINGS_PERIOD_S = 5.0  # how often the classifier's capture settings are read again
 
 
@@ -111,11 +112,14 @@ class StationWeb(Node):
         self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
-        from waste_classifier_ros.station_web.routes import make_app
-        self.capture_client: Client = self.create_client(Trigger, f'{classifier}/capture')
+        from waste_classifier_ros.station_web.routes import TRIGGERS, make_app
+        self.service_clients: dict[str, Client] = {
+            name: self.create_client(Trigger, f'{classifier}/{name}')
+            for name in TRIGGERS.values()}
         self.app = make_app(self.state, self.frames, self.desk, max_rate=params['max_rate'],
                             token=self.token, loopback=loopback, log=log.error,
-                            capture=self.capture_now,
+                            services={name: functools.partial(self.call_service, name)
+                                      for name in self.service_clients},
                             models=ModelDesk(params['retrain_dir'], classifier,
                                              params['promote_max_drop'],
                                              params['promote_max_class_drop']))
@@ -211,10 +215,11 @@ class StationWeb(Node):
         else:
             self._capture_settings_read = -CAPTURE_SETTINGS_PERIOD_S  # ask again in a second
 
-    async def capture_now(self) -> dict:
-        """Call the classifier's ~/capture (from the web thread); its answer for the page."""
-        if not self.capture_client.service_is_ready():
-            return {'success': False, 'message': "the classifier's ~/capture service is not "
+    async def call_service(self, name: str) -> dict:
+        """Call a Trigger service of the classifier (from the web thread); its answer."""
+        client = self.service_clients[name]
+        if not client.service_is_ready():
+            return {'success': False, 'message': f"the classifier's ~/{name} service is not "
                                                  'available (classifier not running?)'}
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
@@ -224,12 +229,12 @@ class StationWeb(Node):
                 if not answer.done():
                     answer.set_result(future.result())
             loop.call_soon_threadsafe(settle)
-        self.capture_client.call_async(Trigger.Request()).add_done_callback(done)
+        client.call_async(Trigger.Request()).add_done_callback(done)
         try:
-            response = await asyncio.wait_for(answer, CAPTURE_TIMEOUT_S)
+            response = await asyncio.wait_for(answer, SERVICE_TIMEOUT_S)
         except TimeoutError:
             return {'success': False,
-                    'message': f'the classifier did not answer within {CAPTURE_TIMEOUT_S:g} s'}
+                    'message': f'the classifier did not answer within {SERVICE_TIMEOUT_S:g} s'}
         # The page shows no path of this machine: "saved into /var/..." -> "saved into <path>".
         return {'success': bool(response.success),
                 'message': re.sub(r'(?<![\w.])/\S+', '<path>', response.message)}

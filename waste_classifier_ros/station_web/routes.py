@@ -9,8 +9,10 @@ frames as binary JPEG; `/ws?frames=0` state only), `/api/state`, `/api/stats`, `
 `/api/history` (the last bin decisions, with the capture of each while it waits for review),
 `/api/model` (GET), `/captures/<class>/<name>.jpg` (a pending capture's photo), and the writes
 (POST, JSON, same site, the token where one is set): the review moves
-`/api/review/{label,skip,discard,undo}`, `/api/counts/reset`, `/api/capture` (the classifier's
-~/capture service), `/api/model/promote` and `/api/model/roll-back`. Every refusal is a 4xx
+`/api/review/{label,skip,discard,undo}`, `/api/counts/reset`, the classifier's std_srvs/Trigger
+services (`TRIGGERS`: `/api/capture`, ~/capture; `/api/empty/learn`, ~/learn_empty, the
+operator's "the zone is empty now"; `/api/empty/clear`, ~/clear_empty), `/api/model/promote`
+and `/api/model/roll-back`. Every refusal is a 4xx
 with a JSON `{"error": reason}` (no path of this machine in it), also what aiohttp's HTTP
 parser refuses (`JsonErrorProtocol`); an unexpected failure is a 500 saying to look at the
 node's log, which gets the traceback. `/ws` is streaming.py's `Live`; server.py's `WebServer`
@@ -18,7 +20,7 @@ runs the application on an event loop in a thread of its own.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -65,7 +67,10 @@ class Access:
     loopback: bool
 
 
-Capture = Callable[[], Awaitable[dict]]
+Service = Callable[[], Awaitable[dict]]  # calls one classifier service: {'success', 'message'}
+# The writes that call one of the classifier's std_srvs/Trigger services: path -> service name.
+TRIGGERS = {'/api/capture': 'capture', '/api/empty/learn': 'learn_empty',
+            '/api/empty/clear': 'clear_empty'}
 
 STATE = web.AppKey('state', StationState)
 FRAMES = web.AppKey('frames', FrameHub)
@@ -74,7 +79,7 @@ MODELS = web.AppKey('models', ModelDesk)
 LIVE = web.AppKey('live', Live)
 ACCESS = web.AppKey('access', Access)
 LOG: web.AppKey[Callable[[str], object]] = web.AppKey('log')
-CAPTURE: web.AppKey[Capture | None] = web.AppKey('capture')  # None: no classifier to ask
+SERVICES: web.AppKey[Mapping[str, Service]] = web.AppKey('services')  # by TRIGGERS' names
 
 
 @web.middleware
@@ -199,12 +204,14 @@ async def roll_back(request: web.Request) -> web.Response:
                                  body.get('sha256')))
 
 
-async def capture_now(request: web.Request) -> web.Response:
+async def call_service(request: web.Request) -> web.Response:
+    """Call the classifier's service of this path (TRIGGERS); its answer."""
     await write_body(request)
-    capture = request.app[CAPTURE]
-    if capture is None:
-        raise guard.PageError(503, 'no classifier to ask for a capture')
-    return _json(await capture())
+    name = TRIGGERS[request.path]
+    service = request.app[SERVICES].get(name)
+    if service is None:
+        raise guard.PageError(503, f'no classifier to ask (~/{name})')
+    return _json(await service())
 
 
 async def capture_image(request: web.Request) -> web.Response:
@@ -245,20 +252,21 @@ async def stop_live(app: web.Application) -> None:
 
 def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rate: float,
              token: str, loopback: bool, log: Callable[[str], object],
-             capture: Capture | None = None,
+             services: Mapping[str, Service] | None = None,
              models: ModelDesk | None = None) -> web.Application:
     """Build the application; `token` '' = labelling needs none (only on a loopback address).
 
-    `capture` asks the classifier for a capture and returns {'success', 'message'}; None = the
-    page has no classifier to ask (tests of the plain application). `models` finds and promotes
-    retrained models; None = the model panel shows the model in use only.
+    `services` call the classifier's services by TRIGGERS' names (~/capture, ~/learn_empty,
+    ~/clear_empty); one missing = the page has no classifier to ask (tests of the plain
+    application). `models` finds and promotes retrained models; None = the model panel shows
+    the model in use only.
     """
     app = web.Application(middlewares=[refusals], client_max_size=guard.MAX_JSON_BYTES)
     app[STATE], app[FRAMES], app[DESK] = state, frames, desk
     app[MODELS] = models or ModelDesk('', '', 0.0)
     app[LIVE] = Live(state, frames, max_rate, log)
     app[ACCESS] = Access(token, loopback)
-    app[LOG], app[CAPTURE] = log, capture
+    app[LOG], app[SERVICES] = log, dict(services or {})
     for path in PAGES:
         app.router.add_get(path, page)
     app.router.add_get('/static/{name}', page)
@@ -270,7 +278,8 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     app.router.add_get('/captures/{capture_id:.+}', capture_image)
     app.router.add_post('/api/review/{move:label|skip|discard|undo}', review_move)
     app.router.add_post('/api/counts/reset', reset_counts)
-    app.router.add_post('/api/capture', capture_now)
+    for path in TRIGGERS:
+        app.router.add_post(path, call_service)
     app.router.add_get('/api/model', api_model)
     app.router.add_post('/api/model/promote', promote)
     app.router.add_post('/api/model/roll-back', roll_back)

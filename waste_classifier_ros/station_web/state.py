@@ -63,6 +63,8 @@ HEALTH_NUMBERS = {
 CAPTURE_NUMBERS = {'written': 'captures_written', 'dropped': 'captures_dropped_queue_full',
                    'evicted': 'captures_evicted', 'failed': 'captures_failed',
                    'inbox_mb': 'capture_inbox_mb'}
+ZONE_NUMBERS = {'items_seen': 'items_seen', 'items_decided': 'items_decided',
+                'empty_seconds': 'empty_seconds'}
 
 
 def hex_colour(rgb: Sequence[int]) -> str:
@@ -304,6 +306,7 @@ class StationState:
                 'bin': None if self._bin is None else self._bin_view(self._bin, now),
                 'health': self._health_view(now),
                 'capture': self._capture_view(),
+                'zone': self._zone_view(),
                 'counts': self._counts_view(),
                 'history_version': self.history_version,
                 'server_time': self._wall(),
@@ -347,6 +350,13 @@ class StationState:
             enabled = 'captures_written' in values  # the writer reports only while capturing
         return {'enabled': enabled, 'max_mb': max_mb, **numbers,
                 'last_failure': values.get('capture_last_failure', '')}
+
+    def _zone_view(self) -> dict:
+        """Return the drop zone as the classifier reports it: empty or an item, the reference."""
+        values: dict = self._diagnostics[2] if self._diagnostics else {}
+        return {'zone': values.get('zone', ''), 'reference': values.get('empty_reference', ''),
+                'source': values.get('empty_source', ''),
+                **{name: _number(values.get(key)) for name, key in ZONE_NUMBERS.items()}}
 
     def _health_view(self, now: float) -> dict:
         if self._diagnostics is None:

@@ -75,6 +75,7 @@ function renderState(next) {
   renderClasses(next.frame ? next.frame.top_k : []);
   renderHealth(next.health);
   renderCapture(next.capture);
+  renderZone(next.zone);
   renderCounts(next.counts);
   if (classesChanged) renderClassButtons();
   if (next.history_version !== historyVersion) { historyVersion = next.history_version; loadHistory(); }
@@ -157,18 +158,43 @@ function renderCapture(capture) {
     : `${number(capture.written, 0)} / ${number(capture.dropped, 0)}`);
 }
 
-async function captureNow() {
-  const result = $('capture-result');
+function renderZone(zone) {
+  if (!zone) return;
+  setText('z-zone', zone.zone || '–');
+  setText('z-items', zone.items_seen == null ? '–' : `${number(zone.items_seen, 0)} / ${number(zone.items_decided, 0)}`);
+  setText('z-empty', zone.empty_seconds == null ? '–' : `${number(zone.empty_seconds, 0)} s`);
+  setText('z-reference', zone.reference === 'learned' ? 'yes' : zone.reference === 'none' ? 'no' : '–');
+  setText('z-source', zone.source);
+}
+
+// Calls one of the classifier's services through the page (routes.TRIGGERS); says its answer
+// in `resultId` and the bottom line. Returns whether it succeeded.
+async function callService(path, resultId, what) {
+  const result = $(resultId);
   result.textContent = 'asking the classifier…';
   try {
-    const response = await fetch('/api/capture', { method: 'POST', headers: headers(true), body: '{}' });
+    const response = await fetch(path, { method: 'POST', headers: headers(true), body: '{}' });
     const body = await response.json();
     const text = response.ok ? body.message : `refused (${response.status}): ${body.error}`;
+    const ok = response.ok && body.success;
     result.textContent = text;
-    result.classList.toggle('error', !response.ok || !body.success);
-    say(`capture: ${text}`, !response.ok || !body.success);
-    if (response.ok && body.success) setTimeout(loadReview, 1000);
-  } catch (error) { result.textContent = `capture failed: ${error}`; }
+    result.classList.toggle('error', !ok);
+    say(`${what}: ${text}`, !ok);
+    return ok;
+  } catch (error) { result.textContent = `${what} failed: ${error}`; return false; }
+}
+
+async function captureNow() {
+  if (await callService('/api/capture', 'capture-result', 'capture')) setTimeout(loadReview, 1000);
+}
+
+// The operator's "the zone is empty now": the classifier learns the empty zone from its last frames.
+function learnEmpty() { callService('/api/empty/learn', 'empty-result', 'teach the empty zone'); }
+
+async function clearEmpty() {
+  if (!await ask($('clear-empty'), 'Forget the empty zone the classifier was taught? Until it is taught again, '
+    + "only the model's empty class (if it has one) tells an empty zone.", 'Yes, forget it')) return;
+  callService('/api/empty/clear', 'empty-result', 'forget the empty zone');
 }
 
 async function resetCounts() {
@@ -372,6 +398,8 @@ $('discard').addEventListener('click', () => act('discard'));
 $('undo').addEventListener('click', () => post('undo'));
 $('undo-empty').addEventListener('click', () => post('undo'));
 $('capture-now').addEventListener('click', captureNow);
+$('learn-empty').addEventListener('click', learnEmpty);
+$('clear-empty').addEventListener('click', clearEmpty);
 $('counts-reset').addEventListener('click', resetCounts);
 $('promote').addEventListener('click', promote);
 $('roll-back').addEventListener('click', rollBack);
