@@ -10,17 +10,22 @@ from tiny_model import COLOURS, solid
 
 
 def write_capture(inbox: Path, predicted: str, name: str, score: float = 0.42,
-                  reason: str = 'unsure', colour=None) -> Path:
-    """Write `<inbox>/<predicted>/<name>.jpg` and its sidecar; return the JPEG path."""
+                  reason: str = 'unsure', colour=None, top: str = '',
+                  bin_name: str = 'unknown') -> Path:
+    """Write `<inbox>/<predicted>/<name>.jpg` and its sidecar; return the JPEG path.
+
+    The model's top class is `top` ('': `predicted`, the folder it is filed under).
+    """
     folder = Path(inbox) / predicted
     folder.mkdir(parents=True, exist_ok=True)
     image = folder / f'{name}.jpg'
-    rgb = solid(colour or COLOURS[predicted], height=120, width=160)
+    rgb = solid(colour or COLOURS[top or predicted], height=120, width=160)
     assert cv2.imwrite(str(image), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     sidecar = {'stamp': {'sec': 1796000000, 'nanosec': 0}, 'frame_id': 'camera',
                'model_sha256': '0' * 64,
-               'topk': [{'class': predicted, 'score': score}, {'class': 'trash', 'score': 0.3}],
-               'reason': reason, 'bin': 'unknown', 'roi': [0.0, 0.0, 1.0, 1.0]}
+               'topk': [{'class': top or predicted, 'score': score},
+                        {'class': 'trash', 'score': 0.3}],
+               'reason': reason, 'bin': bin_name, 'roi': [0.0, 0.0, 1.0, 1.0]}
     image.with_suffix('.json').write_text(json.dumps(sidecar), encoding='utf-8')
     return image
 

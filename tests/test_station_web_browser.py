@@ -552,6 +552,9 @@ def test_empty_in_no_bin_colour_items_counted_unknown_best_bin_and_teaching_the_
                 'model': str(model8), 'stall_timeout': 1.0, 'diagnostics_period': 0.2},
                 remaps={'__ns': '/empty_station', 'image': '/image'}) as node:
             node.wait_for_output('ready:', timeout=60)
+            floor = 'empty/20261130T101500_000001.jpg'  # kept while the zone was empty
+            write_capture(tmp_path / 'inbox', 'empty', '20261130T101500_000001', score=0.9,
+                          reason='empty', colour=GREY, top='cardboard', bin_name='empty')
             other = start_station(tmp_path / 'inbox', tmp_path / 'dataset',
                                   classifier='/empty_station/waste_classifier')
             try:
@@ -561,6 +564,16 @@ def test_empty_in_no_bin_colour_items_counted_unknown_best_bin_and_teaching_the_
                 expect(shown).to_contain_text('no item in the zone')
                 expect(shown).to_have_attribute('data-stale', 'false')
                 expect(shown).to_have_css('background-color', 'rgb(29, 33, 38)')  # no bin's
+                # The floor's capture: `empty` is a class of this model, suggested, key 8.
+                expect(page.get_by_test_id('capture')).to_have_attribute('data-id', floor)
+                expect(page.locator('#capture-info')).to_contain_text(
+                    'The zone was empty; The model said cardboard')
+                expect(page.locator('#class-buttons button.suggested')).to_have_attribute(
+                    'data-class', 'empty')
+                expect(page.locator('#class-buttons button').nth(7)).to_contain_text('empty 8')
+                page.keyboard.press('Enter')
+                expect(page.get_by_test_id('progress')).to_contain_text('1 labelled')
+                assert (tmp_path / 'dataset' / split_for(floor) / floor).is_file()
                 expect(counts).to_contain_text('· 0 in all')
                 camera.colour = COLOURS['glass']  # an item: one decision, one count
                 expect(shown).to_have_attribute('data-bin', 'glass')
