@@ -22,6 +22,10 @@ else nothing can tell (None); and whether the zone is moving (it differs from th
 - Nothing can tell (no reference, no `empty` class): every frame counts, as before this gate
   existed: the decider's decision is announced whenever the confirmed bin changes.
 
+`bin_results` writes an announcement as ~/bin's results: `empty` with its score, or every bin
+by its smoothed probability, best first, under `unknown` (scored 1 minus the best bin's) when no
+bin is confident.
+
 `items_seen`, `items_decided` and `empty_seconds` (time in the empty state, counted between
 frames, a gap of more than MAX_GAP seconds as MAX_GAP) are for /diagnostics.
 """
@@ -32,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from waste_classifier_ros.core.bins import BinDecider, Decision
+from waste_classifier_ros.core.bins import EMPTY, UNKNOWN, BinDecider, BinMap, Decision
 from waste_classifier_ros.core.presence import Look, PresenceGate
 
 EMPTY_MAJORITY = 0.5  # the model's `empty` probability from which a frame shows no item
@@ -78,6 +82,17 @@ class Empty:
 
 
 Announcement = Decision | Empty
+
+
+def bin_results(said: Announcement, bins: BinMap) -> list[tuple[str, float]]:
+    """Return ~/bin's (class_id, score) results for an announcement, best first."""
+    if isinstance(said, Empty):
+        return [(EMPTY, said.score)]
+    order = sorted(range(len(bins.bins)), key=lambda i: -said.scores[i])
+    results = [(bins.bins[i].name, float(said.scores[i])) for i in order]
+    if said.index is None:
+        results.insert(0, (UNKNOWN, 1.0 - float(said.scores.max())))
+    return results
 
 
 class ItemTracker:

@@ -3,16 +3,17 @@
 """
 The waste_classifier node: camera frames in; classes, bin decisions, overlay, diagnostics out.
 
-Wiring only: the pixels are handled by image_codec, inference by a backend, whether the drop zone
-holds an item by presence (the station's empty reference, taught with ~/learn_empty) and the
-model's `empty` class, one decision per item by items and bins, drawing by overlay and the
-numbers by diagnostics. The subscription callback only checks the frame
-and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and the
-gate). While that thread is busy the subscription is left out of the executor's wait set, so newer
-frames wait in DDS (keep last 1, each replacing the previous without being deserialised) and the
-inference thread takes the newest itself when it is done: a slow model makes the node skip frames,
-counted from the publication sequence numbers, instead of queueing latency or spending CPU on
-frames it would throw away.
+Wiring only: the pixels are handled by image_codec, inference by a backend, the drop zone by
+drop_zone.DropZone (whether it holds an item, from the station's empty reference taught with
+~/learn_empty and the model's `empty` class; one ~/bin decision per item; the reference's life
+behind ~/learn_empty and ~/clear_empty), drawing by overlay and the numbers by diagnostics. The
+callbacks call those and publish what they return. The subscription callback only checks the
+frame and hands it to an inference thread (frame_intake.FrameHandoff, which owns the thread and
+the gate). While that thread is busy the subscription is left out of the executor's wait set, so
+newer frames wait in DDS (keep last 1, each replacing the previous without being deserialised)
+and the inference thread takes the newest itself when it is done: a slow model makes the node
+skip frames, counted from the publication sequence numbers, instead of queueing latency or
+spending CPU on frames it would throw away.
 
 The model can be set while the node runs (`model`, `labels`, `model_card`, one parameter set):
 the parameter callback loads and checks the new one beside the one serving (live_model.py) and
@@ -40,31 +41,13 @@ from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionC
 
 from waste_classifier_ros.backends import BackendError, Log, top_k
 from waste_classifier_ros.core import image_codec
-from waste_classifier_ros.core.bins import (
-    EMPTY,
-    EMPTY_BIN,
-    UNKNOWN,
-    UNKNOWN_BIN,
-    Bin,
-    BinDecider,
-    BinMap,
-    BinsError,
-    Decision,
-)
+from waste_classifier_ros.core.bins import BinMap, BinsError, Decision
 from waste_classifier_ros.core.diagnostics import PipelineStats, classifier_status_name
 from waste_classifier_ros.core.extras import MissingLibraryError
-from waste_classifier_ros.core.items import (
-    MAX_GAP,
-    Announcement,
-    Empty,
-    ItemTracker,
-    Zone,
-    presence_of,
-)
+from waste_classifier_ros.core.items import Announcement, bin_results
 from waste_classifier_ros.core.model_card import ModelCardError
 from waste_classifier_ros.core.overlay import annotate
 from waste_classifier_ros.core.paths import ros_home, share_path
-from waste_classifier_ros.core.presence import GateError, PresenceGate, changed_share, thumbnail
 from waste_classifier_ros.flywheel.capture import CapturePolicy, CaptureWriter, make_sidecar
 from waste_classifier_ros.flywheel.recording import Recorder, RecordingError
 from waste_classifier_ros.nodes import qos
@@ -76,6 +59,7 @@ from waste_classifier_ros.nodes.classifier_parameters import (
     Settings,
     roi_problem,
 )
+from waste_classifier_ros.nodes.drop_zone import DropZone
 from waste_classifier_ros.nodes.frame_intake import (
     FrameHandoff,
     keep_frame_buffers_mapped,
@@ -124,7 +108,10 @@ class WasteClassifier(Node):
         self._incoming: LiveModel | None = None  # loaded by a parameter set, not yet switched to
         self._serving = self.live  # the model the inference thread used last
         self._trim = False  # a replaced model was let go: give its memory back
-        self._set_up_presence(params['empty_reference_file'])
+        # The empty reference and the items: what each frame makes ~/bin say (drop_zone.py).
+        logger = self.get_logger()
+        self.zone = DropZone(self.settings, params['empty_reference_file'], self.live.bins,
+                             logger.info, logger.warning)
         self.stats = PipelineStats(time.monotonic())
 
         self.classification_pub = self.create_publisher(Classification, '~/classification', 10)
@@ -166,19 +153,6 @@ class WasteClassifier(Node):
             f'ready: {self.live.backend.name} backend, {self.live.describe()}, '
             f'bins {self._engine["bins_file"]}, listening on {self.image_sub.topic_name} '
             f'({"reliable" if reliable else "best effort"})')
-
-    def _set_up_presence(self, reference_file: str) -> None:
-        """Make the presence gate (its kept reference read) and the item tracker."""
-        settings = self.settings
-        self.gate = PresenceGate(settings.presence_cell_change, settings.presence_min_area)
-        self._reference_file = Path(reference_file).expanduser() if reference_file else None
-        self._load_reference()
-        self.items = ItemTracker(
-            BinDecider(settings.smoothing_window, settings.threshold, settings.frames_to_confirm),
-            settings.settle_frames, settings.empty_frames, self._scenes_differ)
-        self._decider_settings = settings
-        self._last_frame_time: float | None = None  # of the frame before, for the slow update
-        self._say_what_empty_comes_from()
 
     def _declare_parameters(self) -> dict:
         """Declare every parameter (classifier_parameters) and return their values."""
@@ -274,7 +248,7 @@ class WasteClassifier(Node):
                                     throttle_duration_sec=5.0)
             return
         best = top_k(probabilities, settings.top_k)
-        announcement = self._follow_zone(frame, received, probabilities, settings, live)
+        announcement = self.zone.follow(frame, received, probabilities, settings, live.bins)
         if settings.capture_enabled and self.capture_writer is not None:
             self.capture(frame, header, probabilities, best, isinstance(announcement, Decision),
                          settings, live)
@@ -300,70 +274,25 @@ class WasteClassifier(Node):
             self.publish_overlay(frame, header, best[0], settings, live, raw, compressed)
         self.stats.processed(time.monotonic(), latency, raw or compressed)
 
-    def _follow_zone(self, frame: image_codec.Frame, now: float, probabilities: np.ndarray,
-                     settings: LiveSettings, live: LiveModel) -> Announcement | None:
-        """Look at the zone (presence gate), step the item tracker: what ~/bin says, if any."""
-        if settings is not self._decider_settings:
-            self._configure(settings)
-        look = self.gate.look(thumbnail(frame, settings.roi))
-        empty_probability = live.bins.empty_probability(probabilities)
-        presence = presence_of(look, self.gate, empty_probability)
-        bins = live.bins.probabilities(probabilities)
-        if presence.present is not None and empty_probability is not None:
-            # Which bin, given that an item is there: the bins share what `empty` leaves.
-            bins = bins / max(1.0 - empty_probability, 1e-6)
-        announcement = self.items.update(now, presence, look.thumbnail, bins)
-        before, self._last_frame_time = self._last_frame_time, now
-        if self.items.zone is Zone.EMPTY and look.changed is not None and not presence.moving \
-                and before is not None:
-            # Light drifts and auto exposure moves over a day: the reference follows them
-            # slowly, only while the zone is empty and still.
-            gap = min(MAX_GAP, now - before)
-            self.gate.adapt(look.thumbnail, min(1.0, gap / settings.empty_adapt_seconds))
-        return announcement
-
-    def _configure(self, settings: LiveSettings) -> None:
-        self.items.decider.configure(settings.smoothing_window, settings.threshold,
-                                     settings.frames_to_confirm)
-        self.items.configure(settings.settle_frames, settings.empty_frames)
-        self.gate.cell_change = settings.presence_cell_change
-        self.gate.min_area = settings.presence_min_area
-        self._decider_settings = settings
-
-    def _scenes_differ(self, now: np.ndarray, before: np.ndarray) -> bool:
-        """Whether two still views of the zone differ (a second item dropped on the first)."""
-        return self.gate.holds_item(changed_share(now, before, self.gate.cell_change))
-
-    def _shown(self, live: LiveModel) -> tuple[Bin, float | None]:
-        """Return the bin the overlay and a capture name, and the empty score while empty."""
-        said = self.items.announced
-        if isinstance(said, Empty):
-            if self.items.zone is Zone.EMPTY:
-                return EMPTY_BIN, said.score
-            return UNKNOWN_BIN, None  # something arrived and is not decided yet
-        if said is None or said.index is None:
-            return UNKNOWN_BIN, None
-        return live.bins.bins[said.index], None
-
     def capture(self, frame: image_codec.Frame, header: Header, probabilities: np.ndarray,
                 best: list[tuple[int, float]], bin_changed: bool, settings: LiveSettings,
                 live: LiveModel) -> None:
         """Queue this frame for the inbox when the capture policy wants it (capture.py)."""
         # Top two whatever top_k is: the margin needs the runner-up.
-        empty = self.items.zone is Zone.EMPTY
+        empty = self.zone.empty
         reason = self.capture_policy.reason(
             time.monotonic(), [s for _, s in top_k(probabilities, 2)], bin_changed,
             settings.capture, empty)
         writer = self.capture_writer
         if reason is None or writer is None:
             return
-        shown, _ = self._shown(live)
+        shown = self.zone.shown(live.bins, live.files.labels, best[0])
         sidecar = make_sidecar((header.stamp.sec, header.stamp.nanosec), header.frame_id,
                                live.files.sha256, live.files.labels, probabilities, reason,
-                               shown.name, settings.roi, frame)
-        # A frame of the empty zone is filed under `empty`, whatever the model called it.
-        predicted = EMPTY if empty else live.files.labels[best[0][0]]
-        writer.submit(frame, sidecar, predicted, settings.capture_jpeg_quality)
+                               shown.bin.name, settings.roi, frame)
+        # Filed under the class shown: a frame of the empty zone under `empty`, whatever the
+        # model called it.
+        writer.submit(frame, sidecar, shown.label, settings.capture_jpeg_quality)
 
     def _capture_writer(self) -> CaptureWriter:
         writer = CaptureWriter(self._capture_inbox, int(self.settings.capture_max_mb * 1e6),
@@ -386,26 +315,10 @@ class WasteClassifier(Node):
 
     def on_learn_empty(self, request: Trigger.Request,
                        response: Trigger.Response) -> Trigger.Response:
-        """Learn the reference on the operator's "the zone is empty now", or say why not."""
+        """Learn the empty reference on the operator's "the zone is empty now", or say why not."""
         silent = self.stats.seconds_since_last_frame(time.monotonic())
-        topic = self.image_sub.topic_name
-        if silent is None:
-            response.success = False
-            response.message = (f'no frame has arrived yet on {topic}: the empty zone is '
-                                'learned from the camera')
-        elif silent > self.settings.stall_timeout:
-            response.success = False
-            response.message = (f'the camera stalled: no frame on {topic} for {silent:.1f} s; '
-                                'the empty zone is learned from the frames of now')
-        else:
-            try:
-                frames = self.gate.learn()
-            except GateError as error:
-                response.success, response.message = False, f'not learned: {error}'
-            else:
-                response.success = True
-                response.message = (f'learned the empty zone from the last {frames} frames; '
-                                    f'{self._keep_reference()}')
+        response.success, response.message = self.zone.learn(silent, self.settings,
+                                                              self.image_sub.topic_name)
         # rclpy ties a severity to the line that logs: one line each.
         if response.success:
             self.get_logger().info(f'~/learn_empty: {response.message}')
@@ -413,77 +326,16 @@ class WasteClassifier(Node):
             self.get_logger().warning(f'~/learn_empty: {response.message}')
         return response
 
-    def _keep_reference(self) -> str:
-        if self._reference_file is None:
-            return 'not kept across restarts (set empty_reference_file to keep it)'
-        try:
-            self.gate.save(self._reference_file, self.settings.roi)
-        except GateError as error:
-            return f'not kept across restarts: {error}'
-        return f'kept in {self._reference_file}'
-
     def on_clear_empty(self, request: Trigger.Request,
                        response: Trigger.Response) -> Trigger.Response:
-        """Forget a reference learned by mistake (and its file)."""
-        had = self.gate.clear()
-        response.success = True
-        response.message = 'cleared the empty reference' if had else 'there was no empty reference'
-        if self._reference_file is not None:
-            try:
-                self._reference_file.unlink(missing_ok=True)
-            except OSError as error:
-                response.success = False
-                response.message += f', but {self._reference_file} stays: {error.strerror}'
-        response.message += f'; {self._empty_source()}'
+        """Forget an empty reference learned by mistake (and its file)."""
+        response.success, response.message = self.zone.clear(self.live.bins)
         self.get_logger().info(f'~/clear_empty: {response.message}')
         return response
 
-    def _empty_source(self) -> str:
-        """Say in words what tells an empty zone now."""
-        if self.gate.learned:
-            return 'the empty reference tells an empty zone'
-        if self.live.bins.empty_index is not None:
-            return "the model's empty class tells an empty zone"
-        return ('nothing tells an empty zone (the model has no empty class): ~/bin follows every '
-                'frame until the empty zone is taught (~/learn_empty)')
-
-    def _say_what_empty_comes_from(self) -> None:
-        """One clear line when the model lacks the `empty` class (at start, at a switch)."""
-        if self.live.bins.empty_index is None:
-            self.get_logger().warning(
-                f'the model has no "{EMPTY}" class: an empty zone is told only by the empty '
-                'reference (~/learn_empty while the zone is empty); '
-                f'{"it is learned" if self.gate.learned else "none is learned yet"}')
-
-    def _load_reference(self) -> None:
-        path = self._reference_file
-        if path is None:
-            return
-        if not path.exists():
-            self.get_logger().info(f'no empty reference kept in {path} yet: teach the empty '
-                                   'zone with ~/learn_empty')
-            return
-        try:
-            self.gate.load(path, self.settings.roi)
-        except GateError as error:
-            self.get_logger().warning(f'empty reference not loaded: {error}; teach the empty '
-                                      'zone again (~/learn_empty)')
-            return
-        self.get_logger().info(f'empty reference loaded from {path}')
-
     def publish_bin(self, header: Header, said: Announcement, bins: BinMap) -> None:
-        if isinstance(said, Empty):
-            self.bin_pub.publish(Classification(header=header, results=[
-                ObjectHypothesis(class_id=EMPTY, score=said.score)]))
-            self.get_logger().info(f'bin decision: {EMPTY} ({said.score:.2f})')
-            return
-        decision = said
-        order = sorted(range(len(bins.bins)), key=lambda i: -decision.scores[i])
-        results = [ObjectHypothesis(class_id=bins.bins[i].name,
-                                    score=float(decision.scores[i])) for i in order]
-        if decision.index is None:
-            results.insert(0, ObjectHypothesis(class_id=UNKNOWN,
-                                               score=1.0 - float(decision.scores.max())))
+        results = [ObjectHypothesis(class_id=name, score=score)
+                   for name, score in bin_results(said, bins)]
         self.bin_pub.publish(Classification(header=header, results=results))
         self.get_logger().info(f'bin decision: {results[0].class_id} ({results[0].score:.2f})')
 
@@ -491,9 +343,7 @@ class WasteClassifier(Node):
                         settings: LiveSettings, live: LiveModel, raw: bool,
                         compressed: bool) -> None:
         """Draw the frame's result and publish it raw and/or as JPEG, as subscribed."""
-        shown, empty_score = self._shown(live)
-        label, score = (EMPTY, empty_score) if empty_score is not None else \
-            (live.files.labels[best[0]], best[1])
+        shown = self.zone.shown(live.bins, live.files.labels, best)
         fps = self.stats.fps(time.monotonic()) if settings.overlay_show_fps else None
         msg = self._overlay_msg
         if (msg.height, msg.width) != (frame.height, frame.width):
@@ -503,8 +353,8 @@ class WasteClassifier(Node):
         # Drawn straight into the message's buffer, reused frame after frame: publish()
         # serialises before it returns, and fresh 2.7 MB buffers cost copies and page faults.
         bgr = np.frombuffer(msg.data, np.uint8).reshape(frame.height, frame.width, 3)
-        annotate(image_codec.to_bgr(frame, out=bgr), label, score, shown.label, shown.colour, fps,
-                 settings.roi)
+        annotate(image_codec.to_bgr(frame, out=bgr), shown.label, shown.score, shown.bin.label,
+                 shown.bin.colour, fps, settings.roi)
         msg.header = header
         if raw:
             self.overlay_pub.publish(msg)
@@ -534,12 +384,7 @@ class WasteClassifier(Node):
         values += [('image_publishers', str(image_publishers)),
                    ('backend', live.backend.name), ('model', str(live.files.model)),
                    ('model_sha256', live.files.sha256)]
-        items = self.items
-        values += [('zone', items.zone.value), ('items_seen', str(items.items_seen)),
-                   ('items_decided', str(items.items_decided)),
-                   ('empty_seconds', f'{items.empty_seconds:.1f}'),
-                   ('empty_reference', 'learned' if self.gate.learned else 'none'),
-                   ('empty_source', self._empty_source())]
+        values += self.zone.diagnostics(live.bins)
         writer = self.capture_writer
         if writer is not None:
             values += [*((f'captures_{k}', str(v)) for k, v in writer.counts.items()),
@@ -586,7 +431,7 @@ class WasteClassifier(Node):
         self.publish_label_info()
         self.get_logger().info(
             f'model switched: now {self.live.describe()}, before sha256 {before[:12]}')
-        self._say_what_empty_comes_from()
+        self.zone.tell_source(self.live.bins)
 
     def on_parameters_set(self, parameters: list[RosParameter]) -> None:
         if self._incoming is not None:
@@ -595,11 +440,8 @@ class WasteClassifier(Node):
         if not changes:
             return
         self.settings = self.settings.changed(**changes)
-        if 'roi' in changes and self.gate.clear():
-            self.get_logger().warning('roi changed: the empty reference was for the old region; '
-                                      'teach the empty zone again (~/learn_empty)')
         if 'roi' in changes:
-            self.gate.forget_frames()
+            self.zone.roi_changed()
         if 'threshold' in changes:
             self.publish_label_info()
         if 'diagnostics_period' in changes:
