@@ -3,6 +3,8 @@
 """
 The presence gate and the item tracker without ROS: the decision rule on synthetic streams.
 
+The gate and the tracker run as the node wires them, through nodes/drop_zone.DropZone.
+
 A stream is a list of (scene, bin probabilities) frames (tests/station_scenes.py draws them). The
 floor's own probabilities are the phantom of issue 27 (a bare floor scored as paper), so a
 bin announced while the zone is empty shows as a `paper` decision.
@@ -15,8 +17,8 @@ import pytest
 from station_scenes import BOTTLE, CAN, GREY_BOX, Scene, photo_and_floor
 
 from waste_classifier_ros.core import image_codec
-from waste_classifier_ros.core.bins import BinDecider
-from waste_classifier_ros.core.items import Empty, ItemTracker, Zone, presence_of
+from waste_classifier_ros.core.bins import Bin, BinMap
+from waste_classifier_ros.core.items import Empty, Zone
 from waste_classifier_ros.core.presence import (
     HISTORY,
     GateError,
@@ -25,12 +27,18 @@ from waste_classifier_ros.core.presence import (
     gate_cost,
     thumbnail,
 )
+from waste_classifier_ros.nodes.classifier_parameters import DECLARED, Settings
+from waste_classifier_ros.nodes.drop_zone import DropZone
 
 PAPER, MIXED = 0, 2  # bin indices of the stand-in bin probabilities
 FLOOR = np.array([0.95, 0.0, 0.05, 0.0, 0.0])  # what the model says of a bare floor
 CAN_BINS = np.array([0.05, 0.0, 0.9, 0.05, 0.0])
 BOTTLE_BINS = np.array([0.0, 0.85, 0.15, 0.0, 0.0])
 SETTLE, EMPTY_FRAMES, CONFIRM = 2, 3, 3
+BINS = tuple(Bin(f'bin_{i}', f'Bin {i}', (0, 0, 0)) for i in range(len(FLOOR)))
+SETTINGS = Settings.of({p.name: p.default for p in DECLARED}).changed(
+    smoothing_window=5, threshold=0.5, frames_to_confirm=CONFIRM, settle_frames=SETTLE,
+    empty_frames=EMPTY_FRAMES)
 FLOOR_SCENE = Scene()
 
 
@@ -41,38 +49,38 @@ def frame(scene, index=0, encoding='rgb8'):
 
 
 class Station:
-    """A gate and a tracker as the node wires them; `run` feeds frames, returns what was said."""
+    """A drop zone as the node wires it (nodes/drop_zone.py); `run` feeds frames at `fps`.
 
-    def __init__(self, learned=True, empty_class=False):
-        self.gate = PresenceGate()
-        self.tracker = ItemTracker(BinDecider(5, 0.5, CONFIRM), SETTLE, EMPTY_FRAMES,
-                                   self._differ)
+    The model's class probabilities are the bins' (one class a bin) and, with `empty_class`,
+    an `empty` class confident on a bare floor; the bins share what it leaves.
+    """
+
+    def __init__(self, learned=True, empty_class=False, **settings):
         self.empty_class = empty_class
+        self.bins = BinMap(BINS, range(len(BINS)), len(BINS) if empty_class else None)
+        self.settings = SETTINGS.changed(**settings)
+        self.logged = []
+        self.zone = DropZone(self.settings, '', self.bins, self.logged.append, self.logged.append)
+        self.gate, self.tracker = self.zone.gate, self.zone.items
         self.frames = 0
         if learned:
-            self.run([(FLOOR_SCENE, FLOOR)] * HISTORY, say=False)
+            self.run([(FLOOR_SCENE, FLOOR)] * HISTORY)
             self.gate.learn()
 
-    def _differ(self, a, b):
-        return self.gate.holds_item(changed_share(a, b, self.gate.cell_change))
-
-    def run(self, stream, say=True, adapt_seconds=60.0, fps=15.0):
+    def run(self, stream, fps=15.0):
+        """Feed (scene, bin probabilities) frames; return [(frame number, announcement)]."""
         said = []
         for scene, bins in stream:
             self.frames += 1
-            look = self.gate.look(thumbnail(frame(scene, self.frames)))
-            empty_probability = None
-            if self.empty_class:  # the model's empty class: confident on a bare floor
-                empty_probability = 0.9 if bins is FLOOR else 0.02
-            presence = presence_of(look, self.gate, empty_probability)
-            if say:
-                said_now = self.tracker.update(self.frames / fps, presence, look.thumbnail, bins)
-                if said_now is not None:
-                    said.append((len(said) and said[-1][0], self.frames, said_now))
-            if self.tracker.zone is Zone.EMPTY and look.changed is not None \
-                    and not presence.moving:
-                self.gate.adapt(look.thumbnail, 1.0 / (fps * adapt_seconds))
-        return [(at, what) for _, at, what in said]
+            probabilities = bins
+            if self.empty_class:
+                empty = 0.9 if bins is FLOOR else 0.02
+                probabilities = np.append(bins * (1.0 - empty), empty)
+            now = self.zone.follow(frame(scene, self.frames), self.frames / fps, probabilities,
+                                   self.settings, self.bins)
+            if now is not None:
+                said.append((self.frames, now))
+        return said
 
 
 def named(said):
@@ -231,7 +239,7 @@ def test_teaching_needs_frames_and_a_still_zone():
 
 def test_a_reference_learned_with_an_item_is_cleared(tmp_path):
     station = Station(learned=False)
-    station.run(item(CAN, CAN_BINS, HISTORY), say=False)
+    station.run(item(CAN, CAN_BINS, HISTORY))
     station.gate.learn()  # by mistake: the can was there
     assert not station.gate.holds_item(station.gate.look(
         thumbnail(frame(FLOOR_SCENE.with_(items=(CAN,))))).changed)
