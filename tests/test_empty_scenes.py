@@ -12,7 +12,7 @@ RED = (220, 30, 30)
 
 
 def _photo(backdrop, size=(96, 128)):
-    """A photo of a red item in the middle of a plain backdrop, with a little sensor noise."""
+    """Paint a photo of a red item in the middle of a plain backdrop, with a little noise."""
     rng = np.random.default_rng(3)
     rgb = np.clip(np.full((*size, 3), backdrop, np.float32) + rng.normal(0, 1.5, (*size, 3)),
                   0, 255).astype(np.uint8)

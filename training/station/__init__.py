@@ -3,8 +3,9 @@
 """
 Station adaptation: the deployed model retrained on one station's reviewed photos.
 
-Three commands: `retrain` (plan -> train -> compare -> install), `learning_curve` (accuracy
-against the number of labelled photos) and `probe` (the linear-probe ceiling of a trunk). Under
+Four commands: `retrain` (plan -> train -> compare -> install), `learning_curve` (accuracy
+against the number of labelled photos), `probe` (the linear-probe ceiling of a trunk) and
+`empty_class` (the shipped model's `empty` class, one row on its frozen features). Under
 them the libraries: `inputs` (the photos learnt from and scored on), `last_layer` (a new
 classifier layer on cached features), `adapt` (the last blocks or the whole network),
 `onnx_weights` (a network rebuilt from its ONNX file) and `tool` (the commands' shared start).
