@@ -22,6 +22,7 @@ from benchmarks.publisher import test_pattern
 from waste_classifier_ros.backends.onnx_runtime import OnnxRuntimeBackend
 from waste_classifier_ros.core import image_codec
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, normalize_chw
+from waste_classifier_ros.core.presence import PresenceGate, thumbnail
 
 
 def _timings(function: Callable[[], object], seconds: float, warmup: int) -> np.ndarray:
@@ -84,5 +85,20 @@ def preprocessing(width: int, height: int, seconds: float, warmup: int = 20) -> 
         return normalize_chw(image_codec.to_rgb(frame, INPUT_SIZE))
 
     result = _summary(_timings(prepare, seconds, warmup))
+    result['size'] = f'{width}x{height}'
+    return result
+
+
+def presence_gate(width: int, height: int, seconds: float, warmup: int = 20) -> dict:
+    """Cost of the presence gate on one decoded frame: its thumbnail and the look."""
+    frame = image_codec.Frame(test_pattern(height, width), 'rgb8')
+    gate = PresenceGate()
+    gate.look(thumbnail(frame))
+    gate.learn()  # a taught empty zone: the look compares every cell with it
+
+    def look() -> object:
+        return gate.look(thumbnail(frame))
+
+    result = _summary(_timings(look, seconds, warmup))
     result['size'] = f'{width}x{height}'
     return result

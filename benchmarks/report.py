@@ -310,6 +310,10 @@ def markdown(results: dict) -> str:
             *[[f'preprocessing {item["size"]} rgb8 -> tensor', _fmt(item['fps']),
                _fmt(item['ms_mean'], 3), _fmt(item['ms_p50'], 3), _fmt(item['ms_p95'], 3),
                item['runs']] for item in raw['preprocessing']],
+            *[[f'presence gate {gate["size"]} (thumbnail + look, a taught empty zone)',
+               _fmt(gate['fps']), _fmt(gate['ms_mean'], 3), _fmt(gate['ms_p50'], 3),
+               _fmt(gate['ms_p95'], 3), gate['runs']] for gate in [raw['presence_gate']]
+              if 'presence_gate' in raw],
         ]),
         '## The node over DDS',
         '',

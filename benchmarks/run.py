@@ -557,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         'backend': raw.backend(files.model, args.num_threads, args.raw_seconds),
         'preprocessing': [raw.preprocessing(width, height, args.raw_seconds / 5)
                           for width, height in ((640, 480), (1280, 720))],
+        'presence_gate': raw.presence_gate(1280, 720, args.raw_seconds / 5),
     }
     results.update(node_phases(args, work_dir, files.model))
     results['training'] = training_figures(files, args.eval_data, args.eval_images, work_dir)

@@ -24,7 +24,6 @@ from waste_classifier_ros.core.presence import (
     GateError,
     PresenceGate,
     changed_share,
-    gate_cost,
     thumbnail,
 )
 from waste_classifier_ros.nodes.classifier_parameters import DECLARED, Settings
@@ -280,7 +279,3 @@ def test_the_roi_is_what_the_gate_looks_at():
     floor = thumbnail(frame(FLOOR_SCENE), left)
     with_can = thumbnail(frame(FLOOR_SCENE.with_(items=(CAN,))), left)
     assert changed_share(with_can, floor, 0.15) == 0.0
-
-
-def test_gate_cost_is_measured_per_frame():
-    assert 0.0 < gate_cost(320, 180, frames=5)

@@ -43,7 +43,6 @@ from dataclasses import dataclass
 import io
 from pathlib import Path
 import threading
-import time
 from typing import Sequence
 
 import cv2
@@ -251,16 +250,3 @@ class PresenceGate:
             raise GateError(f'{path}: taught for roi {list(stored_roi)}, the node has {list(roi)}')
         with self._lock:
             self._reference, self._noise = reference.astype(np.float32), noise.astype(np.float32)
-
-
-def gate_cost(width: int = 1280, height: int = 720, frames: int = 200) -> float:
-    """Seconds per frame of thumbnail + look on a frame of this size (for `make bench`)."""
-    rng = np.random.default_rng(0)
-    frame = image_codec.Frame(rng.integers(0, 256, (height, width, 3), np.uint8), 'rgb8')
-    gate = PresenceGate()
-    gate.look(thumbnail(frame))
-    gate.learn()
-    start = time.perf_counter()
-    for _ in range(frames):
-        gate.look(thumbnail(frame))
-    return (time.perf_counter() - start) / frames
