@@ -39,7 +39,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _lowest_recall(report: Json) -> Tuple[str, float, int, int]:
     """Return the class with the lowest recall: name, recall, photos right, photos."""
-    name, figures = min(report['per_class'].items(), key=lambda item: item[1]['recall'])
+    # A class a source has no photos of (``empty`` on an item source) has no recall.
+    name, figures = min(((n, f) for n, f in report['per_class'].items() if f['support']),
+                        key=lambda item: item[1]['recall'])
     support = int(figures['support'])
     return name, figures['recall'], round(figures['recall'] * support), support
 
@@ -83,7 +85,7 @@ def facts(card: Json, metrics: Json) -> str:
 def per_source(card: Json, metrics: Json) -> str:
     """Tabulate top-1, macro-F1, top-5, ECE and lowest class recall per source and combined."""
     reports = dict(metrics['per_source'])
-    reports['both, combined'] = metrics['combined']
+    reports['all, combined'] = metrics['combined']
     rows = [(f"{name} ({report['num_images']} photos)", _pct(report['top1']),
              f"{report['macro_f1']:.3f}", _pct(report['top5']), f"{report['ece']:.3f}",
              _recall_text(report))
@@ -96,10 +98,56 @@ def per_class(card: Json, metrics: Json) -> str:
     sources = list(metrics['per_source'])
     header = (['class'] + [f'{name} recall' for name in sources]
               + [f'{name} precision' for name in sources])
-    rows = [[name] + [f"{metrics['per_source'][s]['per_class'][name][key]:.3f}"
-                      for key in ('recall', 'precision') for s in sources]
+    def cell(source: str, name: str, key: str) -> str:
+        figures = metrics['per_source'][source]['per_class'][name]
+        return f'{figures[key]:.3f}' if figures['support'] else '-'
+
+    rows = [[name] + [cell(s, name, key) for key in ('recall', 'precision') for s in sources]
             for name in card['classes']]
     return _table(header, rows)
+
+
+EMPTY_SHARE = 0.95      # empty scenes of unseen sites called empty, at least
+ITEMS_EMPTY = 0.01      # item photos called empty, less than
+TOP1_DROP = 0.01        # top-1 with the empty class within this of the model without it
+
+
+def _mark(met: bool) -> str:
+    return 'yes' if met else '**no**'
+
+
+def empty_class(card: Json, metrics: Json) -> str:
+    """Tabulate what the ``empty`` class costs the items and how it does on empty scenes."""
+    facts = card.get('empty_class')
+    if facts is None:
+        return 'This model has no `empty` class.\n'
+    rows = []
+    for fold in facts['held_out']:
+        shares = fold['empty_called_empty']
+        rows.append((f"{fold['fitted_on']} -> {fold['scored_on']}", _pct(shares['floors']),
+                     _pct(shares['surfaces']),
+                     _mark(min(shares.values()) >= EMPTY_SHARE)))
+    held_out = _table(('held out: fitted on -> scored on', 'floors called empty',
+                       'surfaces called empty', f'both >= {EMPTY_SHARE:.0%}'), rows)
+    rows = []
+    for name, figures in facts['val_items'].items():
+        rows.append((f"{name}/val ({figures['images']} item photos)",
+                     _pct(figures['called_empty']), _pct(figures['top1']),
+                     _pct(figures['top1_without_empty']),
+                     _mark(figures['called_empty'] < ITEMS_EMPTY and figures['top1']
+                           >= figures['top1_without_empty'] - TOP1_DROP)))
+    scenes = metrics['per_source'].get('empty_scenes')
+    if scenes is not None:
+        rows.append((f"empty scenes of both vals' floors, all families ({scenes['num_images']})",
+                     _pct(scenes['top1']), '', '', ''))
+    shipped = _table(('shipped model', 'called empty', 'top-1', 'top-1 without empty',
+                      f'items < {ITEMS_EMPTY:.0%} empty, top-1 within {TOP1_DROP * 100:g} '
+                      'point'), rows)
+    fitted = (f"Fitted by `{card['export']['command']}` in {facts['duration_s'] / 60:.1f} min "
+              f"(from nothing cached) on {facts['scenes']} empty training scenes, seed "
+              f"{facts['seed']}, {facts['item_rate']:.1%} of the training item photos allowed "
+              'to be called empty.\n')
+    return held_out + '\n' + shipped + '\n' + fitted
 
 
 # The shipped model's targets (the issue that shipped it): source, figure, lower limit.
@@ -152,7 +200,7 @@ def calibration(card: Json, metrics: Json) -> str:
 
 BLOCKS: Dict[str, Callable[[Json, Json], str]] = {
     'facts': facts, 'per_source': per_source, 'per_class': per_class, 'targets': targets,
-    'calibration': calibration,
+    'calibration': calibration, 'empty_class': empty_class,
 }
 
 
