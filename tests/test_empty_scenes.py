@@ -104,3 +104,18 @@ def test_the_command_writes_a_class_folder_named_empty(tmp_path):
                               '--seed', '2']) == 0
     written = sorted((tmp_path / 'out' / 'empty').glob('*.png'))
     assert len(written) == 5 and cv2.imread(str(written[0])) is not None
+
+
+def test_a_run_learns_empty_only_when_a_source_provides_it(tmp_path):
+    from training.recipe.sources import Source
+
+    classes = ['cardboard', 'glass', empty_scenes.EMPTY]
+    for folder in ('items/train/cardboard', 'items/train/glass', 'scenes/train/empty'):
+        (tmp_path / folder).mkdir(parents=True)
+    items = Source('items', tmp_path / 'items')
+    assert empty_scenes.learnt_classes([items], classes) == ['cardboard', 'glass']
+    assert empty_scenes.learnt_classes([items], classes[:2]) == ['cardboard', 'glass']
+    scenes = Source('scenes', tmp_path / 'scenes')
+    assert empty_scenes.learnt_classes([items, scenes], classes) == classes
+    mapped = Source('station', tmp_path / 'items', {'cardboard': 'cardboard', 'floor': 'empty'})
+    assert empty_scenes.learnt_classes([mapped], classes) == classes

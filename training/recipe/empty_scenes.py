@@ -26,6 +26,7 @@ gives the same scenes.
 """
 
 import argparse
+import logging
 from pathlib import Path
 import sys
 from typing import Callable, Iterator, Optional, Sequence
@@ -33,9 +34,10 @@ from typing import Callable, Iterator, Optional, Sequence
 import cv2
 import numpy as np
 
-from training.recipe import backdrops, data
+from training.recipe import backdrops, data, sources
 from waste_classifier_ros.core.atomic_files import is_image
 
+log = logging.getLogger(__name__)
 EMPTY = 'empty'
 FAMILIES_A = ('household', 'tarp', 'plain', 'bin', 'colour', 'noise')
 FAMILIES_B = ('concrete', 'wood', 'tiles', 'speckle', 'tray', 'gradient')
@@ -187,6 +189,27 @@ def camera(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     light = 1 + rng.uniform(0, 0.5) * ramp - rng.uniform(0, 0.6) * vignette
     out = out * light[..., None] + rng.normal(0, rng.uniform(0, 0.03), out.shape)
     return (out * 255).clip(0, 255).astype(np.uint8)
+
+
+def learnt_classes(configured: Sequence[sources.Source], classes: Sequence[str]) -> list:
+    """Return the classes a training run learns: ``classes``, less ``empty`` if no source has it.
+
+    The shipped model learns ``empty`` after its export (training.station.empty_class), so the
+    recipe trains the item classes of its labels.txt unless a source provides empty frames (a
+    folder ``empty`` of scenes written by this module's command, or of a station's own).
+    """
+    if EMPTY not in classes:
+        return list(classes)
+    for source in configured:
+        if source.class_map is not None:
+            provides = EMPTY in source.class_map.values()
+        else:
+            provides = (source.root / 'train' / EMPTY).is_dir()
+        if provides:
+            return list(classes)
+    log.info('no training source provides %r: training the other classes (add it after the '
+             'export with training.station.empty_class)', EMPTY)
+    return [name for name in classes if name != EMPTY]
 
 
 def list_photos(folders: Sequence[Path]) -> list:

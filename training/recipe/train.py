@@ -46,7 +46,15 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from training.recipe import calibration, data, distributed, models, sources, transforms
+from training.recipe import (
+    calibration,
+    data,
+    distributed,
+    empty_scenes,
+    models,
+    sources,
+    transforms,
+)
 from training.recipe.checkpoints import (
     CHECKPOINT_FORMAT,
     load_checkpoint,
@@ -329,10 +337,12 @@ def reproduce_command() -> str:
 def load_data(cfg: DictConfig, val_size: Optional[int] = None) -> tuple:
     """Read the project classes (labels.txt) and decode every configured source.
 
+    ``empty`` is left out when no source provides it (training.recipe.empty_scenes).
     Validation images are stretched to ``val_size`` (default: the config's input size).
     """
-    classes = model_card.read_labels(to_absolute_path(cfg.classes_file))
     configured = sources.sources_from_config(cfg.sources, Path(to_absolute_path('.')))
+    classes = empty_scenes.learnt_classes(
+        configured, model_card.read_labels(to_absolute_path(cfg.classes_file)))
     return classes, sources.load_sources(configured, classes, cfg.cache_short_side,
                                          val_size or cfg.input_size)
 
