@@ -8,9 +8,13 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from tiny_model import COLOURS
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import NodeProcess
+from tiny_model import COLOURS, write_model_dir
+from vision_msgs.msg import Classification
 
 from waste_classifier_ros.core.media_reader import empty_floor
+from waste_classifier_ros.core.paths import share_path
 from waste_classifier_ros.demos.demo import Result, contact_sheet
 
 pytestmark = pytest.mark.ros
@@ -59,6 +63,30 @@ def test_demo_decides_every_photo_as_an_item_and_writes_the_pngs(model, samples,
         run.stdout
     sheet = cv2.imread(str(output / 'contact_sheet.png'))
     assert sheet.shape == (2 * 216, 4 * 256, 3)
+
+
+def test_the_launch_demo_s_parameters_decide_each_photo_by_the_model_s_empty_class(
+        samples, probe, tmp_path):
+    # demo.launch.py's two params files, nothing taught: a model that knows `empty` tells the
+    # floor between the photos, and the camera's defaults decide each photo once.
+    model = write_model_dir(tmp_path / 'model8', empty=True)
+    bins = probe.collect(Classification, '/waste_classifier/bin', QoSProfile(
+        depth=100, reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    with NodeProcess('waste_classifier_ros.nodes.classifier_node',
+                     params_file=share_path('config', 'classifier.yaml'),
+                     params={'model': str(model)}) as classifier:
+        classifier.wait_for_output('ready:', timeout=60)
+        with NodeProcess('waste_classifier_ros.nodes.media_source_node',
+                         params_file=share_path('config', 'media_source.yaml'),
+                         params={'resource': str(samples), 'rate': 20.0}) as source:
+            assert source.wait_exit(timeout=60) == 0, source.output
+        expected = [BINS[name] for name in CLASSES for _ in (1, 2)]
+        said = []
+        probe.wait_for(lambda: said.extend(m.results[0].class_id for m in bins[len(said):])
+                       or len(said) >= 2 * len(expected) + 1, 20,
+                       f'one decision a photo and empty between on ~/bin (got {said})')
+    assert said == [b for pair in zip(['empty'] * 8, expected) for b in pair] + ['empty']
 
 
 def test_demo_fails_clearly_without_a_model(samples, tmp_path):

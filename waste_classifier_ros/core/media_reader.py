@@ -56,7 +56,7 @@ def empty_floor(height: int, width: int) -> np.ndarray:
     alike to a presence gate taught on one of them (its cells average the frame).
     """
     blotches = np.random.default_rng(0).normal(0.0, 10.0, (6, 8)).astype(np.float32)
-    grey = cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC) + 150.0
+    grey = cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC) + 128.0
     tint = np.asarray((0.92, 0.98, 1.0), np.float32)  # B, G, R: a slightly warm grey
     return np.clip(grey[..., np.newaxis] * tint, 0, 255).astype(np.uint8)
 
