@@ -81,11 +81,16 @@ def test_the_export_appends_empty_and_keeps_the_item_probabilities(tmp_path):
     card = model_card.read_card(PERMISSIVE.with_name('model_card.json'))
     card['reproduce'] = ['python -m training.recipe.train', 'python -m training.recipe.evaluate '
                          '--model model/waste_classifier.onnx --dataset field']
+    old_sha = card['onnx_sha256']
     written = empty_class.card_with_empty(card, tmp_path, {'export': facts, 'seed': 1},
-                                          'python -m training.station.empty_class --out x')
+                                          'python -m training.station.empty_class --out x',
+                                          {'waste7': {'top1': 0.5}})
     assert written['classes'] == card['classes'] + ['empty']
     assert written['onnx_sha256'] == model_card.sha256_file(tmp_path / 'waste_classifier.onnx')
-    assert written['empty_class'] == {'seed': 1}
+    assert written['empty_class'] == {'seed': 1, 'from_onnx_sha256': old_sha}
+    assert written['metrics']['val_per_source'] == {'waste7': {'top1': 0.5}}
+    assert {k: v for k, v in written['metrics'].items() if k != 'val_per_source'} == \
+        {k: v for k, v in card['metrics'].items() if k != 'val_per_source'}
     assert written['export']['items_vs_previous_max_abs_diff'] == \
         facts['items_vs_previous_max_abs_diff']
     assert written['reproduce'][1:3] == ['python -m training.station.empty_class --out x',

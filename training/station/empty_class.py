@@ -36,7 +36,8 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 import torch
 
-from training.recipe import data, empty_scenes, evaluate, export, models, sources
+from training.recipe import calibration, data, empty_scenes, evaluate, export, models, sources
+from training.recipe.metrics import compute_metrics
 from training.recipe.transforms import train_augmentation
 from training.station import last_layer, onnx_weights
 from waste_classifier_ros.backends.onnx_runtime import open_session
@@ -219,6 +220,15 @@ class Features:
         return {name: item_figures(self.items[name, 'val'][0], self.items[name, 'val'][1], layer)
                 for name in self.folders['val']}
 
+    def val_metrics(self, layer: last_layer.Layer, classes: Sequence[str]) -> dict:
+        """Each source's val metrics with ``layer``, as the card states them (export's)."""
+        out = {}
+        for name in self.folders['val']:
+            features, labels = self.items[name, 'val']
+            probabilities = calibration.softmax(features @ layer[0].T + layer[1])
+            out[name] = export.summarise_metrics(compute_metrics(probabilities, labels, classes))
+        return out
+
 
 def held_out(features: Features, count: int, rate: float) -> list[dict]:
     """Score the leave-one-out folds: empties of floors and surfaces the fit never saw."""
@@ -279,9 +289,16 @@ def export_with_row(model_path: Path, layer: last_layer.Layer, out_dir: Path,
             'items_vs_previous_max_abs_diff': item_diff}
 
 
-def card_with_empty(card: dict, out_dir: Path, facts: dict, command: str) -> dict:
-    """Return the old card with ``empty`` appended to the classes and how it was learnt."""
+def card_with_empty(card: dict, out_dir: Path, facts: dict, command: str,
+                    val_per_source: dict) -> dict:
+    """Return the old card with ``empty`` appended to the classes and how it was learnt.
+
+    ``val_per_source``: the new model's val metrics per source (the old ones are replaced; the
+    selection of the training's kept epoch stays).
+    """
     card = copy.deepcopy(card)
+    facts['from_onnx_sha256'] = card['onnx_sha256']
+    card['metrics']['val_per_source'] = val_per_source
     path = out_dir / export.MODEL_FILE
     card.update(classes=list(card['classes']) + [EMPTY], model_file=path.name,
                 onnx_sha256=model_card.sha256_file(path), onnx_bytes=path.stat().st_size)
@@ -341,7 +358,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command = 'python -m training.station.empty_class ' + ' '.join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     card = card_with_empty(model_card.read_card(args.model.with_name('model_card.json')),
-                           args.out, facts, command)
+                           args.out, facts, command,
+                           features.val_metrics(layer, model.classes + [EMPTY]))
     model_card.write_labels(args.out / 'labels.txt', card['classes'])
     model_card.write_card(args.out / 'model_card.json', card)
     print(f'wrote {args.out / export.MODEL_FILE} ({card["onnx_sha256"][:12]}...), labels.txt '
