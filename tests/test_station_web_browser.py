@@ -546,6 +546,14 @@ def test_empty_in_no_bin_colour_items_counted_unknown_best_bin_and_teaching_the_
         # Not "Unknown 58.5%" (1 minus the best bin's score, read as a confidence).
         expect(shown).to_contain_text(re.compile(r'no bin reaches 50\.0% · best \w.* \d+\.\d%'))
         expect(page.get_by_test_id('bin-note')).to_contain_text('once per item')
+        # A frame kept while the zone was empty, reviewed with a model without the class.
+        empty_inbox(station)
+        write_capture(station.inbox, 'empty', '20261130T101500_000009', score=0.6,
+                      reason='empty', colour=GREY, top='paper', bin_name='empty')
+        expect(page.locator('#capture-info')).to_contain_text(
+            'Zone empty: discard it (the model has no empty class). The model said paper')
+        expect(page.locator('#class-buttons button')).to_have_count(7)
+        empty_inbox(station)
         # A classifier whose model knows `empty`, and its own station page.
         model8 = write_model_dir(tmp_path / 'model8', empty=True)
         with NodeProcess('waste_classifier_ros.nodes.classifier_node', params={

@@ -351,7 +351,7 @@ function renderReview(next) {
     if (capture.getAttribute('src') !== current.image) capture.src = current.image;
     // A frame the node kept while the zone was empty: `empty` is suggested where it is a class.
     const zone = current.bin !== 'empty' ? ''
-      : next.classes.includes('empty') ? 'The zone was empty; ' : 'The zone was empty (this model has no empty class: discard it); ';
+      : next.classes.includes('empty') ? 'The zone was empty; ' : 'Zone empty: discard it (the model has no empty class). ';
     setText('capture-info', `${zone}The model said ${current.predicted} (${percent(current.score)}); `
       + `captured because: ${current.reason || 'unknown'}`);
   }
