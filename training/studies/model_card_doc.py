@@ -129,20 +129,20 @@ def empty_class(card: Json, metrics: Json) -> str:
                      _mark(min(shares.values()) >= EMPTY_SHARE)))
     held_out = _table(('held out: fitted on -> scored on', 'floors called empty',
                        'surfaces called empty', f'both >= {EMPTY_SHARE:.0%}'), rows)
-    rows = []
+    items: List[Tuple[str, ...]] = []
     for name, figures in facts['val_items'].items():
-        rows.append((f"{name}/val ({figures['images']} item photos)",
+        items.append((f"{name}/val ({figures['images']} item photos)",
                      _pct(figures['called_empty']), _pct(figures['top1']),
                      _pct(figures['top1_without_empty']),
                      _mark(figures['called_empty'] < ITEMS_EMPTY and figures['top1']
                            >= figures['top1_without_empty'] - TOP1_DROP)))
     scenes = metrics['per_source'].get('empty_scenes')
     if scenes is not None:
-        rows.append((f"empty scenes of both vals' floors, all families ({scenes['num_images']})",
-                     _pct(scenes['top1']), '', '', ''))
+        items.append((f"empty scenes of both vals' floors, all families "
+                      f"({scenes['num_images']})", _pct(scenes['top1']), '', '', ''))
     shipped = _table(('shipped model', 'called empty', 'top-1', 'top-1 without empty',
                       f'items < {ITEMS_EMPTY:.0%} empty, top-1 within {TOP1_DROP * 100:g} '
-                      'point'), rows)
+                      'point'), items)
     fitted = (f"Fitted by `{card['export']['command']}` in {facts['duration_s'] / 60:.1f} min "
               f"(from nothing cached) on {facts['scenes']} empty training scenes, seed "
               f"{facts['seed']}, {facts['item_rate']:.1%} of the training item photos allowed "
