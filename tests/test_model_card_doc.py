@@ -55,3 +55,15 @@ def test_an_unknown_block_is_an_error():
     page = '<!-- generated: nonsense -->\n<!-- end generated: nonsense -->\n'
     with pytest.raises(ValueError, match="'nonsense'"):
         model_card_doc.render(page, {}, {})
+
+
+def test_the_empty_block_marks_a_missed_figure_and_a_model_without_the_class(shipped):
+    page, card, metrics = shipped
+    worse = copy.deepcopy(card)
+    worse['empty_class']['held_out'][1]['empty_called_empty']['floors'] = 0.9
+    worse['empty_class']['val_items']['waste7']['called_empty'] = 0.02
+    text = model_card_doc.render(page, worse, metrics)
+    assert '| 90.00% | 97.07% | **no** |' in text
+    assert '| waste7/val (526 item photos) | 2.00% | 96.01% | 96.58% | **no** |' in text
+    del worse['empty_class']
+    assert 'This model has no `empty` class.' in model_card_doc.render(page, worse, metrics)
