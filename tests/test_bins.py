@@ -58,7 +58,12 @@ def test_the_empty_class_goes_in_no_bin_and_a_model_without_it_still_loads():
     assert bins.empty_probability(probabilities) == pytest.approx(0.6)
     sums = bins.probabilities(probabilities)
     assert len(sums) == len(bins.bins) and sums.sum() == pytest.approx(0.4)
-    assert load_bins(SHIPPED, CLASSES).empty_probability(np.full(7, 1 / 7)) is None
+    # Given that an item is there, the bins share what empty leaves.
+    assert bins.item_probabilities(probabilities) == pytest.approx(sums / 0.4)
+    without = load_bins(SHIPPED, CLASSES)
+    assert without.empty_probability(np.full(7, 1 / 7)) is None
+    assert without.item_probabilities(np.full(7, 1 / 7)) == pytest.approx(
+        without.probabilities(np.full(7, 1 / 7)))
 
 
 def test_missing_bins_file_is_reported(tmp_path):

@@ -83,9 +83,7 @@ def decide(bins: BinMap, probabilities: np.ndarray, threshold: float) -> tuple[B
     empty = bins.empty_probability(probabilities)
     if empty is not None and empty >= EMPTY_MAJORITY:
         return EMPTY_BIN, f'{EMPTY} (no item)'
-    bin_scores = bins.probabilities(probabilities)
-    if empty is not None:  # as the node: given that an item is there, which bin
-        bin_scores = bin_scores / max(1.0 - empty, 1e-6)
+    bin_scores = bins.item_probabilities(probabilities)  # as the node
     chosen = int(np.argmax(bin_scores))
     likeliest = f'{bins.bins[chosen].name} {100 * bin_scores[chosen]:.1f}%'
     if bin_scores[chosen] >= threshold:

@@ -62,6 +62,12 @@ class BinMap:
         return np.bincount(self._class_bins, weights=class_probabilities,
                            minlength=len(self.bins) + 1)[:len(self.bins)]
 
+    def item_probabilities(self, class_probabilities: np.ndarray) -> np.ndarray:
+        """Which bin, given that an item is there: the bins share what the empty class leaves."""
+        empty = self.empty_probability(class_probabilities)
+        sums = self.probabilities(class_probabilities)
+        return sums if empty is None else sums / max(1.0 - empty, 1e-6)
+
     def empty_probability(self, class_probabilities: np.ndarray) -> float | None:
         """Return the model's probability of "nothing there"; None without the class."""
         if self.empty_index is None:

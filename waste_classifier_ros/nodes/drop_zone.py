@@ -183,11 +183,8 @@ class DropZone:
         look = self.gate.look(thumbnail(frame, settings.roi))
         empty_probability = bins.empty_probability(probabilities)
         presence = presence_of(look, self.gate, empty_probability)
-        bin_probabilities = bins.probabilities(probabilities)
-        if presence.present is not None and empty_probability is not None:
-            # Which bin, given that an item is there: the bins share what `empty` leaves.
-            bin_probabilities = bin_probabilities / max(1.0 - empty_probability, 1e-6)
-        announcement = self.items.update(now, presence, look.thumbnail, bin_probabilities)
+        announcement = self.items.update(now, presence, look.thumbnail,
+                                         bins.item_probabilities(probabilities))
         before, self._last_frame_time = self._last_frame_time, now
         if self.empty and look.changed is not None and not presence.moving \
                 and before is not None:
