@@ -7,6 +7,7 @@ a real inbox and dataset in tmp_path, with review.py doing the moves.
 """
 
 import asyncio
+import functools
 import json
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -140,15 +141,18 @@ def test_state_colours_bins_from_the_bins_file_and_reports_stalls_and_silence():
     assert changes == sorted(set(changes)) and len(changes) == 7
 
 
+def shown_pair(state):
+    """Return (the shown frame's top class, the shown bin) of the page's snapshot."""
+    snapshot = state.snapshot()
+    frame, decision = snapshot['frame'], snapshot['bin']
+    return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+
+
 def test_the_top_k_and_the_bin_shown_together_come_from_one_frame():
     clock = Clock()
     state = StationState(share_path('config', 'bins.yaml'), clock)
     state.set_label_info(CLASSES, 0.5)
-
-    def shown():
-        snapshot = state.snapshot()
-        frame, decision = snapshot['frame'], snapshot['bin']
-        return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+    shown = functools.partial(shown_pair, state)
     state.set_bin('glass', 0.9, (1, 0))  # the latched decision at start: shown at once
     assert shown() == (None, 'glass')
     state.set_classification([('glass', 0.8)], (1, 0))
@@ -192,11 +196,7 @@ def test_a_top_k_taken_before_its_bin_waits_for_it_and_never_shows_another_frame
     clock = Clock()
     state = StationState(share_path('config', 'bins.yaml'), clock)
     state.set_label_info(CLASSES, 0.5)
-
-    def shown():
-        snapshot = state.snapshot()
-        frame, decision = snapshot['frame'], snapshot['bin']
-        return (frame and frame['top_k'][0]['class'], decision and decision['name'])
+    shown = functools.partial(shown_pair, state)
     state.set_bin('glass', 0.9, (1, 0))
     state.set_classification([('glass', 0.8)], (1, 0))
     version = state.version
