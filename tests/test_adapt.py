@@ -29,6 +29,7 @@ from training.recipe import data  # noqa: E402
 from training.station import adapt, retrain  # noqa: E402
 from training.station.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
 from waste_classifier_ros.core.preprocessing import to_tensor  # noqa: E402
+from waste_classifier_ros.flywheel import promotion  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = [ROOT / 'model' / 'waste_classifier.onnx',
@@ -75,10 +76,10 @@ def test_label_free_step_changes_only_normalisation_statistics():
         adapt.reestimate_statistics(model, rgb[:3], 8, torch.device('cpu'))
 
 
-def copy_model(folder: Path) -> Path:
+def copy_model(folder: Path, model: Path = MODELS[1]) -> Path:
     folder.mkdir(parents=True)
     for name in ('waste_classifier.onnx', 'labels.txt', 'model_card.json'):
-        shutil.copyfile(MODELS[1].with_name(name), folder / name)
+        shutil.copyfile(model.with_name(name), folder / name)
     return folder / 'waste_classifier.onnx'
 
 
@@ -170,6 +171,28 @@ def test_the_default_trains_blocks_and_head_and_keeps_the_better_on_the_station(
     # (the exported file may differ from PyTorch on one borderline photo at most).
     station = card['comparison']['station']['new']
     assert abs(station['top1'] - best['station_top1']) <= 1 / station['num_images'] + 1e-9
+
+
+def test_the_default_retrain_of_the_shipped_model_learns_from_the_station_floor(station,
+                                                                                tmp_path):
+    root, base, _ = station
+    # The shipped model has the empty class; the base source has no empty scenes.
+    station_dir = photos(tmp_path / 'station', {'empty': (200, 180, 120),
+                                                'glass': COLOURS['glass'],
+                                                'metal': COLOURS['metal']}, seed=2)
+    model = copy_model(tmp_path / 'model', MODELS[0])
+    out = tmp_path / 'out'
+    assert retrain.main(['--station', str(station_dir), '--base', f'base={base}',
+                         '--model', str(model), '--out', str(out), *FAST]) == 0
+    report = json.loads((out / 'comparison.json').read_text())
+    card = json.loads((out / 'model_card.json').read_text())['retrain']
+    assert [row['scope'] for row in card['candidates']] == ['blocks', 'head']
+    assert card['train'] == {'base': 28, 'station': 18}  # the floor's photos among them
+    assert report['comparison']['station']['support']['empty'] == 3
+    assert set(report['comparison']['station']['recall_new']) >= {'empty', 'glass'}
+    assert report['not_judged'] == {'base': ['empty']}
+    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 1.0) == (
+        report['wins_by_rule'], report['decision'])
 
 
 @pytest.mark.parametrize('scope', ['blocks,blocks', 'head,layers', ''])

@@ -198,6 +198,27 @@ def test_the_per_class_guard_names_the_class_that_blocked():
     assert promotion.guard_failure(current, new, [], 0.01, 0.10) == ''
 
 
+def with_empty(row: dict, station_floor: float | None = None) -> dict:
+    """Add `empty` as an 8-class model has it: with photos only where `station_floor` is given."""
+    empty = {'recall': station_floor or 0.0, 'support': 0 if station_floor is None else 12}
+    return {**row, 'per_class': {**row['per_class'], 'empty': empty}}
+
+
+def test_the_guard_skips_a_class_a_base_source_has_no_photos_of_and_says_so():
+    current = {'station': with_empty(result(0.45, 0.5), 0.1),
+               'waste7': with_empty(result(0.952, 0.762))}
+    new = {'station': with_empty(result(0.75, 0.8), 0.9),
+           'waste7': with_empty(result(0.95, 0.75))}
+    assert promotion.unjudged(current, ['waste7']) == {'waste7': ['empty']}
+    wins, reason = promotion.promote_decision(current, new, ['waste7'], 0.01, max_class_drop=0.1)
+    assert wins and promotion.judge_comparison(as_comparison(current, new), ['waste7'], 0.01,
+                                               0.1) == (wins, reason)
+    # Not blinded by it: an item class the base source has photos of still blocks.
+    new['waste7'] = with_empty(result(0.943, 0.619))
+    wins, reason = promotion.promote_decision(current, new, ['waste7'], 0.01, max_class_drop=0.1)
+    assert not wins and reason.startswith('waste7 trash recall 76.2% -> 61.9%')
+
+
 def as_comparison(current: dict, new: dict) -> dict:
     """Return the rows retrain writes to comparison.json for these per-source results."""
     def recalls(rows: dict) -> dict:

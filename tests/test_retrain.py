@@ -135,6 +135,39 @@ def test_without_station_val_only_promote_installs(setup, capsys):
         tmp_path / 'b' / 'waste_classifier.onnx').read_bytes()
 
 
+# A beige floor: the 8-class tiny model calls it paper (about 0.85), not empty.
+FLOOR = (200, 180, 120)
+
+
+def test_the_station_floor_teaches_the_empty_class_and_the_guard_skips_it_on_bases(tmp_path,
+                                                                                 capsys):
+    model = write_model_dir(tmp_path / 'model', empty=True)
+    base = photos(tmp_path / 'base', COLOURS)  # item photos only, like waste7 and RealWaste
+    station = photos(tmp_path / 'station', {'empty': FLOOR, 'glass': COLOURS['glass'],
+                                            'metal': COLOURS['metal']}, seed=1)
+    args = ['--station', str(station), '--base', f'base={base}', '--model', str(model),
+            '--install-dir', str(tmp_path / 'installed'), '--steps', '400', '--lr', '0.05',
+            '--anchor', '0', '--scope', 'head', '--batch-size', '8', '--node', '',
+            '--station-weight', '4', '--cache', '', '--out', str(tmp_path / 'out')]
+    assert retrain.main(args) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / 'out' / 'comparison.json').read_text())
+    station_result, base_result = report['comparison']['station'], report['comparison']['base']
+    # The station's own empty frames taught the empty row its floor.
+    assert station_result['recall_current']['empty'] == 0.0
+    assert station_result['recall_new']['empty'] == 1.0
+    assert station_result['support']['empty'] == 3
+    # The base source has no empty scenes: the guard skips that class there, and says so.
+    assert base_result['support'] == dict.fromkeys(COLOURS, 3) | {'empty': 0}
+    assert report['not_judged'] == {'base': ['empty']}
+    assert '(no val photos of empty: not judged by the guard)' in printed
+    assert base_result['new']['top1'] >= base_result['current']['top1'] - 0.01
+    assert report['wins_by_rule'] and report['installed']
+    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 0.10) == (
+        report['wins_by_rule'], report['decision'])
+    assert model_card.read_labels(tmp_path / 'installed' / 'labels.txt')[-1] == 'empty'
+
+
 def corrupt(station: Path) -> str:
     path = station / 'train' / 'glass' / 'broken.jpg'
     path.write_bytes(b'\xff\xd8\xff\xe0 not a JPEG after all')
@@ -166,7 +199,15 @@ def empty_class(station: Path) -> str:
     return 'class folder'
 
 
-@pytest.mark.parametrize('spoil', [corrupt, one_class, too_few, unknown_class, empty_class])
+def empty_frames(station: Path) -> str:
+    # Reviewed empty frames for the seven-class model: it has no row to learn them into.
+    (station / 'val' / 'empty').mkdir()
+    shutil.copyfile(station / 'val' / 'glass' / '0.png', station / 'val' / 'empty' / '0.png')
+    return "station/val/empty: reviewed empty frames, but the current model has no 'empty' class"
+
+
+@pytest.mark.parametrize('spoil', [corrupt, one_class, too_few, unknown_class, empty_class,
+                                   empty_frames])
 @pytest.mark.parametrize('scope', ['head', 'blocks'])
 def test_bad_station_input_is_refused_before_anything_is_written(setup, capsys, spoil, scope):
     tmp_path, model, base, station = setup

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from training.recipe import evaluate
-from waste_classifier_ros.flywheel.promotion import STATION, promote_decision
+from waste_classifier_ros.flywheel.promotion import STATION, promote_decision, unjudged
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Comparison:
     wins: bool
     reason: str
     summary: dict  # name -> top-1, macro F1, ECE, per-class recall and support of both
+    not_judged: dict  # base source -> classes without val photos there, which the guard skips
 
 
 def compare(current_model: Path, new_model: Path, labels: Path,
@@ -39,7 +40,8 @@ def compare(current_model: Path, new_model: Path, labels: Path,
                                               folders)['per_source']
                     for path in (current_model, new_model))
     wins, reason = promote_decision(current, new, base_names, max_drop, STATION, max_class_drop)
-    return Comparison(current, new, wins, reason, summary(current, new))
+    return Comparison(current, new, wins, reason, summary(current, new),
+                      unjudged(current, base_names))
 
 
 def summary(current: dict, new: dict) -> dict:
@@ -57,11 +59,17 @@ def summary(current: dict, new: dict) -> dict:
             for name in current}
 
 
-def side_by_side(current: dict, new: dict, classes: list) -> str:
-    """Per evaluation set: top-1 and per-class recall of the current and the new model."""
+def side_by_side(current: dict, new: dict, classes: list, not_judged: dict) -> str:
+    """Per evaluation set: top-1 and per-class recall of the current and the new model.
+
+    A base source's classes without val photos (``not_judged``) are named: the guard skips them.
+    """
     lines = []
     for name in current:
         lines.append(f'== {name} ({current[name]["num_images"]} images)')
+        if not_judged.get(name):
+            lines.append(f'(no val photos of {", ".join(not_judged[name])}: '
+                         'not judged by the guard)')
         lines.append(f'{"class":<12}{"current":>9}{"new":>9}{"change":>9}{"images":>8}')
         rows = [(c, current[name]['per_class'][c]['recall'], new[name]['per_class'][c]['recall'],
                  current[name]['per_class'][c]['support']) for c in classes]

@@ -19,6 +19,7 @@ from training.recipe import data, evaluate, sources
 from training.station import adapt, last_layer
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import is_image
+from waste_classifier_ros.core.bins import EMPTY
 from waste_classifier_ros.core.preprocessing import INPUT_SIZE, resize_rgb
 from waste_classifier_ros.flywheel.promotion import STATION
 
@@ -58,6 +59,7 @@ def plan(model: Path, bases: list[sources.Source], station_root: Path, station_w
     parent = last_layer.HeadlessModel(model, labels)
     station = sources.Source(STATION, station_root, None, station_weight,
                              "the station's own photos")
+    check_empty_frames(station_root, parent.classes)
     splits = [sources.list_source_split(s, 'train', parent.classes) for s in bases + [station]]
     check_station(splits[-1], parent.classes, batch_size)
     if (station_root / 'val').is_dir():
@@ -128,6 +130,23 @@ def capped(samples: list, per_class: int) -> list:
         step = max(1, len(mine) / per_class)
         out += [mine[int(i * step)] for i in range(min(per_class, len(mine)))]
     return out
+
+
+def check_empty_frames(station_root: Path, classes: list[str]) -> None:
+    """Refuse reviewed empty frames for a model without the `empty` class, saying why.
+
+    An older (seven-class) model has no row to learn the station's floor into; dropping the
+    folder quietly would leave the floor called an item, so the operator chooses instead.
+    """
+    if EMPTY in classes:
+        return
+    for split in ('train', 'val'):
+        folder = station_root / split / EMPTY
+        if folder.is_dir():
+            raise ValueError(f'{folder}: reviewed empty frames, but the current model has no '
+                             f'{EMPTY!r} class ({len(classes)} classes: an older model) and '
+                             'cannot learn them; retrain from a model with the class, or move '
+                             'the folder out of the station folder')
 
 
 def check_station(split: sources.SourceSplit, classes: list, batch_size: int) -> None:

@@ -219,7 +219,7 @@ def new_card(args: argparse.Namespace, plan: inputs.Plan, trained: Trained, new_
             'data': {'files_sha256': sources.files_sha256(plan.train_splits),
                      'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}
                                  for s in plan.bases + [plan.station]]},
-            'comparison': compared.summary,
+            'comparison': compared.summary, 'not_judged': compared.not_judged,
             'rule': f'better top-1 on the station val, at most {args.max_drop:g} point(s) worse '
                     f'on any base source val and no class of one more than '
                     f'{args.max_class_drop:g} points',
@@ -265,8 +265,10 @@ def run(args: argparse.Namespace) -> dict:
     report = {'out': str(out), 'model': str(new_path), 'scope': trained.method['scope'],
               'wins_by_rule': compared.wins, 'decision': compared.reason,
               'bases': [s.name for s in plan.bases], 'comparison': compared.summary,
+              'not_judged': compared.not_judged,
               'calibration': trained.calibration, 'duration_s': duration,
-              'table': comparison.side_by_side(compared.current, compared.new, plan.classes)}
+              'table': comparison.side_by_side(compared.current, compared.new, plan.classes,
+                                               compared.not_judged)}
     for png in filter(None, (out / 'comparison.png', args.png)):
         comparison.plot(compared.current, compared.new, plan.classes, png)
     report |= install_if_chosen(args, out, new_path, compared.wins)

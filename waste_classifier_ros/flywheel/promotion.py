@@ -52,6 +52,8 @@ def guard_failure(current: Mapping, new: Mapping, base_names: Sequence[str], max
     result (its `top1` in 0..1, `per_class` recall and support); the limits are fractions (0.01
     = one point). A base source may lose at most `max_drop` top-1 and, with `max_class_drop`, no
     class of it with val photos more than that recall; the reason names the source and class.
+    A class a base source has no val photos of (`empty`: the base sources have no empty
+    scenes) is not judged there (`unjudged` names them): its recall is 0 whatever the model.
     """
     for name in base_names:
         drop = current[name]['top1'] - new[name]['top1']
@@ -66,6 +68,12 @@ def guard_failure(current: Mapping, new: Mapping, base_names: Sequence[str], max
                         f'{100 * after:.1f}% ({100 * (row["recall"] - after):.1f} points, '
                         f'class limit {100 * max_class_drop:g})')
     return ''
+
+
+def unjudged(result: Mapping, base_names: Sequence[str]) -> dict[str, list[str]]:
+    """Per base source, the classes the guard skips there: those without val photos."""
+    return {name: [cls for cls, row in result[name]['per_class'].items() if not row['support']]
+            for name in base_names if name in result}
 
 
 def promote_decision(current: Mapping, new: Mapping, base_names: Sequence[str], max_drop: float,
