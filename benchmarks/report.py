@@ -64,6 +64,16 @@ _RUN_TARGETS = (
      'diagnostics periods + 0.5 s)', ('lifecycle', 'stall_warning_after_kill_s'), '<=', 1.5),
     ('model notify with no classifier running (timeout 1 s) returns: <= 10 s',
      ('lifecycle', 'notify_without_node_s'), '<=', 10.0),
+    # benchmarks.station_stream: issue 27's stream of 14 items, without and with the reference.
+    *((f'station stream, {run.replace("_", " ")}: {name}', ('station_stream', run, *path),
+       comparison, limit)
+      for run in ('no_reference', 'reference_learned')
+      for name, path, comparison, limit in (
+          ('items decided (of 14) >= 13', ('items_decided',), '>=', 13.0),
+          ('empty stretches with a bin announced (of 15) <= 1',
+           ('empty_stretches_with_a_bin',), '<=', 1.0),
+          ('item dropped -> bin decision, max <= 0.5 s', ('drop_to_bin_s', 'max'), '<=', 0.5),
+          ('item taken away -> empty, max <= 1 s', ('removal_to_empty_s', 'max'), '<=', 1.0))),
 )
 _RSS_LIMIT_MB = 400.0
 _RSS_GROWTH_PCT = 5.0
@@ -249,6 +259,31 @@ def _training_lines(training: list[dict]) -> list[str]:
                   [[row['figure'], _fmt(row['value'], 2), row['source']] for row in training])
 
 
+def _stream_lines(stream: dict) -> list[str]:
+    """benchmarks.station_stream's figures: a row per run, the photos it played."""
+    if 'skipped' in stream or not stream:
+        return [f'Not measured: {stream.get("skipped", "not run")}.', '']
+    rows = [[run.replace('_', ' '), f'{figures["items_decided"]} / {figures["items"]}',
+             figures['items_correct'], figures['items_unknown'],
+             f'{figures["empty_stretches_with_a_bin"]} / {figures["empty_stretches"]}',
+             _fmt(figures['drop_to_bin_s']['median'], 2), _fmt(figures['drop_to_bin_s']['max'], 2),
+             f'{figures["removals_announced_empty"]} / {figures["items"]}',
+             _fmt(figures['removal_to_empty_s']['median'], 2),
+             _fmt(figures['removal_to_empty_s']['max'], 2)]
+            for run, figures in stream.items() if run in ('no_reference', 'reference_learned')]
+    return [
+        '`python -m benchmarks.station_stream`: 14 held-out photos (waste7 and RealWaste val) as '
+        'items for 2.5 s, each between empty stretches of 3 s of its own floor, 640x480 at '
+        '15 FPS through a fresh node over DDS; with the reference learned each site is taught '
+        "(~/learn_empty) before its item. Latencies run from the first frame's stamp to the "
+        "~/bin message's arrival. Photos: " + ', '.join(f'`{photo}`' for photo in
+                                                       stream.get('photos', [])) + '.',
+        '',
+        *_table(['run', 'items decided', 'right bin', 'unknown', 'empty stretches with a bin',
+                 'drop -> bin median s', 'max s', 'removals -> empty', 'removal -> empty '
+                 'median s', 'max s'], rows)]
+
+
 def _warning_lines(results: dict) -> list[str]:
     lines = []
     strangers = sorted({name for phase in results['phases']
@@ -341,6 +376,9 @@ def markdown(results: dict) -> str:
         '## Model sets under load',
         '',
         *_swap_lines(results),
+        "## A station's stream: one decision per item",
+        '',
+        *_stream_lines(results.get('station_stream') or {}),
         '## Training',
         '',
         *_training_lines((results.get('training') or []) + _throughput_rows()),

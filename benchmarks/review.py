@@ -77,6 +77,16 @@ def _start(arguments: list[str], log: Any, ready: re.Pattern, timeout: float
         time.sleep(0.1)  # polling a log file another process writes
 
 
+def _stop(node: subprocess.Popen) -> None:
+    """Stop a node with SIGINT as Ctrl+C would, killing it after 10 s."""
+    node.send_signal(signal.SIGINT)
+    try:
+        node.wait(10)
+    except subprocess.TimeoutExpired:
+        node.kill()
+        node.wait()
+
+
 def figures(model: Path, timeout: float = 60.0) -> dict:
     """Measure both figures; {'skipped': why} where Playwright or Chromium is missing."""
     try:
@@ -114,12 +124,7 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
         finally:
             browser.close()
             for node in (station, classifier):
-                node.send_signal(signal.SIGINT)
-                try:
-                    node.wait(10)
-                except subprocess.TimeoutExpired:
-                    node.kill()
-                    node.wait()
+                _stop(node)
     return {'key_to_next_capture_ms': [round(ms, 1) for ms in took],
             'key_to_next_capture_max_ms': round(max(took), 1),
             'key_to_next_capture_target_ms': KEY_TO_SHOWN_TARGET_MS}

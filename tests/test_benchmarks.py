@@ -30,7 +30,8 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
                '--overlay-seconds', '1', '--swap-seconds', '1', '--swaps', '2', '--warmup', '0.25',
                '--raw-seconds', '0.5', '--swap-model', str(swap_model),
                '--model', str(model), '--report', str(report), '--json', str(results),
-               '--eval-images', '7', '--work-dir', str(tmp_path / 'work')]
+               '--eval-images', '7', '--station-stream-data', '',
+               '--work-dir', str(tmp_path / 'work')]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -55,9 +56,15 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     overlay = {phase['name']: phase['overlay_frames_received'] for phase in figures['phases']}
     assert overlay['camera_1280x720_overlay'] > 0
     assert overlay['camera_1280x720'] == 0
-    # Every target was measured, and its verdict is its figure against its limit.
+    # Every target but the station stream's was measured (it needs the shared photos, left out
+    # here), and its verdict is its figure against its limit.
     targets = figures['targets']
-    assert len(targets) == 21, [target['name'] for target in targets]
+    assert len(targets) == 29, [target['name'] for target in targets]
+    assert figures['station_stream'] == {'skipped': 'no data folder given'}
+    unmeasured = [target for target in targets if target['name'].startswith('station stream')]
+    assert len(unmeasured) == 8
+    assert all(target['measured'] is None and not target['passed'] for target in unmeasured)
+    targets = [target for target in targets if target not in unmeasured]
     # The swap phase set the model twice, back to the model under test, and drew its picture.
     swap = figures['phases'][-2]['swap']
     assert swap['count'] == 2 and swap['models'] == [str(swap_model), str(model)]
@@ -86,6 +93,8 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
         verdict = 'PASS' if target['passed'] else 'FAIL'
         assert f"| {target['name']} | {target['measured']:.1f} ({target['target']}) | " \
             f'{verdict} |' in text, target
+    for target in unmeasured:
+        assert f"| {target['name']} | n/a ({target['target']}) | FAIL |" in text, target
     for phase in figures['phases']:
         assert f"| {phase['name']} | {phase['size']} |" in text, phase['name']
         row = next(line for line in text.splitlines()
