@@ -9,10 +9,12 @@ own floor (training.recipe.empty_scenes.floor_scene: a native-scale patch withou
 mirror-tiled), all as 640x480 frames at 15 FPS, stamped with the wall clock when published. A
 classifier node process (the shipped model and config/classifier.yaml unless told otherwise)
 runs on a ROS domain of its own; ~/bin is collected here. Two runs, each a fresh node: with no
-empty reference, and with the reference learned (~/learn_empty called at the end of the first
-empty stretch). Figures per run, targets in benchmarks.report:
+empty reference, and with it learned for each site (~/learn_empty at the end of the stretch
+before its item, ~/clear_empty where the floor changes: one reference cannot fit 14 floors).
+Figures per run, targets in benchmarks.report:
 
-* items decided: items whose stretch announced a bin (not `unknown`, not `empty`), of 14;
+* items decided: items whose stretch announced anything but `empty` (`unknown` is a decision,
+  counted on its own too), of 14;
 * empty stretches (15, the first included) in which ~/bin announced anything but `empty`;
 * drop -> bin: from the item's first frame's stamp to the arrival of its bin decision, s;
 * removal -> empty: from the first empty frame's stamp after an item to `empty` arriving, s
