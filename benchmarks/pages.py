@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Sequence, TextIO
 
 import psutil
 
+from benchmarks.processes import stop_node
+
 if TYPE_CHECKING:
     from aiohttp import ClientSession
 
@@ -108,15 +110,9 @@ class Pages:
         processes: tuple[subprocess.Popen | None, ...] = (self.clients, self.station)
         for process in processes:
             if process is not None and process.poll() is None:
-                started = time.monotonic()
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                took = stop_node(process)
                 if process is self.station:
-                    figures['station_web_stop_s'] = time.monotonic() - started
+                    figures['station_web_stop_s'] = took
         if self.station is not None:
             figures['station_web_exit_code'] = self.station.returncode
         if self._log is not None:

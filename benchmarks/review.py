@@ -17,18 +17,19 @@ import json
 from pathlib import Path
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
-from typing import Any
+
+from benchmarks.processes import start_node, stop_node
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_TO_SHOWN_TARGET_MS = 300.0
 KEYS = 10
 _OPEN_LINE = re.compile(r'station page: open (http://\S+/)')
 _READY_LINE = re.compile(r'ready:')
+_CAPTURE_SHOWN = '''() => {
+  const img = document.querySelector('[data-testid=capture]');
+  return Boolean(img.dataset.id) && img.complete && img.naturalWidth > 0;
+}'''
 # From the keydown (captured before the page's own handler) to the next capture decoded.
 _KEY_TO_SHOWN = '''() => {
   const img = document.querySelector('[data-testid=capture]');
@@ -61,32 +62,6 @@ def _inbox(root: Path) -> Path:
     return inbox
 
 
-def _start(arguments: list[str], log: Any, ready: re.Pattern, timeout: float
-           ) -> tuple[subprocess.Popen, re.Match]:
-    """Start a node whose output goes to `log`; return it and the line matching `ready`."""
-    node = subprocess.Popen([sys.executable, '-m', *arguments], stdout=log,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while True:
-        found = ready.search(Path(log.name).read_text())
-        if found:
-            return node, found
-        if node.poll() is not None or time.monotonic() > deadline:
-            node.kill()
-            raise RuntimeError(f'{arguments[0]} did not start: {Path(log.name).read_text()}')
-        time.sleep(0.1)  # polling a log file another process writes
-
-
-def _stop(node: subprocess.Popen) -> None:
-    """Stop a node with SIGINT as Ctrl+C would, killing it after 10 s."""
-    node.send_signal(signal.SIGINT)
-    try:
-        node.wait(10)
-    except subprocess.TimeoutExpired:
-        node.kill()
-        node.wait()
-
-
 def figures(model: Path, timeout: float = 60.0) -> dict:
     """Measure both figures; {'skipped': why} where Playwright or Chromium is missing."""
     try:
@@ -101,11 +76,11 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
             open(Path(folder) / 'station_web.log', 'w') as station_log, \
             sync_playwright() as playwright:
         root = Path(folder)
-        classifier, _ = _start(
+        classifier, _ = start_node(
             ['waste_classifier_ros.nodes.classifier_node', '--ros-args', '-p',
              f'model:={model}'],
             classifier_log, _READY_LINE, timeout)
-        station, opened = _start(
+        station, opened = start_node(
             ['waste_classifier_ros.nodes.station_web_node', '--ros-args', '-p', 'port:=0',
              '-p', f'inbox:={_inbox(root)}', '-p', f'dataset:={root / "dataset"}'],
             station_log, _OPEN_LINE, timeout)
@@ -115,8 +90,9 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
             page.goto(opened.group(1))
             took = []
             for _ in range(KEYS):
-                page.wait_for_function(
-                    'document.querySelector("[data-testid=capture]").complete', timeout=30000)
+                # A capture on screen (an img without a src is `complete` too: before the
+                # classes come, there is none, and a key would time the first load instead).
+                page.wait_for_function(_CAPTURE_SHOWN, timeout=30000)
                 page.evaluate(_KEY_TO_SHOWN)
                 page.keyboard.press('Enter')  # confirm the suggestion
                 page.wait_for_function('window.keyToShown !== null', timeout=30000)
@@ -124,7 +100,7 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
         finally:
             browser.close()
             for node in (station, classifier):
-                _stop(node)
+                stop_node(node)
     return {'key_to_next_capture_ms': [round(ms, 1) for ms in took],
             'key_to_next_capture_max_ms': round(max(took), 1),
             'key_to_next_capture_target_ms': KEY_TO_SHOWN_TARGET_MS}

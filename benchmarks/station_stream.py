@@ -44,7 +44,7 @@ from vision_msgs.msg import Classification
 import yaml
 
 from benchmarks import report
-from benchmarks.review import _start, _stop
+from benchmarks.processes import start_node, stop_node
 from training.recipe.data import read_rgb
 from training.recipe.empty_scenes import floor_scene, list_photos
 from waste_classifier_ros.backends import resolve_model_files
@@ -211,7 +211,7 @@ def play_stream(items: list[Item], command: list[str], learn: bool, log_path: Pa
     station = Station(context, f'station_stream_{"taught" if learn else "untaught"}')
     replies: list[str] = []
     with open(log_path, 'w') as log:
-        node, _ = _start(command, log, re.compile(r'ready:'), _START_TIMEOUT)
+        node, _ = start_node(command, log, re.compile(r'ready:'), _START_TIMEOUT)
         try:
             station.wait(lambda: station.camera.get_subscription_count() > 0, _START_TIMEOUT,
                          'the classifier subscribed to image')
@@ -227,7 +227,7 @@ def play_stream(items: list[Item], command: list[str], learn: bool, log_path: Pa
                 empties.append((first[0], station.play(following, EMPTY_S / 2)[1]))
             time.sleep(_GRACE_S)  # for the last `empty` in flight
         finally:
-            _stop(node)
+            stop_node(node)
             station.close()
             context.try_shutdown()
     figures = figures_of(items, station.bins, stretches, empties)
