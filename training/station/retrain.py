@@ -8,14 +8,14 @@ Retrain the deployed model on a station's reviewed photos; install it only when 
 
 Plan: the current model and the base sources' and station's ``train/`` photos (inputs; a
 station it cannot learn from is refused before anything is written). Train each ``--scope``
-(settings): ``head`` a new last layer on cached features (last_layer), ``blocks`` the last
-stages and ``all`` the whole network (adapt); keep the candidate within the base sources' guard
-best on the station's val (promotion.choose; ties: the base sources' mean top-1, then the first
-listed), its temperature fitted there. Compare both ONNX files (comparison) on the station's,
-each base source's and ``--eval``'s val, written to ``comparison.json``. Install with
-``--promote`` or when the rule says it wins (promotion: better on the station's val, at most
-``--max-drop`` points worse on a base source, no class more than ``--max-class-drop``) and tell
-the running classifier (``--node``). The card records lineage, data and comparison.
+(settings): ``head`` a new last layer on cached features (last_layer), ``blocks`` the last stages
+and ``all`` the whole network (adapt); keep the candidate within the base sources' guard best on
+the station's val (promotion.choose; ties: the base sources' mean top-1, then the first listed),
+its temperature fitted there. Compare both ONNX files (comparison) on the station's, each base
+source's and ``--eval``'s val, written to ``comparison.json``. Install with ``--promote`` or when
+the rule says it wins (promotion: better on the station's val, at most ``--max-drop`` points
+worse on a base source, no class more than ``--max-class-drop``) and tell the running classifier
+(``--node``). The card records lineage, data and comparison.
 """
 
 import argparse
@@ -253,8 +253,7 @@ def run(args: argparse.Namespace) -> dict:
     out = args.out or Path('outputs/retrain') / f'{stamp:%Y-%m-%d_%H-%M-%S}'
     out.mkdir(parents=True, exist_ok=True)
     new_path = write_new_model(args, plan, trained, out)
-    log.info('new model written (%.0f s so far); evaluating the current and the new model',
-             time.monotonic() - started)
+    log.info('new model written (%.0f s); comparing it', time.monotonic() - started)
     compared = comparison.compare(args.model, new_path, plan.labels,
                                   inputs.eval_folders(args.station, plan.bases, args.eval),
                                   [s.name for s in plan.bases], args.max_drop / 100,
@@ -265,16 +264,15 @@ def run(args: argparse.Namespace) -> dict:
     report = {'out': str(out), 'model': str(new_path), 'scope': trained.method['scope'],
               'wins_by_rule': compared.wins, 'decision': compared.reason,
               'bases': [s.name for s in plan.bases], 'comparison': compared.summary,
-              'not_judged': compared.not_judged,
-              'calibration': trained.calibration, 'duration_s': duration,
-              'table': comparison.side_by_side(compared.current, compared.new, plan.classes,
-                                               compared.not_judged)}
+              'not_judged': compared.not_judged, 'calibration': trained.calibration,
+              'duration_s': duration, 'table': comparison.side_by_side(
+                  compared.current, compared.new, plan.classes, compared.not_judged)}
     for png in filter(None, (out / 'comparison.png', args.png)):
         comparison.plot(compared.current, compared.new, plan.classes, png)
     report |= install_if_chosen(args, out, new_path, compared.wins)
     (out / 'comparison.json').write_text(json.dumps(report, indent=1) + '\n')
-    log.info('retrain finished in %.1f min (%.0f s)', (time.monotonic() - started) / 60,
-             time.monotonic() - started)
+    took = time.monotonic() - started
+    log.info('retrain finished in %.1f min (%.0f s)', took / 60, took)
     return report
 
 
