@@ -63,8 +63,10 @@ class NodeProcess:
         return process
 
     def start(self):
+        # Python dumps every thread's stack on SIGABRT: what wait_exit shows of a hung process.
+        env = dict(self._env if self._env is not None else os.environ, PYTHONFAULTHANDLER='1')
         self.process = subprocess.Popen(
-            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env,
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
             text=True, bufsize=1, start_new_session=self._own_group)
         threading.Thread(target=self._read, daemon=True).start()
         return self
@@ -107,9 +109,20 @@ class NodeProcess:
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)  # its threads' stacks, then it ends
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self._wait_for_end_of_output(5)
             raise AssertionError(
-                f'process did not exit within {timeout} s; its output:\n{self.output}') from None
+                f'process did not exit within {timeout} s; its output, then its stacks at '
+                f'SIGABRT:\n{self.output}') from None
         return code
+
+    def _wait_for_end_of_output(self, timeout):
+        with self._changed:
+            self._changed.wait_for(lambda: self._ended, timeout)
 
     def stop(self, sig=signal.SIGINT, timeout=5.0) -> int:
         """Send `sig` and return the exit code; fail if the process ignores it."""
