@@ -28,6 +28,7 @@ from training.station.settings import HeadSettings
 from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import atomic_write
+from waste_classifier_ros.core.onnx_head import find_head
 from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
 
 log = logging.getLogger(__name__)
@@ -76,25 +77,6 @@ class HeadlessModel:
                 initializer.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
                                                              initializer.name))
         return new
-
-
-def find_head(model: onnx.ModelProto) -> tuple[str, str, str, bool]:
-    """(feature tensor, weight, bias, transB) of the Gemm before the Softmax."""
-    producers = {output: node for node in model.graph.node for output in node.output}
-    softmax = producers.get(model.graph.output[0].name)
-    gemm = producers.get(softmax.input[0]) if softmax is not None else None
-    initializers = {i.name for i in model.graph.initializer}
-    if (softmax is None or softmax.op_type != 'Softmax' or gemm is None
-            or gemm.op_type != 'Gemm' or len(gemm.input) != 3
-            or not set(gemm.input[1:]) <= initializers):
-        raise ValueError('the model does not end in Gemm -> Softmax with constant weights, so '
-                         'its classifier layer cannot be retrained on its own (export it with '
-                         'training.recipe.export)')
-    if any(a.name in ('transA', 'alpha', 'beta') and a.f not in (0.0, 1.0) or
-           a.name == 'transA' and a.i for a in gemm.attribute):
-        raise ValueError('the last Gemm scales or transposes its input; not a plain layer')
-    trans_b = bool(next((a.i for a in gemm.attribute if a.name == 'transB'), 0))
-    return gemm.input[0], gemm.input[1], gemm.input[2], trans_b
 
 
 def _cache_key(model_sha256: str, folder: Path, class_map: evaluate.ClassMap) -> str:
