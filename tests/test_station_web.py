@@ -433,6 +433,61 @@ def test_bad_requests_get_a_4xx_with_a_reason(station):
     serve(state, inbox, dataset, scenario)
 
 
+def test_a_batch_labels_all_or_none_and_undo_takes_the_whole_batch_back(station):
+    state, inbox, dataset, _ = station
+    others = [write_capture(inbox, 'plastic', f'20261130T101501_00000{i}') for i in range(3)]
+    ids = sorted([CAPTURE] + [f'plastic/{image.name}' for image in others])
+    changed = f'plastic/{others[1].name}'
+
+    async def post(client, labels):
+        return await status_and_json(await client.post('/api/review/batch',
+                                                       json={'labels': labels}))
+
+    async def scenario(client):
+        grid = (await (await client.get('/api/review')).json())['batch']
+        assert grid['suggested'] == 'plastic' and grid['waiting'] == 4
+        assert sorted(tile['id'] for tile in grid['captures']) == ids
+        good = [{'id': capture_id, 'label': 'plastic'} for capture_id in ids]
+        # Checked before any move: each refusal names what was wrong; nothing moves.
+        for labels, status, reason in (
+                ('plastic', 400, "'labels' must be a list of 1 to 100"),
+                ([], 400, "'labels' must be a list"),
+                ([*good, 'glass'], 400, "batch entry 'glass' is not"),
+                ([*good[:2], {'id': 'plastic/none.jpg', 'label': 'glass'}], 404,
+                 'no capture plastic/none.jpg in the inbox'),
+                ([*good[:2], {'id': ids[2], 'label': 'cat'}], 400,
+                 f"label 'cat' of {ids[2]} is not one of the classes"),
+                ([*good, good[0]], 400, f'{ids[0]} is in the batch 2 times'),
+                ([{'id': '../secret.jpg', 'label': 'glass'}], 400, '".." and "."')):
+            got, body = await post(client, labels)
+            assert (got, reason in body['error']) == (status, True), (labels, body)
+        assert files_under(dataset) == set()
+        # A capture changed after it was shown: the batch is refused whole, the moves before
+        # it taken back, and the answer names it.
+        before = files_under(inbox)
+        sidecar = inbox / changed.replace('.jpg', '.json')
+        sidecar.write_text(sidecar.read_text() + ' ')
+        status, body = await post(client, good)
+        assert status == 409 and 'changed since it was shown' in body['error'], body
+        assert body['error'].endswith(f'none of the 4 in the batch was labelled '
+                                      f'(refused: {changed})')
+        assert files_under(dataset) == set() and files_under(inbox) == before
+        # Shown again, then labelled: all four, one of them corrected, in one call.
+        assert (await (await client.get('/api/review')).json())['progress']['pending'] == 4
+        status, body = await post(client, [dict(move, label='metal') if move['id'] == ids[3]
+                                           else move for move in good])
+        assert status == 200 and body['done'] == '4 labelled: 3 plastic, 1 metal -> <dataset>'
+        assert body['progress']['labelled'] == 4 and body['batch'] is None
+        assert files_under(inbox) == set()
+        assert {path.rsplit('/', 2)[-2] for path in files_under(dataset)} == {'plastic', 'metal'}
+        assert len(files_under(dataset)) == 8
+        status, body = await status_and_json(await client.post('/api/review/undo', json={}))
+        assert body['done'] == 'undone: the batch of 4 back in the inbox'
+        assert files_under(inbox) == before and files_under(dataset) == set()
+        assert body['progress'] == {'pending': 4, 'labelled': 0, 'discarded': 0, 'skipped': 0}
+    serve(state, inbox, dataset, scenario)
+
+
 def test_labelling_needs_the_token_when_one_is_set(station):
     state, inbox, dataset, _ = station
 

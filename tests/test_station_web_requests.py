@@ -30,10 +30,10 @@ CAPTURES = [f'{cls}/20261130T1015{i:02d}_0000{i:02d}.jpg' for i, cls in
             enumerate(['plastic', 'glass', 'metal', 'paper', 'trash', 'plastic'])]
 ROUTES = ['/', '/static/app.js', '/static/style.css', '/ws', '/api/state', '/api/stats',
           '/api/review', '/api/review/label', '/api/review/skip', '/api/review/discard',
-          '/api/review/undo', '/captures/' + CAPTURES[0], '/kiosk', '/favicon.svg',
-          '/static/kiosk.js', '/static/common.js', '/api/history', '/api/counts/reset',
-          '/api/capture', '/api/model', '/api/model/promote', '/api/model/roll-back',
-          '/api/empty/learn', '/api/empty/clear']
+          '/api/review/undo', '/api/review/batch', '/captures/' + CAPTURES[0], '/kiosk',
+          '/favicon.svg', '/static/kiosk.js', '/static/common.js', '/api/history',
+          '/api/counts/reset', '/api/capture', '/api/model', '/api/model/promote',
+          '/api/model/roll-back', '/api/empty/learn', '/api/empty/clear']
 
 
 class Served:
@@ -219,6 +219,8 @@ BODIES = st.one_of(
     st.builds(lambda i, label: json.dumps({'id': i, 'label': label}).encode(), IDS,
               st.sampled_from(CLASSES + ['cat', ''])),
     st.builds(lambda value: json.dumps(value).encode(), JSON_VALUES),
+    st.lists(st.fixed_dictionaries({'id': IDS, 'label': st.sampled_from(CLASSES + ['cat'])}),
+             max_size=4).map(lambda labels: json.dumps({'labels': labels}).encode()),
     st.binary(max_size=200),
     st.integers(1, 5000).map(lambda depth: b'{"id":' * depth))
 HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=60)
@@ -233,7 +235,7 @@ HEADERS = st.fixed_dictionaries({}, optional={
     'Accept': st.sampled_from(['text/html', '*/*']),
     'Upgrade': st.just('websocket'),
 })
-PATHS = st.one_of(st.sampled_from(ROUTES), st.sampled_from(ROUTES[7:11]),
+PATHS = st.one_of(st.sampled_from(ROUTES), st.sampled_from(ROUTES[7:12]),
                   IDS.map(lambda capture_id: '/captures/' + capture_id),
                   st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=80)
                   .map(lambda text: '/' + text))
@@ -248,12 +250,15 @@ def test_fuzzing_every_route_gives_no_500_no_traceback_and_loses_nothing(tmp_pat
     @settings(max_examples=500, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(method=METHODS, path=PATHS, body=BODIES, headers=HEADERS)
-    # Two well-formed reviews among the random requests, whatever the draw: the files must
-    # survive real moves too.
+    # Well-formed reviews among the random requests (a batch too), whatever the draw: the files
+    # must survive real moves too.
     @example(method='POST', path='/api/review/label', headers={},
              body=json.dumps({'id': CAPTURES[1], 'label': 'metal'}).encode())
     @example(method='POST', path='/api/review/discard', headers={},
              body=json.dumps({'id': CAPTURES[2]}).encode())
+    @example(method='POST', path='/api/review/batch', headers={},
+             body=json.dumps({'labels': [{'id': CAPTURES[3], 'label': 'paper'},
+                                         {'id': CAPTURES[4], 'label': 'glass'}]}).encode())
     def one(method, path, body, headers):
         status, head, text = served.request(http(method, path, body, dict(JSON, **headers)))
         statuses[status] = statuses.get(status, 0) + 1

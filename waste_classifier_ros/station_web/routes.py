@@ -9,7 +9,8 @@ frames as binary JPEG; `/ws?frames=0` state only), `/api/state`, `/api/stats`, `
 `/api/history` (the last bin decisions, with the capture of each while it waits for review),
 `/api/model` (GET), `/captures/<class>/<name>.jpg` (a pending capture's photo), and the writes
 (POST, JSON, same site, the token where one is set): the review moves
-`/api/review/{label,skip,discard,undo}`, `/api/counts/reset`, the classifier's std_srvs/Trigger
+`/api/review/{label,skip,discard,undo}`, `/api/review/batch` (the grid: `{"labels": [{"id",
+"label"}, ...]}`, all labelled or none), `/api/counts/reset`, the classifier's std_srvs/Trigger
 services (`TRIGGERS`: `/api/capture`, ~/capture; `/api/empty/learn`, ~/learn_empty, the
 operator's "the zone is empty now"; `/api/empty/clear`, ~/clear_empty), `/api/model/promote`
 and `/api/model/roll-back`. Every refusal is a 4xx
@@ -230,6 +231,8 @@ async def review_move(request: web.Request) -> web.Response:
     move = request.match_info['move']
     if move == 'undo':
         result = await in_thread(desk.undo)
+    elif move == 'batch':
+        result = await in_thread(desk.label_batch, body.get('labels'))
     elif move == 'label':
         label = body.get('label')
         if label not in classes:
@@ -276,7 +279,7 @@ def make_app(state: StationState, frames: FrameHub, desk: ReviewDesk, *, max_rat
     app.router.add_get('/api/review', api_review)
     app.router.add_get('/api/history', api_history)
     app.router.add_get('/captures/{capture_id:.+}', capture_image)
-    app.router.add_post('/api/review/{move:label|skip|discard|undo}', review_move)
+    app.router.add_post('/api/review/{move:label|skip|discard|undo|batch}', review_move)
     app.router.add_post('/api/counts/reset', reset_counts)
     for path in TRIGGERS:
         app.router.add_post(path, call_service)
