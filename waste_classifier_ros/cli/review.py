@@ -3,10 +3,13 @@
 """
 waste-review: label captured frames in a terminal, one key per frame.
 
-    waste-review INBOX --dataset DIR [--labels labels.txt] [--no-preview]
+    waste-review INBOX --dataset DIR [--labels labels.txt] [--order useful|capture]
+                 [--model waste_classifier.onnx] [--no-preview]
 
-Shows each capture of the inbox, oldest first (path, prediction, score, why it was captured and,
-on a terminal, a small colour preview), then reads one answer per line: 1..N files it under
+Shows each capture of the inbox (path, prediction, score, why it was captured and, on a
+terminal, a small colour preview) in the chosen order (`capture`: oldest first; `useful`: those
+that teach the retrain most first, spread by the model's own features, flywheel/review_order.py;
+skipped ones last, also after a restart), then reads one answer per line: 1..N files it under
 that class (confirm or correct), Enter takes the suggestion (the prediction; `empty` for a frame
 the node kept while the zone was empty, when the model has the class), s skips, d discards, u
 undoes the last move, q quits. The classes are the model's labels.txt: `empty` among them when
@@ -25,7 +28,13 @@ import numpy as np
 
 from waste_classifier_ros.core.bins import EMPTY
 from waste_classifier_ros.core.paths import share_path
-from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
+from waste_classifier_ros.flywheel.review import (
+    DEFAULT_ORDER,
+    ORDERS,
+    Capture,
+    ReviewError,
+    ReviewSession,
+)
 
 PREVIEW_WIDTH = 48
 
@@ -38,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='dataset folder; frames go to DIR/train/<class>/ or DIR/val/<class>/')
     parser.add_argument('--labels', type=Path, default=share_path('model', 'labels.txt'),
                         help="class names, one a line (default: the shipped model's labels.txt)")
+    parser.add_argument('--order', choices=ORDERS, default=DEFAULT_ORDER,
+                        help='capture: oldest first; useful: unsure ones first, spread over '
+                        'what the station sees, every class early, repeats of labelled photos '
+                        f'last (default: {DEFAULT_ORDER}; docs/flywheel.md says why)')
+    parser.add_argument('--model', type=Path,
+                        help='the ONNX model whose features --order useful spreads by '
+                        '(default: waste_classifier.onnx beside --labels)')
     parser.add_argument('--no-preview', action='store_true',
                         help='no colour preview of the frame even on a terminal')
     return parser.parse_args(argv)
@@ -135,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        session = ReviewSession(args.inbox, args.dataset, classes)
+        session = ReviewSession(args.inbox, args.dataset, classes, order=args.order,
+                                model=args.model or args.labels.with_name('waste_classifier.onnx'))
     except ReviewError as error:
         print(f'waste-review: {error}', file=sys.stderr)
         return 2

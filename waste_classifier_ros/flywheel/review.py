@@ -32,20 +32,34 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path, PurePosixPath
 import stat
 from typing import Sequence
 
-from waste_classifier_ros.core.atomic_files import temporary_name, write_durably
+import numpy as np
+
+from waste_classifier_ros.core.atomic_files import (
+    atomic_write,
+    is_image,
+    temporary_name,
+    write_durably,
+)
 from waste_classifier_ros.core.bins import EMPTY
+from waste_classifier_ros.flywheel import review_order
+from waste_classifier_ros.flywheel.review_features import ModelFeatures, Photo, photo_key
 
 DISCARDED = '.discarded'
 LOCK_NAME = '.review.lock'
 SIDECAR_SUFFIX = '.json'
 CAPTURE_SUFFIX = '.jpg'
+SKIPPED = '.skipped'
 VAL_PERCENT = 20  # share of reviewed captures kept for validation (by a hash of the name)
+ORDERS = ('capture', 'useful')
+DEFAULT_ORDER = 'capture'
+log = logging.getLogger(__name__)
 
 
 class ReviewError(Exception):
@@ -172,7 +186,15 @@ def _move_pair(image: Path, target: Path, expected: tuple) -> tuple:
 class ReviewSession:
     """A reviewer's pass over one inbox into one dataset; holds the inbox lock until close()."""
 
-    def __init__(self, inbox: Path, dataset: Path, classes: Sequence[str]) -> None:
+    def __init__(self, inbox: Path, dataset: Path, classes: Sequence[str],
+                 order: str = DEFAULT_ORDER, model: Path | None = None) -> None:
+        """Open a review of `inbox` into `dataset`, listing captures in `order` (ORDERS).
+
+        `model`: the ONNX model whose features the useful order spreads captures by (None: by
+        the sidecars' scores alone).
+        """
+        if order not in ORDERS:
+            raise ReviewError(f'order {order!r}: one of {", ".join(ORDERS)}')
         self.inbox = Path(inbox).resolve()
         self.dataset = Path(dataset).resolve()
         self.classes = list(classes)
@@ -198,7 +220,9 @@ class ReviewSession:
         self._lock.write(f'pid {os.getpid()}\n')
         self._lock.flush()
         self._shown: dict[str, tuple | None] = {}
-        self._skipped: list[str] = []
+        self._skipped: list[str] = self._load_skipped()
+        self.order = order
+        self._features = self._open_features(model) if order == 'useful' else None
         self._done: list[tuple[Action, Path, tuple]] = []
         self._counts = {'labelled': 0, 'discarded': 0}
         self.problems: list[str] = []
@@ -255,7 +279,11 @@ class ReviewSession:
                        suggested=EMPTY if zone_empty else predicted)
 
     def pending(self) -> list[Capture]:
-        """Unreviewed captures, oldest first (by name: stamp then sequence), skipped ones last."""
+        """Unreviewed captures in the session's order (capture: oldest first), skipped ones last.
+
+        Oldest first is by name: stamp, then sequence. Skipped ones come last in the order they
+        were skipped.
+        """
         self.problems = []
         found = []
         for folder in sorted(self.inbox.iterdir()):
@@ -269,9 +297,106 @@ class ReviewSession:
                     found.append(self._read(capture_id, shown=False))
                 except ReviewError as error:
                     self.problems.append(str(error))
-        order = {capture_id: i for i, capture_id in enumerate(self._skipped)}
-        found.sort(key=lambda c: (c.id in order, order.get(c.id, 0), c.image.name, c.id))
-        return found
+        found.sort(key=lambda c: (c.image.name, c.id))
+        skipped = {capture_id: i for i, capture_id in enumerate(self._skipped)}
+        waiting = [c for c in found if c.id not in skipped]
+        if self.order == 'useful':
+            waiting = self._useful(waiting)
+        return waiting + sorted((c for c in found if c.id in skipped),
+                                key=lambda c: skipped[c.id])
+
+    def _useful(self, captures: list[Capture]) -> list[Capture]:
+        """Order captures by flywheel.review_order (given in capture order, for its ties)."""
+        uncertain = []
+        for capture in captures:
+            try:
+                uncertain.append(review_order.uncertainty(capture.sidecar.get('topk')))
+            except ValueError as error:
+                self.problems.append(f'{capture.id}: sidecar {error}; taken as sure')
+                uncertain.append(0.0)
+        predicted = [capture.suggested for capture in captures]
+        order = None
+        if self._features is not None:
+            try:
+                order = self._by_features(captures, uncertain, predicted, self._features)
+            except (OSError, ValueError) as error:
+                log.warning("review order: no features (%s); by the sidecars' scores and "
+                            'capture order alone', error)
+                self._features = None
+        if order is None:
+            order = review_order.rank(uncertain, predicted)
+        return [captures[i] for i in order]
+
+    def _by_features(self, captures: list[Capture], uncertain: list[float],
+                     predicted: list[str], features: ModelFeatures) -> list[int]:
+        """Rank with the model's features: computed ones first, most unsure computed first."""
+        photos = [(photo_key(c.image), c.image, c.sidecar.get('roi')) for c in captures]
+        labelled = self._dataset_photos()
+        by_need = sorted(range(len(photos)), key=lambda i: -uncertain[i])
+        missing = features.compute([photos[i] for i in by_need] + labelled)
+        if missing:
+            log.info('review order: features of %d photos still to compute (next time); the '
+                     'captures without them follow the others, most unsure first', missing)
+        known = features.known([key for key, _, _ in photos + labelled])
+        have = [i for i, (key, _, _) in enumerate(photos) if key in known]
+        without = sorted(set(range(len(photos))) - set(have))
+        seen = [known[key] for key, _, _ in labelled if key in known]
+        ranked = [have[i] for i in review_order.rank(
+            [uncertain[i] for i in have], [predicted[i] for i in have],
+            np.stack([known[photos[i][0]] for i in have]) if have else None,
+            np.stack(seen) if seen else None)]
+        return ranked + [without[i] for i in review_order.rank(
+            [uncertain[i] for i in without], [predicted[i] for i in without])]
+
+    def _dataset_photos(self) -> list[Photo]:
+        """Every photo already in the dataset, with its region of interest where it has one."""
+        photos = []
+        for image in sorted(self.dataset.glob('*/*/*')):
+            if not is_image(image) or image.name.startswith('.'):
+                continue
+            try:
+                roi = json.loads(sidecar_of(image).read_text(encoding='utf-8')).get('roi')
+            except (OSError, ValueError, AttributeError):
+                roi = None  # a photo added by hand: the whole photo
+            try:
+                photos.append((photo_key(image), image, roi))
+            except FileNotFoundError:
+                continue
+        return photos
+
+    def _open_features(self, model: Path | None) -> ModelFeatures | None:
+        """Return the model's features for the useful order; None (logged) without them."""
+        reason = 'no model given'
+        if model is not None:
+            try:
+                return ModelFeatures(model, self.inbox)
+            except OSError as error:
+                reason = f'{model}: {error.strerror or error}'
+        log.warning('review order: useful without model features (%s): every class first, then '
+                    'the most unsure, ties in capture order', reason)
+        return None
+
+    def _load_skipped(self) -> list[str]:
+        """Return the skips of earlier sessions (<inbox>/.skipped); none if missing or bad."""
+        path = self.inbox / SKIPPED
+        try:
+            skipped = json.loads(path.read_text(encoding='utf-8'))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as error:
+            log.warning('%s: unreadable (%s); no capture counts as skipped', path, error)
+            return []
+        if not isinstance(skipped, list) or not all(isinstance(i, str) for i in skipped):
+            log.warning('%s: not a list of capture ids; no capture counts as skipped', path)
+            return []
+        return skipped
+
+    def _save_skipped(self) -> None:
+        """Write the skips that are still in the inbox, replacing the file whole."""
+        self._skipped = [i for i in self._skipped
+                         if sidecar_of(self.inbox / i).is_file()]
+        text = json.dumps(self._skipped, indent=0) + '\n'
+        atomic_write(self.inbox / SKIPPED, text.encode('utf-8'))
 
     def get(self, capture_id: str) -> Capture:
         """One capture by id, as the reviewer is shown it now (a later move checks it is the same).
@@ -301,6 +426,7 @@ class ReviewSession:
         del self._shown[capture_id]
         if capture_id in self._skipped:
             self._skipped.remove(capture_id)
+            self._save_skipped()
         action = Action(kind, capture_id, label, target)
         self._done.append((action, image, moved))
         self._counts['labelled' if kind == 'label' else 'discarded'] += 1
@@ -320,11 +446,16 @@ class ReviewSession:
         return self._move('discard', capture_id, None, target)
 
     def skip(self, capture_id: str) -> None:
-        """Leave a capture in the inbox and put it at the end of pending()."""
+        """Leave a capture in the inbox and put it at the end of pending().
+
+        Kept in <inbox>/.skipped, so it stays at the end in the next sessions too.
+        """
+        self._check_open()
         self._image_path(capture_id)
         if capture_id in self._skipped:
             self._skipped.remove(capture_id)
         self._skipped.append(capture_id)
+        self._save_skipped()
 
     def undo(self) -> Action | None:
         """Move the last labelled or discarded capture back into the inbox; None if nothing."""
