@@ -214,3 +214,16 @@ def test_waste_review_takes_the_order_and_the_model(useful_station):
         [sys.executable, '-m', 'waste_classifier_ros.cli.review', str(inbox), '--dataset',
          str(dataset), '--order', 'best'], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "invalid choice: 'best'" in bad.stderr
+
+
+def test_a_capture_that_does_not_decode_is_still_offered_after_the_others(useful_station,
+                                                                          caplog):
+    inbox, dataset, model, ids = useful_station
+    broken = put_photo(inbox, 'trash', '20261207T100000_000006', GREY, (0.3, 0.3))
+    (inbox / broken).write_bytes(b'not a jpeg')
+    with ReviewSession(inbox, dataset, CLASSES, order='useful', model=model) as session:
+        order = [c.id for c in session.pending()]
+        assert order[-1] == broken and sorted(order[:-1]) == sorted(ids)
+        assert caplog.text.count('does not decode') == 1
+        session.pending()
+        assert caplog.text.count('does not decode') == 1  # said once, not tried again

@@ -57,6 +57,7 @@ class ModelFeatures:
         self._input = ''
         self._size = 0
         self._known: dict[str, np.ndarray] = self._load()
+        self._unreadable: set[str] = set()
 
     def _load(self) -> dict[str, np.ndarray]:
         try:
@@ -94,10 +95,12 @@ class ModelFeatures:
     def compute(self, photos: Sequence[Photo], budget_s: float = BUDGET_S) -> int:
         """Compute the photos not yet known, in the order given, until `budget_s` has passed.
 
-        Returns how many are still missing. A photo that does not decode is left out (logged).
+        Returns how many are still missing. A photo that does not decode is left out (logged
+        once). The cache keeps only the photos given, and is written when some were computed.
         ValueError when the model has no plain last layer (core.onnx_head).
         """
-        todo = [photo for photo in photos if photo[0] not in self._known]
+        todo = [photo for photo in photos
+                if photo[0] not in self._known and photo[0] not in self._unreadable]
         if not todo:
             return 0
         if self._session is None:
@@ -109,13 +112,18 @@ class ModelFeatures:
             keys, tensors = [], []
             for key, image, roi in batch:
                 tensor = self._tensor(image, roi)
-                if tensor is not None:
+                if tensor is None:
+                    self._unreadable.add(key)  # said once; not tried again this session
+                else:
                     keys.append(key)
                     tensors.append(tensor)
             if tensors:
                 _, features = self._session.run(None, {self._input: np.stack(tensors)})
                 for key, row in zip(keys, features.reshape(len(keys), -1)):
                     self._known[key] = row.astype(np.float16)
+        # Only what was asked for stays: reviewed-away or evicted captures leave the cache.
+        wanted = {photo[0] for photo in photos}
+        self._known = {key: row for key, row in self._known.items() if key in wanted}
         self._save()
         return len(todo) - done
 
