@@ -832,3 +832,214 @@ def test_promoting_a_model_retrain_refused_for_a_class_drop_is_refused(page, mod
             '(14.3 points, class limit 10)')
         assert sha256_file(live) == live_sha
         assert not (live.parent / 'previous').exists()
+
+
+# The batch view, the phone and the kiosk --------------------------------------------------
+# True once the focused element lies wholly above the fixed bottom line (and on screen); Tab
+# past the last control leaves the focus on the body, for a step.
+FOCUS_ABOVE_BAR = '''() => {
+  if (document.activeElement === document.body) return true;
+  const focused = document.activeElement.getBoundingClientRect();
+  const bar = document.querySelector('[data-testid=review-message]').getBoundingClientRect();
+  return focused.top >= 0 && focused.bottom <= bar.top;
+}'''
+# Shows `bin` with the page's own renderBin and reads back, in the same task (before the next
+# state redraws it), the bin's colour, each text's colour and opacity, and the name's overflow.
+SHOW_BIN = '''(bin) => {
+  renderBin(Object.assign({ score: 0.9, at: Date.now() / 1000 }, bin), 0.5);
+  const box = document.querySelector('[data-testid=bin]');
+  const label = document.getElementById('bin-label');
+  const style = (element) => getComputedStyle(element);
+  return { background: style(box).backgroundColor,
+           texts: [...box.querySelectorAll('.caption, .bin-label, .bin-score')].map(
+             (text) => [text.className, style(text).color, Number(style(text).opacity)]),
+           name: [label.textContent, label.scrollWidth, label.clientWidth, label.scrollHeight,
+                   label.clientHeight] };
+}'''
+
+
+def expect_focus_above_bar(page) -> None:
+    """Wait (bounded) until the focused element is clear of the bottom line; else say where."""
+    try:
+        page.wait_for_function(FOCUS_ABOVE_BAR, timeout=5000)
+    except sync_api.TimeoutError:
+        where = page.evaluate('''() => [document.activeElement.outerHTML.slice(0, 120),
+          JSON.stringify(document.activeElement.getBoundingClientRect()), JSON.stringify(
+            document.querySelector('[data-testid=review-message]').getBoundingClientRect())]''')
+        raise AssertionError(f'focused element under the bottom line: {where}') from None
+
+
+def _rgb(css: str) -> tuple:
+    return tuple(float(part) for part in re.findall(r'[\d.]+', css)[:3])
+
+
+def _luminance(rgb) -> float:
+    """WCAG 2's relative luminance of an sRGB colour (0..255 a channel)."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+              for c in (channel / 255 for channel in rgb)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(text, background, opacity: float = 1.0) -> float:
+    """WCAG 2's contrast ratio of text (drawn at `opacity` over the background) to it."""
+    shown = [opacity * t + (1 - opacity) * b for t, b in zip(text, background)]
+    lighter, darker = sorted((_luminance(shown), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_is_the_wcag_ratio():
+    assert contrast((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast((255, 255, 255), (44, 160, 44)) == pytest.approx(3.4, abs=0.05)  # glass
+    assert contrast((255, 255, 255), (47, 127, 224)) == pytest.approx(4.0, abs=0.05)  # paper
+
+
+def grid_capture_names(station, prefix: str, count: int, predicted: str) -> list:
+    empty_inbox(station)
+    names = [f'{prefix}_{number:06d}' for number in range(count)]
+    for name in names:
+        write_capture(station.inbox, predicted, name, score=0.4)
+    return names
+
+
+def remove_captures(station, names) -> None:
+    for root in (station.inbox, station.dataset):
+        for name in names:
+            for path in root.rglob(f'{name}.*'):
+                path.unlink()
+
+
+def test_the_grid_confirms_all_corrects_one_by_key_and_undo_takes_the_batch_back(browser,
+                                                                                station):
+    names = grid_capture_names(station, '20261130T101600', 4, 'plastic')
+    before = files_under(station.inbox)
+    page = browser.new_page(viewport=DESKTOP)
+    progress, message = page.get_by_test_id('progress'), page.get_by_test_id('review-message')
+    tiles = page.get_by_test_id('grid').locator('.tile')
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('review-card')).to_be_visible()
+        page.keyboard.press('g')  # the batch view, keyboard only from here
+        expect(page.get_by_test_id('grid-card')).to_be_visible()
+        expect(page.get_by_test_id('review-card')).to_be_hidden()
+        expect(tiles).to_have_count(4)
+        expect(page.get_by_test_id('grid-info')).to_have_text('4 of the 4 the model calls plastic')
+        expect(tiles.first).to_be_focused()
+        ids = [tiles.nth(index).get_attribute('data-id') for index in range(4)]
+        assert sorted(ids) == [f'plastic/{name}.jpg' for name in names]
+        page.keyboard.press('ArrowRight')
+        expect(tiles.nth(1)).to_be_focused()
+        page.keyboard.press(str(CLASSES.index('metal') + 1))  # corrects the focused photo
+        expect(tiles.nth(1)).to_have_attribute('data-label', 'metal')
+        expect(tiles.nth(1)).to_contain_text('→ metal')
+        expect(tiles.nth(0)).to_have_attribute('data-label', 'plastic')
+        page.keyboard.press('a')  # confirms all four as their tiles show
+        expect(progress).to_contain_text('0 waiting · ')
+        expect(message).to_have_text('4 labelled: 3 plastic, 1 metal -> <dataset>')
+        labelled = {capture_id: 'metal' if capture_id == ids[1] else 'plastic'
+                    for capture_id in ids}
+        assert files_under(station.dataset) == {
+            f'{split_for(capture_id)}/{label}/{capture_id.split("/")[1][:-4]}{suffix}'
+            for capture_id, label in labelled.items() for suffix in ('.jpg', '.json')}
+        assert files_under(station.inbox) == set()
+
+        page.keyboard.press('u')  # the whole batch back, through the session's undo
+        expect(progress).to_contain_text('4 waiting · ')
+        expect(message).to_have_text('undone: the batch of 4 back in the inbox')
+        assert files_under(station.inbox) == before and files_under(station.dataset) == set()
+        # It comes back as it was confirmed; a tap on a photo, then a class, corrects it too.
+        tile = page.locator(f'.tile[data-id="{ids[1]}"]')
+        expect(tile).to_have_attribute('data-label', 'metal')
+        page.locator(f'.tile[data-id="{ids[2]}"]').click()
+        page.locator('#class-buttons button[data-class=glass]').click()
+        expect(page.locator(f'.tile[data-id="{ids[2]}"]')).to_have_attribute('data-label',
+                                                                             'glass')
+        page.keyboard.press('Enter')  # the tapped photo has the focus: Enter confirms all
+        expect(progress).to_contain_text('0 waiting · ')
+        assert {path for path in files_under(station.dataset) if path.endswith('.jpg')} == {
+            f'{split_for(capture_id)}/{dict(labelled, **{ids[2]: "glass"})[capture_id]}/'
+            f'{capture_id.split("/")[1]}' for capture_id in ids}
+        page.keyboard.press('g')
+        expect(page.get_by_test_id('grid-card')).to_be_hidden()
+        expect(page.locator('#review-empty')).to_be_visible()
+    finally:
+        page.close()
+        remove_captures(station, names)
+
+
+@pytest.mark.parametrize('viewport', [DESKTOP, PHONE], ids=['desktop', 'phone'])
+def test_bars_under_the_bin_focus_above_the_bottom_line_and_the_grid_fits(browser, station,
+                                                                          viewport):
+    names = grid_capture_names(station, '20261130T101700', 13, 'paper')
+    page = browser.new_page(viewport=viewport)
+    message = page.get_by_test_id('review-message')
+    try:
+        page.goto(station.url)
+        expect(page.get_by_test_id('capture')).to_have_attribute('data-id', re.compile('paper/'))
+        expect(page.get_by_test_id('classes').locator('.bar-row')).not_to_have_count(0)
+        gap = page.evaluate('document.getElementById("classes").getBoundingClientRect().top - '
+                            'document.getElementById("bin").getBoundingClientRect().bottom')
+        assert 0 <= gap <= 20, f'the bars are {gap} px below the bin'
+        # Tab through the page: each focused control is scrolled clear of the bottom line.
+        reached = set()
+        for _ in range(24):
+            page.keyboard.press('Tab')
+            focused = page.evaluate('document.activeElement.dataset.class || '
+                                    'document.activeElement.id || document.activeElement.tagName')
+            expect_focus_above_bar(page)
+            reached.add(focused)
+        assert set(CLASSES) <= reached and {'skip', 'discard', 'undo'} <= reached, reached
+        # Where a capture went, whole: wrapped on a phone, not cut.
+        page.evaluate('document.activeElement.blur()')
+        page.keyboard.press('Enter')  # confirms the suggestion
+        expect(message).to_contain_text(re.compile(r'^paper/20261130T101700_\d{6}\.jpg -> '
+                                                   r'<dataset>/(train|val)/paper/$'))
+        assert page.evaluate('''() => { const m = document.querySelector(
+            '[data-testid=review-message]'); return m.scrollWidth <= m.clientWidth
+            && m.scrollHeight <= m.clientHeight; }'''), 'the bottom line is cut'
+        # The grid: twelve photos, no sideways scroll, each focused photo above the line.
+        page.keyboard.press('g')
+        tiles = page.get_by_test_id('grid').locator('.tile')
+        expect(tiles).to_have_count(12)
+        assert page.evaluate('document.documentElement.scrollWidth') <= viewport['width']
+        review = page.get_by_test_id('review').bounding_box()
+        for index in range(12):
+            box = tiles.nth(index).bounding_box()
+            assert box['width'] >= 100, box  # a photo one can judge
+            assert review['x'] <= box['x'] and box['x'] + box['width'] <= review['x'] + \
+                review['width'], (index, box, review)
+        for _ in range(11):
+            page.keyboard.press('ArrowRight')
+            expect_focus_above_bar(page)
+        expect(tiles.nth(11)).to_be_focused()
+        page.keyboard.press('a')
+        expect(page.get_by_test_id('progress')).to_contain_text('0 waiting · ')
+        assert sorted(path.stem for path in station.dataset.rglob('paper/*.jpg')) == names
+    finally:
+        page.close()
+        remove_captures(station, names)
+
+
+@pytest.mark.parametrize('viewport', [PHONE, {'width': 760, 'height': 480}, DESKTOP],
+                         ids=['phone', '760', 'desktop'])
+def test_whole_bin_names_in_the_kiosk_and_every_bin_colour_with_text_at_4_5_to_1(
+        browser, station, viewport):
+    page = browser.new_page(viewport=viewport)
+    try:
+        state = page.request.get(station.url + 'api/state').json()
+        bins = [dict(style, name=name) for name, style in state['bins'].items()]
+        bins.append({'name': 'unknown', 'label': 'Unknown', 'colour': '#ffffff'})
+        for route in ('kiosk', ''):
+            page.goto(station.url + route)
+            expect(page.get_by_test_id('bin')).to_have_attribute('data-stale', 'false')
+            for shown_bin in bins:
+                page_bins = page.evaluate(SHOW_BIN, shown_bin)
+                name, wide, width, tall, height = page_bins['name']
+                assert name == shown_bin['label']
+                assert wide <= width and tall <= height, (route, page_bins['name'])
+                background = _rgb(page_bins['background'])
+                for part, colour, opacity in page_bins['texts']:
+                    ratio = contrast(_rgb(colour), background, opacity)
+                    assert ratio >= 4.5, (route, shown_bin['name'], part, colour,
+                                          page_bins['background'], round(ratio, 2))
+    finally:
+        page.close()

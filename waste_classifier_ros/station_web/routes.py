@@ -44,7 +44,8 @@ from waste_classifier_ros.station_web.streaming import Live
 STATIC_DIR = Path(__file__).resolve().parent / 'static'
 STATIC_TYPES = {'index.html': 'text/html', 'app.js': 'text/javascript',
                 'style.css': 'text/css', 'kiosk.html': 'text/html', 'kiosk.js': 'text/javascript',
-                'favicon.svg': 'image/svg+xml', 'common.js': 'text/javascript'}
+                'favicon.svg': 'image/svg+xml', 'common.js': 'text/javascript',
+                'grid.js': 'text/javascript'}
 # The <head> the pages (.html) share, served before each page's own file (which adds <title>).
 PAGE_HEAD = STATIC_DIR / 'head.html'
 TOKEN_HEADER = 'X-Station-Token'

@@ -314,7 +314,7 @@ function renderClassButtons() {
     const key = document.createElement('kbd');
     key.textContent = String(index + 1);
     button.append(swatch(binColour(name)), `${name} `, key);
-    button.addEventListener('click', () => label(name));
+    button.addEventListener('click', () => { if (gridOn()) relabelTile(name); else label(name); });
     return button;
   }));
   markSuggested();
@@ -327,7 +327,8 @@ function markSuggested() {
   }
 }
 
-function renderReview(next) {
+// `fresh`: the answer to a move, so the grid shows the server's next one (grid.js).
+function renderReview(next, fresh) {
   const classesChanged = !review || JSON.stringify(next.classes) !== JSON.stringify(review.classes);
   review = next;
   if (next.can_label !== undefined && next.can_label !== canLabel) {
@@ -343,7 +344,6 @@ function renderReview(next) {
     + `${progress.discarded} discarded · ${progress.skipped} skipped` : '');
   setText('c-waiting', progress ? String(progress.pending) : '–');
   const current = next.current;
-  $('review-card').hidden = !current;
   $('review-empty').hidden = Boolean(current) || Boolean(problem);
   if (current) {
     const capture = $('capture');
@@ -356,7 +356,8 @@ function renderReview(next) {
       + `captured because: ${current.reason || 'unknown'}`);
   }
   if (next.next_image) new Image().src = next.next_image; // shown without a wait after this one
-  if (classesChanged) renderClassButtons(); else markSuggested();
+  if (classesChanged) renderClassButtons();
+  renderGrid(next.batch, Boolean(fresh)); // shows the card of the view in use
 }
 
 async function loadReview() {
@@ -372,20 +373,23 @@ async function post(move, payload) {
   if (busy) return;
   if (!canLabel) { say(`${move}: view only, labelling needs the token (open the page with ?token=…)`, true); return; }
   busy = true;
+  let done = false;
   document.querySelectorAll('#review button').forEach((b) => { b.disabled = true; });
   try {
     const response = await fetch(`/api/review/${move}`, {
       method: 'POST', headers: headers(true), body: JSON.stringify(payload || {}),
     });
     const body = await response.json();
-    if (response.ok) { renderReview(body); say(body.done, false); }
+    done = response.ok;
+    if (done) { renderReview(body, true); say(body.done, false); }
     else { say(`${move} refused (${response.status}): ${body.error}`, true); }
   } catch (error) {
     say(`${move} failed: ${error}`, true);
   } finally {
     busy = false;
     document.querySelectorAll('#review button').forEach((b) => { b.disabled = false; });
-    if (!review || !review.current) loadReview();
+    // A refusal: what changed meanwhile is shown again (a changed capture, a batch refused).
+    if (!done || !review || !review.current) loadReview();
   }
 }
 
@@ -405,6 +409,18 @@ $('promote').addEventListener('click', promote);
 $('roll-back').addEventListener('click', rollBack);
 $('confirm-yes').addEventListener('click', () => { if (answer) answer(true); });
 $('confirm-no').addEventListener('click', () => { if (answer) answer(false); });
+// The one-at-a-time view's keys; returns whether `key` was one.
+function singleKey(key) {
+  const classes = (review && review.classes) || [];
+  const index = Number.parseInt(key, 10);
+  if (index >= 1 && index <= classes.length) label(classes[index - 1]);
+  else if (key === 'Enter' && review && review.current) label(review.current.suggested);
+  else if (key === 's' || key === ' ') act('skip');
+  else if (key === 'd' || key === 'Delete') act('discard');
+  else return false;
+  return true;
+}
+
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && answer) { answer(false); return; }
   if (event.altKey || event.metaKey || (event.ctrlKey && event.key !== 'z')) return;
@@ -412,17 +428,19 @@ document.addEventListener('keydown', (event) => {
   // Enter and Space on a focused control work that control (keyboard use of every button).
   if ((event.key === 'Enter' || event.key === ' ') && target.closest && target.closest('button, a, input, select, textarea')) return;
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key; // Shift / Caps Lock
-  const classes = (review && review.classes) || [];
-  const index = Number.parseInt(key, 10);
-  if (index >= 1 && index <= classes.length) label(classes[index - 1]);
-  else if (key === 'Enter' && review && review.current) label(review.current.suggested);
-  else if (key === 's' || key === ' ') act('skip');
-  else if (key === 'd' || key === 'Delete') act('discard');
-  else if (key === 'u' || (event.ctrlKey && key === 'z')) post('undo');
+  if (key === 'u' || (event.ctrlKey && key === 'z')) post('undo');
   else if (key === 'c') captureNow();
-  else return;
+  else if (key === 'g') toggleView();
+  else if (!(gridOn() ? gridKey(key) : singleKey(key))) return;
   event.preventDefault();
 });
+
+// The bottom line wraps to more lines on a phone: its height (style.css's --bar-height) is the
+// room the page keeps below its end and the scroll padding that keeps a focused control above
+// it (tabbing once left class buttons under it).
+const bottomBar = $('review-message');
+new ResizeObserver(() => document.documentElement.style.setProperty(
+  '--bar-height', `${bottomBar.offsetHeight}px`)).observe(bottomBar);
 
 station({ frames: true, onState: renderState, onFrame: showFrame, onLiveness: renderConnection });
 loadReview();
