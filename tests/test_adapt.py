@@ -30,6 +30,7 @@ from training.station import adapt, retrain  # noqa: E402
 from training.station.onnx_weights import model_from_onnx, unfold_batchnorm  # noqa: E402
 from waste_classifier_ros.core.preprocessing import to_tensor  # noqa: E402
 from waste_classifier_ros.flywheel import promotion  # noqa: E402
+from waste_classifier_ros.flywheel.promotion import Candidate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = [ROOT / 'model' / 'waste_classifier.onnx',
@@ -163,14 +164,19 @@ def test_the_default_trains_blocks_and_head_and_keeps_the_better_on_the_station(
     card = json.loads((out / 'model_card.json').read_text())['retrain']
     rows = card['candidates']
     assert [row['scope'] for row in rows] == ['blocks', 'head']
-    best = max(rows, key=lambda row: (not row['guard'], row['station_top1'],
-                                      row['base_top1']['base']))
-    assert card['scope'] == best['scope']
-    assert json.loads((out / 'comparison.json').read_text())['scope'] == best['scope']
+    # Of the scopes within the guard, the best on the station's val or the last layer where
+    # the 9 station val photos cannot tell it from the best: never below it beyond the noise.
+    scopes = [Candidate.from_row(row) for row in rows]
+    qualify = [c for c in scopes if not c.guard] or scopes
+    best = max(qualify, key=Candidate.by_bases)
+    kept = next(c for c in scopes if c.scope == card['scope'])
+    assert kept in qualify and kept.within_noise(best, 0.95)
+    assert kept is best or kept.scope == 'head'
+    assert json.loads((out / 'comparison.json').read_text())['scope'] == kept.scope
     # The kept model is the chosen candidate: its station top-1 is the one measured in training
     # (the exported file may differ from PyTorch on one borderline photo at most).
     station = card['comparison']['station']['new']
-    assert abs(station['top1'] - best['station_top1']) <= 1 / station['num_images'] + 1e-9
+    assert abs(station['top1'] - kept.station_top1) <= 1 / station['num_images'] + 1e-9
 
 
 def test_the_default_retrain_of_the_shipped_model_learns_from_the_station_floor(station,
@@ -191,8 +197,8 @@ def test_the_default_retrain_of_the_shipped_model_learns_from_the_station_floor(
     assert report['comparison']['station']['support']['empty'] == 3
     assert set(report['comparison']['station']['recall_new']) >= {'empty', 'glass'}
     assert report['not_judged'] == {'base': ['empty']}
-    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 1.0) == (
-        report['wins_by_rule'], report['decision'])
+    assert promotion.judge_comparison(report['comparison'], report['bases'], promotion.Guard(
+        0.01, 1.0)) == (report['wins_by_rule'], report['decision'])
 
 
 @pytest.mark.parametrize('scope', ['blocks,blocks', 'head,layers', ''])
@@ -255,10 +261,9 @@ def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):
         scope = chosen[n]['fit']['scope']
         assert scope in ('head', 'blocks')
         assert chosen[n]['station'] == report['curves'][scope][n]['station']
-        # With a guard nothing breaks, the better on the station's val, ties to the one better
-        # on the base source, then to the first listed.
+        # With a guard nothing breaks, the last layer unless the blocks are better on the
+        # station's val (beyond the noise, which 9 photos seldom show).
         other = report['curves']['blocks' if scope == 'head' else 'head'][n]
-        assert (chosen[n]['station']['top1'], chosen[n]['base']['top1'], scope == 'head') >= (
-            other['station']['top1'], other['base']['top1'], scope != 'head')
+        assert scope == 'head' or chosen[n]['station']['top1'] > other['station']['top1']
     assert (out / 'curve.png').stat().st_size > 5000
     assert '| blocks | 18 |' in (out / 'curve.md').read_text()

@@ -59,16 +59,21 @@ def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
     fitted = (np.eye(2, dtype=np.float32), np.array([0.0, 3.0], np.float32))
     val = {'station': (np.array([[1.0, 0.0]]), np.array([1])),
            'base': (np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1]))}
+    # The strict guard (confidence 0): one base photo of two lost is beyond the 1-point limit.
     (weight, bias), rows, kept = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01,
-                                                         0.10, 4)
+                                                         0.10, 4, 0.0)
     assert [row.share for row in rows] == [1.0, 0.75, 0.5, 0.25]
     assert [row.guard != '' for row in rows] == [True, True, False, False]
     assert [row is kept for row in rows] == [False, False, True, False]  # 0.25: nothing learnt
     assert np.allclose(bias, [0.0, 1.5]) and np.allclose(weight, start[0])
-    # Within the guard the fit itself is kept; without mixes or a station val, the fit.
-    _, rows, kept = last_layer.guarded_head(start, fitted, {'station': val['station']},
-                                            ['a', 'b'], 0.01, 0.10, 4)
-    assert kept is rows[0] and kept.share == 1.0
+    assert rows[0].guard == 'base top-1 100.0% -> 50.0% (-50.0 over 2 photos): beyond the ' \
+        '1-point limit'
+    # The noise-aware guard: two photos cannot show a loss, so every share keeps the guard;
+    # the one station photo cannot tell the shares that learnt it apart: the least change.
+    _, rows, kept = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
+    assert [row.guard for row in rows] == [''] * 4 and rows[0].other_guard.startswith('base')
+    assert kept is rows[2] and kept.share == 0.5
+    # Without mixes or a station val, the fit.
     assert last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
     assert last_layer.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01,
                                    0.10, 4) == (fitted, [], None)
@@ -90,8 +95,17 @@ def test_retrain_learns_the_station_compares_and_installs_by_the_rule(setup, cap
     assert base_result['new']['top1'] >= base_result['current']['top1'] - 0.01
     assert report['wins_by_rule'] and 'installed into' in printed
     # The station page judges a comparison.json alone, by the same rule: retrain's verdict.
-    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 0.10) == (
-        report['wins_by_rule'], report['decision'])
+    assert promotion.judge_comparison(report['comparison'], report['bases'], promotion.Guard(
+        0.01, 0.10)) == (report['wins_by_rule'], report['decision'])
+    assert report['decision'].startswith('+') and 'base top-1' in report['decision']
+    assert report['guard'][0].startswith('base top-1 ') and '95% interval' in report['guard'][0]
+    # What the guard cost: the mixes tried, each judged by both guards, the kept one marked.
+    trade = report['trade_off']
+    assert [row['candidate'] for row in trade['candidates']] == [
+        'head fit', 'head mix 0.75', 'head mix 0.5', 'head mix 0.25']
+    assert sum(row['kept'] for row in trade['candidates']) == 1
+    assert trade['lines'][0].startswith('noise-aware guard (95%) (in use): head ')
+    assert trade['lines'][0] in printed and trade['lines'][1] in printed
     assert report['comparison']['base']['support'] == dict.fromkeys(COLOURS, 3)
     assert '== station (9 images)' in printed and 'top-1' in printed
     card = model_card.read_card(install_dir / 'model_card.json')
@@ -163,8 +177,8 @@ def test_the_station_floor_teaches_the_empty_class_and_the_guard_skips_it_on_bas
     assert '(no val photos of empty: not judged by the guard)' in printed
     assert base_result['new']['top1'] >= base_result['current']['top1'] - 0.01
     assert report['wins_by_rule'] and report['installed']
-    assert promotion.judge_comparison(report['comparison'], report['bases'], 0.01, 0.10) == (
-        report['wins_by_rule'], report['decision'])
+    assert promotion.judge_comparison(report['comparison'], report['bases'], promotion.Guard(
+        0.01, 0.10)) == (report['wins_by_rule'], report['decision'])
     assert model_card.read_labels(tmp_path / 'installed' / 'labels.txt')[-1] == 'empty'
 
 

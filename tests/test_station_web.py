@@ -560,7 +560,16 @@ def test_a_waiting_retrain_result_is_judged_by_the_rule_and_promoted_by_its_inst
     candidate = desk.view(str(live), live_sha)['candidate']  # the newest
     assert candidate['wins'] and candidate['comparison'] == [
         {'name': 'station', 'live': 0.80, 'new': 0.90},
-        {'name': 'waste7', 'live': 0.950, 'new': 0.948}]
+        {'name': 'waste7', 'live': 0.950, 'new': pytest.approx(664 / 700)}]
+    # Every verdict states each base source's change with its interval ...
+    assert candidate['decision'] == (
+        '+10.0 points on the station; waste7 top-1 95.0% -> 94.9% (-0.1, 95% interval -0.6..+0.3 '
+        'over 700 photos): within the noise-aware guard (95%)')
+    assert candidate['guard'].startswith('noise-aware guard (95%): no base source shown by its '
+                                         'paired 95% interval to lose more than 1 point(s)')
+    # ... and what the guard cost the station comes with it, for the page to show.
+    assert candidate['trade_off']['lines'][1] == (
+        'strict guard: blocks mix 0.25 of epoch 5, station val 85.0% (-5.0 points on the station)')
     assert str(tmp_path) not in json.dumps(desk.view(str(live), live_sha))
     with pytest.raises(guard.PageError, match='no such retrained model waiting'):
         desk.promote(str(live), live_sha, sha256_file(losing / live.name))  # not the one shown
@@ -579,18 +588,24 @@ def test_the_page_refuses_what_retrain_refused_for_a_class_drop(tmp_path):
     result = write_retrain_result(tmp_path / 'retrain', live, class_drop=True)
     candidate = desk.view(str(live), live_sha)['candidate']
     assert (candidate['wins'], candidate['decision']) == (
-        False, 'waste7 trash recall 76.2% -> 61.9% (14.3 points, class limit 10)')
-    with pytest.raises(guard.PageError, match='the rule says no: waste7 trash recall'):
+        False, 'waste7 glass recall 95.0% -> 75.0% (-20.0, 95% interval -27.8..-11.4 over 100 '
+        'photos): beyond the 10-point class limit')
+    with pytest.raises(guard.PageError, match='the rule says no: waste7 glass recall'):
         desk.promote(str(live), live_sha, candidate['sha256'])
     assert sha256_file(live) == live_sha
     assert ModelDesk(str(tmp_path / 'retrain'), '', 1.0, 15.0).view(
         str(live), live_sha)['candidate']['wins']  # within a 15-point class limit
+    # The strict guard (confidence 0) also refuses the top-1 loss, 1.4 points of waste7.
+    strict = ModelDesk(str(tmp_path / 'retrain'), '', 1.0, 15.0, 0.0).view(
+        str(live), live_sha)['candidate']
+    assert not strict['wins'] and strict['decision'] == (
+        'waste7 top-1 95.0% -> 93.6% (-1.4 over 700 photos): beyond the 1-point limit')
     report = json.loads((result / 'comparison.json').read_text())
     for row in report['comparison'].values():
-        del row['recall_new']  # as an older retrain wrote it
+        del row['paired']  # as an older retrain wrote it
     (result / 'comparison.json').write_text(json.dumps(report))
     candidate = desk.view(str(live), live_sha)['candidate']
-    assert not candidate['wins'] and "no 'recall_new' to judge by" in candidate['decision']
+    assert not candidate['wins'] and "no 'paired' to judge by" in candidate['decision']
 
 
 def test_a_promote_keeps_the_model_it_replaced_and_roll_back_puts_it_back(tmp_path):

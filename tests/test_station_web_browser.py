@@ -819,8 +819,8 @@ def test_promoting_a_model_retrain_refused_for_a_class_drop_is_refused(page, mod
         page.goto(station.url)
         candidate, promote = page.get_by_test_id('candidate'), page.get_by_test_id('promote')
         expect(candidate).to_contain_text(
-            'does not win by the rule (waste7 trash recall 76.2% -> 61.9% (14.3 points, class '
-            'limit 10))')
+            'does not win by the rule (waste7 glass recall 95.0% -> 75.0% (-20.0, 95% interval '
+            '-27.8..-11.4 over 100 photos): beyond the 10-point class limit)')
         expect(promote).to_be_disabled()
         # A page that showed another verdict (or a hand that enabled the button): the server
         # applies the rule itself and refuses.
@@ -828,8 +828,8 @@ def test_promoting_a_model_retrain_refused_for_a_class_drop_is_refused(page, mod
         promote.click()
         page.get_by_role('button', name='Yes, promote').click()
         expect(page.get_by_test_id('review-message')).to_have_text(
-            'promote refused (409): the rule says no: waste7 trash recall 76.2% -> 61.9% '
-            '(14.3 points, class limit 10)')
+            'promote refused (409): the rule says no: waste7 glass recall 95.0% -> 75.0% '
+            '(-20.0, 95% interval -27.8..-11.4 over 100 photos): beyond the 10-point class limit')
         assert sha256_file(live) == live_sha
         assert not (live.parent / 'previous').exists()
 

@@ -27,7 +27,7 @@ def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def compute_metrics(probabilities: ArrayLike, labels: ArrayLike, classes: Sequence[str]) -> dict:
-    """Top-1, top-5, per-class precision/recall/F1, macro-F1 and the confusion matrix."""
+    """Top-1, top-5, per-class precision/recall/F1, macro-F1, the confusion matrix, `right`."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     num_classes = len(classes)
@@ -43,9 +43,10 @@ def compute_metrics(probabilities: ArrayLike, labels: ArrayLike, classes: Sequen
     f1 = _safe_ratio(2 * precision * recall, precision + recall)
     present = support > 0
     k = min(5, num_classes)
+    right = (order[:, 0] == labels).astype(np.int64)
     return {
         'num_images': int(len(labels)),
-        'top1': float(np.mean(order[:, 0] == labels)),
+        'top1': float(right.mean()),
         'top5': float(np.mean((order[:, :k] == labels[:, None]).any(axis=1))),
         'macro_f1': float(f1[present].mean()),
         'macro_precision': float(precision[present].mean()),
@@ -57,6 +58,10 @@ def compute_metrics(probabilities: ArrayLike, labels: ArrayLike, classes: Sequen
         },
         'classes': list(classes),
         'confusion_matrix': matrix.tolist(),
+        # Per class, each of its photos in the order given: '1' where top-1 is right. Two
+        # models' strings pair their photos (the promote guard's paired interval).
+        'right': {name: ''.join(map(str, right[labels == i]))
+                  for i, name in enumerate(classes)},
     }
 
 

@@ -54,7 +54,13 @@ from training.recipe.metrics import compute_metrics
 from training.station.onnx_weights import batchnorms
 from waste_classifier_ros.backends.onnx_runtime import open_session
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
-from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
+from waste_classifier_ros.flywheel.promotion import (
+    GUARD_CONFIDENCE,
+    STATION,
+    Candidate,
+    Guard,
+    choose,
+)
 
 log = logging.getLogger(__name__)
 SCOPES = ('head', 'blocks', 'all')
@@ -233,6 +239,7 @@ class Settings:
     mix_steps: int = 4              # WiSE-FT: also try start + i/mix_steps of the change (0: off)
     max_drop: float = 0.01
     max_class_drop: float = 0.10
+    guard_confidence: float = GUARD_CONFIDENCE  # 0: the strict guard (promotion.Guard)
     seed: int = 0
 
 
@@ -414,19 +421,19 @@ class Adapter:
               share: float = 1.0) -> tuple[Candidate, dict]:
         """Score the network as it is: (the candidate, the base sources' metrics).
 
-        Within the guard when no base source lost more than the promote rule allows against
-        ``start_base``; ranked by station top-1, then its log-likelihood.
+        Judged against ``start_base`` by the promote rule's guard (promotion.Guard with the
+        settings' limits and confidence); ranked by station top-1, then its log-likelihood.
         """
+        s = self.settings
         base_now = {n: r.metrics for n, r in self.evaluate(base_val).items()}
-        guard = guard_failure(start_base, base_now, list(start_base), self.settings.max_drop,
-                              self.settings.max_class_drop)
-        base_top1 = {n: m['top1'] for n, m in base_now.items()}
-        if not station_val:
-            return Candidate(None, base_top1, guard, share=share, epoch=epoch), base_now
-        station = self.evaluate({STATION: station_val})[STATION]
-        return Candidate(station.metrics['top1'], base_top1, guard,
-                         -calibration.negative_log_likelihood(station.logits, station.labels, 1.0),
-                         share, epoch), base_now
+        now, likelihood = dict(base_now), 0.0
+        if station_val:
+            station = self.evaluate({STATION: station_val})[STATION]
+            now[STATION] = station.metrics
+            likelihood = -calibration.negative_log_likelihood(station.logits, station.labels, 1.0)
+        guard = Guard(s.max_drop, s.max_class_drop, s.guard_confidence)
+        return Candidate.scored(start_base, now, list(start_base), guard,
+                                log_likelihood=likelihood, share=share, epoch=epoch), base_now
 
     def interpolate(self, initial: dict, end: dict, epoch: int, start_base: dict,
                     station_val: Optional[tuple], base_val: dict) -> list[Candidate]:

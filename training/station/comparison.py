@@ -7,8 +7,9 @@ The current and a new model compared as files, and the promote rule's verdict on
 station's val, each base source's val, any ``--eval`` folder) and asks
 waste_classifier_ros.flywheel.promotion's rule; its `summary` is what comparison.json and the
 model card keep (top-1, macro F1, ECE, per-class recall and val photos per class, so that
-promotion.judge_comparison reaches the same verdict from the file alone). `side_by_side` and
-`plot` show it.
+promotion.judge_comparison reaches the same verdict from the file alone: the per-class counts of
+photos each model got right where the other did not, which the guard's paired interval needs).
+`statements` says per base source what the guard found. `side_by_side` and `plot` show it.
 """
 
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from training.recipe import evaluate
-from waste_classifier_ros.flywheel.promotion import STATION, promote_decision, unjudged
+from waste_classifier_ros.flywheel.promotion import (
+    STATION,
+    Candidate,
+    Guard,
+    Paired,
+    promote_decision,
+    trade_off,
+    unjudged,
+)
 
 
 @dataclass
@@ -28,24 +37,39 @@ class Comparison:
     new: dict
     wins: bool
     reason: str
-    summary: dict  # name -> top-1, macro F1, ECE, per-class recall and support of both
+    summary: dict  # name -> top-1, macro F1, ECE, per-class recall, support, paired counts
     not_judged: dict  # base source -> classes without val photos there, which the guard skips
+    statements: list  # per base source, the guard's one-line statement (promotion.Guard.judge)
+    guard: Guard
+
+    def trade_off(self, tried: list[Candidate], kept: Candidate) -> dict:
+        """Return promotion.trade_off of the candidates a retrain tried and the one kept.
+
+        The current model's station top-1 is what a candidate must beat to be chosen.
+        """
+        start = self.current.get(STATION)
+        return trade_off(tried, kept, self.guard, start and start['top1'])
 
 
 def compare(current_model: Path, new_model: Path, labels: Path,
             folders: dict[str, tuple[Path, evaluate.ClassMap]], base_names: list[str],
-            max_drop: float, max_class_drop: float) -> Comparison:
-    """Evaluate both ONNX files on ``folders`` and judge the new one (limits as fractions)."""
+            guard: Guard) -> Comparison:
+    """Evaluate both ONNX files on ``folders`` and judge the new one by the rule and `guard`."""
     current, new = (evaluate.evaluate_sources(evaluate.OnnxClassifier(path, labels),
                                               folders)['per_source']
                     for path in (current_model, new_model))
-    wins, reason = promote_decision(current, new, base_names, max_drop, STATION, max_class_drop)
+    wins, reason = promote_decision(current, new, base_names, guard, STATION)
     return Comparison(current, new, wins, reason, summary(current, new),
-                      unjudged(current, base_names))
+                      unjudged(current, base_names),
+                      [guard.judge(name, Paired.of(current[name], new[name]))[1]
+                       for name in base_names], guard)
 
 
 def summary(current: dict, new: dict) -> dict:
-    """Per evaluation set: both models' figures, per-class recalls and val photos per class."""
+    """Per evaluation set: both models' figures, per-class recalls and val photos per class.
+
+    With the paired counts per class (promotion.Paired.counts), which judge_comparison reads.
+    """
     keep = ('num_images', 'top1', 'macro_f1', 'ece')
 
     def per_class(result: dict, field: str) -> dict:
@@ -55,7 +79,8 @@ def summary(current: dict, new: dict) -> dict:
                    'new': {k: new[name][k] for k in keep},
                    'recall_current': per_class(current[name], 'recall'),
                    'recall_new': per_class(new[name], 'recall'),
-                   'support': per_class(current[name], 'support')}
+                   'support': per_class(current[name], 'support'),
+                   'paired': Paired.of(current[name], new[name]).counts()}
             for name in current}
 
 

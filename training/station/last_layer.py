@@ -29,7 +29,13 @@ from waste_classifier_ros.backends.onnx_runtime import input_size, open_session
 from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.atomic_files import atomic_write
 from waste_classifier_ros.core.onnx_head import find_head
-from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
+from waste_classifier_ros.flywheel.promotion import (
+    GUARD_CONFIDENCE,
+    STATION,
+    Candidate,
+    Guard,
+    choose,
+)
 
 log = logging.getLogger(__name__)
 Layer = tuple[np.ndarray, np.ndarray]  # (weight [classes, features], bias)
@@ -155,17 +161,19 @@ def mixed(start: Layer, fitted: Layer, share: float) -> Layer:
 
 
 def guarded_head(start: Layer, fitted: Layer, val: dict[str, tuple[np.ndarray, np.ndarray]],
-                 classes: list[str], max_drop: float, max_class_drop: float,
-                 mix_steps: int) -> tuple[Layer, list[Candidate], Candidate | None]:
+                 classes: list[str], max_drop: float, max_class_drop: float, mix_steps: int,
+                 confidence: float = GUARD_CONFIDENCE,
+                 ) -> tuple[Layer, list[Candidate], Candidate | None]:
     """Return the fitted layer, or a mix of it with the start within the base sources' guard.
 
     ``val`` maps the station (``STATION``) and each base source to (features, labels) of its
     val photos. The candidates are the fitted layer and its mixes with the start (share
     a = 1 - i / mix_steps of the change; for one linear layer the mix of the two layers'
-    logits), chosen by promotion.choose as training.station.adapt chooses among mixes: the best
-    on the station's val (top-1, then log-likelihood) among those within the guard that learnt
-    there; when none is, the fitted layer, which the rule will refuse. Returns the kept layer,
-    the candidates and the one chosen (None: none qualified, the fit kept).
+    logits), judged by promotion.Guard (the limits, ``confidence``: 0 strict) and chosen by
+    promotion.choose as training.station.adapt chooses among mixes: of those within the guard
+    that learnt on the station's val, the least change its val cannot tell from the best (top-1,
+    then log-likelihood); when none is, the fitted layer, which the rule will refuse. Returns
+    the kept layer, the candidates and the one chosen (None: none qualified, the fit kept).
     """
     def logits(layer: Layer, name: str) -> np.ndarray:
         return val[name][0] @ layer[0].T + layer[1]
@@ -177,16 +185,15 @@ def guarded_head(start: Layer, fitted: Layer, val: dict[str, tuple[np.ndarray, n
     if STATION not in val:
         return fitted, [], None
     bases = [name for name in val if name != STATION]
+    guard = Guard(max_drop, max_class_drop, confidence)
     first = metrics(start)
     candidates = []
     for share in [1.0] + [1 - i / mix_steps for i in range(1, mix_steps)]:
         layer = mixed(start, fitted, share)
         now = metrics(layer)
-        candidates.append(Candidate(
-            now[STATION]['top1'], {n: now[n]['top1'] for n in bases},
-            guard_failure(first, now, bases, max_drop, max_class_drop),
-            -calibration.negative_log_likelihood(logits(layer, STATION), val[STATION][1], 1.0),
-            share))
+        candidates.append(Candidate.scored(first, now, bases, guard, share=share,
+                                           log_likelihood=-calibration.negative_log_likelihood(
+                                               logits(layer, STATION), val[STATION][1], 1.0)))
         log.info('head, %.2f of the change: %s', share,
                  adapt.scores_line(candidates[-1], {n: now[n] for n in bases}))
     chosen = choose(candidates, first[STATION]['top1'])
@@ -194,7 +201,8 @@ def guarded_head(start: Layer, fitted: Layer, val: dict[str, tuple[np.ndarray, n
         log.warning("no share of the last layer's change kept the guard on the base sources "
                     'and learnt on the station; keeping the fitted one (the promote rule will '
                     'say why)')
-    return (mixed(start, fitted, chosen.share) if chosen else fitted), candidates, chosen
+    return (mixed(start, fitted, chosen.share) if chosen and chosen.share < 1 else fitted), \
+        candidates, chosen
 
 
 def train_head(parent: HeadlessModel, train_splits: list[sources.SourceSplit],
@@ -218,7 +226,7 @@ def train_head(parent: HeadlessModel, train_splits: list[sources.SourceSplit],
         val[STATION] = cached['station val'][:2]
     (weight, bias), mixes, chosen = guarded_head(
         parent.head(), fitted, val, parent.classes, settings.max_drop, settings.max_class_drop,
-        settings.mix_steps)
+        settings.mix_steps, settings.guard_confidence)
     report = None
     if STATION in val:
         logits = {STATION: val[STATION][0] @ weight.T + bias}

@@ -42,7 +42,7 @@ from training.station.settings import (
 )
 from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
-from waste_classifier_ros.flywheel.promotion import STATION, Candidate, choose, guard_failure
+from waste_classifier_ros.flywheel.promotion import STATION, Candidate, Guard, choose
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +166,15 @@ def chosen_curve(curves: dict, counts: list[int], base_names: list[str],
     """Return what ``retrain --scope`` with these scopes keeps at each count (n -> metrics).
 
     training.station.retrain's choice (promotion.choose by Candidate.by_bases): within the base
-    sources' guard, the best station top-1, then the base sources' mean top-1, then the first
-    listed; when none keeps the guard, the same order over all.
+    sources' guard (promotion.Guard with the settings' limits and confidence), the least
+    changed scope the station's val cannot tell from the best (station top-1, then the base
+    sources' mean top-1); when none keeps the guard, the same over all.
     """
+    guard = Guard(settings.max_drop, settings.max_class_drop, settings.guard_confidence)
+
     def candidate(scope: str, n: int) -> Candidate:
-        start, now = curves[scope][0], curves[scope][n]
-        return Candidate(now[STATION]['top1'], {b: now[b]['top1'] for b in base_names},
-                         guard_failure(start, now, base_names, settings.max_drop,
-                                       settings.max_class_drop), scope=scope)
+        return Candidate.scored(curves[scope][0], curves[scope][n], base_names, guard,
+                                scope=scope)
 
     chosen = {}
     for n in counts:

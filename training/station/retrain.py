@@ -10,7 +10,7 @@ Plan: the current model and the base sources' and station's ``train/`` photos (i
 station it cannot learn from is refused before anything is written). Train each ``--scope``
 (settings): ``head`` a new last layer on cached features (last_layer), ``blocks`` the last stages
 and ``all`` the whole network (adapt); keep the candidate within the base sources' guard best on
-the station's val (promotion.choose; ties: the base sources' mean top-1, then the first listed),
+the station's val (promotion.choose: the cheapest its val cannot tell from the best),
 its temperature fitted there. Compare both ONNX files (comparison) on the station's, each base
 source's and ``--eval``'s val, written to ``comparison.json``. Install with ``--promote`` or when
 the rule says it wins (promotion: better on the station's val, at most ``--max-drop`` points
@@ -19,7 +19,7 @@ worse on a base source, no class more than ``--max-class-drop``) and tell the ru
 """
 
 import argparse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 import datetime
 import json
 import logging
@@ -38,13 +38,8 @@ from training.station import adapt, comparison, inputs, last_layer
 from training.station.settings import HeadSettings, settings_for
 from training.station.tool import run_tool
 from waste_classifier_ros.core import model_card
-from waste_classifier_ros.flywheel.promotion import (
-    STATION,
-    Candidate,
-    choose,
-    install,
-    notify_running_node,
-)
+from waste_classifier_ros.flywheel import promotion
+from waste_classifier_ros.flywheel.promotion import STATION, Candidate, Guard, choose
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +65,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                        help='points of top-1 a base source may lose (default 1)')
     group.add_argument('--max-class-drop', type=float, default=10.0,
                        help="points of recall a class of a base source's val may lose (10)")
+    group.add_argument('--guard-confidence', type=float, default=promotion.GUARD_CONFIDENCE,
+                       help='a loss counts where its paired interval shows it (0: strict)')
     group.add_argument('--promote', action='store_true', help='install whatever the rule says')
     group.add_argument('--install-dir', type=Path, help="default: the current model's folder")
     group.add_argument('--node', default='/waste_classifier',
@@ -129,6 +126,7 @@ class Trained:
     method: dict
     calibration: dict | None
     kept: Candidate  # its scope's kept candidate, as the station's val scored it
+    tried: list[Candidate] = field(default_factory=list)  # every scope's epochs and mixes
 
 
 def plan_retrain(args: argparse.Namespace) -> inputs.Plan:
@@ -160,23 +158,22 @@ def train_scope(args: argparse.Namespace, plan: inputs.Plan, scope: str) -> Trai
 
 
 def train_new_model(args: argparse.Namespace, plan: inputs.Plan) -> Trained:
-    """Train each ``--scope``; keep the one within the guard best on the station's val.
+    """Train each ``--scope``; keep one within the guard by the station's val (choose).
 
     Neither scope is ahead at every count of labelled photos (docs/flywheel.md, "Which scope
-    is the default"); the station's val chooses, as it chooses among epochs. A tie there goes
-    to the one that kept more of the base sources (their mean top-1), then to the first listed.
+    is the default"): of those its val cannot tell from the best, the cheapest scope is kept.
     """
     trained = [train_scope(args, plan, scope) for scope in args.scope]
     kept = [replace(t.kept, scope=scope) for t, scope in zip(trained, args.scope)]
     best = choose(kept, key=Candidate.by_bases) or choose(
         kept, guarded=False, key=Candidate.by_bases) or kept[0]
     chosen = trained[kept.index(best)]
-    chosen.method['kept'] = best.row()
+    chosen.method['kept'], chosen.kept = best.row(), best
+    chosen.tried = [replace(Candidate.from_row(row), scope=scope) for t, scope in
+                    zip(trained, args.scope) for row in t.method.get('history', [])[1:]
+                    + t.method['mixes']]  # history[0] is the start
     if len(trained) > 1:
         chosen.method['candidates'] = [c.row() for c in kept]
-        log.info('kept the %s scope (%s)', best.scope, '; '.join(
-            f'{c.scope}: station val {100 * (c.station_top1 or 0):.1f}%'
-            + (f', guard: {c.guard}' if c.guard else '') for c in kept))
     return chosen
 
 
@@ -220,9 +217,7 @@ def new_card(args: argparse.Namespace, plan: inputs.Plan, trained: Trained, new_
                      'sources': [{'name': s.name, 'root': str(s.root), 'licence': s.licence}
                                  for s in plan.bases + [plan.station]]},
             'comparison': compared.summary, 'not_judged': compared.not_judged,
-            'rule': f'better top-1 on the station val, at most {args.max_drop:g} point(s) worse '
-                    f'on any base source val and no class of one more than '
-                    f'{args.max_class_drop:g} points',
+            'rule': f'better top-1 on the station val; {compared.guard}',
             'wins_by_rule': compared.wins, 'decision': compared.reason,
             'date': stamp.isoformat(timespec='seconds'),
             'duration_s': duration,
@@ -236,10 +231,10 @@ def install_if_chosen(args: argparse.Namespace, out: Path, new_path: Path, wins:
     if not (args.promote or wins):
         return {'installed': None}
     installed = args.install_dir or args.model.parent
-    install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
+    promotion.install([new_path, out / 'labels.txt', out / 'model_card.json'], installed)
     result: dict[str, Any] = {'installed': str(installed)}
     if args.node:
-        answer = notify_running_node(installed / new_path.name, node=args.node)
+        answer = promotion.notify_running_node(installed / new_path.name, node=args.node)
         result['node'] = {'switched': answer.switched, 'message': str(answer)}
     return result
 
@@ -256,14 +251,17 @@ def run(args: argparse.Namespace) -> dict:
     log.info('new model written (%.0f s); comparing it', time.monotonic() - started)
     compared = comparison.compare(args.model, new_path, plan.labels,
                                   inputs.eval_folders(args.station, plan.bases, args.eval),
-                                  [s.name for s in plan.bases], args.max_drop / 100,
-                                  args.max_class_drop / 100)
+                                  [s.name for s in plan.bases], Guard(
+                                      args.max_drop / 100, args.max_class_drop / 100,
+                                      args.guard_confidence))
+    trained.method['trade_off'] = compared.trade_off(trained.tried, trained.kept)
     duration = round(time.monotonic() - started, 1)
     model_card.write_card(out / 'model_card.json',
                           new_card(args, plan, trained, new_path, compared, stamp, duration))
     report = {'out': str(out), 'model': str(new_path), 'scope': trained.method['scope'],
               'wins_by_rule': compared.wins, 'decision': compared.reason,
               'bases': [s.name for s in plan.bases], 'comparison': compared.summary,
+              'guard': compared.statements, 'trade_off': trained.method['trade_off'],
               'not_judged': compared.not_judged, 'calibration': trained.calibration,
               'duration_s': duration, 'table': comparison.side_by_side(
                   compared.current, compared.new, plan.classes, compared.not_judged)}
@@ -286,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if report is None:
         return 2
-    print(report['table'])
+    print(report['table'], *report['trade_off']['lines'], sep='\n')
     print(f'rule: {"wins" if report["wins_by_rule"] else "does not win"} '
           f'({report["decision"]}); new model and card in {report["out"]}')
     print(f'installed into {report["installed"]}' if report['installed'] else

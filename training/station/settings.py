@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from typing import TypeVar
 
 from training.station import adapt
+from waste_classifier_ros.flywheel.promotion import GUARD_CONFIDENCE
 
 
 @dataclass
@@ -32,6 +33,7 @@ class HeadSettings:
     mix_steps: int = 4             # WiSE-FT: also try start + i/mix_steps of the change
     max_drop: float = 0.01
     max_class_drop: float = 0.10
+    guard_confidence: float = GUARD_CONFIDENCE  # 0: the strict guard (promotion.Guard)
     seed: int = 0
 
 

@@ -89,6 +89,10 @@ PARAMETERS = {
         "points of recall a class of a base source's val may lose for the promotion rule "
         '(retrain --max-class-drop)',
         floating_point_range=[FloatingPointRange(from_value=0.0, to_value=100.0)])),
+    'promote_guard_confidence': (0.95, read_only(
+        'a loss counts where its paired interval at this confidence shows it; 0 = strict, the '
+        'loss itself (retrain --guard-confidence)',
+        floating_point_range=[FloatingPointRange(from_value=0.0, to_value=0.999)])),
 }
 
 
@@ -122,7 +126,8 @@ class StationWeb(Node):
                                       for name in self.service_clients},
                             models=ModelDesk(params['retrain_dir'], classifier,
                                              params['promote_max_drop'],
-                                             params['promote_max_class_drop']))
+                                             params['promote_max_class_drop'],
+                                             params['promote_guard_confidence']))
         self.overlay_topic = f'{classifier}/overlay'
         # ~/bin before ~/classification, the order the classifier publishes a frame's two
         # messages in: when a busy executor finds both waiting, it takes the bin first, and the

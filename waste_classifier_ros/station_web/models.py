@@ -8,12 +8,15 @@ beside it says when it was trained, on which sources and, for an adapted model, 
 retrain result is waiting when a folder under `retrain_dir` (training.station.retrain's output,
 `outputs/retrain/<time>/`) holds a model whose card names the model in use as its parent.
 Promoting it applies the rule and the install of training.station.retrain, both from
-flywheel/promotion.py: `judge_comparison` on the comparison it wrote (top-1 and per-class
-recalls, with the node's limits for --max-drop and --max-class-drop), `install` into the folder
+flywheel/promotion.py: `judge_comparison` on the comparison it wrote (per-class counts of photos
+each model got right where the other did not, with the node's limits and guard confidence for
+--max-drop, --max-class-drop and --guard-confidence), `install` into the folder
 of the model in use (retrain's default --install-dir), then `notify_running_node` so the
 classifier switches without a restart. The install keeps the model it replaced in `previous/`
-beside it: the panel offers it back (`roll_back`, then the same notice). No path of this
-machine goes to the page.
+beside it: the panel offers it back (`roll_back`, then the same notice). With the result goes
+the retrain's `trade_off` (promotion.trade_off: each candidate it tried, each base source's
+change with its interval, the verdicts of the guard in use and the other, which each keeps), so
+the owner sees what the guard costs the station. No path of this machine goes to the page.
 """
 
 import datetime
@@ -52,15 +55,17 @@ class ModelDesk:
     """Finds a waiting retrain result for the model in use, promotes it by the rule, rolls back."""
 
     def __init__(self, retrain_dir: str, classifier: str, max_drop_points: float,
-                 max_class_drop_points: float = 10.0):
+                 max_class_drop_points: float = 10.0,
+                 guard_confidence: float = promotion.GUARD_CONFIDENCE):
         """`classifier`: the node told to switch after an install ('' = none).
 
-        The limits are points, as retrain's --max-drop and --max-class-drop.
+        The limits are points, as retrain's --max-drop and --max-class-drop; the confidence is
+        its --guard-confidence (0: the strict guard).
         """
         self.retrain_dir = Path(retrain_dir).expanduser().resolve() if retrain_dir else None
         self.classifier = classifier
-        self.max_drop = max_drop_points / 100
-        self.max_class_drop = max_class_drop_points / 100
+        self.guard = promotion.Guard(max_drop_points / 100, max_class_drop_points / 100,
+                                     guard_confidence)
 
     def view(self, model: str, sha256: str) -> dict:
         if not model:
@@ -102,15 +107,15 @@ class ModelDesk:
         bases = [s.get('name') for s in card['retrain']['data']['sources']
                  if s.get('name') != promotion.STATION]
         try:
-            wins, reason = promotion.judge_comparison(comparison, bases, self.max_drop,
-                                                      self.max_class_drop)
+            wins, reason = promotion.judge_comparison(comparison, bases, self.guard)
         except KeyError as missing:
             wins, reason = False, (f'{COMPARISON} has no {missing} to judge by (written by an '
                                    'older retrain? run it again)')
         return {'sha256': card['onnx_sha256'], 'sha256_short': card['onnx_sha256'][:12],
                 'date': card['retrain'].get('date', ''), 'wins': wins, 'decision': reason,
                 'comparison': [{'name': name, 'live': row['current']['top1'],
-                                'new': row['new']['top1']} for name, row in comparison.items()]}
+                                'new': row['new']['top1']} for name, row in comparison.items()],
+                'guard': str(self.guard), 'trade_off': report.get('trade_off')}
 
     def promote(self, model: str, live_sha256: str, wanted: object) -> dict:
         """Install the waiting model `wanted` (its sha256) when the rule says it wins."""

@@ -273,8 +273,31 @@ async function loadModel() {
   row(table, ['top-1 on', 'live', 'retrained'], true);
   for (const line of candidate.comparison) row(table, [line.name, percent(line.live), percent(line.new)]);
   setText('candidate-decision', `${candidate.sha256_short}: ${candidate.wins ? 'wins' : 'does not win'} by the rule (${candidate.decision})`);
+  renderTradeOff(candidate.trade_off);
   $('promote').disabled = !candidate.wins;
   $('promote').dataset.sha256 = candidate.sha256;
+}
+
+// What the retrain's guard cost the station (promotion.trade_off): each candidate it tried with
+// its station val and both guards' verdicts, and which each guard keeps; absent from a result
+// an older retrain wrote.
+function renderTradeOff(trade) {
+  $('trade-off').hidden = !trade;
+  if (!trade) return;
+  const verdict = (reason, kept) => (reason ? 'refused' : 'within') + (kept ? ' · kept' : '');
+  const table = $('trade-off-table');
+  table.replaceChildren();
+  if (trade.candidates.length) row(table, ['candidate', 'station val', trade.guard, trade.other], true);
+  for (const each of trade.candidates) {
+    row(table, [each.candidate, each.station_top1 == null ? '–' : percent(each.station_top1),
+      verdict(each.guard, each.kept), verdict(each.other_guard, each.other_kept)]);
+    table.lastChild.title = [each.guard, ...each.base].filter(Boolean).join('; ');
+  }
+  $('trade-off-lines').replaceChildren(...trade.lines.map((line) => {
+    const item = document.createElement('li');
+    item.textContent = line;
+    return item;
+  }));
 }
 
 // Promote and Roll back: asked first, then one POST with the sha256 shown, then the panel again.

@@ -113,14 +113,14 @@ function confirmGrid() {
   post('batch', { labels: gridShown.map((capture) => ({ id: capture.id, label: gridLabels[capture.id] })) });
 }
 
-// Moves the focus over the tiles: left and right one, up and down a row.
+// Moves the focus over the tiles: left and right one, up and down a row (where there is one).
 function moveFocus(key) {
   const all = tiles();
   const at = all.indexOf(document.activeElement);
   if (at < 0) { focusTile(0); return; }
   const columns = all.filter((box) => box.offsetTop === all[0].offsetTop).length || 1;
-  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[key];
-  focusTile(at + step);
+  const to = at + { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[key];
+  if (to >= 0 && to < all.length) all[to].focus(); // no photo there: the focus stays
 }
 
 // The grid's keys; returns whether `key` was one (app.js handles U, C and G in both views).
