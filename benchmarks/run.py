@@ -9,6 +9,7 @@ One benchmark run: raw limits, the node over DDS in nine phases and its stops, t
     python -m benchmarks.run --only lifecycle --merge   # the stop and stall times into it
     python -m benchmarks.run --only review_page --merge   # the review page's key-to-capture
     python -m benchmarks.run --only station_stream --merge   # 14 items over DDS, timed
+    python -m benchmarks.run --only labelling --merge   # photos labelled a minute, both views
 
 Each node phase starts a fresh classifier node process, waits (bounded) for it to match this
 process's collector, starts a publisher process, lets the pipeline warm up, then measures a
@@ -21,8 +22,9 @@ node's resident memory before the first set and at the end. The pages phase also
 station_web with five pages open on the node (benchmarks.pages) and measures its CPU time.
 benchmarks.lifecycle times the node's stop on SIGINT and SIGTERM, its exit on a bad start and its
 stalled-camera warning, benchmarks.review the station page's key press to next capture in
-Chromium, which the tests check without a clock, and benchmarks.station_stream a station's
-stream of 14 items (one bin decision each, `empty` between them) with its latencies.
+Chromium, which the tests check without a clock, benchmarks.station_stream a station's
+stream of 14 items (one bin decision each, `empty` between them) with its latencies, and
+benchmarks.labelling the photos a scripted operator labels a minute in the page's two views.
 """
 
 import argparse
@@ -49,7 +51,7 @@ import rclpy
 from rclpy.client import Client
 import yaml
 
-from benchmarks import raw, report, review, station_stream
+from benchmarks import labelling, raw, report, review, station_stream
 from benchmarks.collector import Collector
 from benchmarks.lifecycle import Lifecycle
 from benchmarks.pages import Pages
@@ -71,6 +73,7 @@ PAGES = 5  # station pages open in the pages phase
 LIFECYCLE = 'lifecycle'  # --only's name for benchmarks.lifecycle's figures
 REVIEW = 'review_page'  # --only's name for benchmarks.review's figures
 STATION_STREAM = 'station_stream'  # --only's name for benchmarks.station_stream's figures
+LABELLING = 'labelling'  # --only's name for benchmarks.labelling's figures
 
 
 @dataclass(frozen=True)
@@ -499,8 +502,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument('--only', nargs='+', metavar='PHASE',
                         help=f'run only these node phases, {LIFECYCLE!r} '
                         f'(benchmarks.lifecycle), {REVIEW!r} (benchmarks.review) or '
-                        f'{STATION_STREAM!r} (benchmarks.station_stream) (for profiling and A/B '
-                        'runs)')
+                        f'{STATION_STREAM!r} (benchmarks.station_stream) or {LABELLING!r} '
+                        '(benchmarks.labelling) (for profiling and A/B runs)')
     parser.add_argument('--merge', action='store_true',
                         help='with --only: put the measured phases into the existing --json '
                         'results (replacing those of the same name, keeping its raw and '
@@ -524,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument('--station-stream-data', default=str(station_stream.DEFAULT_DATA),
                         help='the folder holding waste7/val and realwaste/val for the station '
                         "stream ('' skips it: its figure says why)")
+    parser.add_argument('--labelling-photos', type=int, default=labelling.PHOTOS,
+                        help='captures the scripted operator labels in each view')
     parser.add_argument('--report', default=str(ROOT / 'BENCHMARKS.md'))
     parser.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results.json'))
     parser.add_argument('--work-dir', default=str(ROOT / 'bench_output'))
@@ -577,8 +582,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def node_phases(args: argparse.Namespace, work_dir: Path, model: Path) -> dict:
     """Run the node phases, the lifecycle, the review page, the stream (all, or what --only names).
 
-    Returns {'phases': [...], 'lifecycle': {...}, 'review_page': {...}, 'station_stream': {...}},
-    without those that --only leaves out; all on a ROS graph of their own.
+    Returns {'phases': [...], 'lifecycle': {...}, 'review_page': {...}, 'station_stream': {...},
+    'labelling': {...}}, without those that --only leaves out; all on a ROS graph of their own.
     """
     environ = apply_local_ros_environ()
     clean_stale_shared_memory()
@@ -597,6 +602,9 @@ def node_phases(args: argparse.Namespace, work_dir: Path, model: Path) -> dict:
         if not args.only or STATION_STREAM in args.only:
             measured[STATION_STREAM] = station_stream.figures(
                 args.station_stream_data, args.model, args.params_file, work_dir)
+        if not args.only or LABELLING in args.only:
+            print('[bench] labelling in Chromium: the grid against one at a time', flush=True)
+            measured[LABELLING] = labelling.figures(model, args.labelling_photos)
         return measured
     finally:
         collector.close()

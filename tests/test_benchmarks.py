@@ -30,7 +30,7 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
                '--overlay-seconds', '1', '--swap-seconds', '1', '--swaps', '2', '--warmup', '0.25',
                '--raw-seconds', '0.5', '--swap-model', str(swap_model),
                '--model', str(model), '--report', str(report), '--json', str(results),
-               '--eval-images', '7', '--station-stream-data', '',
+               '--eval-images', '7', '--station-stream-data', '', '--labelling-photos', '5',
                '--work-dir', str(tmp_path / 'work')]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -59,7 +59,7 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
     # Every target but the station stream's was measured (it needs the shared photos, left out
     # here), and its verdict is its figure against its limit.
     targets = figures['targets']
-    assert len(targets) == 29, [target['name'] for target in targets]
+    assert len(targets) == 30, [target['name'] for target in targets]
     assert figures['station_stream'] == {'skipped': 'no data folder given'}
     unmeasured = [target for target in targets if target['name'].startswith('station stream')]
     assert len(unmeasured) == 8
@@ -81,6 +81,8 @@ def test_short_benchmark_writes_report_and_results(tmp_path):
         'stall_warning_after_kill_s', 'notify_without_node_s'}
     # The review in Chromium: every key press showed the next capture, each one timed.
     assert len(figures['review_page']['key_to_next_capture_ms']) == 10
+    # The scripted operator labelled every capture right in both views.
+    assert all(figures['labelling'][view]['all_landed_right'] for view in ('grid', 'single'))
     for target in targets:
         assert target['measured'] is not None, target
         comparison, limit = target['target'].split()
