@@ -783,6 +783,10 @@ def test_promote_asks_installs_and_switches_and_roll_back_returns_to_the_old_mod
         expect(candidate).to_be_visible()
         expect(candidate).to_contain_text(f'{child_sha[:12]}: wins by the rule')
         expect(candidate).to_contain_text('station80.0%90.0%')
+        # What the guard costs the station, as the retrain's trade_off states it.
+        expect(page.get_by_test_id('trade-off')).to_contain_text(
+            'strict guard: blocks mix 0.25 of epoch 5, station val 85.0% (-5.0 points on the '
+            'station)')
         expect(page.get_by_test_id('previous')).to_be_hidden()  # nothing replaced yet
         page.get_by_test_id('promote').click()  # asks first; Cancel installs nothing
         expect(confirm).to_contain_text(f'Install {child_sha[:12]} in place of the model in use')
@@ -996,24 +1000,32 @@ def test_bars_under_the_bin_focus_above_the_bottom_line_and_the_grid_fits(browse
         assert page.evaluate('''() => { const m = document.querySelector(
             '[data-testid=review-message]'); return m.scrollWidth <= m.clientWidth
             && m.scrollHeight <= m.clientHeight; }'''), 'the bottom line is cut'
-        # The grid: twelve photos, no sideways scroll, each focused photo above the line.
+        # The grid: twelve photos, no sideways scroll, each focused photo above the line; D
+        # discards the focused one.
         page.keyboard.press('g')
         tiles = page.get_by_test_id('grid').locator('.tile')
         expect(tiles).to_have_count(12)
+        discarded = tiles.first.get_attribute('data-id')
+        page.keyboard.press('d')
+        expect(message).to_have_text(f'{discarded} discarded (kept in <inbox>/.discarded/paper)')
+        assert (station.inbox / '.discarded' / discarded).is_file()
+        expect(tiles).to_have_count(11)
         assert page.evaluate('document.documentElement.scrollWidth') <= viewport['width']
         review = page.get_by_test_id('review').bounding_box()
-        for index in range(12):
+        for index in range(11):
             box = tiles.nth(index).bounding_box()
             assert box['width'] >= 100, box  # a photo one can judge
             assert review['x'] <= box['x'] and box['x'] + box['width'] <= review['x'] + \
                 review['width'], (index, box, review)
-        for _ in range(11):
+        expect(tiles.first).to_be_focused()
+        for _ in range(10):
             page.keyboard.press('ArrowRight')
             expect_focus_above_bar(page)
-        expect(tiles.nth(11)).to_be_focused()
+        expect(tiles.nth(10)).to_be_focused()
         page.keyboard.press('a')
         expect(page.get_by_test_id('progress')).to_contain_text('0 waiting · ')
-        assert sorted(path.stem for path in station.dataset.rglob('paper/*.jpg')) == names
+        assert sorted(path.stem for path in station.dataset.rglob('paper/*.jpg')) == [
+            name for name in names if name not in discarded]
     finally:
         page.close()
         remove_captures(station, names)
