@@ -227,3 +227,18 @@ def test_a_capture_that_does_not_decode_is_still_offered_after_the_others(useful
         assert caplog.text.count('does not decode') == 1
         session.pending()
         assert caplog.text.count('does not decode') == 1  # said once, not tried again
+
+
+def test_the_measured_stream_gives_each_item_one_to_three_consecutive_captures():
+    from training.station.review_order import jitter, stream
+
+    item, copy = stream(200, seed=0)
+    assert sorted(set(item.tolist())) == list(range(200))
+    starts = np.flatnonzero(np.r_[True, item[1:] != item[:-1]])
+    assert len(starts) == 200  # each item's captures in one run
+    assert set(np.diff(np.r_[starts, len(item)]).tolist()) == {1, 2, 3}
+    assert (copy[starts] == 0).all() and not np.array_equal(item, stream(200, seed=1)[0])
+    photo = np.full((100, 80, 3), 100, np.uint8)
+    moved = jitter(photo, np.random.default_rng(0))
+    assert 85 <= moved.shape[0] <= 100 and 68 <= moved.shape[1] <= 80
+    assert 85 <= int(moved[0, 0, 0]) <= 115
