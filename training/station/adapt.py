@@ -20,9 +20,11 @@ The trunk's outputs are computed once per photo and view (the deployment view pl
 fraction of a forward pass; ``all`` augments every step. The draw is training.recipe.sources'
 class- and source-balanced one over the base sources plus the station. Each epoch scores the
 station's val photos and the base sources' val photos; the kept epoch is the one with the best
-station top-1 among those no base source's val lost more than ``max_drop`` top-1 or
-``max_class_drop`` recall of a class on (the promote rule's guard; when every epoch broke it,
-the best on the station, which the rule will then refuse), and training stops after
+station top-1 among those within the promote rule's guard (promotion.Guard: no base source's
+val shown by its paired interval to lose more than ``max_drop`` top-1 or ``max_class_drop``
+recall of a class with enough photos; when every epoch broke it, the best on the station,
+which the rule will then refuse); of it and the WiSE-FT mixes, promotion.choose keeps the
+least change the station's val cannot tell from the best; training stops after
 ``patience`` epochs without a better station top-1. BatchNorm layers stay in eval mode (their
 statistics frozen; a few hundred photos are too few to re-estimate them in training).
 
