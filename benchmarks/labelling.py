@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from benchmarks.processes import start_node, stop_node
+from benchmarks.review import browser_missing
 from waste_classifier_ros.flywheel.review import split_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,13 +185,12 @@ def one_view(browser: Any, root: Path, view: str, photos: int, timeout: float) -
 
 def figures(model: Path, photos: int = PHOTOS, timeout: float = 60.0) -> dict:
     """Measure both views; {'skipped': why} where Playwright or Chromium is missing."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {'skipped': 'Playwright is not installed (make env-test installs it)'}
+    missing = browser_missing()
+    if missing:
+        return {'skipped': missing}
+    from playwright.sync_api import sync_playwright
+
     from waste_classifier_ros.demos.station_web import CHROMIUM, CHROMIUM_ARGS
-    if not Path(CHROMIUM).exists():
-        return {'skipped': f'no browser at {CHROMIUM}'}
     with tempfile.TemporaryDirectory(prefix='bench-labelling-') as folder, \
             open(Path(folder) / 'classifier.log', 'w') as classifier_log, \
             sync_playwright() as playwright:

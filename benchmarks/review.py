@@ -62,15 +62,24 @@ def _inbox(root: Path) -> Path:
     return inbox
 
 
+def browser_missing() -> str:
+    """Return why the page's benchmarks cannot run here: '' with Playwright and Chromium."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return 'Playwright is not installed (make env-test installs it)'
+    from waste_classifier_ros.demos.station_web import CHROMIUM
+    return '' if Path(CHROMIUM).exists() else f'no browser at {CHROMIUM}'
+
+
 def figures(model: Path, timeout: float = 60.0) -> dict:
     """Measure both figures; {'skipped': why} where Playwright or Chromium is missing."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {'skipped': 'Playwright is not installed (make env-test installs it)'}
+    missing = browser_missing()
+    if missing:
+        return {'skipped': missing}
+    from playwright.sync_api import sync_playwright
+
     from waste_classifier_ros.demos.station_web import CHROMIUM, CHROMIUM_ARGS
-    if not Path(CHROMIUM).exists():
-        return {'skipped': f'no browser at {CHROMIUM}'}
     with tempfile.TemporaryDirectory(prefix='bench-review-') as folder, \
             open(Path(folder) / 'classifier.log', 'w') as classifier_log, \
             open(Path(folder) / 'station_web.log', 'w') as station_log, \
