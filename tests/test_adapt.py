@@ -115,7 +115,7 @@ def conv_weights(path: Path) -> dict:
 
 
 FAST = ['--batch-size', '8', '--epochs', '2', '--samples-per-epoch', '16', '--views', '1',
-        '--max-class-drop', '100', '--node', '', '--cache', '']
+        '--max-class-drop', '100', '--node', '', '--cache', '', '--work', '']
 
 
 @pytest.mark.parametrize('scope', ['head', 'blocks', 'all'])
@@ -233,6 +233,48 @@ def test_a_killed_retrain_leaves_the_installed_model_byte_identical(station, tmp
         process.wait(30)
     assert {p.name: p.read_bytes() for p in model.parent.iterdir()} == before
     assert not (tmp_path / 'out' / 'waste_classifier.onnx').exists()
+
+
+def test_a_killed_retrain_resumes_after_its_last_finished_epoch(station, tmp_path):
+    root, base, station_dir = station
+    model = copy_model(tmp_path / 'model')
+
+    def command(out: str, work: str) -> list[str]:
+        return [sys.executable, '-m', 'training.station.retrain', '--station', str(station_dir),
+                '--base', f'base={base}', '--model', str(model), '--out', str(tmp_path / out),
+                '--scope', 'blocks', *FAST[:2], '--epochs', '4', '--patience', '9',
+                *FAST[4:12], '--work', work, '--install-dir', str(tmp_path / out / 'installed')]
+
+    environ = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    log = tmp_path / 'killed.log'
+    with open(log, 'w') as stream:
+        process = subprocess.Popen(command('killed', str(tmp_path / 'work')), stdout=stream,
+                                   stderr=subprocess.STDOUT, cwd=ROOT, env=environ)
+    try:
+        deadline = time.monotonic() + 120
+        while 'blocks epoch 2/4' not in log.read_text():
+            assert process.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, 'the retrain never reached its second epoch'
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(30)
+    assert list((tmp_path / 'work').glob('*/last_epoch.pt')), 'no epoch kept to resume from'
+    resumed = subprocess.run(command('resumed', str(tmp_path / 'work')), capture_output=True,
+                             text=True, cwd=ROOT, env=environ, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert 'resumed after epoch' in resumed.stderr and 'blocks epoch 1/4' not in resumed.stderr
+    assert not list((tmp_path / 'work').glob('*/*.pt'))  # a finished fit leaves nothing behind
+    whole = subprocess.run(command('whole', ''), capture_output=True, text=True, cwd=ROOT,
+                           env=environ, timeout=300)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    # The resumed run trained the same epochs as one never interrupted: the same weights.
+    assert (weights(tmp_path / 'resumed' / 'waste_classifier.onnx').keys()
+            == weights(tmp_path / 'whole' / 'waste_classifier.onnx').keys())
+    for name, value in weights(tmp_path / 'whole' / 'waste_classifier.onnx').items():
+        assert np.allclose(weights(tmp_path / 'resumed' / 'waste_classifier.onnx')[name], value,
+                           atol=1e-6), name
 
 
 def test_the_learning_curve_scores_every_count_per_scope(station, tmp_path):

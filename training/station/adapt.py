@@ -38,6 +38,7 @@ folded into its classifier layer, and is exported through training.recipe.export
 
 import argparse
 from dataclasses import dataclass, field, replace
+import json
 import logging
 from pathlib import Path
 import time
@@ -54,7 +55,9 @@ from tqdm import tqdm
 from training.recipe import calibration, data, models, sources, transforms
 from training.recipe.metrics import compute_metrics
 from training.station.onnx_weights import batchnorms
+from training.station.resume import WorkFolder, key_of
 from waste_classifier_ros.backends.onnx_runtime import open_session
+from waste_classifier_ros.core import model_card
 from waste_classifier_ros.core.preprocessing import normalize_chw, resize_rgb
 from waste_classifier_ros.flywheel.promotion import (
     GUARD_CONFIDENCE,
@@ -273,6 +276,39 @@ class _Loop:
     labels: torch.Tensor
 
 
+@dataclass
+class _Run:
+    """A fit's progress: report rows, the weights that may still be kept, early stopping."""
+
+    rows: list  # the start, then each epoch (Candidate.row)
+    states: dict  # epoch -> weights, for the best epochs so far (0: the start)
+    judged: dict  # epoch -> Candidate, for the epochs in ``states``
+    epoch: int = 0
+    since_best: int = 0
+    best_station: float = -1.0
+
+    def best(self) -> tuple[Candidate, Optional[Candidate]]:
+        """Return the best epoch on the station whatever the guard (else the start), and within."""
+        epochs = [self.judged[e] for e in sorted(self.judged)]
+        start = Candidate(self.rows[0]['station_top1'], self.rows[0]['base_top1'])
+        return choose(epochs, guarded=False) or start, choose(epochs)
+
+    def keep_only_best(self) -> None:
+        best_any, best_guarded = self.best()
+        keep = {0, best_any.epoch, getattr(best_guarded, 'epoch', 0)}
+        self.states = {e: v for e, v in self.states.items() if e in keep}
+        self.judged = {e: v for e, v in self.judged.items() if e in keep}
+
+    def state(self, model: nn.Module, loop: '_Loop') -> dict:
+        """Return what a resumed fit needs, as tensors and plain containers (weights_only)."""
+        return {'epoch': self.epoch, 'since_best': self.since_best,
+                'best_station': self.best_station, 'rows': json.dumps(self.rows),
+                'states': self.states, 'model': model.state_dict(),
+                'optimizer': loop.optimizer.state_dict(),
+                'rng': json.dumps(loop.rng.bit_generator.state),
+                'torch_rng': torch.get_rng_state()}
+
+
 class Adapter:
     """Trains the top of a rebuilt network on cached trunk outputs (or on photos for ``all``)."""
 
@@ -282,14 +318,23 @@ class Adapter:
         self.model, self.settings, self.classes, self.device = model, settings, classes, device
         self.top = top_of(model, settings.scope, settings.blocks_from)
         self.trunk = Trunk(exported, settings.blocks_from) if settings.scope != 'all' else None
+        self.work: Optional[WorkFolder] = None  # where a fit is kept to resume (None: nowhere)
         self.model.to(device)
 
     def inputs(self, photos: Photos, views: int, desc: str) -> Optional[torch.Tensor]:
         """Return what the top reads per photo: cached trunk outputs (None for ``all``)."""
-        if self.trunk is None:
+        trunk = self.trunk
+        if trunk is None:
             return None
-        return self.trunk(photos, views, self.settings.augment_strength, self.settings.seed,
-                          2 * self.settings.batch_size, desc)
+        s = self.settings
+
+        def compute() -> torch.Tensor:
+            return trunk(photos, views, s.augment_strength, s.seed, 2 * s.batch_size, desc)
+
+        if self.work is None:
+            return compute()
+        return self.work.trunk(f'{desc.replace(" ", "_")}-' + key_of(
+            photos.paths, views, s.augment_strength, s.seed, s.blocks_from), compute)
 
     @torch.no_grad()
     def logits(self, photos: Photos, cached: torch.Tensor) -> np.ndarray:
@@ -317,7 +362,8 @@ class Adapter:
 
         Each epoch and each WiSE-FT mix is a promotion.Candidate; promotion.choose keeps the best
         on the station's val within the guard (a mix must also have learnt there), else the best
-        epoch on the station whatever the guard (which the promote rule will then refuse).
+        epoch on the station whatever the guard (which the promote rule will then refuse). With
+        a work folder, each finished epoch is kept there and a rerun resumes after it.
         """
         s = self.settings
         torch.manual_seed(s.seed)
@@ -325,44 +371,74 @@ class Adapter:
         start_base = {n: r.metrics for n, r in self.evaluate(base_val).items()}
         start_station = self.evaluate({STATION: station_val})[STATION].metrics['top1'] \
             if station_val else None
-        history = [Candidate(start_station, {n: m['top1'] for n, m in start_base.items()})]
-        since_best, best_station = 0, -1.0
         initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        states = {0: initial}  # the weights of the epochs kept so far (0: the start)
-        best_any, best_guarded = history[0], None
-        for epoch in range(1, s.epochs + 1):
-            tic = time.perf_counter()
-            loss = self._train_epoch(loop, epoch)
-            candidate, base_now = self.judge(start_base, station_val, base_val, epoch)
-            history.append(replace(candidate, facts={
-                'loss': loss, 'seconds': round(time.perf_counter() - tic, 1)}))
-            log.info('%s epoch %d/%d: loss %.3f, %s (%.0f s)', s.scope, epoch, s.epochs, loss,
-                     scores_line(candidate, base_now), time.perf_counter() - tic)
-            states[epoch] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            best_any = choose(history[1:], guarded=False) or best_any
-            best_guarded = choose(history[1:])
-            states = {e: states[e] for e in {best_any.epoch, getattr(best_guarded, 'epoch', 0)}
-                      if e in states}
-            if candidate.station_top1 is not None and candidate.station_top1 > best_station:
-                best_station, since_best = candidate.station_top1, 0
-            else:
-                since_best += 1
-                if since_best >= s.patience:
-                    log.info('stopping: no better station top-1 for %d epochs', s.patience)
-                    break
-        mixes = self.interpolate(initial, states[best_any.epoch], best_any.epoch, start_base,
+        run = self._resumed(loop, start_base, station_val, base_val) or _Run(
+            [Candidate(start_station, {n: m['top1'] for n, m in start_base.items()}).row()],
+            {0: initial}, {})
+        while run.epoch < s.epochs and run.since_best < s.patience:
+            self._one_epoch(loop, run, start_base, station_val, base_val)
+        if run.since_best >= s.patience:
+            log.info('stopped: no better station top-1 for %d epochs', s.patience)
+        best_any, best_guarded = run.best()
+        mixes = self.interpolate(initial, run.states[best_any.epoch], best_any.epoch, start_base,
                                  station_val, base_val)
         kept = choose(mixes, start_station, incumbent=best_guarded)
         if kept is None:
             log.warning('every epoch broke the guard on the base sources; keeping the best on '
                         'the station (the promote rule will say which class blocked)')
         kept = kept or best_any
-        self.model.load_state_dict(states[kept.epoch] if kept.share == 1.0 else
-                                   interpolated(initial, states[kept.epoch], kept.share))
+        self.model.load_state_dict(run.states[kept.epoch] if kept.share == 1.0 else
+                                   interpolated(initial, run.states[kept.epoch], kept.share))
         set_top_training(self.top, False)
-        return {'history': [c.row() for c in history], 'kept': kept, 'kept_epoch': kept.epoch,
+        if self.work is not None:
+            self.work.finish()
+        return {'history': run.rows, 'kept': kept, 'kept_epoch': kept.epoch,
                 'kept_share': kept.share, 'within_guard': not kept.guard,
                 'steps_per_epoch': loop.steps, 'mixes': [c.row(c is kept) for c in mixes]}
+
+    def _one_epoch(self, loop: '_Loop', run: '_Run', start_base: dict,
+                   station_val: Optional[tuple], base_val: dict) -> None:
+        """Train and judge one epoch; keep the weights that may be chosen; log time left."""
+        s = self.settings
+        tic = time.perf_counter()
+        run.epoch += 1
+        loss = self._train_epoch(loop, run.epoch)
+        candidate, base_now = self.judge(start_base, station_val, base_val, run.epoch)
+        seconds = round(time.perf_counter() - tic, 1)
+        run.rows.append(replace(candidate, facts={'loss': loss, 'seconds': seconds}).row())
+        run.judged[run.epoch] = candidate
+        run.states[run.epoch] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        run.keep_only_best()
+        if candidate.station_top1 is not None and candidate.station_top1 > run.best_station:
+            run.best_station, run.since_best = candidate.station_top1, 0
+        else:
+            run.since_best += 1
+        left = (s.epochs - run.epoch) * seconds
+        log.info('%s epoch %d/%d: loss %.3f, %s (%.0f s); at most %.1f min left (%d epochs, '
+                 'early stopping may end sooner)', s.scope, run.epoch, s.epochs, loss,
+                 scores_line(candidate, base_now), seconds, left / 60, s.epochs - run.epoch)
+        if self.work is not None:
+            self.work.save_epoch(run.state(self.model, loop))
+
+    def _resumed(self, loop: '_Loop', start_base: dict, station_val: Optional[tuple],
+                 base_val: dict) -> Optional['_Run']:
+        """Return the run as the last finished epoch in the work folder left it, or None."""
+        saved = self.work.last_epoch() if self.work is not None else None
+        if saved is None:
+            return None
+        run = _Run(json.loads(saved['rows']), saved['states'], {}, saved['epoch'],
+                   saved['since_best'], saved['best_station'])
+        for epoch, state in run.states.items():  # the candidates that may still be chosen
+            if epoch:
+                self.model.load_state_dict(state)
+                run.judged[epoch] = self.judge(start_base, station_val, base_val, epoch)[0]
+        self.model.load_state_dict(saved['model'])
+        loop.optimizer.load_state_dict(saved['optimizer'])
+        loop.rng.bit_generator.state = json.loads(saved['rng'])
+        torch.set_rng_state(saved['torch_rng'])
+        log.info('resumed after epoch %d of %d (%s)', run.epoch, self.settings.epochs,
+                 self.work.folder if self.work else '')
+        return run
 
     def _loop(self, train: Photos, train_cached: Optional[torch.Tensor],
               source_weights: Sequence[float]) -> '_Loop':
@@ -474,17 +550,24 @@ def interpolated(start: dict, end: dict, share: float) -> dict:
 def adapt_to_station(model_path: Path, settings: Settings, classes: list[str], train: Photos,
                      weights: list[float], station_val: Optional[Photos],
                      base_val: dict[str, Photos], device: torch.device,
-                     unlabelled: Optional[list] = None) -> tuple[nn.Module, dict, Optional[dict],
-                                                                Candidate]:
+                     unlabelled: Optional[list] = None, work: Optional[Path] = None
+                     ) -> tuple[nn.Module, dict, Optional[dict], Candidate]:
     """Fine-tune the last blocks or the whole network of the model at ``model_path``.
 
     ``train`` holds the base sources' photos then the station's (source ids in ``weights``'
     order); with ``unlabelled`` station photos the normalisation statistics are re-estimated
-    first (label-free). Returns (network, facts, calibration report, kept candidate).
+    first (label-free). With ``work``, the frozen stages' outputs and each finished epoch are kept
+    there and the same fit run again resumes (resume.WorkFolder). Returns (network, facts,
+    calibration report, kept candidate).
     """
     base_images = [train.images[i] for i in np.flatnonzero(train.source_ids < len(weights) - 1)]
     model, exported = rebuild(model_path, unlabelled, base_images[::4], settings.batch_size)
     adapter = Adapter(model, exported, settings, classes, device)
+    if work is not None:
+        adapter.work = WorkFolder(work, key_of(
+            model_card.sha256_file(model_path), vars(settings), train.paths,
+            train.labels.tolist(), weights, getattr(station_val, 'paths', None),
+            {n: p.paths for n, p in base_val.items()}, unlabelled is not None))
     cached = adapter.inputs(train, settings.views, 'train')
     station_set = (station_val, adapter.inputs(station_val, 1, 'station val')) \
         if station_val else None
@@ -538,8 +621,6 @@ def parent_temperature(model_path: Path) -> float:
     card = model_path.with_name('model_card.json')
     if not card.exists():
         return 1.0
-    from waste_classifier_ros.core import model_card
-
     return float((model_card.read_card(card).get('calibration') or {}).get('temperature', 1.0))
 
 

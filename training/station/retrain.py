@@ -57,7 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     group.add_argument('--eval', action='append', default=[], metavar='NAME=DIR[:MAP]',
                        help='one more folder both models are scored on (not by the rule)')
     group.add_argument('--out', type=Path, help='output folder (default outputs/retrain/<time>)')
-    group.add_argument('--png', type=Path, help='write the side-by-side bars here too')
+    group.add_argument('--png', type=Path, help='the side-by-side bars here too')
     group.add_argument('--cache', default='outputs/retrain/features',
                        help='head: cached features, reused while model and files are the same')
     group = parser.add_argument_group('the rule and the install')
@@ -115,6 +115,8 @@ def _scope_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument('--label-free', action='store_true',
                        help='re-estimate the normalisation statistics on unlabelled photos')
     group.add_argument('--inbox', type=Path, help='unreviewed captures for --label-free')
+    group.add_argument('--work', default='outputs/retrain/work', help='blocks/all: epochs kept '
+                       "here; the same command again resumes after the last ('' = off)")
 
 
 @dataclass
@@ -151,7 +153,7 @@ def train_scope(args: argparse.Namespace, plan: inputs.Plan, scope: str) -> Trai
         if args.label_free else None
     network, method, report, kept = adapt.adapt_to_station(
         args.model, settings, plan.classes, train, plan.weights, val.pop(STATION, None), val,
-        resolve_device(args.device), unlabelled)
+        resolve_device(args.device), unlabelled, Path(args.work) if args.work else None)
     method['train'] = {split.source.name: int((train.source_ids == i).sum())
                        for i, split in enumerate(plan.train_splits)}
     return Trained(adapt.to_onnx(network), network, method, report, kept)
