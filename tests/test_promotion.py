@@ -341,13 +341,14 @@ def test_choose_keeps_the_cheaper_one_where_the_station_val_cannot_tell_them_apa
     # other photos right, the two differ on 28 photos and still cannot be told apart.
     other = Candidate(30 / 44, {'base': 0.9}, scope='all', station_right=station(30, 14, 14))
     assert promotion.choose([other, blocks], key=Candidate.by_bases) is blocks
-    # Mixes: less of the change first; one that did not learn is never kept.
+    # Mixes of one scope are equally changed: the best of them (the guard holds the base
+    # sources); one that did not learn is never kept.
     fit = Candidate(32 / 44, {'base': 0.94}, station_right=station(32, 12))
     quarter = replace(fit, station_top1=31 / 44, share=0.25, station_right=station(31, 13))
     still = replace(fit, station_top1=20 / 44, share=0.1, station_right=station(20, 24))
-    assert promotion.choose([fit, quarter, still], start_station=25 / 44) is quarter
-    assert promotion.choose([quarter], 25 / 44, incumbent=fit) is quarter
-    assert promotion.choose([fit, quarter], 25 / 44, confidence=0) is fit
+    assert promotion.choose([fit, quarter, still], start_station=25 / 44) is fit
+    assert promotion.choose([quarter], 25 / 44, incumbent=fit) is fit
+    assert promotion.choose([quarter, still], 25 / 44) is quarter
 
 
 def test_a_candidate_states_both_guards_and_its_row_keeps_them():

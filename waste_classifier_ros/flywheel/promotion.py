@@ -328,10 +328,14 @@ class Candidate:
         """Better on the station's val than the start (None: no start to beat)."""
         return start_station is None or (self.station_top1 or 0.0) > start_station
 
-    def cost(self) -> tuple[int, float]:
-        """How far from the start: the scope (SCOPE_COST's order), then the share of the change."""
-        scope = SCOPE_COST.index(self.scope) if self.scope in SCOPE_COST else len(SCOPE_COST)
-        return scope, self.share
+    def cost(self) -> int:
+        """How much of the network moved: the scope's place in SCOPE_COST.
+
+        Not the share of a mix: the mixes are there to keep the base sources, which the guard
+        already holds, and a mix the val cannot tell from its epoch was the worse of the two on
+        the new style wherever measured (docs/flywheel.md, "Where the plateau comes from").
+        """
+        return SCOPE_COST.index(self.scope) if self.scope in SCOPE_COST else len(SCOPE_COST)
 
     def within_noise(self, best: 'Candidate', confidence: float) -> bool:
         """Whether the station's val cannot tell this candidate from `best` (not beaten by it).
@@ -373,8 +377,8 @@ def choose(candidates: Sequence[Candidate], start_station: float | None = None,
     candidate already kept) qualifies, learnt or not. The best is the highest `key` (ties: the
     incumbent, then the earlier). Of the qualifying candidates the station's val cannot tell
     from the best (Candidate.within_noise at `confidence`; 0: none but the best), the least
-    changed is kept (Candidate.cost: the last layer before the blocks before the whole network,
-    then less of the change; equal cost: the higher key), so the kept one is never below the
+    changed is kept (Candidate.cost: the last layer before the blocks before the whole network;
+    equal cost: the higher key), so the kept one is never below the
     best by more than the noise. None when nothing qualifies.
     """
     pool = [incumbent] if incumbent is not None else []
