@@ -57,3 +57,21 @@ def test_a_training_step_runs_as_a_module_call_and_a_failure_names_it(tmp_path):
     with pytest.raises(DemoError, match=r'3\. retrain: training.station.retrain failed \(2\)'):
         run_module('training.station.retrain', ['--station', str(tmp_path / 'none')], log,
                    '3. retrain')
+
+
+def test_the_afternoon_reads_the_next_step_off_the_published_curve(tmp_path):
+    import json
+
+    from waste_classifier_ros.demos.flywheel import CURVE, afternoon, next_step
+
+    means = {'0': 0.4, '250': 0.6, '1000': 0.75}
+    curve = {'summary': {CURVE[1]: {n: {CURVE[2]: {'mean': m}} for n, m in means.items()}}}
+    assert next_step(curve, 250) == pytest.approx((0.6, 0.65))
+    assert next_step(curve, 800) is None  # past the last count: nothing measured to read
+    path = tmp_path / 'curve.json'
+    path.write_text(json.dumps(curve))
+    text = afternoon(250, 300.0, 0.367, 0.6, path)
+    assert '250 photos labelled, about 6 operator minutes' in text
+    assert 'the retrain 5.0 min; held-out top-1 36.7% -> 60.0%' in text
+    assert 'label 250 more (about 6 minutes) for about +5 points' in text
+    assert 'Next' not in afternoon(250, 300.0, 0.367, 0.6, None)

@@ -19,6 +19,9 @@
    folder, never over model/.
 5. training.station.learning_curve draws station accuracy against the number of labelled
    photos, per scope, for this run's station (`--curve-scopes ''` skips it).
+6. It tells the afternoon: photos labelled, the operator's minutes at the page's measured rate,
+   the retrain's minutes, the held-out accuracy before and after, and what the next photos
+   buy by the published curve of a new station (docs/images/new_station_curve.json).
 
     python -m waste_classifier_ros.demos.flywheel [--per-class 40] [--output flywheel_output]
 
@@ -38,6 +41,7 @@ import sys
 import time
 from typing import Sequence
 
+import numpy as np
 import rclpy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Classification
@@ -56,6 +60,12 @@ QUIET_S = 3.0
 # Where a model that has not seen the new style may be: the shipped one, or a permissive one
 # beside it when the shipped model is trained on the style too.
 MODELS = (Path('model/waste_classifier.onnx'), Path('model/permissive/waste_classifier.onnx'))
+# Photos an operator labels a minute in the page's grid view: benchmarks.labelling (BENCHMARKS.md;
+# the page's time measured in Chromium, the operator's look and keys modelled), 2026-12-07.
+GRID_PHOTOS_PER_MINUTE = 39.2
+# The learning curve of RealWaste as a new station (README, "A new station"): its scope and set.
+CURVE = (Path('docs/images/new_station_curve.json'), 'blocks,head', 'new_style_heldout')
+MORE = 250  # the next step the afternoon proposes: this many more labelled photos
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -265,6 +275,46 @@ def learning_curve(args: argparse.Namespace, station: Path, style_root: Path,
           f'{report["table"]}')
 
 
+def curve_file() -> Path | None:
+    """Return the published curve beside the importable training side (a checkout), or None."""
+    spec = importlib.util.find_spec('training')
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(folders[0]).parent / CURVE[0] if folders else None
+    return path if path is not None and path.is_file() else None
+
+
+def next_step(curve: dict, labelled: int, more: int = MORE) -> tuple[float, float] | None:
+    """Return the held-out top-1 the curve reads at `labelled` and `labelled + more` (linear).
+
+    None past the curve's last count (nothing measured there to read).
+    """
+    summary = curve['summary'][CURVE[1]]
+    counts = sorted(int(n) for n in summary)
+    if labelled + more > counts[-1]:
+        return None
+    means = [summary[str(n)][CURVE[2]]['mean'] for n in counts]
+    return (float(np.interp(labelled, counts, means)),
+            float(np.interp(labelled + more, counts, means)))
+
+
+def afternoon(labelled: int, retrain_s: float, before: float, after: float,
+              curve_path: Path | None) -> str:
+    """Return the afternoon: labels, operator and retrain minutes, accuracy, what is next."""
+    text = (f'[flywheel] 6. the afternoon: {labelled} photos labelled, about '
+            f'{labelled / GRID_PHOTOS_PER_MINUTE:.0f} operator minutes at '
+            f"{GRID_PHOTOS_PER_MINUTE:g} photos a minute in the page's grid view; the retrain "
+            f'{retrain_s / 60:.1f} min; held-out top-1 {100 * before:.1f}% -> {100 * after:.1f}%.')
+    step = next_step(json.loads(curve_path.read_text(encoding='utf-8')), labelled) \
+        if curve_path else None
+    if step is None:
+        return text
+    now, then = step
+    return (f'{text} Next: label {MORE} more (about {MORE / GRID_PHOTOS_PER_MINUTE:.0f} '
+            f'minutes) for about {100 * (then - now):+.0f} points (the curve of RealWaste as a '
+            f'new station reads {100 * now:.0f}% at {labelled} and {100 * then:.0f}% at '
+            f'{labelled + MORE}: {CURVE[0]})')
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     args.output = args.output.resolve()
@@ -280,8 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         truth = choose_photos(style_root / 'train', class_map, args.per_class,
                               args.output / 'played')
         stamps = play(args, args.output / 'played', len(truth), args.output / 'inbox', logs)
-        label_captures(args.output / 'inbox', args.output / 'station',
-                       read_labels(args.model.with_name('labels.txt')), stamps, truth)
+        split = label_captures(args.output / 'inbox', args.output / 'station',
+                               read_labels(args.model.with_name('labels.txt')), stamps, truth)
         report = retrain(args, args.output / 'station', style_root, logs)
         heldout = report['comparison']['new_style_heldout']
         before, after = heldout['current']['top1'], heldout['new']['top1']
@@ -291,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f'promote rule: {report["decision"]}; picture: {args.output / "flywheel.png"}')
         if args.curve_scopes:
             learning_curve(args, args.output / 'station', style_root, logs)
+        print(afternoon(sum(split.values()), report['duration_s'], before, after,
+                        curve_file()))
     except DemoError as error:
         print(f'[flywheel] FAILED: {error}', file=sys.stderr)
         return 1
