@@ -544,6 +544,23 @@ def test_the_page_and_waste_review_never_hold_one_inbox_at_once(station):
     assert files_under(dataset) == set()
 
 
+def test_the_page_offers_captures_in_the_review_order_it_is_started_with(station):
+    state, inbox, dataset, _ = station
+    # Older and sure, newer and unsure: capture order offers the older, the useful order the
+    # unsure one first (by the sidecars' scores: no model given).
+    write_capture(inbox, 'glass', '20261130T101400_000001', score=0.98)
+    write_capture(inbox, 'metal', '20261130T101600_000013', score=0.35)
+    for order, first in (('capture', 'glass/20261130T101400_000001.jpg'),
+                         ('useful', 'metal/20261130T101600_000013.jpg')):
+        desk = ReviewDesk(str(inbox), str(dataset), lambda: state.classes, order)
+        try:
+            assert desk.view()['current']['id'] == first, order
+        finally:
+            desk.close()
+    with pytest.raises(ValueError, match="review order 'best': one of capture, useful"):
+        ReviewDesk(str(inbox), str(dataset), lambda: state.classes, 'best')
+
+
 def test_a_waiting_retrain_result_is_judged_by_the_rule_and_promoted_by_its_install(tmp_path):
     live = write_model_dir(tmp_path / 'model')
     live_sha = sha256_file(live)

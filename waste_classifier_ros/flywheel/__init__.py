@@ -3,5 +3,6 @@
 """
 The data flywheel: capture, MCAP recording, review of labelled files, model promotion.
 
-Imports core only, and its optional libraries (mcap, rclpy for a live node) when switched on.
+Imports core only, and its optional libraries when switched on: mcap, rclpy for a live node,
+onnxruntime for the review order that reads the model's features (review_features).
 """

@@ -70,6 +70,12 @@ PARAMETERS = {
     'dataset': ('', read_only(
         "dataset the reviewed captures move into (<dataset>/train|val/<class>/); "
         "'' = no review")),
+    'review_order': ('capture', read_only(
+        "order captures are offered in: 'capture' (oldest first) or 'useful' (unsure ones, "
+        "spread over what the station sees, every class early: docs/flywheel.md)")),
+    'review_model': ('', read_only(
+        "ONNX model whose features the 'useful' order spreads captures by (the classifier's); "
+        "'' = by the captures' scores alone")),
     'max_rate': (10.0, read_only(
         'most live frames per second sent to browsers; each is encoded once for all of them',
         floating_point_range=[FloatingPointRange(from_value=0.5, to_value=60.0)])),
@@ -113,7 +119,12 @@ class StationWeb(Node):
         self.token = params['token'] or ('' if loopback else secrets.token_urlsafe(12))
         self.state = StationState(params['bins_file'] or share_path('config', 'bins.yaml'))
         self.frames = FrameHub(decode=image_from_cdr)
-        self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes)
+        try:
+            self.desk = ReviewDesk(params['inbox'], params['dataset'], lambda: self.state.classes,
+                                   params['review_order'], params['review_model'])
+        except ValueError as error:
+            raise InvalidParameterValueException('review_order', params['review_order'],
+                                                 str(error)) from None
         log = self.get_logger()
         require('web')  # aiohttp, imported only here: a missing one is one clear line (extras)
         from waste_classifier_ros.station_web.routes import TRIGGERS, make_app

@@ -20,7 +20,13 @@ import threading
 from typing import Any
 from urllib.parse import quote
 
-from waste_classifier_ros.flywheel.review import Capture, ReviewError, ReviewSession
+from waste_classifier_ros.flywheel.review import (
+    DEFAULT_ORDER,
+    ORDERS,
+    Capture,
+    ReviewError,
+    ReviewSession,
+)
 from waste_classifier_ros.station_web import guard
 
 GRID = 12  # captures in the batch view's grid at most: a phone shows them in three screens
@@ -30,9 +36,14 @@ MAX_BATCH = 100  # a batch larger than any grid is not the page's
 class ReviewDesk:
     """Thread-safe; every public method returns what the page shows next."""
 
-    def __init__(self, inbox: str, dataset: str, classes: Callable[[], list]):
+    def __init__(self, inbox: str, dataset: str, classes: Callable[[], list],
+                 order: str = DEFAULT_ORDER, model: str = ''):
+        """`order` and `model`: ReviewSession's (the order captures are offered in)."""
         self.inbox = Path(inbox).expanduser().resolve() if inbox else None
         self.dataset = Path(dataset).expanduser().resolve() if dataset else None
+        if order not in ORDERS:
+            raise ValueError(f'review order {order!r}: one of {", ".join(ORDERS)}')
+        self.order, self.model = order, Path(model).expanduser() if model else None
         self._classes = classes
         self._lock = threading.Lock()
         self._session: ReviewSession | None = None
@@ -58,7 +69,8 @@ class ReviewDesk:
         if self._session is None:
             assert self.inbox is not None and self.dataset is not None  # enabled
             self.inbox.mkdir(parents=True, exist_ok=True)
-            self._session = ReviewSession(self.inbox, self.dataset, classes)
+            self._session = ReviewSession(self.inbox, self.dataset, classes, self.order,
+                                          self.model)
             self._steps = []
         return self._session
 
