@@ -26,7 +26,6 @@ page time: the figure to plan an afternoon with.
 import json
 from pathlib import Path
 import re
-import shutil
 import tempfile
 import time
 from typing import Any
@@ -45,7 +44,7 @@ _OPEN_LINE = re.compile(r'station page: open (http://\S+/)')
 _READY_LINE = re.compile(r'ready:')
 # The grid's tiles [[id, class shown], ...] once all are decoded and the page takes keys again;
 # [] when the inbox is empty; null while neither (or while it still shows `before`'s ids).
-_GRID_SHOWN = '''(before) => {
+GRID_SHOWN = '''(before) => {
   if (!document.getElementById('review-empty').hidden) return [];
   const tiles = [...document.querySelectorAll('#grid .tile')];
   const ids = tiles.map((tile) => tile.dataset.id);
@@ -72,11 +71,26 @@ _CAPTURE_SHOWN = '''(before) => {
 }'''
 
 
+def write_capture(inbox: Path, said: str, number: int, jpeg: bytes) -> str:
+    """Write capture `number` as capture.py does, filed under the class the model `said`.
+
+    Writes `<inbox>/<said>/<name>.jpg` and its sidecar; returns the capture id.
+    """
+    name = f'20261207T100000_{number:06d}'
+    (inbox / said).mkdir(parents=True, exist_ok=True)
+    (inbox / said / f'{name}.jpg').write_bytes(jpeg)
+    sidecar = {'stamp': {'sec': 1796100000 + number, 'nanosec': 0}, 'frame_id': 'camera',
+               'model_sha256': '0' * 64, 'reason': 'unsure', 'bin': 'unknown',
+               'topk': [{'class': said, 'score': 0.55}, {'class': 'trash', 'score': 0.2}],
+               'roi': [0.0, 0.0, 1.0, 1.0]}
+    (inbox / said / f'{name}.json').write_text(json.dumps(sidecar), encoding='utf-8')
+    return f'{said}/{name}.jpg'
+
+
 def write_inbox(inbox: Path, photos: int) -> dict:
     """Write `photos` captures of the samples/ photos; return {capture id: true class}.
 
-    Every WRONG_EVERY-th has a wrong suggestion (the next class), filed under it as capture.py
-    files a capture under the class the model called.
+    Every WRONG_EVERY-th has a wrong suggestion (the next class).
     """
     samples = sorted((ROOT / 'samples').glob('*.jpg'))
     classes = sorted({photo.stem.split('_')[0] for photo in samples})
@@ -86,15 +100,7 @@ def write_inbox(inbox: Path, photos: int) -> dict:
         right = photo.stem.split('_')[0]
         wrong = number % WRONG_EVERY == WRONG_EVERY - 1
         said = classes[(classes.index(right) + 1) % len(classes)] if wrong else right
-        name = f'20261207T100000_{number:06d}'
-        (inbox / said).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(photo, inbox / said / f'{name}.jpg')
-        sidecar = {'stamp': {'sec': 1796100000 + number, 'nanosec': 0}, 'frame_id': 'camera',
-                   'model_sha256': '0' * 64, 'reason': 'unsure', 'bin': 'unknown',
-                   'topk': [{'class': said, 'score': 0.55}, {'class': 'trash', 'score': 0.2}],
-                   'roi': [0.0, 0.0, 1.0, 1.0]}
-        (inbox / said / f'{name}.json').write_text(json.dumps(sidecar), encoding='utf-8')
-        truth[f'{said}/{name}.jpg'] = right
+        truth[write_capture(inbox, said, number, photo.read_bytes())] = right
     return truth
 
 
@@ -103,7 +109,7 @@ def label_in_grid(page: Any, truth: dict, classes: list) -> int:
     page.keyboard.press('g')
     keys, before = 1, None
     while True:
-        tiles = page.wait_for_function(_GRID_SHOWN, arg=before, timeout=WAIT_MS).json_value()
+        tiles = page.wait_for_function(GRID_SHOWN, arg=before, timeout=WAIT_MS).json_value()
         if not tiles:
             return keys
         columns = page.evaluate(_COLUMNS)

@@ -13,11 +13,13 @@ to the next capture decoded and on screen; target: every one under KEY_TO_SHOWN_
     python -m benchmarks.review          # prints the figures as JSON
 """
 
+from contextlib import contextmanager
 import json
 from pathlib import Path
 import re
 import shutil
 import tempfile
+from typing import Iterator
 
 from benchmarks.processes import start_node, stop_node
 
@@ -72,6 +74,31 @@ def browser_missing() -> str:
     return '' if Path(CHROMIUM).exists() else f'no browser at {CHROMIUM}'
 
 
+@contextmanager
+def station_page(model: Path, inbox: Path, folder: Path, timeout: float) -> Iterator[str]:
+    """Run the classifier (`model` names the classes) and station_web reviewing `inbox`.
+
+    Yields the page's URL; the dataset and both nodes' logs go into `folder`. Both nodes are
+    stopped on the way out, station_web first.
+    """
+    with open(folder / 'classifier.log', 'w') as classifier_log, \
+            open(folder / 'station_web.log', 'w') as station_log:
+        classifier, _ = start_node(
+            ['waste_classifier_ros.nodes.classifier_node', '--ros-args', '-p',
+             f'model:={model}'], classifier_log, _READY_LINE, timeout)
+        try:
+            station, opened = start_node(
+                ['waste_classifier_ros.nodes.station_web_node', '--ros-args', '-p', 'port:=0',
+                 '-p', f'inbox:={inbox}', '-p', f'dataset:={folder / "dataset"}'],
+                station_log, _OPEN_LINE, timeout)
+            try:
+                yield opened.group(1)
+            finally:
+                stop_node(station)
+        finally:
+            stop_node(classifier)
+
+
 def figures(model: Path, timeout: float = 60.0) -> dict:
     """Measure both figures; {'skipped': why} where Playwright or Chromium is missing."""
     missing = browser_missing()
@@ -81,22 +108,12 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
 
     from waste_classifier_ros.demos.station_web import CHROMIUM, CHROMIUM_ARGS
     with tempfile.TemporaryDirectory(prefix='bench-review-') as folder, \
-            open(Path(folder) / 'classifier.log', 'w') as classifier_log, \
-            open(Path(folder) / 'station_web.log', 'w') as station_log, \
-            sync_playwright() as playwright:
-        root = Path(folder)
-        classifier, _ = start_node(
-            ['waste_classifier_ros.nodes.classifier_node', '--ros-args', '-p',
-             f'model:={model}'],
-            classifier_log, _READY_LINE, timeout)
-        station, opened = start_node(
-            ['waste_classifier_ros.nodes.station_web_node', '--ros-args', '-p', 'port:=0',
-             '-p', f'inbox:={_inbox(root)}', '-p', f'dataset:={root / "dataset"}'],
-            station_log, _OPEN_LINE, timeout)
+            sync_playwright() as playwright, \
+            station_page(model, _inbox(Path(folder)), Path(folder), timeout) as url:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={'width': 1280, 'height': 800})
-            page.goto(opened.group(1))
+            page.goto(url)
             took = []
             for _ in range(KEYS):
                 # A capture on screen (an img without a src is `complete` too: before the
@@ -108,8 +125,6 @@ def figures(model: Path, timeout: float = 60.0) -> dict:
                 took.append(page.evaluate('window.keyToShown'))
         finally:
             browser.close()
-            for node in (station, classifier):
-                stop_node(node)
     return {'key_to_next_capture_ms': [round(ms, 1) for ms in took],
             'key_to_next_capture_max_ms': round(max(took), 1),
             'key_to_next_capture_target_ms': KEY_TO_SHOWN_TARGET_MS}
