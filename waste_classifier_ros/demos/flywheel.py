@@ -27,7 +27,7 @@
 
 The training side is not part of the installed package: it must be importable (a checkout, or
 on PYTHONPATH); data roots are relative to where you run, as for training. Exit code 0 when the
-retrained model reaches --min-accuracy (80%) top-1 on the style's held-out photos, 1 otherwise
+retrained model reaches --min-accuracy (60%) top-1 on the style's held-out photos, 1 otherwise
 or when a step fails (it names the step and shows the log).
 """
 
@@ -83,7 +83,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--rate', type=float, default=8.0, help='photos per second')
     parser.add_argument('--scope', choices=('head', 'blocks', 'all'),
                         help="the retrain's scope (retrain --scope; default its own)")
-    parser.add_argument('--min-accuracy', type=float, default=80.0,
+    # What a station of the demo's ~300 photos reaches by the curve of a new station (README:
+    # 62.5% at 250 photos, the range over labelling orders down to 62.5%), with a margin.
+    parser.add_argument('--min-accuracy', type=float, default=60.0,
                         help="held-out top-1 (%%) the retrained model must reach on the style's "
                         'val')
     parser.add_argument('--curve-scopes', default='blocks,head',  # retrain's default --scope
