@@ -69,10 +69,11 @@ def test_the_last_layer_keeps_the_guard_with_a_mix_of_the_fit_and_the_start():
     assert rows[0].guard == 'base top-1 100.0% -> 50.0% (-50.0 over 2 photos): beyond the ' \
         '1-point limit'
     # The noise-aware guard: two photos cannot show a loss, so every share keeps the guard;
-    # the one station photo cannot tell the shares that learnt it apart: the least change.
+    # one fit's shares are equally changed, so the best on the station is kept: the fit (the
+    # same top-1 as the half mix, a higher log-likelihood).
     _, rows, kept = last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 4)
     assert [row.guard for row in rows] == [''] * 4 and rows[0].other_guard.startswith('base')
-    assert kept is rows[2] and kept.share == 0.5
+    assert kept is rows[0] and kept.share == 1.0
     # Without mixes or a station val, the fit.
     assert last_layer.guarded_head(start, fitted, val, ['a', 'b'], 0.01, 0.10, 0)[0] is fitted
     assert last_layer.guarded_head(start, fitted, {'base': val['base']}, ['a', 'b'], 0.01,
