@@ -77,10 +77,13 @@ def test_the_launch_demo_s_parameters_decide_each_photo_by_the_model_s_empty_cla
                      params_file=share_path('config', 'classifier.yaml'),
                      params={'model': str(model)}) as classifier:
         classifier.wait_for_output('ready:', timeout=60)
+        # At the launch's own rate (5 frames a second): at 20, a classifier on a busy machine
+        # (a fresh CI run, two test workers) saw too few frames of each 8-frame item to decide
+        # any, and this test got no bin at all.
         with NodeProcess('waste_classifier_ros.nodes.media_source_node',
                          params_file=share_path('config', 'media_source.yaml'),
-                         params={'resource': str(samples), 'rate': 20.0}) as source:
-            assert source.wait_exit(timeout=60) == 0, source.output
+                         params={'resource': str(samples)}) as source:
+            assert source.wait_exit(timeout=120) == 0, source.output
         expected = [BINS[name] for name in CLASSES for _ in (1, 2)]
         said = []
         probe.wait_for(lambda: said.extend(m.results[0].class_id for m in bins[len(said):])
