@@ -24,7 +24,7 @@ station top-1 among those within the promote rule's guard (promotion.Guard: no b
 val shown by its paired interval to lose more than ``max_drop`` top-1 or ``max_class_drop``
 recall of a class with enough photos; when every epoch broke it, the best on the station,
 which the rule will then refuse); of it and the WiSE-FT mixes, promotion.choose keeps the
-least change the station's val cannot tell from the best; training stops after
+best on the station's val (one fit's epochs and mixes are equally changed); training stops after
 ``patience`` epochs without a better station top-1. BatchNorm layers stay in eval mode (their
 statistics frozen; a few hundred photos are too few to re-estimate them in training).
 
@@ -93,6 +93,11 @@ class Photos:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def take(self, rows: np.ndarray) -> 'Photos':
+        """Return the photos at ``rows``, in that order."""
+        return Photos([self.images[i] for i in rows], self.labels[rows], self.source_ids[rows],
+                      [self.paths[i] for i in rows] if self.paths else [])
 
 
 def decode(samples: Sequence, classes: Sequence[str], size: int = 224,
@@ -423,7 +428,9 @@ class Adapter:
     def _resumed(self, loop: '_Loop', start_base: dict, station_val: Optional[tuple],
                  base_val: dict) -> Optional['_Run']:
         """Return the run as the last finished epoch in the work folder left it, or None."""
-        saved = self.work.last_epoch() if self.work is not None else None
+        if self.work is None:
+            return None
+        saved = self.work.last_epoch()
         if saved is None:
             return None
         run = _Run(json.loads(saved['rows']), saved['states'], {}, saved['epoch'],
@@ -437,7 +444,7 @@ class Adapter:
         loop.rng.bit_generator.state = json.loads(saved['rng'])
         torch.set_rng_state(saved['torch_rng'])
         log.info('resumed after epoch %d of %d (%s)', run.epoch, self.settings.epochs,
-                 self.work.folder if self.work else '')
+                 self.work.folder)
         return run
 
     def _loop(self, train: Photos, train_cached: Optional[torch.Tensor],

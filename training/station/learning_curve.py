@@ -165,11 +165,11 @@ def head_curve(features: dict, start: tuple, photos: dict, counts: list,
             (weight, bias), _, chosen = last_layer.guarded_head(
                 start, fitted, val, classes, settings.max_drop, settings.max_class_drop,
                 settings.mix_steps, settings.guard_confidence)
+        scored = {name: val_rows if name == STATION else slice(None)
+                  for name in features if name != 'train'}
         results[n] = {name: compute_metrics(
-            calibration.softmax(f[val_rows if name == STATION else slice(None)] @ weight.T
-                                + bias),
-            photos[name].labels[val_rows if name == STATION else slice(None)], classes)
-            for name, f in features.items() if name != 'train'}
+            calibration.softmax(features[name][rows] @ weight.T + bias),
+            photos[name].labels[rows], classes) for name, rows in scored.items()}
         if n:
             results[n]['_fit'] = {'kept_share': chosen.share if chosen else 1.0,
                                   'seconds': round(time.monotonic() - tic, 1)}
@@ -196,9 +196,7 @@ def adapted_curves(model: nn.Module, exported: onnx.ModelProto,
 
 def _rows(photos: adapt.Photos, cached: Optional[torch.Tensor],
           rows: np.ndarray) -> tuple[adapt.Photos, Optional[torch.Tensor]]:
-    subset = adapt.Photos([photos.images[i] for i in rows], photos.labels[rows],
-                          photos.source_ids[rows])
-    return subset, None if cached is None else cached[torch.from_numpy(rows)]
+    return photos.take(rows), None if cached is None else cached[torch.from_numpy(rows)]
 
 
 def one_curve(adapter: adapt.Adapter, start: dict, cached: dict,

@@ -95,12 +95,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def training_folder() -> Path | None:
+    """Return the importable training side's folder (without importing it), or None."""
+    spec = importlib.util.find_spec('training')
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    return Path(folders[0]) if folders else None
+
+
 def default_style() -> Path:
     """Find the training side's source config of the style (without importing training)."""
     training_module('training')
-    spec = importlib.util.find_spec('training')
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    return Path(folders[0]) / 'conf' / 'source' / f'{STYLE_SOURCE}.yaml'
+    return Path(training_folder() or '') / 'conf' / 'source' / f'{STYLE_SOURCE}.yaml'
 
 
 def style_config(path: Path) -> tuple[Path, dict]:
@@ -279,9 +284,8 @@ def learning_curve(args: argparse.Namespace, station: Path, style_root: Path,
 
 def curve_file() -> Path | None:
     """Return the published curve beside the importable training side (a checkout), or None."""
-    spec = importlib.util.find_spec('training')
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    path = Path(folders[0]).parent / CURVE[0] if folders else None
+    folder = training_folder()
+    path = folder.parent / CURVE[0] if folder else None
     return path if path is not None and path.is_file() else None
 
 
